@@ -1,0 +1,16 @@
+/**
+ * Builds dist/ once before the tests, so the end-to-end tests spawn the CLI exactly as a user runs it and
+ * never a stale build. Type errors do not stop the build here (tsc still emits): `npm test` type-checks first
+ * and fails on them there.
+ */
+import { spawnSync } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export default function setup(): void {
+  const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+  spawnSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'tsconfig.build.json')], {
+    cwd: root,
+    stdio: 'ignore',
+  });
+}
