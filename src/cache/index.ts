@@ -1,0 +1,396 @@
+/**
+ * The persistent result cache: VirusTotal replies in an embedded SQLite file, so that scheduled and resumed
+ * runs never pay twice for the same lookup.
+ *
+ * Design decisions:
+ * - SQLite (better-sqlite3) in WAL mode with a busy timeout: several runs may share one file at once, readers
+ *   never block the writer, and each reply is committed as it arrives (a killed run loses at most the
+ *   requests in flight). synchronous=NORMAL is durable against a killed process under WAL; only a power cut
+ *   may lose the last few commits, which costs a re-lookup, never a corrupt file.
+ * - Writes use BEGIN IMMEDIATE: a deferred transaction that upgrades from read to write can fail with
+ *   SQLITE_BUSY at once, whatever the busy timeout, when another process wrote in between.
+ * - Freshness is decided when reading, from the stored verdict and fetch time, so a different `--max-age`
+ *   applies to replies already stored.
+ * - The reply JSON is parsed on first read of `entry.reply`: a freshness check, or an entry that turns out
+ *   stale, never pays for parsing 2-80 KB of JSON.
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import { IocEnrichError, OptionError } from '../errors.js';
+import { isHashType, type ApiVersion, type IocType, type VtReply } from '../types.js';
+import { classifyReply, storageKey, type CacheOutcome, type CacheVerdict } from './classify.js';
+import { resolveMaxAge, type MaxAgePolicy, type ResolvedMaxAgePolicy } from './max-age.js';
+import { ensureSchema } from './schema.js';
+
+export { classifyReply, type CacheOutcome, type CacheVerdict } from './classify.js';
+export { defaultCachePath } from './location.js';
+export {
+  DEFAULT_MAX_AGE,
+  parseDuration,
+  parseMaxAge,
+  resolveMaxAge,
+  type MaxAgePolicy,
+  type ResolvedMaxAgePolicy,
+} from './max-age.js';
+
+/** A cached reply and what the cache knows about it. */
+export interface CachedEntry {
+  /** The reply as stored. For a file, `reply.value` is the hash first looked up, maybe another of its hashes. */
+  readonly reply: VtReply;
+  readonly outcome: CacheOutcome;
+  /** Epoch milliseconds when the reply was fetched from VirusTotal. */
+  readonly fetchedAt: number;
+  /** True when the entry is at least as old as the policy's maximum age for its verdict. */
+  readonly stale: boolean;
+}
+
+/** Options of {@link ResultCache.open}. */
+export interface ResultCacheOptions {
+  /** The clock, epoch milliseconds. @default Date.now */
+  now?: () => number;
+  /** Maximum ages; unset verdicts keep {@link DEFAULT_MAX_AGE}. */
+  maxAge?: Partial<MaxAgePolicy>;
+  /**
+   * Secrets (the API key) replaced by `[REDACTED]` in every stored text, should a server ever echo one in a
+   * reply body. Empty strings are ignored. @default []
+   */
+  redact?: readonly string[];
+  /** How long a write waits for another process holding the file's write lock. @default 10000 */
+  busyTimeoutMs?: number;
+}
+
+/** Counts returned by {@link ResultCache.stats}. */
+export interface CacheStats {
+  readonly path: string;
+  readonly entries: number;
+  readonly byApi: Readonly<Record<ApiVersion, number>>;
+  readonly byVerdict: Readonly<Record<CacheVerdict, number>>;
+  /** Entries the current policy would look up again. */
+  readonly stale: number;
+  /** Hashes that resolve to a file entry (each file counts its md5, sha1 and sha256). */
+  readonly fileAliases: number;
+  /** Epoch milliseconds of the oldest and newest reply; undefined when empty. */
+  readonly oldestFetchedAt: number | undefined;
+  readonly newestFetchedAt: number | undefined;
+  /** Size of the database pages in bytes (excluding the WAL file). */
+  readonly sizeBytes: number;
+}
+
+/** One line of {@link ResultCache.export}. */
+export interface CacheExportRecord {
+  readonly api: ApiVersion;
+  readonly type: IocType;
+  readonly value: string;
+  readonly outcome: CacheOutcome;
+  readonly verdict: CacheVerdict;
+  /** ISO 8601 UTC. */
+  readonly fetchedAt: string;
+  readonly stale: boolean;
+  /** For a file: every hash that finds this entry. */
+  readonly aliases?: readonly string[];
+  readonly body: unknown;
+  readonly resolutions?: readonly unknown[];
+}
+
+/** A `replies` row as read. */
+interface ReplyRow {
+  type: IocType;
+  value: string;
+  outcome: CacheOutcome;
+  verdict: CacheVerdict;
+  fetched_at: number;
+  body: string | null;
+  resolutions: string | null;
+}
+
+const ROW_COLUMNS = 'r.type, r.value, r.outcome, r.verdict, r.fetched_at, r.body, r.resolutions';
+
+/** Named parameters of the statements that compare fetch times with the policy. */
+interface Cutoffs {
+  malicious: number;
+  suspicious: number;
+  clean: number;
+  not_found: number;
+}
+
+/** `fetched_at` at or before the cutoff of its verdict: the SQL twin of {@link ResultCache.isStale}. */
+const STALE_SQL = `(CASE verdict
+  WHEN 'malicious' THEN fetched_at <= @malicious
+  WHEN 'suspicious' THEN fetched_at <= @suspicious
+  WHEN 'clean' THEN fetched_at <= @clean
+  ELSE fetched_at <= @not_found END)`;
+
+/** The persistent store of VirusTotal replies. Open with {@link ResultCache.open}; close when done. */
+export class ResultCache {
+  readonly path: string;
+  readonly #db: Database.Database;
+  readonly #now: () => number;
+  readonly #policy: ResolvedMaxAgePolicy;
+  readonly #redact: readonly string[];
+  readonly #selectDirect: Database.Statement<[string, string, string], ReplyRow>;
+  readonly #selectFile: Database.Statement<[string, string], ReplyRow>;
+  readonly #store: (reply: VtReply) => void;
+
+  private constructor(path: string, db: Database.Database, options: ResultCacheOptions) {
+    this.path = path;
+    this.#db = db;
+    this.#now = options.now ?? Date.now;
+    this.#policy = resolveMaxAge(options.maxAge);
+    this.#redact = (options.redact ?? []).filter((secret) => secret !== '');
+    this.#selectDirect = db.prepare(
+      `SELECT ${ROW_COLUMNS} FROM replies r WHERE r.api = ? AND r.kind = ? AND r.id = ?`,
+    );
+    this.#selectFile = db.prepare(
+      `SELECT ${ROW_COLUMNS} FROM file_aliases a
+       JOIN replies r ON r.api = a.api AND r.kind = 'file' AND r.id = a.id
+       WHERE a.api = ? AND a.hash = ?`,
+    );
+    // A reply older than the stored one (two runs racing on one file) does not overwrite it.
+    const upsert = db.prepare(
+      `INSERT INTO replies (api, kind, id, type, value, outcome, verdict, positives, fetched_at, body, resolutions)
+       VALUES (@api, @kind, @id, @type, @value, @outcome, @verdict, @positives, @fetchedAt, @body, @resolutions)
+       ON CONFLICT (api, kind, id) DO UPDATE SET
+         type = excluded.type, value = excluded.value, outcome = excluded.outcome, verdict = excluded.verdict,
+         positives = excluded.positives, fetched_at = excluded.fetched_at, body = excluded.body,
+         resolutions = excluded.resolutions
+       WHERE excluded.fetched_at >= replies.fetched_at`,
+    );
+    // An earlier "not found" stored under one hash is superseded once a reply names that hash as the file's.
+    const deleteSuperseded = db.prepare(`DELETE FROM replies WHERE api = ? AND kind = 'file' AND id = ?`);
+    const alias = db.prepare(
+      `INSERT INTO file_aliases (api, hash, id) VALUES (?, ?, ?) ON CONFLICT (api, hash) DO UPDATE SET id = excluded.id`,
+    );
+    const store = db.transaction((reply: VtReply) => {
+      const classified = classifyReply(reply);
+      const { kind, id: asked } = storageKey(reply.type, reply.value);
+      const sha256 = classified.hashes.find((hash) => hash.length === 64);
+      const id = kind === 'file' && sha256 !== undefined ? sha256 : asked;
+      upsert.run({
+        api: reply.api,
+        kind,
+        id,
+        type: reply.type,
+        value: reply.value,
+        outcome: classified.outcome,
+        verdict: classified.verdict,
+        positives: classified.positives,
+        fetchedAt: Math.round(reply.fetchedAt),
+        body: reply.body === undefined || reply.body === null ? null : this.#scrub(JSON.stringify(reply.body)),
+        resolutions: reply.resolutions === undefined ? null : this.#scrub(JSON.stringify(reply.resolutions)),
+      });
+      if (kind !== 'file') return;
+      for (const hash of new Set([asked, ...classified.hashes])) {
+        if (hash !== id) deleteSuperseded.run(reply.api, hash);
+        alias.run(reply.api, hash, id);
+      }
+    });
+    this.#store = (reply) => store.immediate(reply);
+  }
+
+  /**
+   * Opens (creating it and its directory if needed) the cache file at `path`; `:memory:` gives a private
+   * in-memory cache.
+   *
+   * @throws IocEnrichError `CACHE_ERROR` when the file cannot be opened, is not a cache, or has a newer schema.
+   */
+  static open(path: string, options: ResultCacheOptions = {}): ResultCache {
+    const busyTimeoutMs = options.busyTimeoutMs ?? 10_000;
+    let db: Database.Database | undefined;
+    try {
+      if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+      db = new Database(path, { timeout: busyTimeoutMs });
+      db.pragma('journal_mode = WAL');
+      db.pragma('synchronous = NORMAL');
+      ensureSchema(db, path);
+      return new ResultCache(path, db, options);
+    } catch (error) {
+      db?.close();
+      if (error instanceof IocEnrichError) throw error;
+      const reason = error instanceof Error ? error.message : String(error);
+      throw new IocEnrichError('CACHE_ERROR', `${path}: cannot open the cache: ${reason}`, { cause: error });
+    }
+  }
+
+  /** The fresh entry for an observable, or undefined when there is none or it is stale. */
+  get(api: ApiVersion, type: IocType, value: string): CachedEntry | undefined {
+    const entry = this.getIncludingStale(api, type, value);
+    return entry === undefined || entry.stale ? undefined : entry;
+  }
+
+  /** The entry for an observable, fresh or stale (see `entry.stale`), or undefined when there is none. */
+  getIncludingStale(api: ApiVersion, type: IocType, value: string): CachedEntry | undefined {
+    const { kind, id } = storageKey(type, value);
+    const row = isHashType(type) ? this.#selectFile.get(api, id) : this.#selectDirect.get(api, kind, id);
+    return row === undefined ? undefined : this.#entry(api, row);
+  }
+
+  /** Stores a reply, replacing an older one for the same observable, and commits at once. */
+  put(reply: VtReply): void {
+    try {
+      this.#store(reply);
+    } catch (error) {
+      throw this.#failure('cannot store a reply', error);
+    }
+  }
+
+  /** Counts by API and verdict, how many are stale under the current policy, and the file size. */
+  stats(): CacheStats {
+    const rows = this.#db
+      .prepare(
+        `SELECT api, verdict, count(*) AS entries, sum(${STALE_SQL}) AS stale,
+                min(fetched_at) AS oldest, max(fetched_at) AS newest
+         FROM replies GROUP BY api, verdict`,
+      )
+      .all(this.#cutoffs()) as {
+      api: ApiVersion;
+      verdict: CacheVerdict;
+      entries: number;
+      stale: number;
+      oldest: number;
+      newest: number;
+    }[];
+    const byApi: Record<ApiVersion, number> = { v3: 0, v2: 0 };
+    const byVerdict: Record<CacheVerdict, number> = { malicious: 0, suspicious: 0, clean: 0, not_found: 0 };
+    let stale = 0;
+    let oldest: number | undefined;
+    let newest: number | undefined;
+    for (const row of rows) {
+      byApi[row.api] += row.entries;
+      byVerdict[row.verdict] += row.entries;
+      stale += row.stale;
+      oldest = oldest === undefined ? row.oldest : Math.min(oldest, row.oldest);
+      newest = newest === undefined ? row.newest : Math.max(newest, row.newest);
+    }
+    const aliases = this.#db.prepare('SELECT count(*) AS n FROM file_aliases').get() as { n: number };
+    const pages = this.#db.pragma('page_count', { simple: true }) as number;
+    const pageSize = this.#db.pragma('page_size', { simple: true }) as number;
+    return {
+      path: this.path,
+      entries: byApi.v3 + byApi.v2,
+      byApi,
+      byVerdict,
+      stale,
+      fileAliases: aliases.n,
+      oldestFetchedAt: oldest,
+      newestFetchedAt: newest,
+      sizeBytes: pages * pageSize,
+    };
+  }
+
+  /**
+   * Deletes entries and returns how many: all of them (`all`), those fetched at least `olderThanMs` ago, or by
+   * default those stale under the current policy.
+   *
+   * @throws OptionError for a negative or non-finite `olderThanMs`, or `olderThanMs` with `all`.
+   */
+  purge(options: { olderThanMs?: number; all?: boolean } = {}): number {
+    const { olderThanMs, all = false } = options;
+    if (olderThanMs !== undefined && (!Number.isFinite(olderThanMs) || olderThanMs < 0)) {
+      throw new OptionError('olderThanMs', olderThanMs, 'a non-negative number of milliseconds');
+    }
+    if (all && olderThanMs !== undefined) {
+      throw new OptionError('all', all, 'not combined with olderThanMs');
+    }
+    const purge = this.#db.transaction((): number => {
+      let deleted: number;
+      if (all) {
+        deleted = this.#db.prepare('DELETE FROM replies').run().changes;
+      } else if (olderThanMs !== undefined) {
+        deleted = this.#db.prepare('DELETE FROM replies WHERE fetched_at <= ?').run(this.#now() - olderThanMs).changes;
+      } else {
+        deleted = this.#db.prepare(`DELETE FROM replies WHERE ${STALE_SQL}`).run(this.#cutoffs()).changes;
+      }
+      this.#db
+        .prepare(
+          `DELETE FROM file_aliases WHERE NOT EXISTS (SELECT 1 FROM replies r
+             WHERE r.api = file_aliases.api AND r.kind = 'file' AND r.id = file_aliases.id)`,
+        )
+        .run();
+      return deleted;
+    });
+    try {
+      return purge.immediate();
+    } catch (error) {
+      throw this.#failure('cannot purge', error);
+    }
+  }
+
+  /**
+   * Every entry, one record each, in key order: what `ioc-enrich cache export` writes as JSON lines. Do not
+   * use the cache for anything else until the iteration ends (SQLite keeps the statement open).
+   */
+  *export(): IterableIterator<CacheExportRecord> {
+    const statement = this.#db.prepare(
+      `SELECT r.api, ${ROW_COLUMNS},
+         (SELECT group_concat(a.hash, ',') FROM file_aliases a WHERE a.api = r.api AND a.id = r.id AND r.kind = 'file') AS aliases
+       FROM replies r ORDER BY r.api, r.kind, r.id`,
+    );
+    for (const row of statement.iterate() as IterableIterator<ReplyRow & { api: ApiVersion; aliases: string | null }>) {
+      yield {
+        api: row.api,
+        type: row.type,
+        value: row.value,
+        outcome: row.outcome,
+        verdict: row.verdict,
+        fetchedAt: new Date(row.fetched_at).toISOString(),
+        stale: this.#isStale(row),
+        ...(row.aliases === null ? {} : { aliases: row.aliases.split(',').sort() }),
+        body: row.body === null ? null : (JSON.parse(row.body) as unknown),
+        ...(row.resolutions === null ? {} : { resolutions: JSON.parse(row.resolutions) as unknown[] }),
+      };
+    }
+  }
+
+  /** Closes the file. The cache cannot be used afterwards. */
+  close(): void {
+    this.#db.close();
+  }
+
+  #entry(api: ApiVersion, row: ReplyRow): CachedEntry {
+    let reply: VtReply | undefined;
+    const entry = { outcome: row.outcome, fetchedAt: row.fetched_at, stale: this.#isStale(row) };
+    // Enumerable, so that spreading or JSON.stringify of the entry still includes the reply.
+    Object.defineProperty(entry, 'reply', {
+      enumerable: true,
+      get: (): VtReply => {
+        reply ??= {
+          api,
+          type: row.type,
+          value: row.value,
+          body: row.body === null ? null : (JSON.parse(row.body) as unknown),
+          ...(row.resolutions === null ? {} : { resolutions: JSON.parse(row.resolutions) as unknown[] }),
+          fetchedAt: row.fetched_at,
+        };
+        return reply;
+      },
+    });
+    return entry as CachedEntry;
+  }
+
+  #isStale(row: Pick<ReplyRow, 'verdict' | 'fetched_at'>): boolean {
+    const maxAge = row.verdict === 'not_found' ? this.#policy.notFound : this.#policy[row.verdict];
+    return this.#now() - row.fetched_at >= maxAge;
+  }
+
+  #cutoffs(): Cutoffs {
+    const now = this.#now();
+    return {
+      malicious: now - this.#policy.malicious,
+      suspicious: now - this.#policy.suspicious,
+      clean: now - this.#policy.clean,
+      not_found: now - this.#policy.notFound,
+    };
+  }
+
+  #scrub(text: string): string {
+    let scrubbed = text;
+    for (const secret of this.#redact) scrubbed = scrubbed.split(secret).join('[REDACTED]');
+    return scrubbed;
+  }
+
+  #failure(what: string, error: unknown): IocEnrichError {
+    const reason = error instanceof Error ? error.message : String(error);
+    return new IocEnrichError('CACHE_ERROR', `${this.path}: ${what}: ${reason}`, { cause: error });
+  }
+}
