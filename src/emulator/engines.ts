@@ -1,0 +1,136 @@
+/**
+ * The scanning engines and how a `last_analysis_results` map is derived from `last_analysis_stats`, so that a
+ * fixture only has to state its stats and every reply's results agree with them.
+ */
+
+/** v3 analysis stats: category → number of engines. */
+export type AnalysisStats = Record<string, number>;
+
+/** One engine's verdict in `last_analysis_results`. */
+export interface EngineResult {
+  category: string;
+  engine_name: string;
+  method: string;
+  result: string | null;
+  engine_version?: string;
+  engine_update?: string;
+}
+
+/** Antivirus engines that scan files: [name, version]. */
+const FILE_ENGINES: ReadonlyArray<readonly [string, string]> = [
+  ['Bkav', '2.0.0.1'], ['Lionic', '7.5'], ['Elastic', '4.0.120'], ['MicroWorld-eScan', '14.0.409.0'],
+  ['ClamAV', '1.2.2.0'], ['CAT-QuickHeal', '22.00'], ['Skyhigh', 'v2021.2.0+4045'], ['McAfee', '6.0.6.653'],
+  ['Malwarebytes', '4.5.5.54'], ['Zillya', '2.0.0.5000'], ['Sangfor', '2.23.0.0'], ['K7AntiVirus', '12.126.50603'],
+  ['Alibaba', '0.3.0.5'], ['K7GW', '12.126.50604'], ['CrowdStrike', '1.0'], ['Arcabit', '2022.0.0.18'],
+  ['Baidu', '1.0.0.2'], ['VirIT', '9.5.606'], ['Symantec', '1.21.0.0'], ['ESET-NOD32', '28391'],
+  ['TrendMicro-HouseCall', '10.0.0.1040'], ['Avast', '23.9.8494.0'], ['Cynet', '4.0.0.27'], ['Kaspersky', '22.0.1.28'],
+  ['BitDefender', '7.2'], ['NANO-Antivirus', '1.0.146.25908'], ['SUPERAntiSpyware', '5.6.0.1032'], ['Tencent', '1.0.0.1'],
+  ['Emsisoft', '2022.6.0.32461'], ['F-Secure', '18.10.1547.307'], ['DrWeb', '7.0.61.8090'], ['VIPRE', '6.0.0.35'],
+  ['TrendMicro', '11.0.0.1006'], ['Sophos', '2.4.3.0'], ['SentinelOne', '23.4.2.3'], ['Jiangmin', '16.0.100'],
+  ['Google', '1701216043'], ['Avira', '8.3.3.16'], ['Antiy-AVL', '3.0'], ['Kingsoft', 'None'],
+  ['Microsoft', '1.1.23110.2'], ['Xcitium', '36206'], ['GData', 'A:25.36870B:27.33682'], ['Varist', '6.5.1.2'],
+  ['AhnLab-V3', '3.24.1.10477'], ['Acronis', '1.2.0.121'], ['VBA32', '5.0.0'], ['ALYac', '1.1.3.1'],
+  ['MAX', '2023.1.4.1'], ['Panda', '4.6.4.2'], ['Zoner', '2.2.2.0'], ['Rising', '25.0.0.27'],
+  ['Yandex', '5.5.2.24'], ['Ikarus', '6.2.4.0'], ['MaxSecure', '1.0.0.1'], ['Fortinet', 'None'],
+  ['AVG', '23.9.8494.0'], ['Cybereason', '1.2.449'], ['DeepInstinct', '3.1.0.15'], ['Trapmine', '4.0.14.97'],
+];
+
+/** Blocklists and URL scanners that rate URLs, domains and IP addresses. */
+const URL_ENGINES: readonly string[] = [
+  'Bkav', 'CMC Threat Intelligence', 'Snort IP sample list', '0xSI_f33d', 'ViriBack', 'PhishLabs', 'K7AntiVirus',
+  'CINS Army', 'Quttera', 'PrecisionSec', 'OpenPhish', 'VX Vault', 'ArcSight Threat Intelligence', 'Scantitan',
+  'AlienVault', 'Sophos', 'Phishtank', 'Cyan', 'Spam404', 'SecureBrain', 'CRDF', 'Fortinet', 'alphaMountain.ai',
+  'Lionic', 'Cyble', 'Seclookup', 'Xcitium Verdict Cloud', 'Google Safebrowsing', 'SafeToOpen', 'ADMINUSLabs',
+  'ESTsecurity', 'Juniper Networks', 'Heimdal Security', 'AutoShun', 'Trustwave', 'AICC (MONITORAPP)',
+  'CyRadar', 'Dr.Web', 'Emsisoft', 'Abusix', 'Webroot', 'Avira', 'securolytics', 'Antiy-AVL', 'AlphaSOC',
+  'Acronis', 'Quick Heal', 'URLQuery', 'Viettel Threat Intelligence', 'DNS8', 'benkow.cc', 'EmergingThreats',
+  'Chong Lua Dao', 'Yandex Safebrowsing', 'Lumu', 'zvelo', 'Kaspersky', 'Segasec', 'Sucuri SiteCheck',
+  'desenmascara.me', 'URLhaus', 'PREBYTES', 'StopForumSpam', 'Blueliv',
+];
+
+/** Number of engines that rate files. */
+export const FILE_ENGINE_COUNT = FILE_ENGINES.length;
+/** Number of engines that rate URLs, domains and IP addresses. */
+export const URL_ENGINE_COUNT = URL_ENGINES.length;
+
+/** The order categories are handed out to engines. */
+const FILE_CATEGORY_ORDER = ['malicious', 'suspicious', 'undetected', 'harmless', 'type-unsupported', 'timeout', 'confirmed-timeout', 'failure'];
+const URL_CATEGORY_ORDER = ['malicious', 'suspicious', 'harmless', 'undetected', 'timeout'];
+
+const MALWARE_NAME_FORMATS: readonly string[] = [
+  'Trojan.GenericKD.{n}', 'Win32:{F}-A [Trj]', 'Trojan:Win32/{F}!ml', 'Gen:Variant.{F}.{n}', 'HEUR:Trojan.Win32.{F}.gen',
+  'W32/{F}.A!tr', 'Trojan.{F}', 'Malware.AI.{n}', 'Trojan/Win32.{F}.C{n}', 'TR/{F}.{n}',
+];
+const URL_MALICIOUS_RESULTS: readonly string[] = ['malicious', 'phishing', 'malware'];
+
+function fileResult(category: string, engineIndex: number, family: string, familyNumber: number): string | null {
+  if (category !== 'malicious' && category !== 'suspicious') return null;
+  const format = MALWARE_NAME_FORMATS[(engineIndex + familyNumber) % MALWARE_NAME_FORMATS.length] ?? 'Trojan.{F}';
+  return format.replace('{F}', family).replace('{n}', String(familyNumber));
+}
+
+function urlResult(category: string, engineIndex: number): string | null {
+  switch (category) {
+    case 'malicious':
+      return URL_MALICIOUS_RESULTS[engineIndex % URL_MALICIOUS_RESULTS.length] ?? 'malicious';
+    case 'suspicious':
+      return 'suspicious';
+    case 'harmless':
+      return 'clean';
+    case 'undetected':
+      return 'unrated';
+    default:
+      return null;
+  }
+}
+
+/** What {@link analysisResults} needs to know about the object besides its stats. */
+export interface ResultsContext {
+  /** Which engines: files get antivirus engines with versions, the others blocklists. */
+  readonly files: boolean;
+  /** Rotates which engines get which category, so objects differ. */
+  readonly offset: number;
+  /** Malware family named by file engines that detect it. */
+  readonly family: string;
+  readonly familyNumber: number;
+  /** `YYYYMMDD` of the analysis, for `engine_update`. */
+  readonly update: string;
+}
+
+/**
+ * The `last_analysis_results` map that agrees with `stats`: each category is handed to as many engines as
+ * the stats say, starting at a per-object offset. Stats that add up to fewer engines than exist leave the
+ * others out (as when engines did not answer); more than exist is a fixture error the loader reports.
+ */
+export function analysisResults(stats: AnalysisStats, context: ResultsContext): Record<string, EngineResult> {
+  const engineCount = context.files ? FILE_ENGINE_COUNT : URL_ENGINE_COUNT;
+  const order = context.files ? FILE_CATEGORY_ORDER : URL_CATEGORY_ORDER;
+  const assigned: Array<[number, string]> = [];
+  let slot = 0;
+  for (const category of order) {
+    const count = stats[category] ?? 0;
+    for (let i = 0; i < count && slot < engineCount; i += 1, slot += 1) {
+      assigned.push([(context.offset + slot) % engineCount, category]);
+    }
+  }
+  // Engines are listed in their own order, as VirusTotal does, not in the order categories were handed out.
+  assigned.sort((a, b) => a[0] - b[0]);
+  const results: Record<string, EngineResult> = {};
+  for (const [index, category] of assigned) {
+    if (context.files) {
+      const [name, version] = FILE_ENGINES[index] ?? ['Unknown', '1.0'];
+      results[name] = {
+        category,
+        engine_name: name,
+        engine_version: version,
+        result: fileResult(category, index, context.family, context.familyNumber),
+        method: 'blacklist',
+        engine_update: context.update,
+      };
+    } else {
+      const name = URL_ENGINES[index] ?? 'Unknown';
+      results[name] = { category, engine_name: name, method: 'blacklist', result: urlResult(category, index) };
+    }
+  }
+  return results;
+}

@@ -1,0 +1,97 @@
+/**
+ * API v3 reply bodies: objects, resolution pages and errors, in VirusTotal's shapes. Links point at the
+ * emulator itself, so a client that follows `links.next` keeps talking to it.
+ */
+import type { AnalysisStats } from './engines.js';
+import { COLLECTION_OF, type ObjectKind, type Resolution, type VtObject } from './model.js';
+
+/** `{"error": {"code", "message"}}`, VirusTotal's error body. */
+export function errorBody(code: string, message: string): string {
+  return JSON.stringify({ error: { code, message } });
+}
+
+/** `{"data": {...}}` for one object. */
+export function objectBody(object: VtObject, baseUrl: string): string {
+  return JSON.stringify({
+    data: {
+      type: object.type,
+      id: object.id,
+      links: { self: `${baseUrl}/api/v3/${COLLECTION_OF[object.type]}/${object.id}` },
+      attributes: object.attributes,
+    },
+  });
+}
+
+/** Paging of a relationship listing. The cursor is opaque to clients; here it is the base64 of an offset. */
+export function encodeCursor(offset: number): string {
+  return Buffer.from(String(offset), 'utf8').toString('base64');
+}
+
+/** The offset in a cursor, or `undefined` when it is not one of ours. */
+export function decodeCursor(cursor: string): number | undefined {
+  const text = Buffer.from(cursor, 'base64').toString('utf8');
+  return /^\d{1,9}$/.test(text) ? Number(text) : undefined;
+}
+
+/** Stats of the other end of a resolution, or `undefined` when VirusTotal does not know it. */
+export type StatsLookup = (kind: ObjectKind, id: string) => AnalysisStats | undefined;
+
+const EMPTY_STATS: AnalysisStats = { harmless: 0, malicious: 0, suspicious: 0, undetected: 0, timeout: 0 };
+
+function resolutionItem(resolution: Resolution, baseUrl: string, statsOf: StatsLookup): unknown {
+  const id = `${resolution.ipAddress}${resolution.hostName}`;
+  return {
+    type: 'resolution',
+    id,
+    links: { self: `${baseUrl}/api/v3/resolutions/${id}` },
+    attributes: {
+      date: resolution.date,
+      host_name: resolution.hostName,
+      ip_address: resolution.ipAddress,
+      resolver: 'VirusTotal',
+      host_name_last_analysis_stats: statsOf('domain', resolution.hostName.toLowerCase()) ?? EMPTY_STATS,
+      ip_address_last_analysis_stats: statsOf('ip_address', resolution.ipAddress) ?? EMPTY_STATS,
+    },
+  };
+}
+
+/** One page of `/{collection}/{id}/resolutions`; the last page has no `meta.cursor` and no `links.next`. */
+export function resolutionsPage(
+  object: VtObject,
+  page: { readonly offset: number; readonly limit: number },
+  baseUrl: string,
+  statsOf: StatsLookup,
+): string {
+  const path = `${baseUrl}/api/v3/${COLLECTION_OF[object.type]}/${object.id}/resolutions`;
+  const items = object.resolutions.slice(page.offset, page.offset + page.limit);
+  const nextOffset = page.offset + items.length;
+  const more = nextOffset < object.resolutions.length;
+  const self = page.offset === 0 ? `${path}?limit=${page.limit}` : `${path}?cursor=${encodeURIComponent(encodeCursor(page.offset))}&limit=${page.limit}`;
+  const cursor = encodeCursor(nextOffset);
+  return JSON.stringify({
+    data: items.map((resolution) => resolutionItem(resolution, baseUrl, statsOf)),
+    meta: more ? { count: object.resolutions.length, cursor } : { count: object.resolutions.length },
+    links: more ? { self, next: `${path}?cursor=${encodeURIComponent(cursor)}&limit=${page.limit}` } : { self },
+  });
+}
+
+/** `/users/{key}/overall_quotas`: used and allowed per window, in VirusTotal's shape. */
+export function quotasBody(report: {
+  minute: { used: number; allowed: number };
+  hour: { used: number; allowed: number };
+  day: { used: number; allowed: number };
+  month: { used: number; allowed: number };
+}): string {
+  // JSON has no Infinity: an unlimited window reports a number no client will reach.
+  const entry = ({ used, allowed }: { used: number; allowed: number }): unknown => ({
+    user: { used, allowed: Number.isFinite(allowed) ? allowed : Number.MAX_SAFE_INTEGER },
+  });
+  return JSON.stringify({
+    data: {
+      api_requests_minutely: entry(report.minute),
+      api_requests_hourly: entry(report.hour),
+      api_requests_daily: entry(report.day),
+      api_requests_monthly: entry(report.month),
+    },
+  });
+}

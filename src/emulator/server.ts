@@ -1,0 +1,362 @@
+/**
+ * The HTTP router: authentication, fault injection, quotas, then the lookup, for API v3 and API v2.
+ *
+ * Order of checks, per API request: key (401 / 403), route (404), injected fault, quota (429 / 204), id
+ * validation (400), lookup (200 / 404). Injected faults and refusals charge no quota: a client's retry of a
+ * failed request must not cost it twice, and quota tests must not depend on the fault seed. A slow reply is
+ * a correct reply and is charged.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { canonicalUrl, urlIdSha256 } from '../vt/ids.js';
+import type { FaultInjector } from './faults.js';
+import { normalizeDomain, normalizeFileResource, normalizeHash, normalizeIp, normalizeUrlResource, parseUrlId } from './ids.js';
+import type { ObjectKind, VtObject } from './model.js';
+import { V2_BATCH_LIMIT, type FaultKind, type NormalizedEmulatorOptions, type Tier } from './options.js';
+import { KeyQuota } from './quota.js';
+import { v2DomainReport, v2FileReport, v2IpReport, v2Missing, v2UrlReport, v2Date, type HostedUrl } from './render-v2.js';
+import { decodeCursor, errorBody, objectBody, quotasBody, resolutionsPage } from './render-v3.js';
+import { copyStats, emptyStats, increment, type EmulatorStats } from './stats.js';
+import type { ObjectStore } from './store.js';
+
+/** A reply ready to send: status and body (empty for v2 204/403). */
+interface Reply {
+  readonly status: number;
+  readonly body: string;
+}
+
+const V3_PREFIX = '/api/v3/';
+const V2_PREFIX = '/vtapi/v2/';
+const STATS_PATH = '/__emulator/stats';
+const JSON_TYPE = 'application/json; charset=utf-8';
+
+/** v3 collection → store kind. */
+const KIND_OF: Readonly<Record<string, ObjectKind>> = { files: 'file', urls: 'url', domains: 'domain', ip_addresses: 'ip_address' };
+
+/** How error messages name each kind, as VirusTotal's do (`URL "…" not found`). */
+const KIND_NAME: Readonly<Record<ObjectKind, string>> = { file: 'File', url: 'URL', domain: 'Domain', ip_address: 'IP address' };
+
+/** Per-fault v3 replies; v2 answers a bare status (204 for "too many requests", as for quotas). */
+const FAULT_REPLIES: Partial<Record<FaultKind, { status: number; code: string; message: string; v2Status: number }>> = {
+  tooManyRequests: { status: 429, code: 'TooManyRequestsError', message: 'Too many requests', v2Status: 204 },
+  transient: { status: 503, code: 'TransientError', message: 'Please retry your request later', v2Status: 503 },
+  deadline: { status: 504, code: 'DeadlineExceededError', message: 'Deadline exceeded', v2Status: 504 },
+};
+
+function v3Error(status: number, code: string, message: string): Reply {
+  return { status, body: errorBody(code, message) };
+}
+
+function json(value: unknown): Reply {
+  return { status: 200, body: JSON.stringify(value) };
+}
+
+/** The request handler and the state it keeps (quotas, counters, caches). */
+export class Router {
+  private counters: EmulatorStats = emptyStats();
+  private readonly quotas = new Map<string, KeyQuota>();
+  /** Serialised v3 bodies by object identity: big objects are not re-serialised per request. */
+  private readonly bodies = new WeakMap<VtObject, string>();
+  private readonly timers = new Set<NodeJS.Timeout>();
+  /** Set once the server listens: links in replies point at the emulator itself. */
+  baseUrl = '';
+
+  constructor(
+    private readonly options: NormalizedEmulatorOptions,
+    private readonly store: ObjectStore,
+    private readonly faults: FaultInjector,
+  ) {}
+
+  /** A copy of the counters. */
+  stats(): EmulatorStats {
+    return copyStats(this.counters);
+  }
+
+  /** Zeroes the counters (quotas are kept: they are the server's state, not statistics). */
+  resetStats(): void {
+    this.counters = emptyStats();
+  }
+
+  /** Cancels pending slow replies, so that closing the server does not wait for them. */
+  cancelPending(): void {
+    for (const timer of this.timers) clearTimeout(timer);
+    this.timers.clear();
+  }
+
+  /** Node's `request` listener. */
+  readonly handle = (request: IncomingMessage, response: ServerResponse): void => {
+    const url = request.url ?? '/';
+    const queryStart = url.indexOf('?');
+    const path = queryStart === -1 ? url : url.slice(0, queryStart);
+    const query = new URLSearchParams(queryStart === -1 ? '' : url.slice(queryStart + 1));
+    if (path === STATS_PATH) {
+      this.send(response, { status: 200, body: JSON.stringify(this.counters) });
+      return;
+    }
+    this.counters.requests += 1;
+    if (request.method === 'POST' && path.startsWith(V2_PREFIX)) {
+      // v2 accepts its parameters as a form body too; merge them over the query string.
+      const chunks: Buffer[] = [];
+      request.on('data', (chunk: Buffer) => chunks.push(chunk));
+      request.on('end', () => {
+        for (const [name, value] of new URLSearchParams(Buffer.concat(chunks).toString('utf8'))) query.set(name, value);
+        this.dispatch(request, response, path, query);
+      });
+      return;
+    }
+    this.dispatch(request, response, path, query);
+  };
+
+  private dispatch(request: IncomingMessage, response: ServerResponse, path: string, query: URLSearchParams): void {
+    try {
+      if (path.startsWith(V3_PREFIX)) this.handleV3(request, response, path.slice(V3_PREFIX.length), query);
+      else if (path.startsWith(V2_PREFIX)) this.handleV2(response, path.slice(V2_PREFIX.length), query);
+      else {
+        increment(this.counters.byEndpoint, 'other');
+        this.send(response, v3Error(404, 'NotFoundError', `Resource "${path}" not found`));
+      }
+    } catch (error) {
+      this.send(response, v3Error(500, 'InternalError', error instanceof Error ? error.message : 'internal error'));
+    }
+  }
+
+  /** The tier of an accepted key, or `undefined` for a key the emulator does not accept. */
+  private tierOf(key: string): Tier | undefined {
+    if (key === '') return undefined;
+    if (this.options.keys.size === 0) return this.options.tier;
+    return this.options.keys.get(key);
+  }
+
+  private quotaOf(key: string, tier: Tier): KeyQuota {
+    let quota = this.quotas.get(key);
+    if (quota === undefined) {
+      quota = new KeyQuota(this.options.limits[tier]);
+      this.quotas.set(key, quota);
+    }
+    return quota;
+  }
+
+  /** Charges `items` lookups to the key; counts a refusal when the quota is exhausted. */
+  private charge(key: string, tier: Tier, items: number): boolean {
+    if (!this.quotaOf(key, tier).tryConsume(items, this.options.now())) {
+      this.counters.quotaRefusals += 1;
+      return false;
+    }
+    this.counters.itemsLookedUp += items;
+    return true;
+  }
+
+  private handleV3(request: IncomingMessage, response: ServerResponse, route: string, query: URLSearchParams): void {
+    const segments = route.split('/').map((segment) => decodeURIComponent(segment));
+    const [collection = '', id = '', relationship] = segments;
+    const header = request.headers['x-apikey'];
+    const key = (Array.isArray(header) ? header[0] : header) ?? '';
+    const isQuotas = collection === 'users' && relationship === 'overall_quotas' && segments.length === 3;
+    const kind = KIND_OF[collection];
+    const isResolutions = relationship === 'resolutions' && segments.length === 3 && (kind === 'domain' || kind === 'ip_address');
+    const endpoint = isQuotas ? 'v3/overall_quotas' : isResolutions ? 'v3/resolutions' : kind !== undefined && segments.length === 2 ? `v3/${collection}` : 'v3/other';
+    increment(this.counters.byEndpoint, endpoint);
+    if (key === '') return this.send(response, v3Error(401, 'AuthenticationRequiredError', 'X-Apikey header is missing'));
+    const tier = this.tierOf(key);
+    if (tier === undefined) return this.send(response, v3Error(401, 'WrongCredentialsError', 'Wrong API key'));
+    if (isQuotas) {
+      // The key in the path must be one the emulator knows; it is never echoed back.
+      const pathTier = this.tierOf(id);
+      if (pathTier === undefined) return this.send(response, v3Error(404, 'NotFoundError', 'User not found'));
+      return this.send(response, { status: 200, body: quotasBody(this.quotaOf(id, pathTier).report(this.options.now())) });
+    }
+    if (endpoint === 'v3/other' || kind === undefined) {
+      return this.send(response, v3Error(404, 'NotFoundError', `Resource "/api/v3/${route}" not found`));
+    }
+    this.withFault(response, 'v3', () => {
+      if (!this.charge(key, tier, 1)) return v3Error(429, 'QuotaExceededError', 'Quota exceeded');
+      const objectId = this.v3Id(kind, id);
+      if (objectId === undefined) return v3Error(400, 'InvalidArgumentError', `${KIND_NAME[kind]} id "${id}" is not valid`);
+      const object = this.store.get(kind, objectId);
+      if (object === undefined) return v3Error(404, 'NotFoundError', `${KIND_NAME[kind]} "${id}" not found`);
+      return isResolutions ? this.resolutions(object, query) : { status: 200, body: this.objectBody(object) };
+    });
+  }
+
+  /** The store id of a v3 path id, or `undefined` when malformed. */
+  private v3Id(kind: ObjectKind, id: string): string | undefined {
+    switch (kind) {
+      case 'file':
+        return normalizeHash(id);
+      case 'url': {
+        const parsed = parseUrlId(id);
+        if (parsed === undefined) return undefined;
+        return parsed.kind === 'sha256' ? parsed.id : this.store.rememberUrl(parsed.url);
+      }
+      case 'domain':
+        return normalizeDomain(id);
+      case 'ip_address':
+        return normalizeIp(id);
+    }
+  }
+
+  private objectBody(object: VtObject): string {
+    let body = this.bodies.get(object);
+    if (body === undefined) {
+      body = objectBody(object, this.baseUrl);
+      this.bodies.set(object, body);
+    }
+    return body;
+  }
+
+  private resolutions(object: VtObject, query: URLSearchParams): Reply {
+    const limitText = query.get('limit');
+    const limit = limitText === null ? 10 : Number(limitText);
+    if (!Number.isInteger(limit) || limit < 1) return v3Error(400, 'InvalidArgumentError', `Invalid limit "${limitText ?? ''}"`);
+    const cursor = query.get('cursor');
+    const offset = cursor === null || cursor === '' ? 0 : decodeCursor(cursor);
+    if (offset === undefined) return v3Error(400, 'InvalidArgumentError', 'Invalid cursor');
+    // VirusTotal caps most relationship pages at 40 items.
+    const page = { offset, limit: Math.min(limit, 40) };
+    return { status: 200, body: resolutionsPage(object, page, this.baseUrl, (kind, id) => this.store.statsOf(kind, id)) };
+  }
+
+  private handleV2(response: ServerResponse, route: string, query: URLSearchParams): void {
+    const endpoint = `v2/${route}`;
+    const known = route === 'file/report' || route === 'url/report' || route === 'domain/report' || route === 'ip-address/report';
+    increment(this.counters.byEndpoint, known ? endpoint : 'v2/other');
+    if (!known) return this.send(response, { status: 404, body: '' });
+    const key = query.get('apikey') ?? '';
+    const tier = this.tierOf(key);
+    // v2 answers 403 with an empty body both for a missing key and for one it does not accept.
+    if (tier === undefined) return this.send(response, { status: 403, body: '' });
+    const items = this.v2Items(route, query, tier);
+    if (items === undefined) return this.send(response, { status: 400, body: '' });
+    this.withFault(response, 'v2', () => {
+      if (!this.charge(key, tier, items.length)) return { status: 204, body: '' };
+      const reports = items.map((item) => this.v2Report(route, item, query.get('scan') === '1'));
+      return json(reports.length === 1 ? reports[0] : reports);
+    });
+  }
+
+  /** The resources of a v2 request, truncated to the tier's batch size as VirusTotal silently does. */
+  private v2Items(route: string, query: URLSearchParams, tier: Tier): string[] | undefined {
+    if (route === 'domain/report' || route === 'ip-address/report') {
+      const value = query.get(route === 'domain/report' ? 'domain' : 'ip');
+      return value === null || value.trim() === '' ? undefined : [value.trim()];
+    }
+    const resource = query.get('resource');
+    if (resource === null) return undefined;
+    const items = (route === 'file/report' ? resource.split(',') : resource.split('\n')).map((item) => item.trim()).filter((item) => item !== '');
+    return items.length === 0 ? undefined : items.slice(0, V2_BATCH_LIMIT[tier]);
+  }
+
+  private v2Report(route: string, resource: string, scan: boolean): Record<string, unknown> {
+    switch (route) {
+      case 'file/report': {
+        const hash = normalizeFileResource(resource);
+        if (hash === undefined) return v2Missing(-1, 'Invalid resource, check what you are submitting', resource);
+        const object = this.store.get('file', hash);
+        return object === undefined
+          ? v2Missing(0, 'The requested resource is not among the finished, queued or pending scans', resource)
+          : v2FileReport(object, resource);
+      }
+      case 'url/report': {
+        const url = normalizeUrlResource(resource);
+        if (url === undefined) return v2Missing(-1, 'Invalid resource, check what you are submitting', resource);
+        const object = this.store.get('url', this.store.rememberUrl(url));
+        if (object !== undefined) return v2UrlReport(object, resource, canonicalUrl(url));
+        if (!scan) return v2Missing(0, 'Resource does not exist in the dataset', resource);
+        return this.v2Queued(resource, url);
+      }
+      case 'domain/report': {
+        const domain = normalizeDomain(resource);
+        if (domain === undefined) return v2Missing(-1, 'Invalid domain');
+        const object = this.store.get('domain', domain);
+        return object === undefined ? v2Missing(0, 'Domain not found') : v2DomainReport(object, this.hosted(object));
+      }
+      default: {
+        const ip = normalizeIp(resource);
+        if (ip === undefined) return v2Missing(-1, 'Invalid IP address');
+        const object = this.store.get('ip_address', ip);
+        return object === undefined ? v2Missing(0, 'IP address not in dataset') : v2IpReport(object, this.hosted(object));
+      }
+    }
+  }
+
+  /** `url/report?scan=1` for an unknown URL: queued for analysis (response_code -2); the emulator never analyses it. */
+  private v2Queued(resource: string, url: string): Record<string, unknown> {
+    const id = urlIdSha256(url);
+    const now = Math.floor(this.options.now() / 1000);
+    return {
+      response_code: -2,
+      verbose_msg: 'Scan request successfully queued, come back later for the report',
+      resource,
+      url: canonicalUrl(url),
+      scan_id: `${id}-${now}`,
+      scan_date: v2Date(now),
+      permalink: `https://www.virustotal.com/url/${id}/analysis/${now}/`,
+    };
+  }
+
+  /** The URLs a domain or IP hosts, each with its own object (unknown URLs are left out). */
+  private hosted(object: VtObject): HostedUrl[] {
+    const hosted: HostedUrl[] = [];
+    for (const url of object.urls) {
+      const urlObject = this.store.get('url', this.store.rememberUrl(url));
+      if (urlObject !== undefined) hosted.push({ url: canonicalUrl(url), object: urlObject });
+    }
+    return hosted;
+  }
+
+  /** Draws a fault, then answers with `produce()`'s reply, damaged or delayed as the fault says. */
+  private withFault(response: ServerResponse, api: 'v2' | 'v3', produce: () => Reply): void {
+    const fault = this.faults.next();
+    if (fault !== undefined) {
+      this.counters.faultsInjected += 1;
+      this.counters.faultsByKind[fault] = (this.counters.faultsByKind[fault] ?? 0) + 1;
+    }
+    const canned = fault === undefined ? undefined : FAULT_REPLIES[fault];
+    if (canned !== undefined) {
+      this.send(response, api === 'v3' ? v3Error(canned.status, canned.code, canned.message) : { status: canned.v2Status, body: '' });
+      return;
+    }
+    switch (fault) {
+      case 'reset':
+        increment(this.counters.byStatus, 'reset');
+        response.socket?.destroy();
+        return;
+      case 'slow': {
+        const timer = setTimeout(() => {
+          this.timers.delete(timer);
+          this.send(response, produce());
+        }, this.options.slowDelayMs);
+        this.timers.add(timer);
+        return;
+      }
+      case 'truncated': {
+        const reply = produce();
+        const body = Buffer.from(reply.body, 'utf8');
+        increment(this.counters.byStatus, String(reply.status));
+        // The headers promise the whole body; half of it arrives, then the connection is cut.
+        response.writeHead(reply.status, { 'content-type': JSON_TYPE, 'content-length': body.length });
+        response.write(body.subarray(0, Math.floor(body.length / 2)), () => response.socket?.destroy());
+        return;
+      }
+      case 'malformed': {
+        const reply = produce();
+        // A complete reply whose JSON is broken: the last character replaced, as a buggy proxy might do.
+        this.send(response, { status: reply.status, body: `${reply.body.slice(0, -1)}<` });
+        return;
+      }
+      default:
+        this.send(response, produce());
+    }
+  }
+
+  private send(response: ServerResponse, reply: Reply): void {
+    increment(this.counters.byStatus, String(reply.status));
+    if (reply.body === '') {
+      // HTTP forbids a Content-Length on a 204.
+      response.writeHead(reply.status, reply.status === 204 ? {} : { 'content-length': 0 });
+      response.end();
+      return;
+    }
+    response.writeHead(reply.status, { 'content-type': JSON_TYPE, 'content-length': Buffer.byteLength(reply.body) });
+    response.end(reply.body);
+  }
+}
