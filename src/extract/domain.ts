@@ -1,0 +1,101 @@
+/**
+ * Domain name rules, shared by extraction and screening: label syntax, the public-suffix test (tldts, ICANN
+ * section only) and the file-name policy.
+ */
+import { parse } from 'tldts';
+
+const LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+
+/**
+ * Names reserved for local or special use (RFC 6761, RFC 6762, ICANN's `.internal`): never a lookup-worthy domain,
+ * alone or as the last label. `localhost` is rejected as "does not match expected pattern", as msticpy does.
+ */
+const SPECIAL_USE = new Set(['localhost', 'localdomain', 'local', 'internal', 'invalid', 'test', 'example']);
+
+/** Memo of the public-suffix verdict per distinct lower-case name: tldts is the hot call on DNS-heavy logs. */
+const suffixVerdicts = new Map<string, boolean>();
+const MAX_MEMO = 100_000;
+
+function hasIcannRegistrableDomain(name: string): boolean {
+  const known = suffixVerdicts.get(name);
+  if (known !== undefined) return known;
+  const parsed = parse(name, { allowPrivateDomains: false, extractHostname: false, detectIp: false });
+  const verdict = parsed.isIcann === true && parsed.domain !== null && parsed.publicSuffix !== null;
+  // A bounded memo: memory must not grow with input size, so start over rather than grow past the bound.
+  if (suffixVerdicts.size >= MAX_MEMO) suffixVerdicts.clear();
+  suffixVerdicts.set(name, verdict);
+  return verdict;
+}
+
+/** True when a single lower-case label is a valid host name label (letters, digits, inner hyphens, ≤ 63). */
+export function isValidLabel(label: string): boolean {
+  return LABEL.test(label);
+}
+
+/** True for a dot-less name that is reserved for local use (`localhost`, …). */
+export function isSpecialUseName(label: string): boolean {
+  return SPECIAL_USE.has(label);
+}
+
+/**
+ * True when a lower-case name is a valid public domain: ≤ 253 characters, every label valid, the last label not
+ * numeric, and a registrable domain under an ICANN public suffix (`evil.com`, `a.co.uk`; not `co.uk`,
+ * `example.local`, `a.b`).
+ */
+export function isPublicDomain(name: string): boolean {
+  if (name.length > 253 || name.length < 3) return false;
+  let start = 0;
+  let dots = 0;
+  for (;;) {
+    const dot = name.indexOf('.', start);
+    const label = dot === -1 ? name.slice(start) : name.slice(start, dot);
+    if (!LABEL.test(label)) return false;
+    if (dot === -1) {
+      if (/^\d+$/.test(label)) return false;
+      break;
+    }
+    dots += 1;
+    start = dot + 1;
+  }
+  return dots > 0 && hasIcannRegistrableDomain(name);
+}
+
+/**
+ * File-name policy. These TLDs are far more often file extensions in logs than domains (`invoice.zip`,
+ * `readme.md`, `script.py`, `Safari.app`, `oem1.cat`, `notes.one`, `id_rsa.pub`, `lib.so`). Extraction accepts a
+ * name ending in one of them only when a hint says it is a host:
+ * - the text was defanged (`invoice[.]zip`: nobody defangs a file name),
+ * - it starts with `www.`,
+ * - a port follows (`evil.zip:443`),
+ * - or it is a URL's host (the scheme says so).
+ * Screening of pre-typed values does not apply the policy: the user said it is a domain. Popular real TLDs that
+ * double as extensions (`.pl`, `.ai`, `.cc`, `.me`) are deliberately left out: missing real domains costs more.
+ */
+export const FILE_EXTENSION_TLDS: ReadonlySet<string> = new Set([
+  'app',
+  'cab',
+  'cat',
+  'download',
+  'md',
+  'mk',
+  'mo',
+  'mov',
+  'nc',
+  'one',
+  'pm',
+  'ps',
+  'pub',
+  'py',
+  'rs',
+  'run',
+  'sh',
+  'so',
+  'sv',
+  'tf',
+  'zip',
+]);
+
+/** The last label of a dotted name. */
+export function topLabel(name: string): string {
+  return name.slice(name.lastIndexOf('.') + 1);
+}

@@ -1,0 +1,323 @@
+/**
+ * Extraction: find candidate IoCs in free text.
+ *
+ * Design: one linear, hand-written pass over the refanged text, no backtracking regexes. The pass walks maximal
+ * runs of host characters (letters, digits, `-`, `_`, `.`); only runs with a dot, runs of 32+ characters, runs
+ * followed by `://`, and colons are looked at more closely, so plain words cost one table lookup per character.
+ * Every decision looks at a bounded neighbourhood or at a run once, which keeps hostile lines (`a.a.a.…`,
+ * `1.1.1.…`, a megabyte of hex) linear.
+ *
+ * Boundary rules:
+ * - IPv4: a run made only of digits and dots that is exactly four parts of 1–3 digits, each ≤ 255 (leading zeros
+ *   are kept so screening can report `IP address is invalid format` for zero-padded addresses). Because runs are
+ *   maximal, `10.4.27.5423`, `1.2.3.4.5` and the address inside `rev.1.2.3.4.in-addr.arpa` are never cut out.
+ *   A dotted quad right after `Letters/` is a product version (`Chrome/120.0.0.0`), not an address. A run that is
+ *   neither a domain nor an address is split at `-` and `_` for ranges like `10.0.0.1-10.0.0.9`.
+ * - Hashes: a maximal hex run of exactly 32, 40 or 64 characters whose neighbours are not letters or digits
+ *   (`_`, `-`, `.` and punctuation are boundaries, so `sample_<md5>.exe` yields the hash).
+ * - Domains: the whole run (leading and trailing dots dropped) must be a valid public domain (see `domain.ts`);
+ *   a run with an `_` or an invalid label yields no domain rather than a piece of one. A name followed by `=`
+ *   is a key (`user.name=bob`). File names: see {@link FILE_EXTENSION_TLDS}.
+ * - URLs: one of msticpy's schemes, `://`, then URL characters up to white space, a quote, `<`, `>`, `\`, `^`,
+ *   `` ` ``, `{`, `|`, `}` or a non-ASCII character; trailing `.,;:!?*` and unbalanced `)` / `]` are dropped.
+ *   Nothing inside a URL is reported separately; its host is reported as dns only with `urlHostsAsDns`.
+ * - IPv6: a run of hex digits, colons and dots with two or more colons, not touching letters, digits or colons,
+ *   that parses strictly; a trailing `.` or `:` is dropped.
+ */
+import type { Candidate, IocType } from '../types.js';
+import { FILE_EXTENSION_TLDS, isPublicDomain, topLabel } from './domain.js';
+import { canonicalIpv6, isValidIpv6, looksLikeIpv4 } from './ip.js';
+import { refangWithMap } from './refang.js';
+import { URL_SCHEMES, normaliseUrl, splitUrl } from './url.js';
+
+export { refang } from './refang.js';
+
+/** Options of {@link extractCandidates}. */
+export interface ExtractOptions {
+  /**
+   * Also report each URL's host as a dns candidate (each one costs a lookup later).
+   * @default false
+   */
+  readonly urlHostsAsDns?: boolean;
+}
+
+const HOST = 1;
+const ALNUM = 2;
+const HEX = 4;
+const URL_CHAR = 8;
+const LETTER = 16;
+const IPV6_CHAR = 32;
+const DIGIT = 64;
+
+/** Character classes of the ASCII range; anything else is class 0 (a boundary for everything). */
+const CLASS = new Uint8Array(128);
+function addClass(chars: string, flags: number): void {
+  for (let index = 0; index < chars.length; index += 1) {
+    const code = chars.charCodeAt(index);
+    CLASS[code] = (CLASS[code] ?? 0) | flags;
+  }
+}
+const DIGITS = '0123456789';
+const LETTERS = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ';
+for (let code = 33; code < 127; code += 1) CLASS[code] = URL_CHAR;
+for (const char of '"\'<>\\^`{|}') CLASS[char.charCodeAt(0)] = 0;
+addClass(DIGITS, HOST | ALNUM | HEX | IPV6_CHAR | DIGIT);
+addClass(LETTERS, HOST | ALNUM | LETTER);
+addClass('abcdefABCDEF', HEX | IPV6_CHAR);
+addClass('-_.', HOST);
+addClass(':.', IPV6_CHAR);
+
+function classOf(code: number): number {
+  return code < 128 ? (CLASS[code] ?? 0) : 0;
+}
+
+const DOT = 46;
+const COLON = 58;
+const SLASH = 47;
+
+/** State of one extraction pass. */
+interface Pass {
+  readonly original: string;
+  readonly text: string;
+  readonly map: Int32Array | null;
+  readonly urlHostsAsDns: boolean;
+  readonly out: Candidate[];
+}
+
+function originalSlice(pass: Pass, start: number, end: number): string {
+  const { map } = pass;
+  if (map === null) return pass.text.slice(start, end);
+  return pass.original.slice(map[start] ?? 0, map[end] ?? pass.original.length);
+}
+
+function emit(pass: Pass, type: IocType, value: string, start: number, end: number): void {
+  const original = originalSlice(pass, start, end);
+  const defanged = pass.map !== null && original !== pass.text.slice(start, end);
+  pass.out.push({ type, value, original, defanged });
+}
+
+function wasDefanged(pass: Pass, start: number, end: number): boolean {
+  return pass.map !== null && originalSlice(pass, start, end) !== pass.text.slice(start, end);
+}
+
+const HASH_TYPES: Readonly<Record<number, IocType>> = { 32: 'md5_hash', 40: 'sha1_hash', 64: 'sha256_hash' };
+
+/** Report the hex runs of hash length in [start, end), split at non-alphanumerics. */
+function scanHashes(pass: Pass, start: number, end: number): void {
+  const { text } = pass;
+  let index = start;
+  while (index < end) {
+    while (index < end && (classOf(text.charCodeAt(index)) & ALNUM) === 0) index += 1;
+    const runStart = index;
+    let allHex = true;
+    while (index < end) {
+      const cls = classOf(text.charCodeAt(index));
+      if ((cls & ALNUM) === 0) break;
+      if ((cls & HEX) === 0) allHex = false;
+      index += 1;
+    }
+    const type = HASH_TYPES[index - runStart];
+    if (allHex && type !== undefined) emit(pass, type, text.slice(runStart, index).toLowerCase(), runStart, index);
+  }
+}
+
+/** An IPv4 candidate in [start, end) of digits and dots, unless it is a product version (`Chrome/1.2.3.4`). */
+function tryIpv4(pass: Pass, start: number, end: number): boolean {
+  const { text } = pass;
+  if (end - start > 15 || end - start < 7) return false;
+  const value = text.slice(start, end);
+  if (!looksLikeIpv4(value)) return false;
+  for (const part of value.split('.')) if (Number(part) > 255) return false;
+  if (start >= 2 && text.charCodeAt(start - 1) === SLASH && (classOf(text.charCodeAt(start - 2)) & LETTER) !== 0) {
+    return false;
+  }
+  emit(pass, 'ipv4', value, start, end);
+  return true;
+}
+
+/** A run of host characters containing a dot: an IPv4, a domain, hashes, or IPv4s of a range. */
+function scanDottedRun(pass: Pass, runStart: number, runEnd: number): void {
+  const { text } = pass;
+  let start = runStart;
+  let end = runEnd;
+  while (start < end && text.charCodeAt(start) === DOT) start += 1;
+  while (end > start && text.charCodeAt(end - 1) === DOT) end -= 1;
+  let digitsAndDots = true;
+  let separators = false;
+  for (let index = start; index < end; index += 1) {
+    const code = text.charCodeAt(index);
+    if (code === 45 || code === 95) separators = true;
+    else if (code !== DOT && (classOf(code) & DIGIT) === 0) digitsAndDots = false;
+  }
+  if (digitsAndDots && !separators) {
+    tryIpv4(pass, start, end);
+    return;
+  }
+  if (!digitsAndDots && isDomainAt(pass, start, end, runEnd)) return;
+  if (separators) scanRangeParts(pass, start, end);
+  if (end - start >= 32) scanHashes(pass, start, end);
+}
+
+/** IPv4 addresses in the `-`/`_` separated parts of a run (`10.0.0.1-10.0.0.9`). */
+function scanRangeParts(pass: Pass, start: number, end: number): void {
+  const { text } = pass;
+  let partStart = start;
+  for (let index = start; index <= end; index += 1) {
+    const code = index < end ? text.charCodeAt(index) : 45;
+    if (code !== 45 && code !== 95) continue;
+    let from = partStart;
+    let to = index;
+    while (from < to && text.charCodeAt(from) === DOT) from += 1;
+    while (to > from && text.charCodeAt(to - 1) === DOT) to -= 1;
+    if (to - from >= 7 && /^[\d.]+$/.test(text.slice(from, to))) tryIpv4(pass, from, to);
+    partStart = index + 1;
+  }
+}
+
+/** Report [start, end) as a dns candidate when it is a public domain the file-name policy lets through. */
+function isDomainAt(pass: Pass, start: number, end: number, runEnd: number): boolean {
+  const { text } = pass;
+  if (end - start < 3 || end - start > 253) return false;
+  const name = text.slice(start, end).toLowerCase();
+  if (name.includes('_') || !isPublicDomain(name)) return false;
+  const after = runEnd === end ? text.charCodeAt(end) : DOT;
+  if (after === 61) return false; // '=': a key such as `host.name=`, not a domain
+  if (FILE_EXTENSION_TLDS.has(topLabel(name))) {
+    const port = after === COLON && (classOf(text.charCodeAt(end + 1)) & DIGIT) !== 0;
+    if (!port && !name.startsWith('www.') && !wasDefanged(pass, start, end)) return false;
+  }
+  emit(pass, 'dns', name, start, end);
+  return true;
+}
+
+/** Trailing characters a sentence or a wrapper adds after a URL. */
+function trimUrlEnd(text: string, start: number, end: number): number {
+  let open = 0;
+  let close = 0;
+  let openSquare = 0;
+  let closeSquare = 0;
+  for (let index = start; index < end; index += 1) {
+    const code = text.charCodeAt(index);
+    if (code === 40) open += 1;
+    else if (code === 41) close += 1;
+    else if (code === 91) openSquare += 1;
+    else if (code === 93) closeSquare += 1;
+  }
+  let stop = end;
+  while (stop > start) {
+    const code = text.charCodeAt(stop - 1);
+    if (code === 46 || code === 44 || code === 59 || code === 58 || code === 33 || code === 63 || code === 42) {
+      stop -= 1;
+    } else if (code === 41 && close > open) {
+      close -= 1;
+      stop -= 1;
+    } else if (code === 93 && closeSquare > openSquare) {
+      closeSquare -= 1;
+      stop -= 1;
+    } else {
+      break;
+    }
+  }
+  return stop;
+}
+
+/** A URL whose scheme starts at `start` and whose `://` is at `colon`; returns where scanning resumes. */
+function scanUrl(pass: Pass, start: number, colon: number): number {
+  const { text } = pass;
+  let end = colon + 3;
+  while (end < text.length && (classOf(text.charCodeAt(end)) & URL_CHAR) !== 0) end += 1;
+  end = trimUrlEnd(text, colon + 3, end);
+  const parts = splitUrl(text, start, end);
+  if (parts === null || (parts.hostEnd === parts.hostStart && parts.scheme !== 'file') || end === colon + 3) {
+    return colon + 3;
+  }
+  emit(pass, 'url', normaliseUrl(text, parts, end), start, end);
+  if (pass.urlHostsAsDns) {
+    const host = text.slice(parts.hostStart, parts.hostEnd).toLowerCase();
+    if (isPublicDomain(host)) emit(pass, 'dns', host, parts.hostStart, parts.hostEnd);
+  }
+  return end;
+}
+
+/** An IPv6 candidate around the colon at `colon`; returns where scanning resumes. */
+function scanIpv6(pass: Pass, colon: number): number {
+  const { text } = pass;
+  let start = colon;
+  while (start > 0 && colon - start < 4 && (classOf(text.charCodeAt(start - 1)) & HEX) !== 0) start -= 1;
+  if (start > 0) {
+    const before = text.charCodeAt(start - 1);
+    if (before === COLON || (classOf(before) & HOST) !== 0) return colon + 1;
+  }
+  let end = colon + 1;
+  let colons = 1;
+  let hexDigits = colon - start;
+  while (end < text.length) {
+    const code = text.charCodeAt(end);
+    const cls = classOf(code);
+    if ((cls & IPV6_CHAR) === 0) break;
+    if (code === COLON) colons += 1;
+    else if ((cls & HEX) !== 0) hexDigits += 1;
+    end += 1;
+  }
+  if (colons < 2 || hexDigits === 0 || (classOf(text.charCodeAt(end)) & HOST) !== 0) return colon + 1;
+  for (let stop = end, trimmed = 0; stop > start && trimmed <= 2; stop -= 1, trimmed += 1) {
+    if (stop - start <= 45) {
+      const value = text.slice(start, stop);
+      if (isValidIpv6(value)) {
+        emit(pass, 'ipv6', canonicalIpv6(value), start, stop);
+        return stop;
+      }
+    }
+    const last = text.charCodeAt(stop - 1);
+    if (last !== DOT && last !== COLON) break;
+  }
+  return colon + 1;
+}
+
+/**
+ * Find the candidate IoCs in `text`: ipv4, ipv6, dns, url, md5_hash, sha1_hash and sha256_hash, in text order,
+ * refanged and normalised (lower-case hashes and host names; URL paths and queries keep their case). Private
+ * addresses and other values that screening rejects are included: screening reports them with a status.
+ */
+export function extractCandidates(text: string, options: ExtractOptions = {}): Candidate[] {
+  const refanged = refangWithMap(text);
+  const pass: Pass = {
+    original: text,
+    text: refanged.text,
+    map: refanged.map,
+    urlHostsAsDns: options.urlHostsAsDns === true,
+    out: [],
+  };
+  const scan = refanged.text;
+  const length = scan.length;
+  let index = 0;
+  while (index < length) {
+    const code = scan.charCodeAt(index);
+    const cls = code < 128 ? (CLASS[code] ?? 0) : 0;
+    if ((cls & HOST) !== 0) {
+      const runStart = index;
+      let hasDot = false;
+      index += 1;
+      while (index < length) {
+        const next = scan.charCodeAt(index);
+        if (next >= 128 || ((CLASS[next] ?? 0) & HOST) === 0) break;
+        if (next === DOT) hasDot = true;
+        index += 1;
+      }
+      if (scan.charCodeAt(index) === COLON && scan.charCodeAt(index + 1) === SLASH && scan.charCodeAt(index + 2) === SLASH) {
+        let schemeStart = index;
+        while (schemeStart > runStart && (classOf(scan.charCodeAt(schemeStart - 1)) & LETTER) !== 0) schemeStart -= 1;
+        if (URL_SCHEMES.has(scan.slice(schemeStart, index).toLowerCase())) {
+          if (schemeStart > runStart) scanDottedRun(pass, runStart, schemeStart);
+          index = scanUrl(pass, schemeStart, index);
+          continue;
+        }
+      }
+      if (hasDot) scanDottedRun(pass, runStart, index);
+      else if (index - runStart >= 32) scanHashes(pass, runStart, index);
+      continue;
+    }
+    index = code === COLON ? scanIpv6(pass, index) : index + 1;
+  }
+  return pass.out;
+}

@@ -1,0 +1,132 @@
+/**
+ * IP address syntax and special ranges, shared by extraction, screening and the allowlist.
+ *
+ * Parsing is strict on purpose (no octal, hex or short forms such as `1.2.3` that `ipaddr.js`'s loose parser
+ * accepts): a value in a log is only an address when it is written the way people write addresses.
+ */
+import ipaddr from 'ipaddr.js';
+
+type Range = readonly [ipaddr.IPv4 | ipaddr.IPv6, number];
+
+function ranges(cidrs: readonly string[]): Range[] {
+  return cidrs.map((cidr) => ipaddr.parseCIDR(cidr));
+}
+
+/**
+ * Python's `ipaddress` private networks (what msticpy's `is_private` tests), IPv4. `is_global` is "not private and
+ * not 100.64/10", so shared address space is rejected as an observable but accepted as a URL host, as in msticpy.
+ */
+const PRIVATE_V4 = ranges([
+  '0.0.0.0/8',
+  '10.0.0.0/8',
+  '127.0.0.0/8',
+  '169.254.0.0/16',
+  '172.16.0.0/12',
+  '192.0.0.0/29',
+  '192.0.0.170/31',
+  '192.0.2.0/24',
+  '192.168.0.0/16',
+  '198.18.0.0/15',
+  '198.51.100.0/24',
+  '203.0.113.0/24',
+  '240.0.0.0/4',
+]);
+
+const SHARED_V4 = ranges(['100.64.0.0/10']);
+
+/** Python's IPv6 private networks: loopback, unspecified, IPv4-mapped, discard, IETF protocol block, documentation, ULA, link-local. */
+const PRIVATE_V6 = ranges([
+  '::1/128',
+  '::/128',
+  '::ffff:0:0/96',
+  '100::/64',
+  '2001::/23',
+  '2001:db8::/32',
+  'fc00::/7',
+  'fe80::/10',
+]);
+
+function inRanges(address: ipaddr.IPv4 | ipaddr.IPv6, list: readonly Range[]): boolean {
+  for (const [network, bits] of list) {
+    if (address.kind() === network.kind() && address.match(network, bits)) return true;
+  }
+  return false;
+}
+
+const IPV4_SYNTAX = /^\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}$/;
+
+/** True when `value` is a dotted quad of 1–3 digit parts (msticpy's IPv4 pattern), whatever the part values. */
+export function looksLikeIpv4(value: string): boolean {
+  return IPV4_SYNTAX.test(value);
+}
+
+/** True when `value` is a valid IPv4 address: four parts 0–255 without leading zeros (Python's `ip_address`). */
+export function isValidIpv4(value: string): boolean {
+  if (!IPV4_SYNTAX.test(value)) return false;
+  for (const part of value.split('.')) {
+    if ((part.length > 1 && part.startsWith('0')) || Number(part) > 255) return false;
+  }
+  return true;
+}
+
+const IPV6_CHARS = /^[0-9a-fA-F:.]+$/;
+
+/** True when `value` has IPv6's alphabet and at least two colons (the loose pattern screening tests first). */
+export function looksLikeIpv6(value: string): boolean {
+  return IPV6_CHARS.test(value) && value.indexOf(':') !== value.lastIndexOf(':');
+}
+
+/**
+ * True when `value` is a valid IPv6 address in text form: hex groups of 1–4 digits, at most one `::`, optionally
+ * an IPv4 tail. No zone index, no brackets.
+ */
+export function isValidIpv6(value: string): boolean {
+  if (value.length > 45 || !looksLikeIpv6(value)) return false;
+  const halves = value.split('::');
+  if (halves.length > 2) return false;
+  const groups = halves.flatMap((half) => (half === '' ? [] : half.split(':')));
+  // The dotted tail is only allowed as the very last group of the text.
+  const tailAllowed = halves.length === 1 || (halves[1] ?? '') !== '';
+  let width = 0;
+  for (let index = 0; index < groups.length; index += 1) {
+    const group = groups[index] ?? '';
+    if (group.includes('.')) {
+      if (!tailAllowed || index !== groups.length - 1 || !isValidIpv4(group)) return false;
+      width += 2;
+    } else {
+      if (!HEX_GROUP.test(group)) return false;
+      width += 1;
+    }
+  }
+  return halves.length === 2 ? width <= 7 : width === 8;
+}
+
+const HEX_GROUP = /^[0-9a-fA-F]{1,4}$/;
+
+/** Canonical RFC 5952 text of a valid IPv6 address (lower case, longest zero run compressed). */
+export function canonicalIpv6(value: string): string {
+  // A dotted IPv4 tail (`::ffff:1.2.3.4`) is kept as written: it is how people search for it.
+  if (value.includes('.')) return value.toLowerCase();
+  return ipaddr.IPv6.parse(value).toRFC5952String();
+}
+
+/** True when a valid IPv4 address is not globally routable (msticpy's `IP address is not global`). */
+export function isNonGlobalIpv4(value: string): boolean {
+  const address = ipaddr.IPv4.parse(value);
+  return inRanges(address, PRIVATE_V4) || inRanges(address, SHARED_V4);
+}
+
+/** True when a valid IPv6 address is not globally routable. */
+export function isNonGlobalIpv6(value: string): boolean {
+  return inRanges(ipaddr.IPv6.parse(value), PRIVATE_V6);
+}
+
+/**
+ * True when an IP literal is private or loopback (Python's `is_private`, used for URL hosts). `100.64.0.0/10` is
+ * not private there, so `http://100.64.0.1/` passes, as msticpy observed.
+ */
+export function isPrivateIp(value: string): boolean {
+  if (isValidIpv4(value)) return inRanges(ipaddr.IPv4.parse(value), PRIVATE_V4);
+  if (isValidIpv6(value)) return inRanges(ipaddr.IPv6.parse(value), PRIVATE_V6);
+  return false;
+}

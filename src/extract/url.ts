@@ -1,0 +1,61 @@
+/**
+ * URL structure, shared by extraction and screening: where the scheme and the host are, and the normalised form.
+ */
+
+/** msticpy's URL schemes: others do not match its URL pattern. */
+export const URL_SCHEMES: ReadonlySet<string> = new Set(['http', 'https', 'ftp', 'telnet', 'ldap', 'file']);
+
+/** Offsets of a URL's parts, in the string that was split. */
+export interface UrlParts {
+  /** Lower-case scheme. */
+  readonly scheme: string;
+  /** Offset just after `://`. */
+  readonly authorityStart: number;
+  readonly hostStart: number;
+  /** Exclusive; equals hostStart when the host is empty. Brackets of an IPv6 literal are included. */
+  readonly hostEnd: number;
+}
+
+function isSchemeChar(code: number, first: boolean): boolean {
+  const letter = (code >= 97 && code <= 122) || (code >= 65 && code <= 90);
+  if (first) return letter;
+  return letter || (code >= 48 && code <= 57) || code === 43 || code === 45 || code === 46;
+}
+
+/**
+ * Find the host of the URL that starts at `start` with `scheme://` and ends at `end`: userinfo (`user@`) and
+ * port are skipped. `null` when the text does not start with a scheme followed by `://`.
+ */
+export function splitUrl(text: string, start = 0, end = text.length): UrlParts | null {
+  const separator = text.indexOf('://', start);
+  if (separator <= start || separator >= end) return null;
+  for (let index = start; index < separator; index += 1) {
+    if (!isSchemeChar(text.charCodeAt(index), index === start)) return null;
+  }
+  const authorityStart = separator + 3;
+  let authorityEnd = authorityStart;
+  while (authorityEnd < end) {
+    const code = text.charCodeAt(authorityEnd);
+    if (code === 47 || code === 63 || code === 35) break; // '/', '?', '#'
+    authorityEnd += 1;
+  }
+  const at = text.lastIndexOf('@', authorityEnd - 1);
+  const hostStart = at >= authorityStart ? at + 1 : authorityStart;
+  let hostEnd = authorityEnd;
+  if (text.charCodeAt(hostStart) === 91) {
+    const close = text.indexOf(']', hostStart);
+    if (close !== -1 && close < authorityEnd) hostEnd = close + 1;
+  } else {
+    const colon = text.indexOf(':', hostStart);
+    if (colon !== -1 && colon < authorityEnd) hostEnd = colon;
+  }
+  return { scheme: text.slice(start, separator).toLowerCase(), authorityStart, hostStart, hostEnd };
+}
+
+/** The URL with its scheme and host in lower case; userinfo, port, path, query and fragment keep their case. */
+export function normaliseUrl(text: string, parts: UrlParts, end = text.length): string {
+  return (
+    `${parts.scheme}://${text.slice(parts.authorityStart, parts.hostStart)}` +
+    `${text.slice(parts.hostStart, parts.hostEnd).toLowerCase()}${text.slice(parts.hostEnd, end)}`
+  );
+}

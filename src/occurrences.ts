@@ -1,0 +1,86 @@
+/**
+ * Turns input records into occurrences (one output row each): extract, screen, allowlist, dedup. Pure per record
+ * except for the dedup state, so a pipeline can call it record by record in input order.
+ */
+import type { Allowlist } from './allowlist.js';
+import { Deduper, observableKey } from './dedup.js';
+import { extractCandidates } from './extract/index.js';
+import { type ScreenOutcome, screenValue } from './screen.js';
+import type { Occurrence, SourceRecord, TypedRecord } from './types.js';
+
+/** Options of {@link OccurrenceBuilder}. */
+export interface OccurrenceOptions {
+  /** Observables that are never looked up. */
+  readonly allowlist?: Allowlist;
+  /**
+   * Also report each URL's host as a dns observable.
+   * @default false
+   */
+  readonly urlHostsAsDns?: boolean;
+}
+
+/** Bound of the screening memo: repeated values (the same IPs on every log line) skip re-screening. */
+const MEMO_LIMIT = 50_000;
+
+/** Builds occurrences in input order; the first accepted sighting of an observable is `Valid`, later ones `Duplicate`. */
+export class OccurrenceBuilder {
+  readonly #allowlist: Allowlist | undefined;
+  readonly #urlHostsAsDns: boolean;
+  readonly #deduper = new Deduper();
+  readonly #screened = new Map<string, ScreenOutcome>();
+
+  constructor(options: OccurrenceOptions = {}) {
+    this.#allowlist = options.allowlist;
+    this.#urlHostsAsDns = options.urlHostsAsDns === true;
+  }
+
+  /** Extract every field of `record` in order and return one occurrence per candidate found. */
+  fromRecord(record: SourceRecord): Occurrence[] {
+    const occurrences: Occurrence[] = [];
+    for (const field of record.fields) {
+      for (const candidate of extractCandidates(field.value, { urlHostsAsDns: this.#urlHostsAsDns })) {
+        const outcome = this.#screen(candidate.type, candidate.value);
+        occurrences.push(this.#occurrence(record, field.name, candidate.original, outcome));
+      }
+    }
+    return occurrences;
+  }
+
+  /** Screen a pre-typed record's value as its given type: exactly one occurrence per record. */
+  fromTyped(record: TypedRecord): Occurrence {
+    return this.#occurrence(record, record.field, record.observable, screenValue(record.type, record.observable));
+  }
+
+  /** Number of distinct accepted observables seen so far. */
+  distinct(): number {
+    return this.#deduper.size;
+  }
+
+  #screen(type: string, value: string): ScreenOutcome {
+    const memoKey = `${type}:${value}`;
+    const known = this.#screened.get(memoKey);
+    if (known !== undefined) return known;
+    const outcome = screenValue(type, value);
+    if (this.#screened.size >= MEMO_LIMIT) this.#screened.clear();
+    this.#screened.set(memoKey, outcome);
+    return outcome;
+  }
+
+  #occurrence(
+    record: SourceRecord | TypedRecord,
+    field: string,
+    original: string,
+    outcome: ScreenOutcome,
+  ): Occurrence {
+    const base = { recordNumber: record.recordNumber, sourceIndex: record.sourceIndex, field, original };
+    if (!outcome.accepted) {
+      return { ...base, observable: outcome.value, type: outcome.type, status: outcome.status, key: '' };
+    }
+    const { type, value } = outcome;
+    if (this.#allowlist?.matches(type, value) === true) {
+      return { ...base, observable: value, type, status: 'Allowlisted', key: observableKey(type, value) };
+    }
+    const { key, first } = this.#deduper.observe(type, value);
+    return { ...base, observable: value, type, status: first ? 'Valid' : 'Duplicate', key };
+  }
+}

@@ -1,0 +1,158 @@
+/**
+ * Screening: msticpy's VTLookup rules and its exact status messages, for pre-typed values and extracted candidates
+ * alike. Values are stripped of surrounding white space and refanged first; accepted values come back normalised
+ * (lower-case hashes, host names and IPv6; canonical IPv6; URL scheme and host lower-cased).
+ *
+ * Where msticpy's own code cannot reach a message of its table (`Domain is unqualified domain name` and
+ * `Domain is an IP address` are hidden behind its dns regex), the rule is ordered so that each is reachable
+ * while its observed edge cases hold: an IP literal given as dns → `Domain is an IP address`; a dot-less valid
+ * label (`WORKSTATION01`) → `Domain is unqualified domain name`; special-use names (`localhost`) and everything
+ * else that is not a public domain → `Observable does not match expected pattern for dns`.
+ */
+import { isPublicDomain, isSpecialUseName, isValidLabel } from './extract/domain.js';
+import {
+  canonicalIpv6,
+  isNonGlobalIpv4,
+  isNonGlobalIpv6,
+  isPrivateIp,
+  isValidIpv4,
+  isValidIpv6,
+  looksLikeIpv4,
+  looksLikeIpv6,
+} from './extract/ip.js';
+import { refang } from './extract/refang.js';
+import { URL_SCHEMES, normaliseUrl, splitUrl } from './extract/url.js';
+import { type IocType, isIocType } from './types.js';
+
+/** The result of screening one value: accepted with its normalised value, or rejected with msticpy's status. */
+export type ScreenOutcome =
+  | { readonly accepted: true; readonly type: IocType; readonly value: string }
+  | { readonly accepted: false; readonly type: string; readonly value: string; readonly status: string };
+
+/** msticpy's status messages, verbatim. */
+export const SCREEN_MESSAGES = {
+  pattern: (type: string) => `Observable does not match expected pattern for ${type}`,
+  ipInvalid: 'IP address is invalid format',
+  ipNotGlobal: 'IP address is not global',
+  domainUnqualified: 'Domain is unqualified domain name',
+  domainIsIp: 'Domain is an IP address',
+  urlNoSchemeOrHost: (url: string) => `Could not obtain scheme or host from ${url}`,
+  urlPrivateHost: 'Host part of URL is a private IP address',
+  urlUnqualifiedHost: 'Host is unqualified domain name',
+  urlFileScheme: 'file URL scheme is not supported',
+  lowEntropy: 'String has too low an entropy to be a hash',
+  unsupportedType: (type: string) => `Unsupported IoC type: ${type}`,
+} as const;
+
+const HASH_PATTERNS: Readonly<Record<string, RegExp>> = {
+  md5_hash: /^[0-9a-f]{32}$/,
+  sha1_hash: /^[0-9a-f]{40}$/,
+  sha256_hash: /^[0-9a-f]{64}$/,
+};
+
+const HASH_BY_LENGTH: Readonly<Record<number, IocType>> = { 32: 'md5_hash', 40: 'sha1_hash', 64: 'sha256_hash' };
+
+/** Shannon entropy of the characters of `value`, in bits per character (msticpy's hash test). */
+export function shannonEntropy(value: string): number {
+  if (value.length === 0) return 0;
+  const counts = new Map<string, number>();
+  for (const char of value) counts.set(char, (counts.get(char) ?? 0) + 1);
+  let entropy = 0;
+  for (const count of counts.values()) {
+    const share = count / value.length;
+    entropy -= share * Math.log2(share);
+  }
+  return entropy;
+}
+
+/** Characters a URL may not contain (the URL pattern). */
+const URL_FORBIDDEN = /[\s"<>\\^`{|}]/;
+
+function reject(type: string, value: string, status: string): ScreenOutcome {
+  return { accepted: false, type, value, status };
+}
+
+function accept(type: IocType, value: string): ScreenOutcome {
+  return { accepted: true, type, value };
+}
+
+function screenIp(type: 'ipv4' | 'ipv6', value: string): ScreenOutcome {
+  if (type === 'ipv4') {
+    if (!looksLikeIpv4(value)) return reject(type, value, SCREEN_MESSAGES.pattern(type));
+    if (!isValidIpv4(value)) return reject(type, value, SCREEN_MESSAGES.ipInvalid);
+    return isNonGlobalIpv4(value) ? reject(type, value, SCREEN_MESSAGES.ipNotGlobal) : accept(type, value);
+  }
+  if (!looksLikeIpv6(value)) return reject(type, value, SCREEN_MESSAGES.pattern(type));
+  if (!isValidIpv6(value)) return reject(type, value, SCREEN_MESSAGES.ipInvalid);
+  const canonical = canonicalIpv6(value);
+  return isNonGlobalIpv6(value) ? reject(type, canonical, SCREEN_MESSAGES.ipNotGlobal) : accept(type, canonical);
+}
+
+function screenDns(value: string): ScreenOutcome {
+  let name = value.toLowerCase();
+  // An FQDN's root dot is not part of the name VirusTotal knows.
+  if (name.endsWith('.') && !name.endsWith('..')) name = name.slice(0, -1);
+  const bare = name.startsWith('[') && name.endsWith(']') ? name.slice(1, -1) : name;
+  if (isValidIpv4(bare) || isValidIpv6(bare)) return reject('dns', name, SCREEN_MESSAGES.domainIsIp);
+  if (!name.includes('.')) {
+    if (isValidLabel(name) && !isSpecialUseName(name)) return reject('dns', name, SCREEN_MESSAGES.domainUnqualified);
+    return reject('dns', name, SCREEN_MESSAGES.pattern('dns'));
+  }
+  return isPublicDomain(name) ? accept('dns', name) : reject('dns', name, SCREEN_MESSAGES.pattern('dns'));
+}
+
+function screenUrl(value: string): ScreenOutcome {
+  const parts = splitUrl(value);
+  if (parts === null || !URL_SCHEMES.has(parts.scheme) || URL_FORBIDDEN.test(value)) {
+    return reject('url', value, SCREEN_MESSAGES.pattern('url'));
+  }
+  if (parts.hostEnd === parts.hostStart) return reject('url', value, SCREEN_MESSAGES.urlNoSchemeOrHost(value));
+  const host = value.slice(parts.hostStart, parts.hostEnd).toLowerCase();
+  const bracketed = host.startsWith('[') && host.endsWith(']');
+  const literal = bracketed ? host.slice(1, -1) : host;
+  // Deliberate difference: msticpy reports every bracketed IPv6 host as unqualified; we test it like an IPv4 host.
+  if (isPrivateIp(literal)) return reject('url', value, SCREEN_MESSAGES.urlPrivateHost);
+  if (!bracketed && !host.includes('.')) return reject('url', value, SCREEN_MESSAGES.urlUnqualifiedHost);
+  if (parts.scheme === 'file') return reject('url', value, SCREEN_MESSAGES.urlFileScheme);
+  return accept('url', normaliseUrl(value, parts));
+}
+
+function screenHash(type: IocType, value: string): ScreenOutcome {
+  const hash = value.toLowerCase();
+  if (!(HASH_PATTERNS[type]?.test(hash) ?? false)) return reject(type, hash, SCREEN_MESSAGES.pattern(type));
+  if (shannonEntropy(hash) < 3.0) return reject(type, hash, SCREEN_MESSAGES.lowEntropy);
+  return accept(type, hash);
+}
+
+/**
+ * Resolve a pre-typed type name: msticpy's names, any case and surrounding space; `hostname` is dns and
+ * `file_hash` picks the hash type from the value's length, as msticpy does. `null` when unknown.
+ */
+function resolveType(type: string, value: string): IocType | null {
+  const name = type.trim().toLowerCase();
+  if (isIocType(name)) return name;
+  if (name === 'hostname') return 'dns';
+  if (name === 'file_hash') return HASH_BY_LENGTH[value.length] ?? 'md5_hash';
+  return null;
+}
+
+/**
+ * Screen one value as `type`: strip white space, refang, then apply msticpy's rules. An unknown type name is
+ * rejected with `Unsupported IoC type: <type>`.
+ */
+export function screenValue(type: string, raw: string): ScreenOutcome {
+  const value = refang(raw.trim());
+  const resolved = resolveType(type, value);
+  if (resolved === null) return reject(type, value, SCREEN_MESSAGES.unsupportedType(type));
+  switch (resolved) {
+    case 'ipv4':
+    case 'ipv6':
+      return screenIp(resolved, value);
+    case 'dns':
+      return screenDns(value);
+    case 'url':
+      return screenUrl(value);
+    default:
+      return screenHash(resolved, value);
+  }
+}
