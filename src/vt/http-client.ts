@@ -1,0 +1,105 @@
+/**
+ * A minimal keep-alive HTTP GET client over node:http/node:https.
+ *
+ * Design: node:http with a keep-alive Agent rather than `fetch`: at thousands of small requests per second
+ * undici's per-request overhead (streams, Headers objects, promises per chunk) dominates, and a plain Agent
+ * whose socket pool is sized to the concurrency keeps every connection reused. The timeout is a whole-request
+ * deadline on the real clock (network time is real even when the pacing clock is fake).
+ */
+import http from 'node:http';
+import https from 'node:https';
+
+/** A complete reply. */
+export interface HttpReply {
+  readonly status: number;
+  /** The Retry-After header, when present. */
+  readonly retryAfter: string | undefined;
+  readonly body: Buffer;
+}
+
+/** The request failed below HTTP: no complete reply. `code` is short and safe to show (never holds the URL). */
+export class NetworkFailure extends Error {
+  readonly code: string;
+
+  constructor(code: string, message: string) {
+    super(message);
+    this.name = 'NetworkFailure';
+    this.code = code;
+  }
+}
+
+/** GETs paths under one origin over pooled keep-alive connections. */
+export class HttpClient {
+  private readonly agent: http.Agent;
+  private readonly request: typeof http.request;
+  private readonly hostname: string;
+  private readonly port: number | undefined;
+  private readonly basePath: string;
+  private readonly timeoutMs: number;
+
+  constructor(baseUrl: string, options: { maxSockets: number; timeoutMs: number }) {
+    const url = new URL(baseUrl);
+    const secure = url.protocol === 'https:';
+    const agentOptions = { keepAlive: true, maxSockets: options.maxSockets, maxFreeSockets: options.maxSockets, scheduling: 'lifo' as const };
+    this.agent = secure ? new https.Agent(agentOptions) : new http.Agent(agentOptions);
+    this.request = secure ? https.request : http.request;
+    // URL keeps IPv6 literals bracketed; the request API wants them bare.
+    this.hostname = url.hostname.replace(/^\[(.*)\]$/, '$1');
+    this.port = url.port === '' ? undefined : Number(url.port);
+    this.basePath = url.pathname.replace(/\/+$/, '');
+    this.timeoutMs = options.timeoutMs;
+  }
+
+  /** GETs `path` (with its query). Rejects with {@link NetworkFailure} when no complete reply arrives. */
+  get(path: string, headers: Readonly<Record<string, string>>): Promise<HttpReply> {
+    return new Promise<HttpReply>((resolve, reject) => {
+      let settled = false;
+      const fail = (code: string, message: string): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        request.destroy();
+        reject(new NetworkFailure(code, message));
+      };
+      const request = this.request(
+        {
+          agent: this.agent,
+          hostname: this.hostname,
+          ...(this.port === undefined ? {} : { port: this.port }),
+          path: this.basePath + path,
+          method: 'GET',
+          headers: { accept: 'application/json', ...headers },
+        },
+        (response) => {
+          const chunks: Buffer[] = [];
+          response.on('data', (chunk: Buffer) => chunks.push(chunk));
+          response.on('aborted', () => fail('ECONNRESET', 'the connection was cut before the reply was complete'));
+          response.on('error', (error: NodeJS.ErrnoException) => fail(error.code ?? 'ECONNRESET', 'the reply was cut short'));
+          response.on('end', () => {
+            if (settled) return;
+            if (!response.complete) {
+              fail('ECONNRESET', 'the connection was cut before the reply was complete');
+              return;
+            }
+            settled = true;
+            clearTimeout(timer);
+            const retryAfter = response.headers['retry-after'];
+            resolve({
+              status: response.statusCode ?? 0,
+              retryAfter: Array.isArray(retryAfter) ? retryAfter[0] : retryAfter,
+              body: chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks),
+            });
+          });
+        },
+      );
+      const timer = setTimeout(() => fail('ETIMEDOUT', `no complete reply within ${this.timeoutMs} ms`), this.timeoutMs);
+      request.on('error', (error: NodeJS.ErrnoException) => fail(error.code ?? 'ENETWORK', `network error ${error.code ?? ''}`.trim()));
+      request.end();
+    });
+  }
+
+  /** Closes the pooled connections. */
+  close(): void {
+    this.agent.destroy();
+  }
+}

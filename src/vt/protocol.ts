@@ -1,0 +1,191 @@
+/**
+ * The wire protocol of VirusTotal v3 and v2, free of I/O: request paths, the classification of a reply into
+ * what the client must do next, v2 batch answer matching, the overall_quotas reply, and key redaction.
+ */
+import type { ApiVersion, IocType, Observable } from '../types.js';
+import type { HttpReply } from './http-client.js';
+import { NetworkFailure } from './http-client.js';
+import { urlIdBase64, v3Collection } from './ids.js';
+import type { ServerUsage } from './rate-limiter.js';
+
+/** What one HTTP exchange means for the items it carried. */
+export type Classified =
+  | { readonly kind: 'ok'; readonly json: unknown }
+  /** v3 404 NotFoundError: a normal answer, "not in VirusTotal". */
+  | { readonly kind: 'notFound' }
+  /** 401: no later request can succeed. */
+  | { readonly kind: 'auth'; readonly code: string; readonly status: number }
+  /** 403: this endpoint is not open to the key. */
+  | { readonly kind: 'forbidden'; readonly code: string }
+  /** A permanent failure of these items (400 and the like). */
+  | { readonly kind: 'failed'; readonly code: string }
+  /** Transient: retry after a backoff. */
+  | { readonly kind: 'retry'; readonly code: string; readonly retryAfter: string | undefined }
+  /** A quota refusal (v3 429 QuotaExceededError, v2 204): per-minute, or the day/month is spent. */
+  | { readonly kind: 'quota'; readonly code: string; readonly retryAfter: string | undefined };
+
+/** Which v2 endpoint an IoC type uses; file and url reports take batches. */
+export type V2Endpoint = 'file' | 'url' | 'domain' | 'ip-address';
+
+/** The v2 endpoint of an IoC type. */
+export function v2Endpoint(type: IocType): V2Endpoint {
+  switch (type) {
+    case 'md5_hash':
+    case 'sha1_hash':
+    case 'sha256_hash':
+      return 'file';
+    case 'url':
+      return 'url';
+    case 'dns':
+      return 'domain';
+    case 'ipv4':
+    case 'ipv6':
+      return 'ip-address';
+  }
+}
+
+// Hashes, host names and IP literals are plain ASCII; encodeURIComponent guards anything else, but IPv6 colons
+// stay readable (they are legal in a path segment).
+function segment(value: string): string {
+  return encodeURIComponent(value).replace(/%3A/gi, ':');
+}
+
+/** The v3 object id of an observable in its collection's path. */
+export function v3ObjectPath(observable: Observable): string {
+  const id = observable.type === 'url' ? urlIdBase64(observable.value) : observable.value;
+  return `/api/v3/${v3Collection(observable.type)}/${segment(id)}`;
+}
+
+/** The v3 path of the first page of an IP's or domain's resolutions. */
+export function v3ResolutionsPath(observable: Observable): string {
+  return `${v3ObjectPath(observable)}/resolutions?limit=40`;
+}
+
+/** The v3 quota status path; it holds the key, so it is only ever logged redacted. */
+export function v3QuotasPath(apiKey: string): string {
+  return `/api/v3/users/${segment(apiKey)}/overall_quotas`;
+}
+
+/** The v2 report path for one batch (file/url) or one item (domain/ip-address); the key rides in `apikey`. */
+export function v2ReportPath(endpoint: V2Endpoint, values: readonly string[], apiKey: string): string {
+  const parameter = endpoint === 'domain' ? 'domain' : endpoint === 'ip-address' ? 'ip' : 'resource';
+  // url/report separates URLs with newlines (a URL may hold commas); file/report with commas.
+  const value = values.join(endpoint === 'url' ? '\n' : ',');
+  return `/vtapi/v2/${endpoint}/report?apikey=${encodeURIComponent(apiKey)}&${parameter}=${encodeURIComponent(value)}`;
+}
+
+/** Cuts the key (raw and URL-encoded) out of a text before it is logged or shown. */
+export function redact(text: string, apiKey: string): string {
+  if (apiKey === '') return text;
+  let result = text.split(apiKey).join('[redacted]');
+  const encoded = encodeURIComponent(apiKey);
+  if (encoded !== apiKey) result = result.split(encoded).join('[redacted]');
+  return result;
+}
+
+function parseJson(body: Buffer): { ok: true; json: unknown } | { ok: false } {
+  try {
+    return { ok: true, json: JSON.parse(body.toString('utf8')) as unknown };
+  } catch {
+    return { ok: false };
+  }
+}
+
+function v3ErrorCode(body: Buffer): string | undefined {
+  const parsed = parseJson(body);
+  if (!parsed.ok || typeof parsed.json !== 'object' || parsed.json === null) return undefined;
+  const error = (parsed.json as { error?: unknown }).error;
+  const code = typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
+  return typeof code === 'string' && /^[A-Za-z]{1,64}$/.test(code) ? code : undefined;
+}
+
+/** Classifies a reply (or a network failure) of either API. */
+export function classify(api: ApiVersion, reply: HttpReply | NetworkFailure): Classified {
+  if (reply instanceof NetworkFailure) {
+    return { kind: 'retry', code: reply.code === 'ETIMEDOUT' ? 'timeout' : `network error ${reply.code}`, retryAfter: undefined };
+  }
+  const { status } = reply;
+  if (status === 200) {
+    const parsed = parseJson(reply.body);
+    // A cut or garbled body is a transport accident: the same request will most likely succeed again.
+    return parsed.ok && typeof parsed.json === 'object' && parsed.json !== null
+      ? { kind: 'ok', json: parsed.json }
+      : { kind: 'retry', code: 'malformed reply', retryAfter: undefined };
+  }
+  const code = (api === 'v3' ? v3ErrorCode(reply.body) : undefined) ?? `http ${status}`;
+  if (status === 204) return { kind: 'quota', code: 'http 204', retryAfter: reply.retryAfter };
+  if (status === 404 && api === 'v3') return { kind: 'notFound' };
+  if (status === 401) return { kind: 'auth', code, status };
+  // v2's report endpoints are open to every key, so a v2 403 means the key itself was refused (VirusTotal
+  // answers 403, not 401, for a missing or unknown v2 key).
+  if (status === 403) return api === 'v3' ? { kind: 'forbidden', code } : { kind: 'auth', code: 'ForbiddenError', status };
+  if (status === 429) {
+    return code === 'QuotaExceededError' || api === 'v2'
+      ? { kind: 'quota', code, retryAfter: reply.retryAfter }
+      : { kind: 'retry', code, retryAfter: reply.retryAfter };
+  }
+  // NotAvailableYet: the object is being built; asking again later is what VirusTotal recommends.
+  if (code === 'NotAvailableYet' || status === 408 || status >= 500) return { kind: 'retry', code, retryAfter: reply.retryAfter };
+  return { kind: 'failed', code };
+}
+
+function usageOf(section: unknown): { used?: number; allowed?: number } {
+  if (typeof section !== 'object' || section === null) return {};
+  const record = section as Record<string, unknown>;
+  const holder = typeof record['user'] === 'object' && record['user'] !== null ? (record['user'] as Record<string, unknown>) : record;
+  const used = holder['used'];
+  const allowed = holder['allowed'];
+  return {
+    ...(typeof used === 'number' && Number.isFinite(used) ? { used } : {}),
+    ...(typeof allowed === 'number' && allowed >= 0 ? { allowed } : {}),
+  };
+}
+
+/**
+ * Reads VirusTotal's overall_quotas reply (`data.api_requests_daily.user.{used,allowed}` and the monthly
+ * twin). Its shape is not documented in detail: anything else yields undefined and is ignored.
+ */
+export function parseOverallQuotas(json: unknown): ServerUsage | undefined {
+  if (typeof json !== 'object' || json === null) return undefined;
+  const data = (json as { data?: unknown }).data;
+  if (typeof data !== 'object' || data === null) return undefined;
+  const daily = usageOf((data as Record<string, unknown>)['api_requests_daily']);
+  const monthly = usageOf((data as Record<string, unknown>)['api_requests_monthly']);
+  const minutely = usageOf((data as Record<string, unknown>)['api_requests_minutely']);
+  const usage: ServerUsage = {
+    ...(minutely.used === undefined ? {} : { minuteUsed: minutely.used }),
+    ...(minutely.allowed === undefined ? {} : { minuteAllowed: minutely.allowed }),
+    ...(daily.used === undefined ? {} : { dayUsed: daily.used }),
+    ...(daily.allowed === undefined ? {} : { dayAllowed: daily.allowed }),
+    ...(monthly.used === undefined ? {} : { monthUsed: monthly.used }),
+    ...(monthly.allowed === undefined ? {} : { monthAllowed: monthly.allowed }),
+  };
+  return Object.keys(usage).length === 0 ? undefined : usage;
+}
+
+/**
+ * Matches a v2 batch reply to the items sent: by `resource` (case-insensitively for hashes), in order; an
+ * answer without a resource takes the same position's item. Returns one answer per item, undefined for an
+ * item the reply left out (VirusTotal drops what is over its batch limit).
+ */
+export function matchBatch(observables: readonly Observable[], json: unknown): Array<Record<string, unknown> | undefined> {
+  const answers = (Array.isArray(json) ? json : [json]).filter(
+    (answer): answer is Record<string, unknown> => typeof answer === 'object' && answer !== null && !Array.isArray(answer),
+  );
+  const matched: Array<Record<string, unknown> | undefined> = observables.map(() => undefined);
+  const keyOf = (observable: Observable): string => (observable.type === 'url' ? observable.value : observable.value.toLowerCase());
+  answers.forEach((answer, position) => {
+    const resource = answer['resource'];
+    let index = -1;
+    if (typeof resource === 'string') {
+      const wanted = resource.trim();
+      index = observables.findIndex(
+        (observable, i) => matched[i] === undefined && (keyOf(observable) === wanted || keyOf(observable) === wanted.toLowerCase()),
+      );
+    } else if (position < observables.length && matched[position] === undefined) {
+      index = position;
+    }
+    if (index >= 0) matched[index] = answer;
+  });
+  return matched;
+}

@@ -1,0 +1,231 @@
+/**
+ * The quota pacer: a sliding-window limit per minute plus daily and monthly budgets, on an injectable clock.
+ *
+ * Design decisions:
+ * - A request occupies a slot of the minute window from the moment it is granted until 60 s after its reply
+ *   arrived. VirusTotal counts it at some instant between sending and replying, so dating the slot by the
+ *   reply (never by the send) keeps every sliding 60 s window of the server's under the limit, whatever the
+ *   latency. Replies arrive in clock order, so the dated slots form a sorted queue that is pruned from its head.
+ * - Waiters are served first come, first served, and only the head of the line sleeps: one sleeper at a time
+ *   keeps a fake clock (whose sleep advances time) faithful, and a wide v2 batch is never starved by singles.
+ * - Budgets are reserved at grant time and given back when the request was not counted (a refusal, a failure),
+ *   so concurrent requests can never overspend the day.
+ */
+import type { Clock } from './options.js';
+
+/** The limits the limiter enforces; `Infinity` disables one. */
+export interface RateLimits {
+  readonly perMinute: number;
+  readonly perDay: number;
+  readonly perMonth: number;
+}
+
+/** Which budget ran out. */
+export type ExhaustedBudget = 'daily' | 'monthly';
+
+/** Slots granted to one request; `settle` must be called once when its reply (or failure) is in. */
+export interface Permit {
+  readonly count: number;
+  /** Dates the slots by now; `counted` of them are charged to the day and month, the rest given back. */
+  settle(counted: number): void;
+}
+
+/** What {@link RateLimiter.acquire} resolves to. */
+export type Acquired = { readonly permit: Permit } | { readonly exhausted: ExhaustedBudget } | { readonly aborted: true };
+
+/** Usage the server reported (v3 overall_quotas); each field is optional. */
+export interface ServerUsage {
+  readonly dayUsed?: number;
+  readonly dayAllowed?: number;
+  readonly monthUsed?: number;
+  readonly monthAllowed?: number;
+  /** Lookups in the current minute window (e.g. by a run that just ended). */
+  readonly minuteUsed?: number;
+  readonly minuteAllowed?: number;
+}
+
+const WINDOW_MS = 60_000;
+// The server may count a request that is exactly 60 s old as still inside the window: wait 1 ms more.
+const WINDOW_MARGIN_MS = 1;
+const DAY_MS = 86_400_000;
+
+function monthKey(epochMs: number): number {
+  const date = new Date(epochMs);
+  return date.getUTCFullYear() * 12 + date.getUTCMonth();
+}
+
+interface Waiter {
+  readonly wanted: number;
+  readonly resolve: (acquired: Acquired) => void;
+}
+
+/** Paces requests to a per-minute sliding window and daily/monthly budgets. */
+export class RateLimiter {
+  private readonly clock: Clock;
+  private readonly signal: AbortSignal | undefined;
+  private perMinute: number;
+  private perDay: number;
+  private perMonth: number;
+  private dayUsed = 0;
+  private monthUsed = 0;
+  private day: number;
+  private month: number;
+  private inFlight = 0;
+  // Reply times of settled slots still inside the window, sorted; `head` is the first live index.
+  private settled: number[] = [];
+  private head = 0;
+  private readonly waiters: Waiter[] = [];
+  private pumping = false;
+  private settleListeners: Array<() => void> = [];
+
+  constructor(limits: RateLimits, clock: Clock, signal?: AbortSignal) {
+    this.clock = clock;
+    this.signal = signal;
+    this.perMinute = limits.perMinute;
+    this.perDay = limits.perDay;
+    this.perMonth = limits.perMonth;
+    const now = clock.now();
+    this.day = Math.floor(now / DAY_MS);
+    this.month = monthKey(now);
+    signal?.addEventListener('abort', () => this.notifySettled(), { once: true });
+  }
+
+  /** Takes the server's view of today's and this month's usage into account (a second run the same day). */
+  applyServerUsage(usage: ServerUsage): void {
+    this.rollover();
+    if (usage.dayAllowed !== undefined) this.perDay = Math.min(this.perDay, usage.dayAllowed);
+    if (usage.monthAllowed !== undefined) this.perMonth = Math.min(this.perMonth, usage.monthAllowed);
+    if (usage.dayUsed !== undefined) this.dayUsed = Math.max(this.dayUsed, usage.dayUsed);
+    if (usage.monthUsed !== undefined) this.monthUsed = Math.max(this.monthUsed, usage.monthUsed);
+    if (usage.minuteAllowed !== undefined) this.perMinute = Math.min(this.perMinute, usage.minuteAllowed);
+    if (usage.minuteUsed !== undefined && this.perMinute !== Infinity) {
+      // When those lookups happened is unknown: dating them now is the safe guess (they leave the window last).
+      const now = this.clock.now();
+      const known = this.settled.length - this.head + this.inFlight;
+      for (let i = known; i < usage.minuteUsed; i++) this.settled.push(now);
+    }
+  }
+
+  /** Marks a budget spent (the server said so): every later acquire resolves `exhausted`. */
+  exhaust(budget: ExhaustedBudget): void {
+    if (budget === 'daily') this.dayUsed = Math.max(this.dayUsed, this.perDay);
+    else this.monthUsed = Math.max(this.monthUsed, this.perMonth);
+  }
+
+  /** Lookups left today and this month (the smaller). */
+  remaining(): number {
+    this.rollover();
+    return Math.min(this.perDay - this.dayUsed, this.perMonth - this.monthUsed);
+  }
+
+  /** Today's usage as known here, for progress reports. */
+  usage(): { dayUsed: number; perDay: number; monthUsed: number; perMonth: number; perMinute: number } {
+    this.rollover();
+    return { dayUsed: this.dayUsed, perDay: this.perDay, monthUsed: this.monthUsed, perMonth: this.perMonth, perMinute: this.perMinute };
+  }
+
+  /**
+   * Waits for up to `wanted` slots (at least one). Fewer are granted only when the day's or month's budget has
+   * fewer left; none when it has none (`exhausted`).
+   */
+  acquire(wanted: number): Promise<Acquired> {
+    return new Promise<Acquired>((resolve) => {
+      this.waiters.push({ wanted: Math.max(1, wanted), resolve });
+      void this.pump();
+    });
+  }
+
+  private rollover(): void {
+    const now = this.clock.now();
+    const day = Math.floor(now / DAY_MS);
+    if (day !== this.day) {
+      this.day = day;
+      this.dayUsed = 0;
+    }
+    const month = monthKey(now);
+    if (month !== this.month) {
+      this.month = month;
+      this.monthUsed = 0;
+    }
+  }
+
+  private async pump(): Promise<void> {
+    if (this.pumping) return;
+    this.pumping = true;
+    try {
+      while (this.waiters.length > 0) {
+        const waiter = this.waiters[0] as Waiter;
+        if (this.signal?.aborted === true) {
+          this.waiters.shift();
+          waiter.resolve({ aborted: true });
+          continue;
+        }
+        this.rollover();
+        const leftToday = this.perDay - this.dayUsed;
+        const leftMonth = this.perMonth - this.monthUsed;
+        if (leftToday <= 0 || leftMonth <= 0) {
+          this.waiters.shift();
+          waiter.resolve({ exhausted: leftToday <= 0 ? 'daily' : 'monthly' });
+          continue;
+        }
+        const count = Math.min(waiter.wanted, leftToday, leftMonth);
+        const wait = this.waitFor(count);
+        if (wait === 0) {
+          this.waiters.shift();
+          waiter.resolve({ permit: this.grant(count) });
+        } else if (wait === 'settle') {
+          await new Promise<void>((resolve) => this.settleListeners.push(resolve));
+        } else {
+          await this.clock.sleep(wait, this.signal);
+        }
+      }
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  /** 0 when `count` slots are free now; else ms until they are, or 'settle' when in-flight requests hold them. */
+  private waitFor(count: number): number | 'settle' {
+    if (this.perMinute === Infinity) return 0;
+    const now = this.clock.now();
+    while (this.head < this.settled.length && (this.settled[this.head] as number) + WINDOW_MS + WINDOW_MARGIN_MS <= now) this.head++;
+    if (this.head > 1024 && this.head * 2 > this.settled.length) {
+      this.settled = this.settled.slice(this.head);
+      this.head = 0;
+    }
+    const live = this.settled.length - this.head;
+    const excess = this.inFlight + live + count - this.perMinute;
+    if (excess <= 0) return 0;
+    if (excess > live) return 'settle';
+    return (this.settled[this.head + excess - 1] as number) + WINDOW_MS + WINDOW_MARGIN_MS - now;
+  }
+
+  private grant(count: number): Permit {
+    this.inFlight += count;
+    this.dayUsed += count;
+    this.monthUsed += count;
+    let open = true;
+    return {
+      count,
+      settle: (counted: number) => {
+        if (!open) return;
+        open = false;
+        this.inFlight -= count;
+        const unused = count - Math.max(0, Math.min(counted, count));
+        this.dayUsed -= unused;
+        this.monthUsed -= unused;
+        if (this.perMinute !== Infinity) {
+          const now = this.clock.now();
+          for (let i = 0; i < count; i++) this.settled.push(now);
+        }
+        this.notifySettled();
+      },
+    };
+  }
+
+  private notifySettled(): void {
+    const listeners = this.settleListeners;
+    this.settleListeners = [];
+    for (const listener of listeners) listener();
+  }
+}
