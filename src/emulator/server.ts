@@ -89,7 +89,10 @@ export class Router {
     const path = queryStart === -1 ? url : url.slice(0, queryStart);
     const query = new URLSearchParams(queryStart === -1 ? '' : url.slice(queryStart + 1));
     if (path === STATS_PATH) {
-      this.send(response, { status: 200, body: JSON.stringify(this.counters) });
+      // Written directly, not through send(): reading the stats must not change them.
+      const body = JSON.stringify(this.counters);
+      response.writeHead(200, { 'content-type': JSON_TYPE, 'content-length': Buffer.byteLength(body) });
+      response.end(body);
       return;
     }
     this.counters.requests += 1;
