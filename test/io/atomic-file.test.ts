@@ -1,0 +1,105 @@
+import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openAtomicOutput } from '../../src/io/atomic-file.js';
+
+let folder: string;
+
+beforeAll(async () => {
+  folder = await mkdtemp(join(tmpdir(), 'ioc-atomic-'));
+});
+afterAll(async () => {
+  await rm(folder, { recursive: true, force: true });
+});
+
+/** A fresh empty folder and a target path in it. */
+async function target(): Promise<{ dir: string; path: string }> {
+  const dir = await mkdtemp(join(folder, 'case-'));
+  return { dir, path: join(dir, 'out.csv') };
+}
+
+function write(stream: NodeJS.WritableStream, text: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    stream.write(text, (error) => (error ? reject(error) : resolve()));
+  });
+}
+
+describe('openAtomicOutput', () => {
+  it('writes to a temporary file in the same folder and renames it on commit', async () => {
+    const { dir, path } = await target();
+    const output = openAtomicOutput(path);
+    await write(output.stream, 'a,b\n');
+    await write(output.stream, '1,2\n');
+    const during = await readdir(dir);
+    expect(during).toHaveLength(1);
+    expect(during[0]).toMatch(new RegExp(`^out\\.csv\\.tmp-${process.pid}-[0-9a-f]+$`));
+    await output.commit();
+    expect(await readdir(dir)).toEqual(['out.csv']);
+    expect(await readFile(path, 'utf8')).toBe('a,b\n1,2\n');
+  });
+
+  it('replaces an existing file only on commit: a reader sees the old or the new file, never a part', async () => {
+    const { path } = await target();
+    await writeFile(path, 'old\n');
+    const output = openAtomicOutput(path);
+    await write(output.stream, 'new, first half\n');
+    expect(await readFile(path, 'utf8')).toBe('old\n');
+    await write(output.stream, 'new, second half\n');
+    expect(await readFile(path, 'utf8')).toBe('old\n');
+    await output.commit();
+    expect(await readFile(path, 'utf8')).toBe('new, first half\nnew, second half\n');
+  });
+
+  it('abort removes the temporary file and leaves the target as it was', async () => {
+    const { dir, path } = await target();
+    await writeFile(path, 'old\n');
+    const output = openAtomicOutput(path);
+    await write(output.stream, 'partial');
+    await output.abort();
+    expect(await readdir(dir)).toEqual(['out.csv']);
+    expect(await readFile(path, 'utf8')).toBe('old\n');
+  });
+
+  it('abort with nothing written, and with no target, leaves nothing', async () => {
+    const { dir, path } = await target();
+    const output = openAtomicOutput(path);
+    await output.abort();
+    expect(await readdir(dir)).toEqual([]);
+  });
+
+  it('commit rejects when the folder does not exist', async () => {
+    const output = openAtomicOutput(join(folder, 'no-such-folder', 'out.csv'));
+    output.stream.write('x');
+    await expect(output.commit()).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
+  it('commit twice is one commit; abort after commit does nothing', async () => {
+    const { dir, path } = await target();
+    const output = openAtomicOutput(path);
+    output.stream.write('done\n');
+    const first = output.commit();
+    expect(output.commit()).toBe(first);
+    await first;
+    await output.abort();
+    expect(await readdir(dir)).toEqual(['out.csv']);
+    expect(await readFile(path, 'utf8')).toBe('done\n');
+  });
+
+  it('`-` is stdout: commit does not end it', async () => {
+    const chunks: string[] = [];
+    const stdout = new Writable({
+      write(chunk: Buffer, _encoding, callback) {
+        chunks.push(chunk.toString());
+        callback();
+      },
+    });
+    const output = openAtomicOutput('-', { stdout });
+    expect(output.stream).toBe(stdout);
+    output.stream.write('row\n');
+    await output.commit();
+    expect(stdout.writableEnded).toBe(false);
+    expect(chunks.join('')).toBe('row\n');
+  });
+});
