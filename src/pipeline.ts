@@ -1,0 +1,455 @@
+/**
+ * The only module that knows about streams, ordering and counting. It wires the stages together:
+ * records → occurrences (extract, screen, allowlist, dedup) → distinct lookups → rows in input order.
+ *
+ * Design: enrichment is done in two passes so that memory grows with the number of DISTINCT observables,
+ * never with the number of occurrences or the input size. Pass one streams the input once, spooling each
+ * occurrence to a temporary file (one compact JSON line) and keeping only the distinct observables in memory.
+ * The lookups then run (paced to the quota, for hours if need be). Pass two streams the spool back and writes
+ * one row per occurrence, in input order, joined to the results map. A spool (rather than re-reading the input)
+ * lets the library accept any async iterable, stdin included.
+ */
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { once } from 'node:events';
+import type { Allowlist } from './allowlist.js';
+import { OccurrenceBuilder } from './occurrences.js';
+import { failedResult, normalizeReply, severity } from './normalize.js';
+import { lookupObservables, normalizeLookupOptions } from './vt/lookup-stage.js';
+import type { LookupOptions, LookupProgress, LookupStats, NormalizedLookupOptions } from './vt/lookup-stage.js';
+import type { ResultCache } from './cache/index.js';
+import {
+  isHashType,
+  isIocType,
+  type EnrichedRow,
+  type ExtractedRow,
+  type IocType,
+  type LookupResult,
+  type Observable,
+  type Occurrence,
+  type SourceRecord,
+  type TypedRecord,
+  type VtReply,
+} from './types.js';
+
+/** Anything the pipeline can read records from. */
+export type RecordSource<T> = AsyncIterable<T> | Iterable<T>;
+
+/** Options of the extract stages. */
+export interface ExtractOptions {
+  /** Domains, IPs, CIDRs and hashes that are never looked up. */
+  allowlist?: Allowlist;
+  /**
+   * Also report each URL's host as a dns observable (each costs a lookup later).
+   * @default false
+   */
+  urlHostsAsDns?: boolean;
+}
+
+/** Counters of the extract stages, filled as records stream through. */
+export interface ExtractStats {
+  records: number;
+  occurrences: number;
+  valid: number;
+  duplicates: number;
+  allowlisted: number;
+  /** Rejected occurrences by screening message. */
+  rejected: Record<string, number>;
+}
+
+/** A fresh, zeroed {@link ExtractStats}. */
+export function newExtractStats(): ExtractStats {
+  return { records: 0, occurrences: 0, valid: 0, duplicates: 0, allowlisted: 0, rejected: {} };
+}
+
+function isTypedRecord(record: SourceRecord | TypedRecord): record is TypedRecord {
+  return 'observable' in record;
+}
+
+function count(stats: ExtractStats, occurrence: Occurrence): void {
+  stats.occurrences++;
+  switch (occurrence.status) {
+    case 'Valid':
+      stats.valid++;
+      break;
+    case 'Duplicate':
+      stats.duplicates++;
+      break;
+    case 'Allowlisted':
+      stats.allowlisted++;
+      break;
+    default:
+      stats.rejected[occurrence.status] = (stats.rejected[occurrence.status] ?? 0) + 1;
+  }
+}
+
+/**
+ * Streams records (free-text {@link SourceRecord}s or pre-typed {@link TypedRecord}s) to occurrences: one per
+ * extracted candidate, or exactly one per pre-typed record, in input order, screened and deduplicated.
+ * `stats` is updated as the iteration goes, so a caller may read it after (or during) the loop.
+ */
+export async function* extractOccurrences(
+  records: RecordSource<SourceRecord | TypedRecord>,
+  options: ExtractOptions = {},
+  stats: ExtractStats = newExtractStats(),
+): AsyncGenerator<Occurrence, ExtractStats> {
+  const builder = new OccurrenceBuilder({
+    ...(options.allowlist === undefined ? {} : { allowlist: options.allowlist }),
+    urlHostsAsDns: options.urlHostsAsDns ?? false,
+  });
+  for await (const record of records) {
+    stats.records++;
+    if (isTypedRecord(record)) {
+      const occurrence = builder.fromTyped(record);
+      count(stats, occurrence);
+      yield occurrence;
+    } else {
+      for (const occurrence of builder.fromRecord(record)) {
+        count(stats, occurrence);
+        yield occurrence;
+      }
+    }
+  }
+  return stats;
+}
+
+/** The extract output row of an occurrence. */
+export function extractedRow(occurrence: Occurrence): ExtractedRow {
+  return {
+    Observable: occurrence.observable,
+    IoCType: occurrence.type,
+    Status: occurrence.status,
+    SourceIndex: occurrence.sourceIndex,
+    SourceField: occurrence.field,
+    SourceText: occurrence.original,
+  };
+}
+
+/** Options of {@link enrich}. */
+export interface EnrichOptions extends ExtractOptions {
+  /** VirusTotal client options (API, key, tier, pacing, retries). */
+  lookup: LookupOptions;
+  /** A persistent cache: answers from it cost no lookup, and each new reply is committed to it as it arrives. */
+  cache?: ResultCache;
+  /**
+   * Plan only: everything but the lookups.
+   * @default false
+   */
+  dryRun?: boolean;
+  /** Where the occurrence spool goes. @default os.tmpdir() */
+  spoolDirectory?: string;
+  /** Called while lookups run, for progress displays. */
+  onProgress?: (progress: EnrichProgress) => void;
+}
+
+/** Lookup progress with what the pipeline knows on top: how many lookups in all, and when they should end. */
+export interface EnrichProgress extends LookupProgress {
+  /** Lookups this run needs (distinct observables not answered by the cache). */
+  readonly total: number;
+  /** Time left at the configured per-minute rate; undefined when unthrottled. */
+  readonly etaMs: number | undefined;
+}
+
+/** What a dry run (and every run) plans to look up. */
+export interface LookupPlan {
+  /** Distinct observables that need a lookup (not allowlisted, not answered by the cache), by type. */
+  byType: Record<IocType, number>;
+  lookups: number;
+  /** Quota items they cost (an IP or domain with resolutions costs two). */
+  quotaItems: number;
+  /** Answered from the cache. */
+  cached: number;
+  /** Minutes the lookups take at the configured per-minute rate (ignoring the daily budget). */
+  minutes: number;
+  /** Days the lookups span at the configured daily budget. */
+  days: number;
+  perMinute: number;
+  perDay: number;
+}
+
+/** The accounting of an enrich run: occurrences = rejected + allowlisted + duplicates + lookedUp + notSubmitted + failed. */
+export interface EnrichSummary {
+  extract: ExtractStats;
+  plan: LookupPlan;
+  /** Undefined on a dry run. */
+  lookup: LookupStats | undefined;
+  occurrences: number;
+  rejected: number;
+  allowlisted: number;
+  /** Later occurrences of an observable, and hashes of a file already returned under another hash. */
+  duplicates: number;
+  /** Valid occurrences with an answer (found or not found), from VirusTotal or the cache. */
+  lookedUp: number;
+  cacheHits: number;
+  notSubmitted: number;
+  failed: number;
+  /** Rows by Status. */
+  byStatus: Record<string, number>;
+  /** Rows by Severity (looked-up and duplicate rows with a Positives value). */
+  bySeverity: Record<string, number>;
+  /** Why lookups stopped. */
+  stopReason: LookupStats['stopReason'] | 'dry run';
+}
+
+// A spooled occurrence: positional to keep the spool small and fast to parse.
+type SpoolLine = [number, string, string, string, string, string, string, string];
+
+const EMPTY_RESULT_FIELDS = {
+  ResponseCode: '',
+  RawResponse: '',
+  Resource: '',
+  VerboseMsg: '',
+  ScanId: '',
+  Permalink: '',
+  Positives: '',
+  MD5: '',
+  SHA1: '',
+  SHA256: '',
+  ResolvedDomains: '',
+  ResolvedIPs: '',
+  DetectedUrls: '',
+  Suspicious: '',
+  Total: '',
+  Severity: '',
+  Reputation: '',
+  LastAnalysisDate: '',
+  Tags: '',
+  CacheHit: '',
+  FetchedAt: '',
+} as const;
+
+function resultFields(result: LookupResult): Omit<EnrichedRow, 'Observable' | 'IoCType' | 'Status' | 'SourceIndex' | 'SourceField' | 'SourceText'> {
+  return {
+    ResponseCode: result.responseCode,
+    RawResponse: result.rawResponse,
+    Resource: result.resource,
+    VerboseMsg: result.verboseMsg,
+    ScanId: result.scanId,
+    Permalink: result.permalink,
+    Positives: result.positives,
+    MD5: result.md5,
+    SHA1: result.sha1,
+    SHA256: result.sha256,
+    ResolvedDomains: result.resolvedDomains,
+    ResolvedIPs: result.resolvedIps,
+    DetectedUrls: result.detectedUrls,
+    Suspicious: result.suspicious,
+    Total: result.total,
+    Severity: severity(result.positives),
+    Reputation: result.reputation,
+    LastAnalysisDate: result.lastAnalysisDate,
+    Tags: result.tags,
+    CacheHit: result.cacheHit,
+    FetchedAt: result.fetchedAt,
+  };
+}
+
+function zeroByType(): Record<IocType, number> {
+  return { ipv4: 0, ipv6: 0, dns: 0, url: 0, md5_hash: 0, sha1_hash: 0, sha256_hash: 0 };
+}
+
+function planFor(pending: Iterable<Observable>, cached: number, options: NormalizedLookupOptions): LookupPlan {
+  const byType = zeroByType();
+  let lookups = 0;
+  let quotaItems = 0;
+  for (const observable of pending) {
+    byType[observable.type]++;
+    lookups++;
+    const needsResolutions =
+      options.resolutions && options.api === 'v3' && (observable.type === 'ipv4' || observable.type === 'ipv6' || observable.type === 'dns');
+    quotaItems += needsResolutions ? 2 : 1;
+  }
+  return {
+    byType,
+    lookups,
+    quotaItems,
+    cached,
+    minutes: Number.isFinite(options.perMinute) ? quotaItems / options.perMinute : 0,
+    days: Number.isFinite(options.perDay) ? Math.ceil(quotaItems / options.perDay) : quotaItems > 0 ? 1 : 0,
+    perMinute: options.perMinute,
+    perDay: options.perDay,
+  };
+}
+
+/**
+ * Runs the whole pipeline and hands each output row, in input order, to `onRow` (awaited, so a writer's
+ * backpressure holds the pipeline). Every occurrence gets exactly one row, whatever happens to its lookup.
+ * Throws only when the run itself fails (bad options, bad credentials, unreadable input); on such a failure
+ * during the lookups, the rows for everything already known are still written before the error is rethrown.
+ */
+export async function enrich(
+  records: RecordSource<SourceRecord | TypedRecord>,
+  options: EnrichOptions,
+  onRow: (row: EnrichedRow) => void | Promise<void>,
+): Promise<EnrichSummary> {
+  const lookupOptions = normalizeLookupOptions(options.lookup);
+  const spoolDirectory = await mkdtemp(join(options.spoolDirectory ?? tmpdir(), 'ioc-enrich-'));
+  const spoolPath = join(spoolDirectory, 'occurrences.jsonl');
+  try {
+    // Pass one: extract and spool; keep only the distinct observables.
+    const extract = newExtractStats();
+    const distinct = new Map<string, Observable>();
+    const spool = createWriteStream(spoolPath);
+    let buffered = '';
+    for await (const occurrence of extractOccurrences(records, options, extract)) {
+      if (occurrence.status === 'Valid' && isIocType(occurrence.type)) {
+        distinct.set(occurrence.key, { type: occurrence.type, value: occurrence.observable, key: occurrence.key });
+      }
+      const line: SpoolLine = [
+        occurrence.recordNumber,
+        occurrence.sourceIndex,
+        occurrence.field,
+        occurrence.original,
+        occurrence.observable,
+        occurrence.type,
+        occurrence.status,
+        occurrence.key,
+      ];
+      buffered += `${JSON.stringify(line)}\n`;
+      if (buffered.length > 1 << 16) {
+        if (!spool.write(buffered)) await once(spool, 'drain');
+        buffered = '';
+      }
+    }
+    spool.end(buffered);
+    await once(spool, 'finish');
+
+    // The cache answers first; what is left is the plan.
+    const results = new Map<string, LookupResult>();
+    // A file answered under one hash is the same file under its others: those occurrences become duplicates.
+    const aliasOf = new Map<string, string>();
+    const answeredByAlias = new Set<string>();
+    let cacheHits = 0;
+    const pending: Observable[] = [];
+    for (const observable of distinct.values()) {
+      const cached = options.cache?.get(lookupOptions.api, observable.type, observable.value);
+      if (cached === undefined) {
+        pending.push(observable);
+      } else {
+        cacheHits++;
+        results.set(observable.key, { ...normalizeReply(cached.reply, { raw: lookupOptions.raw }), cacheHit: true });
+      }
+    }
+    const plan = planFor(pending, cacheHits, lookupOptions);
+
+    const rememberAliases = (observable: Observable, result: LookupResult): void => {
+      if (!isHashType(observable.type) || result.status !== 'Success') return;
+      for (const [type, hash] of [
+        ['md5_hash', result.md5],
+        ['sha1_hash', result.sha1],
+        ['sha256_hash', result.sha256],
+      ] as const) {
+        const key = `${type}:${hash}`;
+        if (hash !== '' && key !== observable.key && !aliasOf.has(key)) aliasOf.set(key, observable.key);
+      }
+    };
+    for (const observable of distinct.values()) {
+      const result = results.get(observable.key);
+      if (result !== undefined) rememberAliases(observable, result);
+    }
+
+    const onProgress = options.onProgress;
+    let lookup: LookupStats | undefined;
+    let failure: unknown;
+    if (options.dryRun !== true && pending.length > 0) {
+      try {
+        lookup = await lookupObservables(pending, lookupOptions, {
+          before: (observable) => {
+            const first = aliasOf.get(observable.key);
+            const known = first === undefined ? undefined : results.get(first);
+            if (known !== undefined) answeredByAlias.add(observable.key);
+            return known;
+          },
+          onReply: (_observable: Observable, reply: VtReply) => options.cache?.put(reply),
+          onResult: (observable, result) => {
+            results.set(observable.key, result);
+            rememberAliases(observable, result);
+          },
+          ...(onProgress === undefined
+            ? {}
+            : {
+                onProgress: (progress: LookupProgress) => {
+                  const left = Math.max(0, plan.lookups - progress.done);
+                  const itemsPerLookup = plan.lookups === 0 ? 1 : plan.quotaItems / plan.lookups;
+                  onProgress({
+                    ...progress,
+                    total: plan.lookups,
+                    etaMs: Number.isFinite(progress.perMinute) ? ((left * itemsPerLookup) / progress.perMinute) * 60_000 : undefined,
+                  });
+                },
+              }),
+        });
+      } catch (error) {
+        // The run failed (e.g. the key was refused): still write a row for every occurrence, then rethrow.
+        failure = error;
+      }
+    }
+
+    // Pass two: rows in input order.
+    const summary: EnrichSummary = {
+      extract,
+      plan,
+      lookup,
+      occurrences: 0,
+      rejected: 0,
+      allowlisted: 0,
+      duplicates: 0,
+      lookedUp: 0,
+      cacheHits: 0,
+      notSubmitted: 0,
+      failed: 0,
+      byStatus: {},
+      bySeverity: {},
+      stopReason: options.dryRun === true ? 'dry run' : (lookup?.stopReason ?? 'complete'),
+    };
+    const notSubmitted = failedResult(
+      options.dryRun === true ? 'NotSubmitted: dry run' : failure === undefined ? 'NotSubmitted: interrupted' : 'NotSubmitted: run failed',
+    );
+    for await (const line of readSpool(spoolPath)) {
+      const [, sourceIndex, field, original, observable, type, screenStatus, key] = line;
+      let row: EnrichedRow;
+      const base = { Observable: observable, IoCType: type, SourceIndex: sourceIndex, SourceField: field, SourceText: original };
+      if (screenStatus === 'Valid' || screenStatus === 'Duplicate') {
+        const result = results.get(key) ?? notSubmitted;
+        const duplicate = screenStatus === 'Duplicate' || answeredByAlias.has(key);
+        const status = duplicate ? 'Duplicate' : result.status;
+        row = { ...base, Status: status, ...resultFields(result) };
+        if (duplicate) summary.duplicates++;
+        else if (result.status === 'Success' || result.status === 'NotFound') {
+          summary.lookedUp++;
+          if (result.cacheHit) summary.cacheHits++;
+        } else if (result.status.startsWith('NotSubmitted')) summary.notSubmitted++;
+        else summary.failed++;
+      } else {
+        row = { ...base, Status: screenStatus, ...EMPTY_RESULT_FIELDS };
+        if (screenStatus === 'Allowlisted') summary.allowlisted++;
+        else summary.rejected++;
+      }
+      summary.occurrences++;
+      summary.byStatus[String(row.Status)] = (summary.byStatus[String(row.Status)] ?? 0) + 1;
+      if (row.Severity !== '') summary.bySeverity[String(row.Severity)] = (summary.bySeverity[String(row.Severity)] ?? 0) + 1;
+      await onRow(row);
+    }
+    if (failure !== undefined) throw failure;
+    return summary;
+  } finally {
+    await rm(spoolDirectory, { recursive: true, force: true });
+  }
+}
+
+async function* readSpool(path: string): AsyncGenerator<SpoolLine> {
+  let rest = '';
+  for await (const chunk of createReadStream(path, { encoding: 'utf8', highWaterMark: 1 << 20 })) {
+    const text = rest + (chunk as string);
+    let start = 0;
+    let newline = text.indexOf('\n', start);
+    while (newline !== -1) {
+      yield JSON.parse(text.slice(start, newline)) as SpoolLine;
+      start = newline + 1;
+      newline = text.indexOf('\n', start);
+    }
+    rest = text.slice(start);
+  }
+}
