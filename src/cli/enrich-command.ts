@@ -1,0 +1,87 @@
+/**
+ * `ioc-enrich enrich`: the whole pipeline, from a SIEM export to one enriched row per occurrence.
+ */
+import { parseArgs } from 'node:util';
+import { enrich, type EnrichSummary } from '../pipeline.js';
+import { createRowWriter } from '../io/writers.js';
+import { ENRICH_COLUMNS } from '../types.js';
+import { EXTRACT_HELP } from './extract-command.js';
+import { INPUT_OPTIONS, outputFormat, resolveInput } from './input-options.js';
+import { EXIT, openOutput, type CommandIo } from './io.js';
+import { ProgressReporter, formatDryRun, formatEnrichSummary } from './render.js';
+import { VT_HELP, VT_OPTIONS, resolveVt } from './vt-options.js';
+
+const ENRICH_HELP = `Usage: ioc-enrich enrich [options] INPUT
+
+Extract the IoCs of INPUT (CSV, text or JSON lines; - for stdin), look each distinct one up in VirusTotal at
+exactly the pace the key allows, and write one row per occurrence, in input order, with msticpy's columns.
+
+${EXTRACT_HELP.slice(EXTRACT_HELP.indexOf('Input:'), EXTRACT_HELP.indexOf('Output:'))}Output:
+  --format csv|jsonl|json    default csv (spreadsheet-safe)
+  -o, --output FILE          default stdout; written to a temporary name and renamed when complete
+  --dry-run                  no lookups: print how many the run needs, by type, and how long they take
+${VT_HELP}
+Exit codes: 0 complete, 1 failed, 2 usage error, 3 finished with observables not submitted (quota),
+130 interrupted (the output holds what was known; the rest is 'NotSubmitted: interrupted').
+
+Examples:
+  ioc-enrich enrich --emulator fixtures/demo/siem-export.csv
+  VT_API_KEY=... ioc-enrich enrich --columns src_ip,url proxy.csv -o enriched.csv
+  VT_API_KEY=... ioc-enrich enrich --dry-run firewall.csv
+`;
+
+/** Runs `enrich`; returns the exit code. */
+export async function enrichCommand(args: string[], io: CommandIo): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    options: { ...INPUT_OPTIONS, ...VT_OPTIONS, 'dry-run': { type: 'boolean' } },
+    allowPositionals: true,
+    strict: true,
+  });
+  if (values.help === true) {
+    io.stdout.write(ENRICH_HELP);
+    return EXIT.ok;
+  }
+  const format = outputFormat(values.format, ['csv', 'jsonl', 'json'] as const);
+  const dryRun = values['dry-run'] === true;
+  const input = await resolveInput(values, positionals);
+  const vt = await resolveVt(values, io, { keyRequired: !dryRun });
+  const progress = new ProgressReporter(io.stderr, vt.logger);
+  // A dry run writes no rows: its output is the plan.
+  const output = dryRun ? undefined : openOutput(values.output, io);
+  const writer = output === undefined ? undefined : createRowWriter(ENRICH_COLUMNS, format, output.stream);
+  let summary: EnrichSummary;
+  try {
+    summary = await enrich(
+      input.records,
+      {
+        lookup: vt.lookup,
+        ...(vt.cache === undefined ? {} : { cache: vt.cache }),
+        ...(input.allowlist === undefined ? {} : { allowlist: input.allowlist }),
+        urlHostsAsDns: input.urlHostsAsDns,
+        dryRun,
+        onProgress: (state) => progress.update(state),
+      },
+      (row) => writer?.write(row),
+    );
+  } catch (error) {
+    progress.done();
+    // Rows for everything known were written before the failure was rethrown: keep them.
+    await writer?.end();
+    await output?.commit();
+    throw error;
+  } finally {
+    await vt.close();
+  }
+  progress.done();
+  await writer?.end();
+  await output?.commit();
+  if (dryRun) {
+    io.stdout.write(formatDryRun(summary));
+    return EXIT.ok;
+  }
+  io.stderr.write(formatEnrichSummary(summary, input.badRows));
+  if (summary.stopReason === 'interrupted') return EXIT.interrupted;
+  if (summary.notSubmitted > 0) return EXIT.notSubmitted;
+  return EXIT.ok;
+}

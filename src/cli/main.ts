@@ -1,0 +1,130 @@
+#!/usr/bin/env node
+/**
+ * The `ioc-enrich` command: dispatches to a sub-command and turns failures into one-line errors and exit codes.
+ * No stack trace reaches the user for an expected failure; an unexpected one still prints one line (and the
+ * stack only with IOC_ENRICH_DEBUG=1), since a crash dump helps no analyst.
+ */
+import { readFileSync, realpathSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
+import { IocEnrichError } from '../errors.js';
+import { cacheCommand } from './cache-command.js';
+import { emulatorCommand } from './emulator-command.js';
+import { enrichCommand } from './enrich-command.js';
+import { extractCommand } from './extract-command.js';
+import { EXIT, type CommandIo } from './io.js';
+import { joinCommand } from './join-command.js';
+import { lookupCommand } from './lookup-command.js';
+
+const HELP = `Usage: ioc-enrich <command> [options]
+
+Commands:
+  extract INPUT           extract, refang, screen and dedup IoCs from CSV, text or JSON lines (offline)
+  enrich INPUT            the whole pipeline: extract, then look each distinct IoC up in VirusTotal, paced to the quota
+  lookup VALUE...         one-off lookups
+  join --results R SRC    add verdict columns to the source table, matched by SourceIndex
+  cache stats|purge|export  the persistent result cache
+  emulator                run the bundled VirusTotal-compatible server on 127.0.0.1
+
+Run 'ioc-enrich <command> --help' for a command's options.
+The API key comes from VT_API_KEY or --api-key-file; it is never printed, logged or stored.
+
+Exit codes: 0 complete, 1 failed, 2 usage error, 3 finished with observables not submitted (quota), 130 interrupted.
+`;
+
+type Command = (args: string[], io: CommandIo) => Promise<number>;
+
+const COMMANDS: Record<string, Command> = {
+  extract: extractCommand,
+  enrich: enrichCommand,
+  lookup: lookupCommand,
+  join: joinCommand,
+  cache: cacheCommand,
+  emulator: (args, io) => emulatorCommand(args, io),
+};
+
+function version(): string {
+  try {
+    const text = readFileSync(new URL('../../package.json', import.meta.url), 'utf8');
+    return (JSON.parse(text) as { version?: string }).version ?? 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
+
+/** Runs the CLI with `argv` (without node and script); returns the exit code. */
+export async function main(argv: string[], io: CommandIo): Promise<number> {
+  const [name, ...args] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    io.stdout.write(HELP);
+    return name === undefined ? EXIT.usage : EXIT.ok;
+  }
+  if (name === '--version' || name === '-v') {
+    io.stdout.write(`${version()}\n`);
+    return EXIT.ok;
+  }
+  const command = COMMANDS[name];
+  if (command === undefined) {
+    io.stderr.write(`ioc-enrich: unknown command \`${name}\`; expected one of ${Object.keys(COMMANDS).join(', ')}\n`);
+    return EXIT.usage;
+  }
+  try {
+    return await command(args, io);
+  } catch (error) {
+    return reportFailure(error, io);
+  }
+}
+
+function reportFailure(error: unknown, io: CommandIo): number {
+  if (error instanceof IocEnrichError) {
+    io.stderr.write(`ioc-enrich: ${error.message}\n`);
+    if (error.code === 'BAD_OPTION') return EXIT.usage;
+    if (error.code === 'INTERRUPTED') return EXIT.interrupted;
+    return EXIT.failed;
+  }
+  // node:util parseArgs throws TypeErrors with a code for unknown or malformed options.
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS')) {
+    io.stderr.write(`ioc-enrich: ${(error as Error).message}\n`);
+    return EXIT.usage;
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  io.stderr.write(`ioc-enrich: unexpected failure: ${message.split('\n')[0] ?? ''}\n`);
+  if (io.env['IOC_ENRICH_DEBUG'] === '1' && error instanceof Error && error.stack !== undefined) {
+    io.stderr.write(`${error.stack}\n`);
+  }
+  return EXIT.failed;
+}
+
+// Run when executed directly (the bin), not when imported by tests.
+const invokedAs = process.argv[1];
+if (invokedAs !== undefined && import.meta.url === pathToFileURL(realpathSync(invokedAs)).href) {
+  const controller = new AbortController();
+  let interrupts = 0;
+  const onSignal = (): void => {
+    interrupts++;
+    // First Ctrl-C: stop submitting and write what is known. Second: give up at once.
+    if (interrupts > 1) process.exit(EXIT.interrupted);
+    controller.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  // A reader that goes away (`| head`) is not an error.
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(EXIT.ok);
+  });
+  main(process.argv.slice(2), {
+    stdout: process.stdout,
+    stderr: process.stderr,
+    env: process.env,
+    stdin: process.stdin,
+    signal: controller.signal,
+  }).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (error: unknown) => {
+      process.stderr.write(`ioc-enrich: unexpected failure: ${String(error)}\n`);
+      process.exitCode = EXIT.failed;
+    },
+  );
+}

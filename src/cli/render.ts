@@ -1,0 +1,141 @@
+/**
+ * Terminal output of the commands: summaries, the dry-run plan and the progress display. Everything here goes
+ * to stderr except the dry-run plan, which is the dry run's data.
+ */
+import type { Logger } from 'pino';
+import type { EnrichProgress, EnrichSummary, ExtractStats } from '../pipeline.js';
+
+const number = new Intl.NumberFormat('en-US');
+
+function table(rows: ReadonlyArray<readonly [string, string | number]>, indent = '  '): string {
+  const width = Math.max(0, ...rows.map(([label]) => label.length));
+  return rows.map(([label, value]) => `${indent}${label.padEnd(width)}  ${typeof value === 'number' ? number.format(value) : value}\n`).join('');
+}
+
+function sortedEntries(record: Record<string, number>): Array<[string, number]> {
+  return Object.entries(record).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
+}
+
+/** Rows skipped with --skip-bad-rows. */
+export interface BadRows {
+  count: number;
+  first: string | undefined;
+}
+
+function badRowLines(badRows: BadRows): string {
+  if (badRows.count === 0) return '';
+  return `  skipped ${number.format(badRows.count)} malformed row(s); the first: ${badRows.first ?? ''}\n`;
+}
+
+/** The end-of-run summary of `extract`. */
+export function formatExtractSummary(stats: ExtractStats, badRows: BadRows): string {
+  const rejected = sortedEntries(stats.rejected);
+  const rejectedTotal = rejected.reduce((sum, [, count]) => sum + count, 0);
+  return (
+    'ioc-enrich extract summary\n' +
+    table([
+      ['records read', stats.records],
+      ['occurrences', stats.occurrences],
+      ['valid (distinct)', stats.valid],
+      ['duplicates', stats.duplicates],
+      ['allowlisted', stats.allowlisted],
+      ['rejected', rejectedTotal],
+    ]) +
+    (rejected.length === 0 ? '' : `  rejected by reason:\n${table(rejected, '    ')}`) +
+    badRowLines(badRows)
+  );
+}
+
+function duration(minutes: number): string {
+  if (minutes < 1) return `${Math.ceil(minutes * 60)} s`;
+  if (minutes < 120) return `${Math.ceil(minutes)} min`;
+  const hours = minutes / 60;
+  return hours < 48 ? `${hours.toFixed(1)} h` : `${(hours / 24).toFixed(1)} days`;
+}
+
+/** The plan a dry run prints (stdout): lookups by type and how long they take at the configured rate. */
+export function formatDryRun(summary: EnrichSummary): string {
+  const { plan } = summary;
+  const perType = Object.entries(plan.byType).filter(([, count]) => count > 0);
+  const days = plan.days > 1 ? ` (the daily budget of ${number.format(plan.perDay)} spreads it over ${plan.days} days)` : '';
+  return (
+    `Dry run: ${number.format(summary.occurrences)} occurrences, ${number.format(summary.extract.valid)} distinct observables to enrich\n` +
+    table([
+      ['answered by the cache', plan.cached],
+      ['lookups needed', plan.lookups],
+      ...perType.map(([type, count]) => [`  ${type}`, count] as const),
+      ['quota items', plan.quotaItems],
+      [
+        'time at the configured rate',
+        Number.isFinite(plan.perMinute) ? `${duration(plan.minutes)} at ${number.format(plan.perMinute)}/min${days}` : 'unthrottled',
+      ],
+    ])
+  );
+}
+
+/** The end-of-run summary of `enrich`: the accounting identity, counts by Status and Severity, requests. */
+export function formatEnrichSummary(summary: EnrichSummary, badRows: BadRows): string {
+  const lookup = summary.lookup;
+  const identity = `${number.format(summary.occurrences)} occurrences = ${number.format(summary.rejected)} rejected + ${number.format(summary.allowlisted)} allowlisted + ${number.format(summary.duplicates)} duplicates + ${number.format(summary.lookedUp)} looked up + ${number.format(summary.notSubmitted)} not submitted + ${number.format(summary.failed)} failed`;
+  const remaining = summary.notSubmitted > 0 ? `  ${number.format(summary.notSubmitted)} occurrence(s) not submitted (${summary.stopReason}): run the same command again later to finish them.\n` : '';
+  return (
+    'ioc-enrich enrich summary\n' +
+    `  ${identity}\n` +
+    table([
+      ['records read', summary.extract.records],
+      ['cache hits', summary.cacheHits],
+      ['HTTP requests', lookup?.requests ?? 0],
+      ['retries', lookup?.retries ?? 0],
+      ['quota refusals', lookup?.quotaRefusals ?? 0],
+      ['stopped because', summary.stopReason],
+    ]) +
+    `  by Status:\n${table(sortedEntries(summary.byStatus), '    ')}` +
+    (Object.keys(summary.bySeverity).length === 0 ? '' : `  by Severity:\n${table(sortedEntries(summary.bySeverity), '    ')}`) +
+    remaining +
+    badRowLines(badRows)
+  );
+}
+
+/**
+ * Progress while lookups run: a one-line bar on a TTY (redrawn at most 10 times a second), periodic log lines
+ * (every 30 s) elsewhere, so scheduled jobs leave a readable trail without flooding their logs.
+ */
+export class ProgressReporter {
+  readonly #stream: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
+  readonly #logger: Logger;
+  readonly #now: () => number;
+  #lastDraw = 0;
+  #drawn = false;
+
+  constructor(stream: NodeJS.WritableStream, logger: Logger, now: () => number = Date.now) {
+    this.#stream = stream;
+    this.#logger = logger;
+    this.#now = now;
+  }
+
+  /** Shows the latest state. */
+  update(progress: EnrichProgress): void {
+    const now = this.#now();
+    const tty = this.#stream.isTTY === true;
+    const finished = progress.done >= progress.total;
+    if (now - this.#lastDraw < (tty ? 100 : 30_000) && !finished) return;
+    this.#lastDraw = now;
+    const eta = progress.etaMs === undefined ? '' : ` · ETA ${duration(progress.etaMs / 60_000)}`;
+    const quota = ` · quota today ${number.format(progress.dayUsed)}${Number.isFinite(progress.perDay) ? `/${number.format(progress.perDay)}` : ''}`;
+    if (tty) {
+      const width = 24;
+      const filled = progress.total === 0 ? width : Math.round((progress.done / progress.total) * width);
+      const bar = `${'#'.repeat(filled)}${'-'.repeat(width - filled)}`;
+      this.#stream.write(`\r\x1b[2K[${bar}] ${number.format(progress.done)}/${number.format(progress.total)} lookups${quota}${eta}`);
+      this.#drawn = true;
+    } else {
+      this.#logger.info({ done: progress.done, total: progress.total, requests: progress.requests, dayUsed: progress.dayUsed, etaMs: progress.etaMs }, 'lookup progress');
+    }
+  }
+
+  /** Ends the bar's line. */
+  done(): void {
+    if (this.#drawn) this.#stream.write('\n');
+    this.#drawn = false;
+  }
+}

@@ -1,0 +1,199 @@
+/**
+ * The VirusTotal options shared by `enrich` and `lookup`: API, key, pacing, cache, emulator and logging.
+ * Flags win over the environment, which wins over defaults.
+ */
+import { readFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import type { ParseArgsConfig } from 'node:util';
+import pino, { type Logger } from 'pino';
+import { ResultCache, defaultCachePath, parseMaxAge } from '../cache/index.js';
+import { startEmulator, type Emulator } from '../emulator/index.js';
+import { IocEnrichError, OptionError } from '../errors.js';
+import type { LookupOptions } from '../vt/lookup-stage.js';
+import type { CommandIo } from './io.js';
+
+/** parseArgs option definitions for lookups. */
+export const VT_OPTIONS = {
+  api: { type: 'string' },
+  'api-key-file': { type: 'string' },
+  'vt-url': { type: 'string' },
+  emulator: { type: 'boolean' },
+  tier: { type: 'string' },
+  rate: { type: 'string' },
+  daily: { type: 'string' },
+  monthly: { type: 'string' },
+  concurrency: { type: 'string' },
+  retries: { type: 'string' },
+  timeout: { type: 'string' },
+  resolutions: { type: 'boolean' },
+  raw: { type: 'boolean' },
+  cache: { type: 'string' },
+  'no-cache': { type: 'boolean' },
+  'max-age': { type: 'string' },
+  'log-level': { type: 'string' },
+} as const satisfies ParseArgsConfig['options'];
+
+/** The parsed values of {@link VT_OPTIONS}. */
+export interface VtValues {
+  api?: string | undefined;
+  'api-key-file'?: string | undefined;
+  'vt-url'?: string | undefined;
+  emulator?: boolean | undefined;
+  tier?: string | undefined;
+  rate?: string | undefined;
+  daily?: string | undefined;
+  monthly?: string | undefined;
+  concurrency?: string | undefined;
+  retries?: string | undefined;
+  timeout?: string | undefined;
+  resolutions?: boolean | undefined;
+  raw?: boolean | undefined;
+  cache?: string | undefined;
+  'no-cache'?: boolean | undefined;
+  'max-age'?: string | undefined;
+  'log-level'?: string | undefined;
+}
+
+/** The help text of {@link VT_OPTIONS}. */
+export const VT_HELP = `VirusTotal:
+  VT_API_KEY=...             the key (environment), or --api-key-file FILE; never given on the command line
+  --api v3|v2                default v3
+  --vt-url URL               another VirusTotal-compatible server (default https://www.virustotal.com)
+  --emulator                 start the bundled emulator in-process and use it (no key needed; premium pacing
+                             unless --tier is given, so the demo runs in seconds)
+  --tier public|premium      sets the defaults below (public: 4/min, 500/day, 15500/month, concurrency 1)
+  --rate N/min  --daily N  --monthly N  --concurrency N   override the tier's limits
+  --retries N                retries of a transient failure (429, 204, 503, 504, network, bad body), default 5
+  --timeout SECONDS          per request, default 30
+  --resolutions              v3: also fetch an IP's/domain's resolutions (one more lookup each)
+  --raw                      fill RawResponse with the reply JSON (large)
+Cache:
+  --cache PATH               default $XDG_CACHE_HOME/ioc-enrich/cache.db (else ~/.cache/ioc-enrich/cache.db);
+                             with --emulator or --vt-url, no cache unless --cache is given
+  --no-cache                 neither read nor write the cache
+  --max-age SPEC             freshness: 12h, 7d, or malicious=1d,clean=7d,notfound=1d (the defaults)
+Logging:
+  --log-level LEVEL          pino level on stderr: fatal, error, warn, info (default), debug, silent
+`;
+
+/** The resources the VT options resolve to; `close()` releases them. */
+export interface ResolvedVt {
+  lookup: LookupOptions;
+  cache: ResultCache | undefined;
+  emulator: Emulator | undefined;
+  logger: Logger;
+  close(): Promise<void>;
+}
+
+// The key a user gets with --emulator and no key of their own; the emulator accepts any non-empty key.
+const EMULATOR_KEY = 'emulator-demo-key';
+
+function positiveInteger(option: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const number = Number(value);
+  if (!Number.isInteger(number) || number <= 0) throw new OptionError(option, value, 'a positive integer');
+  return number;
+}
+
+function rate(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const match = /^(\d+)(?:\/min)?$/.exec(value.trim());
+  const number = match === null ? Number.NaN : Number(match[1]);
+  if (!Number.isInteger(number) || number <= 0) throw new OptionError('--rate', value, 'N or N/min with N a positive integer');
+  return number;
+}
+
+async function readKey(values: VtValues, io: CommandIo, required: boolean): Promise<string> {
+  const file = values['api-key-file'];
+  if (file !== undefined) {
+    let text: string;
+    try {
+      text = await readFile(file, 'utf8');
+    } catch (error) {
+      throw new IocEnrichError('INPUT_NOT_FOUND', `${file}: cannot read the API key file (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+    }
+    const key = text.trim();
+    if (key === '') throw new OptionError('--api-key-file', file, 'a file holding the API key');
+    return key;
+  }
+  const key = io.env['VT_API_KEY']?.trim() ?? '';
+  if (key !== '') return key;
+  if (values.emulator === true || !required) return EMULATOR_KEY;
+  throw new OptionError('VT_API_KEY', '(unset)', 'set to your VirusTotal API key (or use --api-key-file FILE, or --emulator to try the tool)');
+}
+
+/** Resolves the VT options; starts the emulator and opens the cache when asked. */
+export async function resolveVt(values: VtValues, io: CommandIo, options: { keyRequired: boolean }): Promise<ResolvedVt> {
+  const api = values.api ?? 'v3';
+  if (api !== 'v3' && api !== 'v2') throw new OptionError('--api', api, 'v3 or v2');
+  const tierGiven = values.tier;
+  if (tierGiven !== undefined && tierGiven !== 'public' && tierGiven !== 'premium') {
+    throw new OptionError('--tier', tierGiven, 'public or premium');
+  }
+  if (values.emulator === true && values['vt-url'] !== undefined) {
+    throw new OptionError('--vt-url', values['vt-url'], 'not given together with --emulator');
+  }
+  const level = values['log-level'] ?? 'info';
+  if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(level)) {
+    throw new OptionError('--log-level', level, 'one of fatal, error, warn, info, debug, trace, silent');
+  }
+  const apiKey = await readKey(values, io, options.keyRequired);
+  // The key is redacted wherever a logged object carries it; the client never puts it in a message.
+  const logger = pino({ level, redact: { paths: ['apiKey', '*.apiKey', 'headers["x-apikey"]'], censor: '[redacted]' } }, pino.destination({ dest: 2, sync: true }));
+  const tier = tierGiven ?? (values.emulator === true ? 'premium' : 'public');
+  const perMinute = rate(values.rate);
+  const perDay = positiveInteger('--daily', values.daily);
+  const perMonth = positiveInteger('--monthly', values.monthly);
+  const concurrency = positiveInteger('--concurrency', values.concurrency);
+  const maxRetries = values.retries === undefined ? undefined : Number(values.retries);
+  if (maxRetries !== undefined && (!Number.isInteger(maxRetries) || maxRetries < 0)) {
+    throw new OptionError('--retries', values.retries, 'a non-negative integer');
+  }
+  const timeoutSeconds = positiveInteger('--timeout', values.timeout);
+  const maxAge = values['max-age'] === undefined ? undefined : parseMaxAge(values['max-age']);
+
+  let emulator: Emulator | undefined;
+  let cache: ResultCache | undefined;
+  try {
+    if (values.emulator === true) {
+      emulator = await startEmulator({ tier });
+      logger.info({ url: emulator.url }, 'started the bundled VirusTotal emulator');
+    }
+    // Answers from another server (the emulator, a test double) must never land in the cache of real
+    // VirusTotal answers: with --emulator or --vt-url the cache is used only when --cache names one.
+    const otherServer = values.emulator === true || values['vt-url'] !== undefined;
+    const path = values.cache ?? (otherServer ? undefined : defaultCachePath(io.env, homedir()));
+    if (values['no-cache'] !== true && path !== undefined) {
+      cache = ResultCache.open(path, maxAge === undefined ? {} : { maxAge });
+    }
+  } catch (error) {
+    await emulator?.close();
+    throw error;
+  }
+  const lookup: LookupOptions = {
+    api,
+    baseUrl: emulator?.url ?? values['vt-url'] ?? 'https://www.virustotal.com',
+    apiKey,
+    tier,
+    resolutions: values.resolutions === true,
+    raw: values.raw === true,
+    logger,
+    ...(perMinute === undefined ? {} : { perMinute }),
+    ...(perDay === undefined ? {} : { perDay }),
+    ...(perMonth === undefined ? {} : { perMonth }),
+    ...(concurrency === undefined ? {} : { concurrency }),
+    ...(maxRetries === undefined ? {} : { maxRetries }),
+    ...(timeoutSeconds === undefined ? {} : { timeoutMs: timeoutSeconds * 1000 }),
+    ...(io.signal === undefined ? {} : { signal: io.signal }),
+  };
+  return {
+    lookup,
+    cache,
+    emulator,
+    logger,
+    close: async () => {
+      cache?.close();
+      await emulator?.close();
+    },
+  };
+}
