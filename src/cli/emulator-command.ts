@@ -160,7 +160,8 @@ export async function emulatorCommand(args: string[], io: EmulatorCommandIo): Pr
   try {
     options = emulatorOptions(args);
   } catch (error) {
-    io.stderr.write(`ioc-enrich emulator: ${error instanceof Error ? error.message : String(error)}\n`);
+    // parseArgs explains some mistakes over several lines; the contract is one line.
+    io.stderr.write(`ioc-enrich emulator: ${(error instanceof Error ? error.message : String(error)).replaceAll('\n', ' ')}\n`);
     return 2;
   }
   if (options === 'help') {

@@ -63,7 +63,7 @@ export interface EmulatorOptions {
   readonly notFoundRate?: number;
   /** Share of unknown observables that are malicious. @default 0.2 */
   readonly maliciousRate?: number;
-  /** Share of unknown observables that are suspicious. @default 0.05 */
+  /** Share of unknown observables that are suspicious. @default 0.05, or what the other two shares leave */
   readonly suspiciousRate?: number;
   /** Fault probabilities per request. @default no faults */
   readonly faults?: FaultOptions;
@@ -170,7 +170,8 @@ export function normalizeEmulatorOptions(options: EmulatorOptions = {}): Normali
   }
   const notFoundRate = checkRate('notFoundRate', options.notFoundRate, 0.1);
   const maliciousRate = checkRate('maliciousRate', options.maliciousRate, 0.2);
-  const suspiciousRate = checkRate('suspiciousRate', options.suspiciousRate, 0.05);
+  // The default suspicious share gives way when the other two shares leave less room.
+  const suspiciousRate = checkRate('suspiciousRate', options.suspiciousRate, Math.min(0.05, Math.max(0, 1 - notFoundRate - maliciousRate)));
   if (notFoundRate + maliciousRate + suspiciousRate > 1) {
     throw new OptionError('notFoundRate + maliciousRate + suspiciousRate', notFoundRate + maliciousRate + suspiciousRate, 'at most 1');
   }

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulator, type Emulator } from '../../src/emulator/index.js';
 import { urlIdBase64 } from '../../src/vt/ids.js';
-import { at, fixture, get, notFoundList } from './helpers.js';
+import { at, fixture, get, notFoundList, type Reply } from './helpers.js';
 
 const file = fixture('files/malicious.json').attributes as { md5: string; sha1: string; sha256: string };
 const maliciousUrl = fixture('urls/malicious.json').attributes['url'] as string;
@@ -16,7 +16,7 @@ afterAll(async () => {
   await emulator.close();
 });
 
-function v2(path: string, params: Record<string, string>): Promise<ReturnType<typeof get>> {
+function v2(path: string, params: Record<string, string>): Promise<Reply> {
   return get(emulator.url, `/vtapi/v2/${path}?${new URLSearchParams(params).toString()}`);
 }
 
