@@ -130,6 +130,12 @@ describe('JSON writers', () => {
     expect(lines.map((line) => Object.keys(JSON.parse(line) as object))).toEqual(expected.map(() => columns));
   });
 
+  it('jsonl: each line is what JSON.stringify makes of the row, for every kind of value', async () => {
+    const values: CellValue[] = ['plain', 'quote " and \\ backslash', 'tab\tnew\nline\u0001', 'é 日本 😀', '\ud800 lone', '', 0, -1.5, 1e21, Number.NaN, true, false];
+    const text = await written(['v'], 'jsonl', values.map((v) => ({ v })));
+    expect(text).toBe(values.map((v) => `${JSON.stringify({ v })}\n`).join(''));
+  });
+
   it('json: one array', async () => {
     expect(JSON.parse(await written(columns, 'json', rows))).toEqual(expected);
     expect(await written(columns, 'json', [])).toBe('[]\n');
