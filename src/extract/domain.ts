@@ -12,19 +12,17 @@ const LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
  */
 const SPECIAL_USE = new Set(['localhost', 'localdomain', 'local', 'internal', 'invalid', 'test', 'example']);
 
-/** Memo of the public-suffix verdict per distinct lower-case name: tldts is the hot call on DNS-heavy logs. */
-const suffixVerdicts = new Map<string, boolean>();
+/**
+ * Memo of the verdict per distinct lower-case name: tldts and the label checks are the hot calls on DNS-heavy
+ * logs, where the same few thousand names repeat. Bounded, so memory does not grow with input size: it starts
+ * over rather than grow past the bound.
+ */
+const verdicts = new Map<string, boolean>();
 const MAX_MEMO = 100_000;
 
 function hasIcannRegistrableDomain(name: string): boolean {
-  const known = suffixVerdicts.get(name);
-  if (known !== undefined) return known;
   const parsed = parse(name, { allowPrivateDomains: false, extractHostname: false, detectIp: false });
-  const verdict = parsed.isIcann === true && parsed.domain !== null && parsed.publicSuffix !== null;
-  // A bounded memo: memory must not grow with input size, so start over rather than grow past the bound.
-  if (suffixVerdicts.size >= MAX_MEMO) suffixVerdicts.clear();
-  suffixVerdicts.set(name, verdict);
-  return verdict;
+  return parsed.isIcann === true && parsed.domain !== null && parsed.publicSuffix !== null;
 }
 
 /** True when a single lower-case label is a valid host name label (letters, digits, inner hyphens, ≤ 63). */
@@ -43,21 +41,20 @@ export function isSpecialUseName(label: string): boolean {
  * `example.local`, `a.b`).
  */
 export function isPublicDomain(name: string): boolean {
+  const known = verdicts.get(name);
+  if (known !== undefined) return known;
+  const verdict = computePublicDomain(name);
+  if (verdicts.size >= MAX_MEMO) verdicts.clear();
+  verdicts.set(name, verdict);
+  return verdict;
+}
+
+function computePublicDomain(name: string): boolean {
   if (name.length > 253 || name.length < 3) return false;
-  let start = 0;
-  let dots = 0;
-  for (;;) {
-    const dot = name.indexOf('.', start);
-    const label = dot === -1 ? name.slice(start) : name.slice(start, dot);
-    if (!LABEL.test(label)) return false;
-    if (dot === -1) {
-      if (/^\d+$/.test(label)) return false;
-      break;
-    }
-    dots += 1;
-    start = dot + 1;
-  }
-  return dots > 0 && hasIcannRegistrableDomain(name);
+  const labels = name.split('.');
+  if (labels.length < 2 || !labels.every((label) => LABEL.test(label))) return false;
+  if (/^\d+$/.test(labels[labels.length - 1] ?? '')) return false;
+  return hasIcannRegistrableDomain(name);
 }
 
 /**

@@ -11,8 +11,9 @@
  * - IPv4: a run made only of digits and dots that is exactly four parts of 1–3 digits, each ≤ 255 (leading zeros
  *   are kept so screening can report `IP address is invalid format` for zero-padded addresses). Because runs are
  *   maximal, `10.4.27.5423`, `1.2.3.4.5` and the address inside `rev.1.2.3.4.in-addr.arpa` are never cut out.
- *   A dotted quad right after `Letters/` is a product version (`Chrome/120.0.0.0`), not an address. A run that is
- *   neither a domain nor an address is split at `-` and `_` for ranges like `10.0.0.1-10.0.0.9`.
+ *   A dotted quad ending in `.0.0` right after `Letters/` is a product version (the reduced user agents of
+ *   Chrome, Edge and Opera: `Chrome/120.0.0.0`), not an address; Squid's `HIER_DIRECT/93.184.216.34` stays one.
+ *   A run that is neither a domain nor an address is split at `-` and `_` for ranges like `10.0.0.1-10.0.0.9`.
  * - Hashes: a maximal hex run of exactly 32, 40 or 64 characters whose neighbours are not letters or digits
  *   (`_`, `-`, `.` and punctuation are boundaries, so `sample_<md5>.exe` yields the hash).
  * - Domains: the whole run (leading and trailing dots dropped) must be a valid public domain (see `domain.ts`);
@@ -90,10 +91,14 @@ function originalSlice(pass: Pass, start: number, end: number): string {
   return pass.original.slice(map[start] ?? 0, map[end] ?? pass.original.length);
 }
 
-function emit(pass: Pass, type: IocType, value: string, start: number, end: number): void {
+/** Record a candidate; `raw` is the refanged text of [start, end) when the caller already sliced it. */
+function emit(pass: Pass, type: IocType, value: string, start: number, end: number, raw?: string): void {
+  if (pass.map === null) {
+    pass.out.push({ type, value, original: raw ?? pass.text.slice(start, end), defanged: false });
+    return;
+  }
   const original = originalSlice(pass, start, end);
-  const defanged = pass.map !== null && original !== pass.text.slice(start, end);
-  pass.out.push({ type, value, original, defanged });
+  pass.out.push({ type, value, original, defanged: original !== (raw ?? pass.text.slice(start, end)) });
 }
 
 function wasDefanged(pass: Pass, start: number, end: number): boolean {
@@ -117,7 +122,10 @@ function scanHashes(pass: Pass, start: number, end: number): void {
       index += 1;
     }
     const type = HASH_TYPES[index - runStart];
-    if (allHex && type !== undefined) emit(pass, type, text.slice(runStart, index).toLowerCase(), runStart, index);
+    if (allHex && type !== undefined) {
+      const raw = text.slice(runStart, index);
+      emit(pass, type, raw.toLowerCase(), runStart, index, raw);
+    }
   }
 }
 
@@ -125,13 +133,37 @@ function scanHashes(pass: Pass, start: number, end: number): void {
 function tryIpv4(pass: Pass, start: number, end: number): boolean {
   const { text } = pass;
   if (end - start > 15 || end - start < 7) return false;
-  const value = text.slice(start, end);
-  if (!looksLikeIpv4(value)) return false;
-  for (const part of value.split('.')) if (Number(part) > 255) return false;
-  if (start >= 2 && text.charCodeAt(start - 1) === SLASH && (classOf(text.charCodeAt(start - 2)) & LETTER) !== 0) {
+  // Four parts of 1-3 digits, each <= 255, read from the character codes without allocating.
+  let parts = 0;
+  let digits = 0;
+  let part = 0;
+  for (let index = start; index <= end; index += 1) {
+    const code = index < end ? text.charCodeAt(index) : DOT;
+    if (code === DOT) {
+      if (digits === 0 || part > 255) return false;
+      parts += 1;
+      digits = 0;
+      part = 0;
+    } else {
+      digits += 1;
+      part = part * 10 + code - 48;
+      if (digits > 3) return false;
+    }
+  }
+  if (parts !== 4) return false;
+  if (
+    start >= 2 &&
+    text.charCodeAt(start - 1) === SLASH &&
+    text.charCodeAt(end - 1) === 48 &&
+    text.charCodeAt(end - 2) === DOT &&
+    text.charCodeAt(end - 3) === 48 &&
+    text.charCodeAt(end - 4) === DOT &&
+    (classOf(text.charCodeAt(start - 2)) & LETTER) !== 0
+  ) {
     return false;
   }
-  emit(pass, 'ipv4', value, start, end);
+  const raw = text.slice(start, end);
+  emit(pass, 'ipv4', raw, start, end, raw);
   return true;
 }
 
@@ -174,11 +206,40 @@ function scanRangeParts(pass: Pass, start: number, end: number): void {
   }
 }
 
+/**
+ * Cheap syntax test on the character codes before any allocation: labels of 1-63 letters, digits and inner
+ * hyphens, at least two labels, a last label with a letter. `isPublicDomain` repeats the label test on the
+ * survivors; this only spares it the hopeless runs.
+ */
+function hasHostSyntax(text: string, start: number, end: number): boolean {
+  let labelStart = start;
+  let labels = 0;
+  let letterInLabel = false;
+  for (let index = start; index <= end; index += 1) {
+    const code = index < end ? text.charCodeAt(index) : DOT;
+    if (code === DOT) {
+      const length = index - labelStart;
+      if (length === 0 || length > 63) return false;
+      if (text.charCodeAt(labelStart) === 45 || text.charCodeAt(index - 1) === 45) return false;
+      labels += 1;
+      labelStart = index + 1;
+      if (index === end) return labels > 1 && letterInLabel;
+      letterInLabel = false;
+    } else {
+      const cls = classOf(code);
+      if ((cls & ALNUM) === 0 && code !== 45) return false;
+      if ((cls & LETTER) !== 0) letterInLabel = true;
+    }
+  }
+  return false;
+}
+
 /** Report [start, end) as a dns candidate when it is a public domain the file-name policy lets through. */
 function isDomainAt(pass: Pass, start: number, end: number, runEnd: number): boolean {
   const { text } = pass;
-  if (end - start < 3 || end - start > 253) return false;
-  const name = text.slice(start, end).toLowerCase();
+  if (end - start < 3 || end - start > 253 || !hasHostSyntax(text, start, end)) return false;
+  const raw = text.slice(start, end);
+  const name = raw.toLowerCase();
   if (name.includes('_') || !isPublicDomain(name)) return false;
   const after = runEnd === end ? text.charCodeAt(end) : DOT;
   if (after === 61) return false; // '=': a key such as `host.name=`, not a domain
@@ -186,7 +247,7 @@ function isDomainAt(pass: Pass, start: number, end: number, runEnd: number): boo
     const port = after === COLON && (classOf(text.charCodeAt(end + 1)) & DIGIT) !== 0;
     if (!port && !name.startsWith('www.') && !wasDefanged(pass, start, end)) return false;
   }
-  emit(pass, 'dns', name, start, end);
+  emit(pass, 'dns', name, start, end, raw);
   return true;
 }
 

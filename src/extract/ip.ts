@@ -82,6 +82,13 @@ export function looksLikeIpv6(value: string): boolean {
  */
 export function isValidIpv6(value: string): boolean {
   if (value.length > 45 || !looksLikeIpv6(value)) return false;
+  const compressed = value.includes('::');
+  // Without `::` there are exactly 7 colons (6 with a dotted tail): timestamps and MACs stop here.
+  if (!compressed) {
+    let colons = 0;
+    for (let index = 0; index < value.length; index += 1) if (value.charCodeAt(index) === 58) colons += 1;
+    if (colons !== 7 && colons !== 6) return false;
+  }
   const halves = value.split('::');
   if (halves.length > 2) return false;
   const groups = halves.flatMap((half) => (half === '' ? [] : half.split(':')));

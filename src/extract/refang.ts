@@ -3,32 +3,155 @@
  * not, its defect 8).
  *
  * Forms handled (any bracket pair of `[]`, `()`, `{}`, optional inner spaces):
- * - dot: `[.]`, `(.)`, `{.}`, `[dot]`, `(DOT)`, ` [.] ` (surrounding single spaces are eaten too), `\.` between
- *   letters or digits;
+ * - dot: `[.]`, `(.)`, `{.}`, `[dot]`, `(DOT)`, ` [.] ` (surrounding single spaces are eaten too). `\.` is
+ *   deliberately not refanged: Windows paths are full of it (`C:\Users\bob\.aws`) and `bob.aws` is a domain;
  * - at: `[at]`, `(@)`, …;
  * - colon and slashes: `[:]`, `(:)`, `[://]`, `(://)`, `[/]`, `[//]`;
  * - schemes, only when a colon (plain or bracketed) follows: `hxxp`, `hXXps`, `hxtp`, `htxp`, `h**p`, `h__p`,
  *   `h[tt]p`, `meow` → `http`; `fxp`, `fxps` → `ftp(s)`; `sfxp` → `sftp`.
  */
 
-const DEFANG =
-  /( ?[[({] ?(?:\.|dot) ?[\])}] ?)|([[({] ?(?:@|at) ?[\])}])|([[({]:\/\/[\])}])|([[({]:[\])}])|(\[\/\/\])|(\[\/\])|((?<=[a-z0-9])\\\.(?=[a-z0-9]))|\b(hxxp|hxtp|htxp|h\*\*p|h__p|h\[tt\]p|meow|fxp|sfxp)(?=s?(?:[[({]:|:))/gi;
+/**
+ * Trigger characters: every defanged form contains a bracket or a colon (the schemes are only
+ * refanged when a colon follows). Each is found with `indexOf` (no allocation, no regex) and then checked by
+ * hand, so there is no alternation to backtrack over.
+ */
+const TRIGGERS = ['[', '(', '{', ':'] as const;
 
-/** Quick test: only text containing one of these characters or words can hold a defanged form. */
-const MAYBE_DEFANGED = /[[({\\]|x[tp]|h\*|h_|meow/i;
+const OPEN_TO_CLOSE: Readonly<Record<string, string>> = { '[': ']', '(': ')', '{': '}' };
 
-function replacement(match: RegExpExecArray): string {
-  if (match[1] !== undefined) return '.';
-  if (match[2] !== undefined) return '@';
-  if (match[3] !== undefined) return '://';
-  if (match[4] !== undefined) return ':';
-  if (match[5] !== undefined) return '//';
-  if (match[6] !== undefined) return '/';
-  if (match[7] !== undefined) return '.';
-  const scheme = (match[8] ?? '').toLowerCase();
-  if (scheme === 'fxp') return 'ftp';
-  if (scheme === 'sfxp') return 'sftp';
-  return 'http';
+/** Inner texts of bracket forms, lower case, and what they stand for. */
+const BRACKET_FORMS: ReadonlyArray<readonly [string, string]> = [
+  ['.', '.'],
+  ['dot', '.'],
+  ['@', '@'],
+  ['at', '@'],
+  ['://', '://'],
+  [':', ':'],
+  ['//', '//'],
+  ['/', '/'],
+];
+
+/** Defanged schemes, lower case, longest first so that `hxxps` wins over `hxxp`; and their refanged form. */
+const SCHEME_FORMS: ReadonlyArray<readonly [string, string]> = [
+  ['h[tt]ps', 'https'],
+  ['h[tt]p', 'http'],
+  ['hxxps', 'https'],
+  ['hxtps', 'https'],
+  ['htxps', 'https'],
+  ['h**ps', 'https'],
+  ['h__ps', 'https'],
+  ['meows', 'https'],
+  ['sfxp', 'sftp'],
+  ['fxps', 'ftps'],
+  ['hxxp', 'http'],
+  ['hxtp', 'http'],
+  ['htxp', 'http'],
+  ['h**p', 'http'],
+  ['h__p', 'http'],
+  ['meow', 'http'],
+  ['fxp', 'ftp'],
+];
+
+function isAlphanumeric(code: number): boolean {
+  return (code >= 48 && code <= 57) || (code >= 65 && code <= 90) || (code >= 97 && code <= 122);
+}
+
+/** One replacement: [start, end) of the original becomes `text`. */
+interface Edit {
+  readonly start: number;
+  readonly end: number;
+  readonly text: string;
+}
+
+/** A defanged scheme ending just before `position` (where a colon or a bracketed colon starts), or null. */
+function schemeBefore(text: string, position: number, floor: number): Edit | null {
+  // Every form ends in p, s or w: most colons (times, ports, `http:`) are dismissed by this one test.
+  const last = text.charCodeAt(position - 1) | 0x20;
+  if (last !== 0x70 && last !== 0x73 && last !== 0x77) return null;
+  const from = Math.max(floor, position - 7);
+  const tail = text.slice(from, position).toLowerCase();
+  if (tail.endsWith('http') || tail.endsWith('https') || tail.endsWith('ftp')) return null;
+  for (const [form, replacement] of SCHEME_FORMS) {
+    if (!tail.endsWith(form)) continue;
+    const start = position - form.length;
+    if (start > 0 && isAlphanumeric(text.charCodeAt(start - 1))) continue;
+    return { start, end: position, text: replacement };
+  }
+  return null;
+}
+
+/** First characters of the bracket forms' inner texts (`.`, `dot`, `@`, `at`, `:`, `/`). */
+function mayStartForm(code: number): boolean {
+  return code === 46 || code === 64 || code === 58 || code === 47 || (code | 0x20) === 0x64 || (code | 0x20) === 0x61;
+}
+
+/** A bracket form starting at `position` (an opening bracket), or null. Eats one space each side of a dot form. */
+function bracketAt(text: string, position: number): Edit | null {
+  const close = OPEN_TO_CLOSE[text[position] ?? ''];
+  if (close === undefined) return null;
+  // The closing bracket may be of any kind (`[.)` is seen in the wild); inner spaces are optional.
+  let inner = position + 1;
+  if (text.charCodeAt(inner) === 32) inner += 1;
+  if (!mayStartForm(text.charCodeAt(inner))) return null;
+  for (const [form, replacement] of BRACKET_FORMS) {
+    if (text.slice(inner, inner + form.length).toLowerCase() !== form) continue;
+    let end = inner + form.length;
+    if (text.charCodeAt(end) === 32) end += 1;
+    const closing = text[end];
+    if (closing !== ']' && closing !== ')' && closing !== '}') continue;
+    end += 1;
+    let start = position;
+    if (replacement === '.' && text.charCodeAt(start - 1) === 32 && text.charCodeAt(end) === 32) {
+      start -= 1;
+      end += 1;
+    }
+    return { start, end, text: replacement };
+  }
+  return null;
+}
+
+/** The edits that refang `text`, in order and not overlapping. */
+function findEdits(text: string): Edit[] | null {
+  let edits: Edit[] | null = null;
+  let floor = 0;
+  const next = TRIGGERS.map((char) => text.indexOf(char));
+  for (;;) {
+    // The nearest trigger.
+    let which = -1;
+    let position = Number.MAX_SAFE_INTEGER;
+    for (let index = 0; index < next.length; index += 1) {
+      const candidate = next[index] ?? -1;
+      if (candidate !== -1 && candidate < position) {
+        position = candidate;
+        which = index;
+      }
+    }
+    if (which === -1) return edits;
+    next[which] = text.indexOf(TRIGGERS[which] ?? '', position + 1);
+    if (position < floor) continue;
+    const edit = editAt(text, position, floor);
+    if (edit === null) continue;
+    edits ??= [];
+    for (const item of edit) edits.push(item);
+    floor = edit[edit.length - 1]?.end ?? floor;
+  }
+}
+
+/** The edits a trigger at `position` starts (a scheme before a bracketed colon makes two), or null. */
+function editAt(text: string, position: number, floor: number): Edit[] | null {
+  const char = text[position];
+  if (char === ':') {
+    const scheme = schemeBefore(text, position, floor);
+    return scheme === null ? null : [scheme];
+  }
+  const bracket = bracketAt(text, position);
+  if (bracket === null || bracket.start < floor) return null;
+  if (bracket.text.startsWith(':')) {
+    const scheme = schemeBefore(text, position, floor);
+    if (scheme !== null) return [scheme, bracket];
+  }
+  return [bracket];
 }
 
 /** Refanged text plus, when anything changed, the original offset of every refanged character. */
@@ -43,41 +166,23 @@ export interface RefangResult {
 
 /** Refang `text` and keep the offset map extraction needs to report the original text of each candidate. */
 export function refangWithMap(text: string): RefangResult {
-  if (!MAYBE_DEFANGED.test(text)) return { text, map: null };
-  DEFANG.lastIndex = 0;
-  let match = DEFANG.exec(text);
-  if (match === null) return { text, map: null };
+  const edits = findEdits(text);
+  if (edits === null) return { text, map: null };
   const parts: string[] = [];
-  // Triples of (refanged start, original start, original end) for each replacement, to build the map after.
-  const edits: number[] = [];
   let position = 0;
-  let outLength = 0;
-  while (match !== null) {
-    const start = match.index;
-    const end = start + match[0].length;
-    const piece = text.slice(position, start);
-    parts.push(piece);
-    outLength += piece.length;
-    const replaced = replacement(match);
-    edits.push(outLength, start, end, replaced.length);
-    parts.push(replaced);
-    outLength += replaced.length;
-    position = end;
-    match = DEFANG.exec(text);
+  for (const edit of edits) {
+    parts.push(text.slice(position, edit.start), edit.text);
+    position = edit.end;
   }
   parts.push(text.slice(position));
   const refanged = parts.join('');
   const map = new Int32Array(refanged.length + 1);
   let out = 0;
   let original = 0;
-  for (let index = 0; index < edits.length; index += 4) {
-    const outStart = edits[index] ?? 0;
-    const originalStart = edits[index + 1] ?? 0;
-    const originalEnd = edits[index + 2] ?? 0;
-    const length = edits[index + 3] ?? 0;
-    while (out < outStart) map[out++] = original++;
-    for (let k = 0; k < length; k += 1) map[out++] = originalStart;
-    original = originalEnd;
+  for (const edit of edits) {
+    while (original < edit.start) map[out++] = original++;
+    for (let k = 0; k < edit.text.length; k += 1) map[out++] = edit.start;
+    original = edit.end;
   }
   while (out <= refanged.length) map[out++] = original++;
   return { text: refanged, map };

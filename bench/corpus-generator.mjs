@@ -1,0 +1,239 @@
+// Deterministic synthetic SIEM corpus with a truth file, for the extraction quality test and the benchmarks.
+//
+// Line kinds: firewall key=value logs, Squid proxy logs (with Chrome user agents), BIND query logs, Windows
+// process events, threat-report prose with defanged indicators, and noise (version strings, file names whose
+// extension is a TLD, private addresses, low-entropy hex). `truth` lists, per line (text) or data row (csv), the
+// observables that must come out of extract + screen as accepted: public addresses, registrable domains, URLs,
+// and hashes, normalised (lower-case hashes and hosts, refanged, trailing punctuation dropped).
+// No dependencies: plain ESM, usable from tests (via vitest) and from node benchmarks.
+import { once } from 'node:events';
+import { createWriteStream } from 'node:fs';
+
+/** mulberry32: a small, fast, seedable PRNG. */
+function rng(seed) {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const SYLLABLES = ['ka', 'zo', 'mir', 'tec', 'lo', 'va', 'net', 'sec', 'pro', 'bit', 'on', 'ex', 'ra', 'qu', 'dy', 'fin', 'gal', 'hub', 'cdn', 'web'];
+const TLDS = ['com', 'com', 'com', 'net', 'org', 'ru', 'de', 'info', 'xyz', 'top', 'io', 'co.uk', 'com.br', 'biz', 'cn', 'site'];
+const SUBS = ['www', 'mail', 'cdn', 'login', 'update', 'api', 'static', 'files'];
+const PATH_WORDS = ['gate', 'Panel', 'admin', 'wp-content', 'uploads', 'img', 'Download', 'api', 'v2', 'Login', 'css'];
+const FILES = ['invoice.zip', 'readme.md', 'script.py', 'setup.exe', 'report.pdf', 'notes.txt', 'run.sh', 'Safari.app', 'lib.so', 'oem1.cat', 'data.json', 'archive.rar', 'main.rs'];
+const VERSIONS = ['10.4.27.5423', '1.2.3.4.5', '2.0.1', 'v1.2.3.4', '10.0.19045.3693', '6.1.7601.24545', '3.11.4', '120.0.6099.109'];
+const LOW_ENTROPY = ['00000000000000000000000000000000', '0102030405060708090a0b0c0d0e0f10', 'aaaaaaaaaaaaaaaabbbbbbbbbbbbbbbbcccccccc', 'ffffffffffffffffffffffffffffffff'];
+const PRIVATE_IPS = ['10.1.2.3', '192.168.1.20', '172.16.5.4', '127.0.0.1', '169.254.10.20', '100.64.3.2', '203.0.113.9', '198.51.100.23'];
+const UA =
+  'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36';
+
+function makeGenerator(seed) {
+  const random = rng(seed);
+  const int = (n) => Math.floor(random() * n);
+  const pick = (list) => list[int(list.length)];
+  const chance = (p) => random() < p;
+  const hex = (n) => {
+    let out = '';
+    for (let i = 0; i < n; i += 1) out += '0123456789abcdef'[int(16)];
+    return out;
+  };
+  const label = () => {
+    let out = pick(SYLLABLES);
+    const parts = 1 + int(3);
+    for (let i = 0; i < parts; i += 1) out += pick(SYLLABLES);
+    if (chance(0.3)) out += String(int(100));
+    if (chance(0.15)) out += `-${pick(SYLLABLES)}`;
+    return out;
+  };
+  const domain = () => `${chance(0.4) ? `${pick(SUBS)}.` : ''}${label()}.${pick(TLDS)}`;
+  const publicIp = () => {
+    const firsts = [5, 8, 23, 31, 37, 45, 46, 52, 62, 77, 78, 81, 85, 91, 93, 104, 107, 142, 151, 176, 185, 188, 195, 212, 217];
+    return `${pick(firsts)}.${int(256)}.${int(256)}.${1 + int(254)}`;
+  };
+  const publicIpv6 = () => `2a0${1 + int(8)}:${hex(4).replace(/^0+/, '') || '1'}:${(1 + int(4095)).toString(16)}::${(1 + int(65534)).toString(16)}`;
+  const hash = () => {
+    // Screening rejects hashes below 3 bits/char of entropy; a random one is that flat about once in 2,000 draws.
+    for (;;) {
+      const value = hex(pick([32, 40, 64]));
+      if (entropy(value) >= 3) return value;
+    }
+  };
+  const hashType = (value) => ({ 32: 'md5_hash', 40: 'sha1_hash', 64: 'sha256_hash' })[value.length];
+  const url = (host) => {
+    const path = Array.from({ length: 1 + int(3) }, () => pick(PATH_WORDS)).join('/');
+    const query = chance(0.5) ? `?id=${int(10000)}&Ref=${label()}` : '';
+    const port = chance(0.1) ? `:${8000 + int(1000)}` : '';
+    return `${pick(['http', 'https'])}://${host}${port}/${path}${chance(0.3) ? '.php' : ''}${query}`;
+  };
+  const defangHost = (host) => host.replaceAll('.', pick(['[.]', '(.)', '[dot]', '{.}']));
+  const defangUrl = (value) => {
+    const host = value.split('/')[2];
+    const scheme = value.startsWith('https') ? pick(['hxxps', 'hXXps']) : pick(['hxxp', 'hXXp']);
+    const separator = pick(['://', '[:]//', '[://]']);
+    return `${scheme}${separator}${defangHost(host)}${value.slice(value.indexOf('/', 8))}`;
+  };
+  const time = () => `2026-11-${10 + int(20)}T${String(int(24)).padStart(2, '0')}:${String(int(60)).padStart(2, '0')}:${String(int(60)).padStart(2, '0')}.${int(1000)}Z`;
+
+  /** Each returns { fields: string[], truth: [{ type, value }] } for one record. */
+  const kinds = [
+    function firewall() {
+      const truth = [];
+      const v6 = chance(0.15);
+      const dst = v6 ? publicIpv6() : publicIp();
+      truth.push({ type: v6 ? 'ipv6' : 'ipv4', value: dst });
+      const src = pick(PRIVATE_IPS);
+      return {
+        fields: [time(), `fw0${int(9)}`, `action=${pick(['allow', 'deny'])} proto=TCP src=${src} sport=${1024 + int(60000)}`, `dst=${dst} dport=${pick([443, 80, 53, 8443])} bytes=${int(100000)} rule=web-${int(99)}`],
+        truth,
+      };
+    },
+    function proxy() {
+      const host = chance(0.2) ? publicIp() : domain();
+      const target = url(host);
+      const via = publicIp();
+      return {
+        fields: [`${1700000000 + int(9999999)}.${int(1000)} ${int(900)} ${pick(PRIVATE_IPS)} TCP_MISS/200 ${int(99999)} GET ${target} - HIER_DIRECT/${via} text/html`, UA],
+        truth: [
+          { type: 'url', value: target },
+          { type: 'ipv4', value: via },
+        ],
+      };
+    },
+    function connect() {
+      const host = domain();
+      return {
+        fields: [`${time()} proxy CONNECT ${host.toUpperCase()}:443 user=alice status=200 ua="${UA}"`],
+        truth: [{ type: 'dns', value: host }],
+      };
+    },
+    function dnsLog() {
+      const name = domain();
+      return {
+        fields: [`22-Nov-2026 01:02:03.${int(999)} queries: info: client @0x7f${hex(10)} ${pick(PRIVATE_IPS)}#${int(65000)} (${name}): query: ${name} IN ${pick(['A', 'AAAA', 'TXT'])} + (10.0.0.53)`],
+        truth: [
+          { type: 'dns', value: name },
+          { type: 'dns', value: name },
+        ],
+      };
+    },
+    function processEvent() {
+      const value = hash();
+      const upper = chance(0.3);
+      return {
+        fields: [`EventID=4688 Image=C:\\Windows\\System32\\${pick(['cmd.exe', 'rundll32.exe', 'powershell.exe'])} Parent=explorer.exe File=${pick(FILES)}`, `Hashes=${hashType(value).replace('_hash', '').toUpperCase()}=${upper ? value.toUpperCase() : value}`],
+        truth: [{ type: hashType(value), value }],
+      };
+    },
+    function prose() {
+      const target = url(domain());
+      const ip = publicIp();
+      const value = hash();
+      const mail = domain();
+      const fileName = pick(FILES);
+      const parts = [
+        `The actor staged payloads at ${defangUrl(target)}.`,
+        `C2 traffic went to ${ip.replaceAll('.', pick(['[.]', '(.)', '.']))} over TCP/443, and the dropper (${fileName}) had MD5/SHA ${value}.`,
+        `Phishing mail came from billing[@]${defangHost(mail)}; build ${pick(VERSIONS)} and ${pick(VERSIONS)} are not addresses.`,
+      ];
+      return {
+        fields: [parts.join(' ')],
+        truth: [
+          { type: 'url', value: target },
+          { type: 'ipv4', value: ip },
+          { type: hashType(value), value },
+          { type: 'dns', value: mail },
+        ],
+      };
+    },
+    function noise() {
+      return {
+        fields: [`job ${pick(['backup', 'sync', 'scan'])} ok files=${pick(FILES)},${pick(FILES)} version=${pick(VERSIONS)} host=${pick(PRIVATE_IPS)} token=${pick(LOW_ENTROPY)} user.name=svc_${label()} took ${int(999)}.${int(99)}ms`],
+        truth: [],
+      };
+    },
+    function parenthesised() {
+      const target = url(domain());
+      return {
+        fields: [`See the report (${target}), then "${pick(PRIVATE_IPS)}" and [${pick(['fe80::1', '::1', 'fd00::5'])}]; done.`],
+        truth: [{ type: 'url', value: target }],
+      };
+    },
+  ];
+  return { pick, kinds, random };
+}
+
+function entropy(value) {
+  const counts = new Map();
+  for (const char of value) counts.set(char, (counts.get(char) ?? 0) + 1);
+  let bits = 0;
+  for (const count of counts.values()) bits -= (count / value.length) * Math.log2(count / value.length);
+  return bits;
+}
+
+function csvField(value) {
+  return /[",\n\r]/.test(value) ? `"${value.replaceAll('"', '""')}"` : value;
+}
+
+/** The `fields` of a record as a text line or a CSV row (fields joined, quoted when needed). */
+function render(record, format) {
+  if (format === 'csv') return record.fields.map(csvField).join(',');
+  return record.fields.join(' ');
+}
+
+/** CSV header: records have up to 4 fields; shorter ones are padded. */
+const CSV_HEADER = 'message,detail,extra,more';
+
+function padFields(record) {
+  while (record.fields.length < 4) record.fields.push('');
+  return record;
+}
+
+/**
+ * Generate `lines` records deterministically from `seed`. Returns the text (a header first for csv) and the truth:
+ * one `{ line, type, value }` per expected accepted observable, `line` being the 0-based text line or data row.
+ */
+export function generateCorpus({ seed = 1, lines = 1000, format = 'text' } = {}) {
+  const { pick, kinds } = makeGenerator(seed);
+  const out = format === 'csv' ? [CSV_HEADER] : [];
+  const truth = [];
+  for (let line = 0; line < lines; line += 1) {
+    const record = pick(kinds)();
+    if (format === 'csv') padFields(record);
+    out.push(render(record, format));
+    for (const item of record.truth) truth.push({ line, ...item });
+  }
+  return { text: `${out.join('\n')}\n`, truth };
+}
+
+/**
+ * Stream a corpus of about `bytes` bytes to `path` (no truth kept: memory stays flat for 500 MB files).
+ * Resolves to { bytes, lines }.
+ */
+export async function writeCorpus(path, { seed = 1, bytes = 50 * 1024 * 1024, format = 'text' } = {}) {
+  const { pick, kinds } = makeGenerator(seed);
+  const stream = createWriteStream(path);
+  let written = 0;
+  let lines = 0;
+  const write = async (chunk) => {
+    written += Buffer.byteLength(chunk);
+    if (!stream.write(chunk)) await once(stream, 'drain');
+  };
+  if (format === 'csv') await write(`${CSV_HEADER}\n`);
+  while (written < bytes) {
+    let chunk = '';
+    for (let i = 0; i < 1000 && written + chunk.length < bytes; i += 1) {
+      const record = pick(kinds)();
+      if (format === 'csv') padFields(record);
+      chunk += `${render(record, format)}\n`;
+      lines += 1;
+    }
+    await write(chunk);
+  }
+  await new Promise((resolve, reject) => stream.end((error) => (error ? reject(error) : resolve())));
+  return { bytes: written, lines };
+}

@@ -1,0 +1,68 @@
+// Extraction throughput: extractCandidates over a generated ~50 MB text corpus, line by line as the pipeline calls
+// it, then over hostile 1 MB lines that must stay linear (≥ 5 MiB/s). Imports the built code: run
+// `npx tsc -p tsconfig.build.json` first (npm run bench does).
+import { extractCandidates } from '../dist/extract/index.js';
+import { screenValue } from '../dist/screen.js';
+import { generateCorpus } from './corpus-generator.mjs';
+
+const MIB = 1024 * 1024;
+
+function mibPerSecond(bytes, nanoseconds) {
+  return bytes / MIB / (Number(nanoseconds) / 1e9);
+}
+
+function format(value) {
+  return value.toLocaleString('en-US', { maximumFractionDigits: 1 });
+}
+
+function timeLines(lines, fn) {
+  const start = process.hrtime.bigint();
+  let found = 0;
+  for (const line of lines) found += fn(line);
+  return { elapsed: process.hrtime.bigint() - start, found };
+}
+
+export default async function run() {
+  const { text } = generateCorpus({ seed: 42, lines: 360_000, format: 'text' });
+  const lines = text.split('\n');
+  const bytes = Buffer.byteLength(text);
+  // One warm-up pass over a slice so the JIT has settled before timing.
+  timeLines(lines.slice(0, 20_000), (line) => extractCandidates(line).length);
+
+  const extract = timeLines(lines, (line) => extractCandidates(line).length);
+  console.log(
+    `extractCandidates: ${format(mibPerSecond(bytes, extract.elapsed))} MiB/s over ${format(bytes / MIB)} MiB of generated logs and prose (${lines.length.toLocaleString('en-US')} lines, ${extract.found.toLocaleString('en-US')} candidates)`,
+  );
+  const screened = timeLines(lines, (line) => {
+    let accepted = 0;
+    for (const candidate of extractCandidates(line)) if (screenValue(candidate.type, candidate.value).accepted) accepted += 1;
+    return accepted;
+  });
+  console.log(
+    `extractCandidates + screenValue: ${format(mibPerSecond(bytes, screened.elapsed))} MiB/s (${screened.found.toLocaleString('en-US')} accepted)`,
+  );
+
+  const hostile = {
+    'a.a.a.…': 'a.'.repeat(512 * 1024),
+    '1.1.1.1.…': '1.'.repeat(512 * 1024),
+    'hex run': '0123456789abcdef'.repeat(64 * 1024),
+    '1:1:1:…': '1:'.repeat(512 * 1024),
+    '[.][.]…': 'a[.]'.repeat(256 * 1024),
+    'http://http://…': 'http://'.repeat(150 * 1024),
+    'one long word': 'x'.repeat(1024 * 1024),
+    '((((…))))': `http://a.com/${'('.repeat(512 * 1024)}${')'.repeat(512 * 1024)}`,
+  };
+  for (const [name, line] of Object.entries(hostile)) {
+    const lineBytes = Buffer.byteLength(line);
+    let elapsed = 0n;
+    let rounds = 0;
+    // Repeat small lines until a measurable time has passed.
+    while (elapsed < 200_000_000n && rounds < 50) {
+      elapsed += timeLines([line], (value) => extractCandidates(value).length).elapsed;
+      rounds += 1;
+    }
+    console.log(`hostile ${name}: ${format(mibPerSecond(lineBytes * rounds, elapsed))} MiB/s (${format(lineBytes / MIB)} MiB line)`);
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) await run();

@@ -1,0 +1,65 @@
+import { describe, expect, it } from 'vitest';
+import { refang, refangWithMap } from '../../src/extract/refang.js';
+
+describe('refang', () => {
+  it.each([
+    ['evil[.]com', 'evil.com'],
+    ['evil(.)com', 'evil.com'],
+    ['evil{.}com', 'evil.com'],
+    ['evil[dot]com', 'evil.com'],
+    ['evil(DOT)com', 'evil.com'],
+    ['evil{dot}com', 'evil.com'],
+    ['evil[ . ]com', 'evil.com'],
+    ['evil [.] com', 'evil.com'],
+    ['evil [dot] com', 'evil.com'],
+    ['bob[at]evil.com', 'bob@evil.com'],
+    ['bob(AT)evil.com', 'bob@evil.com'],
+    ['bob[@]evil.com', 'bob@evil.com'],
+    ['bob{@}evil.com', 'bob@evil.com'],
+    ['http[:]//evil.com', 'http://evil.com'],
+    ['http(:)//evil.com', 'http://evil.com'],
+    ['http[://]evil.com', 'http://evil.com'],
+    ['http:[//]evil.com', 'http://evil.com'],
+    ['http://evil.com[/]path', 'http://evil.com/path'],
+    ['hxxp://evil.com', 'http://evil.com'],
+    ['hXXp://evil.com', 'http://evil.com'],
+    ['HXXPS://evil.com', 'https://evil.com'],
+    ['hXXps[:]//evil[.]com', 'https://evil.com'],
+    ['hxxps[://]evil[.]com', 'https://evil.com'],
+    ['hxtp://evil.com', 'http://evil.com'],
+    ['htxp://evil.com', 'http://evil.com'],
+    ['h**p://evil.com', 'http://evil.com'],
+    ['h__ps://evil.com', 'https://evil.com'],
+    ['h[tt]ps://evil.com', 'https://evil.com'],
+    ['meow://evil.com', 'http://evil.com'],
+    ['fxp://files.evil.com', 'ftp://files.evil.com'],
+    ['FXP[:]//files.evil.com', 'ftp://files.evil.com'],
+    ['sfxp://files.evil.com', 'sftp://files.evil.com'],
+    ['8[.]8[.]8[.]8', '8.8.8.8'],
+    ['8(.)8(.)8(.)8', '8.8.8.8'],
+  ])('%s → %s', (defanged, fanged) => {
+    expect(refang(defanged)).toBe(fanged);
+  });
+
+  it.each([
+    ['a log timestamp', '[22/Nov/2026:01:02:03 +0000] "GET / HTTP/1.1"'],
+    ['a user agent', 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko)'],
+    ['a word ending in xp before a colon', 'winxp: ok; Xhxxp://not-a-scheme'],
+    ['a JSON object', '{"a":"b","c":[1,2]}'],
+    ['a Windows path with a dot directory', 'C:\\Users\\bob\\.aws\\credentials'],
+  ])('leaves %s alone', (_name, text) => {
+    expect(refang(text)).toBe(text);
+    expect(refangWithMap(text).map).toBeNull();
+  });
+
+  it('maps every refanged character back to the original text', () => {
+    const original = 'see hxxps[:]//evil[.]com/a now';
+    const { text, map } = refangWithMap(original);
+    expect(text).toBe('see https://evil.com/a now');
+    expect(map).not.toBeNull();
+    const start = text.indexOf('https');
+    const end = text.indexOf(' now');
+    expect(original.slice(map?.[start], map?.[end])).toBe('hxxps[:]//evil[.]com/a');
+    expect(map?.[text.length]).toBe(original.length);
+  });
+});
