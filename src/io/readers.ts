@@ -238,8 +238,39 @@ export function readSourceBatches(input: InputSpec, options: ReaderOptions): Asy
   return textSourceBatches(input, options);
 }
 
-async function* flatten<T>(batches: AsyncIterable<readonly T[]>): AsyncGenerator<T> {
-  for await (const batch of batches) yield* batch;
+/**
+ * One item at a time from batches. Design decision: a hand-written iterator, not `yield*` in an async generator,
+ * which measured twice as slow per item (a generator resumes through several promise jobs per `yield`; here a
+ * `next()` is one already-settled promise while the current batch lasts).
+ */
+function flatten<T>(batches: AsyncGenerator<T[]>): AsyncGenerator<T> {
+  let batch: readonly T[] = [];
+  let index = 0;
+  const iterator: AsyncGenerator<T> = {
+    async next() {
+      while (index >= batch.length) {
+        const result = await batches.next();
+        if (result.done === true) return { done: true, value: undefined };
+        batch = result.value;
+        index = 0;
+      }
+      return { done: false, value: batch[index++] as T };
+    },
+    async return() {
+      batch = [];
+      await batches.return(undefined);
+      return { done: true, value: undefined };
+    },
+    async throw(error: unknown) {
+      batch = [];
+      await batches.return(undefined);
+      throw error;
+    },
+    [Symbol.asyncIterator]() {
+      return iterator;
+    },
+  };
+  return iterator;
 }
 
 /**
