@@ -58,6 +58,9 @@ export async function* splitLines(
       newline = chunk.indexOf(0x0a, start);
     }
     while (newline !== -1) {
+      if (newline - start > maxLineBytes) {
+        throw new InputError(file, firstLine + lines.length + 1, `line is longer than ${maxLineBytes} bytes`);
+      }
       lines.push(chunk.toString('utf8', start, newline));
       start = newline + 1;
       newline = chunk.indexOf(0x0a, start);

@@ -313,6 +313,27 @@ describe('text', () => {
     expect({ file: error.file, line: error.line }).toEqual({ file: '<stdin>', line: 2 });
   });
 
+  it('a line longer than maxRecordBytes within one chunk is an error too', async () => {
+    const path = await file(`ok\nok\n${'z'.repeat(100)}\n`);
+    const error = await failure(collect(readSourceRecords({ path }, { format: 'text', maxRecordBytes: 64 })));
+    expect({ file: error.file, line: error.line }).toEqual({ file: path, line: 3 });
+  });
+
+  it('a directory is an InputError naming it', async () => {
+    const error = await failure(collect(readSourceRecords({ path: folder }, { format: 'text' })));
+    expect(error.file).toBe(folder);
+    expect(error.message).toContain('cannot read');
+  });
+
+  it('stopping early ends the iteration cleanly', async () => {
+    const records = readSourceRecords({ path: await file('a\nb\nc\n') }, { format: 'text' });
+    for await (const record of records) {
+      expect(record.fields[0]?.value).toBe('a');
+      break;
+    }
+    expect(await records.next()).toEqual({ done: true, value: undefined });
+  });
+
   it('yields batches of records', async () => {
     const lines = Array.from({ length: 30_000 }, (_, index) => `line ${index}`);
     const batches = await collect(readSourceBatches({ path: await file(`${lines.join('\n')}\n`) }, { format: 'text' }));
