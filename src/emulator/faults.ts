@@ -3,18 +3,7 @@
  * same sequence of requests give the same faults, so reliability tests are reproducible.
  */
 import { FAULT_KINDS, type FaultKind } from './options.js';
-
-/** mulberry32: a small, fast 32-bit PRNG; plenty for picking faults, and stable across Node versions. */
-function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
+import { mulberry32 } from './random.js';
 
 /** Draws the fault (or none) of each request. */
 export class FaultInjector {

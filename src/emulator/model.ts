@@ -32,6 +32,6 @@ export interface VtObject {
   readonly attributes: Readonly<Record<string, unknown>>;
   /** Domains and IPs: resolutions, newest first (the `resolutions` relationship and v2 `resolutions`). */
   readonly resolutions: readonly Resolution[];
-  /** Domains and IPs: URLs hosted there (v2 `detected_urls` / `undetected_urls`). */
-  readonly urls: readonly string[];
+  /** Fixture domains and IPs: URLs hosted there (v2 `detected_urls` / `undetected_urls`); synthetic ones derive them. */
+  readonly urls?: readonly string[];
 }

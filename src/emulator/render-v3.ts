@@ -2,7 +2,7 @@
  * API v3 reply bodies: objects, resolution pages and errors, in VirusTotal's shapes. Links point at the
  * emulator itself, so a client that follows `links.next` keeps talking to it.
  */
-import type { AnalysisStats } from './engines.js';
+import { resultsJson, type AnalysisStats, type EngineResult } from './engines.js';
 import { COLLECTION_OF, type ObjectKind, type Resolution, type VtObject } from './model.js';
 
 /** `{"error": {"code", "message"}}`, VirusTotal's error body. */
@@ -10,16 +10,16 @@ export function errorBody(code: string, message: string): string {
   return JSON.stringify({ error: { code, message } });
 }
 
-/** `{"data": {...}}` for one object. */
+/** `{"data": {...}}` for one object; the results map goes through the fast {@link resultsJson}. */
 export function objectBody(object: VtObject, baseUrl: string): string {
-  return JSON.stringify({
-    data: {
-      type: object.type,
-      id: object.id,
-      links: { self: `${baseUrl}/api/v3/${COLLECTION_OF[object.type]}/${object.id}` },
-      attributes: object.attributes,
-    },
-  });
+  const attributes: string[] = [];
+  for (const [name, value] of Object.entries(object.attributes)) {
+    if (value === undefined) continue;
+    const json = name === 'last_analysis_results' ? resultsJson(value as Record<string, EngineResult>) : JSON.stringify(value);
+    attributes.push(`${JSON.stringify(name)}:${json}`);
+  }
+  const self = JSON.stringify(`${baseUrl}/api/v3/${COLLECTION_OF[object.type]}/${object.id}`);
+  return `{"data":{"type":${JSON.stringify(object.type)},"id":${JSON.stringify(object.id)},"links":{"self":${self}},"attributes":{${attributes.join(',')}}}}`;
 }
 
 /** Paging of a relationship listing. The cursor is opaque to clients; here it is the base64 of an offset. */

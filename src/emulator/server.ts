@@ -299,7 +299,7 @@ export class Router {
   /** The URLs a domain or IP hosts, each with its own object (unknown URLs are left out). */
   private hosted(object: VtObject): HostedUrl[] {
     const hosted: HostedUrl[] = [];
-    for (const url of object.urls) {
+    for (const url of this.store.hostedUrls(object)) {
       const urlObject = this.store.get('url', this.store.rememberUrl(url));
       if (urlObject !== undefined) hosted.push({ url: canonicalUrl(url), object: urlObject });
     }

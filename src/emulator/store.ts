@@ -39,8 +39,11 @@ interface FixtureFile {
   readonly urls?: readonly string[];
 }
 
-/** Built synthetic objects kept for repeated lookups; a bound keeps a 100,000-IoC benchmark's memory flat. */
-const BUILT_CACHE_LIMIT = 20_000;
+/**
+ * Built synthetic objects kept for repeated lookups (an IoC's object, then its resolutions). Each weighs tens
+ * of KB with its serialised body, so the bound is small: a 100,000-IoC run keeps memory flat and GC cheap.
+ */
+const BUILT_CACHE_LIMIT = 2_000;
 /** Aliases remembered (file hash → root hash, URL id → URL); the bound only matters for very long runs. */
 const ALIAS_LIMIT = 1_000_000;
 
@@ -126,13 +129,13 @@ export class ObjectStore {
       case 'file': {
         const attributes = syntheticFile(id, verdict);
         const sha256 = attributes['sha256'] as string;
-        return { type: 'file', id: sha256, attributes, resolutions: [], urls: [] };
+        return { type: 'file', id: sha256, attributes, resolutions: [] };
       }
       case 'url':
-        return { type: 'url', id, attributes: syntheticUrl(id, this.urlsById.get(id) ?? '', verdict), resolutions: [], urls: [] };
+        return { type: 'url', id, attributes: syntheticUrl(id, this.urlsById.get(id) ?? '', verdict), resolutions: [] };
       case 'domain': {
         const resolutions = fixedResolutions ?? syntheticResolutions('domain', id);
-        return { type: 'domain', id, attributes: syntheticDomain(id, verdict, resolutions), resolutions, urls: this.hostedUrls(id, verdict) };
+        return { type: 'domain', id, attributes: syntheticDomain(id, verdict, resolutions), resolutions };
       }
       case 'ip_address':
         return {
@@ -140,26 +143,29 @@ export class ObjectStore {
           id,
           attributes: syntheticIpAddress(id, verdict),
           resolutions: fixedResolutions ?? syntheticResolutions('ip_address', id),
-          urls: this.hostedUrls(id, verdict),
         };
     }
   }
 
   /**
-   * URLs a synthetic domain or IP hosts. A malicious host gets at least one URL that is itself malicious
-   * (found by walking a stable candidate list), so v2's detected_urls agrees with the host's verdict.
+   * URLs a domain or IP hosts (only v2 reports list them, so they are derived on demand). A malicious host
+   * gets at least one URL that is itself malicious (the first in a stable candidate order), so that v2's
+   * detected_urls agrees with the host's verdict.
    */
-  private hostedUrls(host: string, verdict: Verdict): string[] {
-    const wanted = hostedUrlCount(host) + (verdict === 'malicious' ? 1 : 0);
-    const candidates = candidateHostedUrls(host, 24);
+  hostedUrls(object: VtObject): readonly string[] {
+    if (object.urls !== undefined) return object.urls;
+    const malicious = (object.attributes['last_analysis_stats'] as AnalysisStats | undefined)?.['malicious'] ?? 0;
+    const wanted = hostedUrlCount(object.id) + (malicious > 1 ? 1 : 0);
     const chosen: string[] = [];
-    if (verdict === 'malicious') {
-      const bad = candidates.find((url) => syntheticVerdict('url', urlIdSha256(url), this.rates) === 'malicious');
-      if (bad !== undefined) chosen.push(bad);
-    }
-    for (const url of candidates) {
-      if (chosen.length >= wanted) break;
-      if (!chosen.includes(url)) chosen.push(url);
+    let tries = 0;
+    for (const url of candidateHostedUrls(object.id)) {
+      if (chosen.length >= wanted || tries >= 32) break;
+      tries += 1;
+      if (chosen.includes(url)) continue;
+      const needBad = malicious > 1 && !chosen.some((pick) => syntheticVerdict('url', urlIdSha256(pick), this.rates) === 'malicious');
+      // While the malicious one is still missing, keep the last slot free for it.
+      if (needBad && chosen.length === wanted - 1 && syntheticVerdict('url', urlIdSha256(url), this.rates) !== 'malicious') continue;
+      chosen.push(url);
     }
     return chosen;
   }
@@ -231,7 +237,9 @@ export class ObjectStore {
         update: new Date(Number(merged['last_analysis_date']) * 1000).toISOString().slice(0, 10).replaceAll('-', ''),
       });
     }
-    return { type: kind, id, attributes: merged, resolutions: base.resolutions, urls: fixture.urls ?? base.urls };
+    return fixture.urls === undefined
+      ? { type: kind, id, attributes: merged, resolutions: base.resolutions }
+      : { type: kind, id, attributes: merged, resolutions: base.resolutions, urls: fixture.urls };
   }
 
   private fixtureId(kind: ObjectKind, file: string, fixture: FixtureFile, attributes: Record<string, unknown>): string {

@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import { analysisResults, FILE_ENGINE_COUNT, URL_ENGINE_COUNT, type AnalysisStats } from './engines.js';
 import type { ObjectKind, Resolution, Verdict } from './model.js';
+import { mulberry32 } from './random.js';
 
 /** Shares of synthetic verdicts. */
 export interface VerdictRates {
@@ -37,6 +38,11 @@ export class ValueBytes {
     const item = list[this.uint(index) % list.length];
     if (item === undefined) throw new RangeError('pick from an empty list');
     return item;
+  }
+
+  /** A PRNG seeded from the digest, for long sequences (resolutions) without one hash per item. */
+  sequence(): () => number {
+    return mulberry32(this.uint(28));
   }
 
   /** Lower-case hex of the digest, as long as asked (up to 64). */
@@ -143,17 +149,24 @@ export function syntheticHashes(hash: string): { md5: string; sha1: string; sha2
   return { md5: derive('md5', 32), sha1: derive('sha1', 40), sha256: derive('sha256', 64) };
 }
 
-/** A synthetic global IPv4 address derived from `key`. */
-export function syntheticIp(key: string): string {
-  const bytes = new ValueBytes('ip-of', key);
-  return `${bytes.pick(0, GLOBAL_FIRST_OCTETS)}.${bytes.between(4, 0, 255)}.${bytes.between(8, 0, 255)}.${bytes.between(12, 1, 254)}`;
+function pickFrom<T>(random: () => number, list: readonly T[]): T {
+  const item = list[Math.floor(random() * list.length)];
+  if (item === undefined) throw new RangeError('pick from an empty list');
+  return item;
 }
 
-/** A synthetic host name derived from `key`. */
-export function syntheticHostName(key: string): string {
-  const bytes = new ValueBytes('host-of', key);
-  const sub = bytes.pick(12, ['', 'www.', 'mail.', 'cdn.', 'api.']);
-  return `${sub}${bytes.pick(0, WORDS)}${bytes.pick(4, WORDS)}.${bytes.pick(8, TLDS)}`;
+function between(random: () => number, min: number, max: number): number {
+  return min + Math.floor(random() * (max - min + 1));
+}
+
+/** A synthetic global IPv4 address drawn from `random`. */
+function syntheticIp(random: () => number): string {
+  return `${pickFrom(random, GLOBAL_FIRST_OCTETS)}.${between(random, 0, 255)}.${between(random, 0, 255)}.${between(random, 1, 254)}`;
+}
+
+/** A synthetic host name drawn from `random`. */
+function syntheticHostName(random: () => number): string {
+  return `${pickFrom(random, ['', 'www.', 'mail.', 'cdn.', 'api.'])}${pickFrom(random, WORDS)}${pickFrom(random, WORDS)}.${pickFrom(random, TLDS)}`;
 }
 
 /** Attributes every kind shares: dates, votes, reputation, tags, stats and results. */
@@ -290,26 +303,23 @@ export function syntheticIpAddress(ip: string, verdict: Verdict): Record<string,
 
 /** Synthetic resolutions, newest first: a domain's IP addresses, or an IP address's host names. */
 export function syntheticResolutions(kind: 'domain' | 'ip_address', value: string): Resolution[] {
-  const bytes = new ValueBytes(`${kind}-resolutions`, value);
-  const count = kind === 'domain' ? bytes.between(0, 1, 14) : bytes.between(0, 0, 12);
-  let date = EPOCH_BASE + bytes.between(4, 0, 180 * DAY);
+  const random = new ValueBytes(`${kind}-resolutions`, value).sequence();
+  const count = kind === 'domain' ? between(random, 1, 14) : between(random, 0, 12);
+  let date = EPOCH_BASE + between(random, 0, 180 * DAY);
   const resolutions: Resolution[] = [];
   for (let i = 0; i < count; i += 1) {
-    const other = kind === 'domain' ? syntheticIp(`${value}#${i}`) : syntheticHostName(`${value}#${i}`);
-    resolutions.push(kind === 'domain' ? { date, hostName: value, ipAddress: other } : { date, hostName: other, ipAddress: value });
-    date -= new ValueBytes('gap', `${value}#${i}`).between(0, 1, 40) * DAY;
+    resolutions.push(kind === 'domain' ? { date, hostName: value, ipAddress: syntheticIp(random) } : { date, hostName: syntheticHostName(random), ipAddress: value });
+    date -= between(random, 1, 40) * DAY;
   }
   return resolutions;
 }
 
-/** Candidate URLs hosted on a domain or IP address, in a stable order; the store picks among them. */
-export function candidateHostedUrls(host: string, count: number): string[] {
-  const urls: string[] = [];
-  for (let i = 0; i < count; i += 1) {
-    const bytes = new ValueBytes('hosted-url', `${host}#${i}`);
-    urls.push(`http://${host}/${bytes.pick(0, WORDS)}/${bytes.pick(4, ['index.php', 'login.html', 'update.exe', 'invoice.pdf', 'gate.php', ''])}`);
-  }
-  return urls;
+const HOSTED_FILES: readonly string[] = ['index.php', 'login.html', 'update.exe', 'invoice.pdf', 'gate.php', ''];
+
+/** URLs hosted on a domain or IP address, in a stable, endless order; the store picks among them. */
+export function* candidateHostedUrls(host: string): Generator<string> {
+  const random = new ValueBytes('hosted-url', host).sequence();
+  for (;;) yield `http://${host}/${pickFrom(random, WORDS)}/${pickFrom(random, HOSTED_FILES)}`;
 }
 
 /** The number of URLs a synthetic domain or IP hosts (0..3). */
