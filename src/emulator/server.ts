@@ -46,6 +46,15 @@ function v3Error(status: number, code: string, message: string): Reply {
   return { status, body: errorBody(code, message) };
 }
 
+/** A path segment, percent-decoded; a broken escape is kept as is, so that it fails validation as a 400. */
+function safeDecode(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
+}
+
 function json(value: unknown): Reply {
   return { status: 200, body: JSON.stringify(value) };
 }
@@ -149,7 +158,7 @@ export class Router {
   }
 
   private handleV3(request: IncomingMessage, response: ServerResponse, route: string, query: URLSearchParams): void {
-    const segments = route.split('/').map((segment) => decodeURIComponent(segment));
+    const segments = route.split('/').map(safeDecode);
     const [collection = '', id = '', relationship] = segments;
     const header = request.headers['x-apikey'];
     const key = (Array.isArray(header) ? header[0] : header) ?? '';

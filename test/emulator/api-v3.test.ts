@@ -107,6 +107,12 @@ describe('v3 object lookups', () => {
     expect(at(reply.json, 'error', 'code')).toBe('InvalidArgumentError');
   });
 
+  it('answers 400 for a broken percent-escape in an id', async () => {
+    const reply = await get(emulator.url, '/api/v3/domains/bad%zz.example.com', KEY);
+    expect(reply.status).toBe(400);
+    expect(at(reply.json, 'error', 'code')).toBe('InvalidArgumentError');
+  });
+
   it('answers 404 NotFoundError for an unknown endpoint', async () => {
     const reply = await get(emulator.url, '/api/v3/analyses/abc', KEY);
     expect(reply.status).toBe(404);
