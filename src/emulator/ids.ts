@@ -10,7 +10,7 @@ const SHA256 = /^[0-9a-f]{64}$/i;
 const BASE64URL = /^[A-Za-z0-9_-]+={0,2}$/;
 /** Host-name labels; the last one (the TLD) must hold a letter. Bounded quantifiers: no backtracking blow-up. */
 const DOMAIN = /^(?=.{1,253}$)(?:[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9])?\.)+(?=[a-z0-9-]*[a-z])[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
-// eslint-disable-next-line no-control-regex -- a URL with control characters is not a URL VirusTotal would know
+// A URL with control characters is not one VirusTotal would know.
 const CONTROL = /[\u0000-\u001f\u007f]/;
 
 /** A file id: md5, sha1 or sha256, lower-cased. */

@@ -177,7 +177,8 @@ export class Router {
       return this.send(response, { status: 200, body: quotasBody(this.quotaOf(id, pathTier).report(this.options.now())) });
     }
     if (endpoint === 'v3/other' || kind === undefined) {
-      return this.send(response, v3Error(404, 'NotFoundError', `Resource "/api/v3/${route}" not found`));
+      // The path is not echoed: under /users/ it holds a key.
+      return this.send(response, v3Error(404, 'NotFoundError', 'Endpoint not found'));
     }
     this.withFault(response, 'v3', () => {
       if (!this.charge(key, tier, 1)) return v3Error(429, 'QuotaExceededError', 'Quota exceeded');
