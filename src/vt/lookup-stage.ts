@@ -16,8 +16,9 @@
  *   spent; otherwise it is retried with backoff, and a refusal that persists for a whole minute window (at
  *   least three refusals) means the day or month is spent. Then nothing more is submitted: every remaining
  *   observable that `before` cannot answer gets `NotSubmitted: daily quota exhausted` (or monthly).
- * - 401 ends the run: the promise rejects with ApiError('AUTHENTICATION') once in-flight work is settled; the
- *   items of the refused requests get `Failed: <code>`, the ones not yet read get no result.
+ * - 401 (and v2's 403, which is how v2 refuses a key) ends the run: the promise rejects with
+ *   ApiError('AUTHENTICATION') once in-flight work is settled; items already taken get `Failed: <code>`, the
+ *   ones not yet read get no result. A hook or the input throwing ends the run the same way, with its error.
  */
 import { ApiError } from '../errors.js';
 import { failedResult, normalizeReply } from '../normalize.js';
@@ -55,7 +56,10 @@ export interface LookupHooks {
   before?(observable: Observable): LookupResult | undefined;
   /** Each reply as it arrives (the cache commits it). */
   onReply?(observable: Observable, reply: VtReply): void;
-  /** Exactly once per observable read from the input, whatever happens (except after a 401: see the module doc). */
+  /**
+   * Exactly once per observable read from the input, whatever happens. When the run itself fails (a 401, a
+   * hook or the input throwing), observables not yet read get none: the promise rejects instead.
+   */
   onResult(observable: Observable, result: LookupResult): void;
   /** After each result. */
   onProgress?(progress: LookupProgress): void;
@@ -140,7 +144,8 @@ class LookupRun {
   private readonly lanes: Record<Lane, Item[]> = { single: [], file: [], url: [] };
   private batchSize: number;
   private stopReason: LookupStopReason | undefined;
-  private fatal: ApiError | undefined;
+  // What ends the run: a refused key (ApiError), or an error thrown by a hook or by the input iterator.
+  private fatal: { readonly error: unknown } | undefined;
   private readonly forbidden = new Set<string>();
   private reading: Promise<unknown> = Promise.resolve();
   private done = 0;
@@ -178,7 +183,7 @@ class LookupRun {
         for (let i = 0; i < this.options.concurrency; i++) workers.push(this.worker());
         await Promise.all(workers);
       }
-      if (this.fatal !== undefined) throw this.fatal;
+      if (this.fatal !== undefined) throw this.fatal.error;
       if (this.options.signal?.aborted === true) this.stop('interrupted');
       if (this.stopReason !== undefined) await this.drain(this.stopReason);
       this.stats.stopReason = this.stopReason ?? 'complete';
@@ -280,10 +285,26 @@ class LookupRun {
   // ---- executing units ------------------------------------------------------------------------------------
 
   private async worker(): Promise<void> {
-    for (;;) {
-      const unit = await this.nextUnit();
-      if (unit === undefined) return;
-      await this.execute(unit);
+    let unit: Unit | undefined;
+    try {
+      for (;;) {
+        unit = await this.nextUnit();
+        if (unit === undefined) return;
+        await this.execute(unit);
+      }
+    } catch (error) {
+      // A hook or the input failed: the other workers stop at their next step, and the run rethrows it.
+      this.fatal ??= { error };
+      for (const item of unit?.items ?? []) if (!item.done) this.finishQuietly(item, failedResult(this.fatalStatus()));
+    }
+  }
+
+  /** finish() for the failure path: a hook that threw once may throw again; the run's error is already kept. */
+  private finishQuietly(item: Item, result: LookupResult): void {
+    try {
+      this.finish(item, result);
+    } catch {
+      // Already failing: the first error is the one reported.
     }
   }
 
@@ -334,7 +355,7 @@ class LookupRun {
     let refusals = 0;
     let firstRefusal = 0;
     for (;;) {
-      if (this.fatal !== undefined) return { kind: 'stopped', status: `Failed: ${this.fatal.vtCode ?? 'AuthenticationError'}` };
+      if (this.fatal !== undefined) return { kind: 'stopped', status: this.fatalStatus() };
       if (options.signal?.aborted === true) {
         this.stop('interrupted');
         return { kind: 'stopped', status: 'NotSubmitted: interrupted' };
@@ -445,10 +466,17 @@ class LookupRun {
 
   private fail401(code: string, status: number): void {
     if (this.fatal !== undefined) return;
-    this.fatal = new ApiError('AUTHENTICATION', `VirusTotal refused the API key (HTTP ${status} ${code}): no lookup can succeed with it`, {
-      status,
-      vtCode: code,
-    });
+    this.fatal = {
+      error: new ApiError('AUTHENTICATION', `VirusTotal refused the API key (HTTP ${status} ${code}): no lookup can succeed with it`, {
+        status,
+        vtCode: code,
+      }),
+    };
+  }
+
+  private fatalStatus(): LookupStatus {
+    const error = this.fatal?.error;
+    return error instanceof ApiError ? `Failed: ${error.vtCode ?? 'AuthenticationError'}` : 'NotSubmitted: run failed';
   }
 
   private async readServerUsage(): Promise<void> {

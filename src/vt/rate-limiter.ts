@@ -196,7 +196,9 @@ export class RateLimiter {
     const live = this.settled.length - this.head;
     const excess = this.inFlight + live + count - this.perMinute;
     if (excess <= 0) return 0;
-    if (excess > live) return 'settle';
+    // Let the requests in flight settle before sleeping: they are dated by their replies, which come within
+    // moments, and the sleep can then be computed exactly (a fake clock jumps while they are in flight).
+    if (excess > live || this.inFlight > 0) return 'settle';
     return (this.settled[this.head + excess - 1] as number) + WINDOW_MS + WINDOW_MARGIN_MS - now;
   }
 

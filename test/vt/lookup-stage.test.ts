@@ -319,6 +319,39 @@ describe('authentication and interruption', () => {
     expect(text()).not.toContain(KEY);
   });
 
+  it('a hook that throws ends the run with its error, after the workers have stopped', async () => {
+    const server = await emulator({ unlimited: true });
+    const failure = new Error('cache is full');
+    let replies = 0;
+    const promise = lookupObservables(
+      observables('dns', 40, 'hook'),
+      { apiKey: KEY, baseUrl: server.url, tier: 'premium', concurrency: 4 },
+      {
+        onReply: () => {
+          if (++replies === 5) throw failure;
+        },
+        onResult: () => undefined,
+      },
+    );
+    await expect(promise).rejects.toBe(failure);
+    // The workers stopped: far fewer than 40 lookups were made.
+    expect(server.stats().byEndpoint['v3/domains']).toBeLessThan(12);
+  });
+
+  it('an input that throws ends the run with its error', async () => {
+    const server = await emulator({ unlimited: true });
+    const failure = new Error('input unreadable');
+    async function* input(): AsyncGenerator<Observable> {
+      yield* observables('dns', 3, 'input');
+      throw failure;
+    }
+    const results: string[] = [];
+    await expect(
+      lookupObservables(input(), { apiKey: KEY, baseUrl: server.url, tier: 'premium' }, { onResult: (item) => results.push(item.key) }),
+    ).rejects.toBe(failure);
+    expect(results.length).toBeLessThanOrEqual(3);
+  });
+
   it('an abort stops submitting: the rest are NotSubmitted: interrupted', async () => {
     const controller = new AbortController();
     const { options } = await paced({}, { signal: controller.signal });

@@ -1,0 +1,145 @@
+// The lookup stage against the emulator: (a) quota utilisation with a fast virtual clock shared by both sides,
+// (b) HTTP requests per distinct observable for v2 hashes and URLs, (c) premium throughput, --concurrency 32,
+// against an unthrottled emulator running in its own process (as VirusTotal does not share our CPU).
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { once } from 'node:events';
+import { startEmulator } from '../dist/emulator/index.js';
+import { lookupObservables } from '../dist/vt/lookup-stage.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const KEY = 'bench-key-0123456789abcdef';
+
+function hex(seed, length) {
+  return createHash('sha256').update(seed).digest('hex').slice(0, length);
+}
+
+function observables(type, count, seed) {
+  return Array.from({ length: count }, (_, i) => {
+    const value =
+      type === 'url'
+        ? `http://bench-${seed}-${i}.example.net/p/${i}`
+        : type === 'dns'
+          ? `bench-${seed}-${i}.example.org`
+          : type === 'ipv4'
+            ? `8.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`
+            : hex(`${seed}${i}`, 64);
+    return { type, value, key: `${type}:${value}` };
+  });
+}
+
+function virtualClock() {
+  let time = Date.UTC(2026, 10, 22, 10, 0, 0);
+  return {
+    now: () => time,
+    sleep: async (ms) => {
+      time += Math.max(0, ms);
+      await new Promise((resolve) => setImmediate(resolve));
+    },
+  };
+}
+
+const number = (value, digits = 0) => value.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+
+async function utilisation(label, api, tier, perMinute, concurrency, count, type) {
+  const clock = virtualClock();
+  const emulator = await startEmulator({ keys: [{ key: KEY, tier }], perMinute, perDay: Infinity, perMonth: Infinity, now: clock.now });
+  try {
+    const start = clock.now();
+    let results = 0;
+    const stats = await lookupObservables(
+      observables(type, count, `u${label}`),
+      { api, apiKey: KEY, baseUrl: emulator.url, tier, perMinute, perDay: Infinity, perMonth: Infinity, concurrency, clock },
+      { onResult: () => results++ },
+    );
+    // The last requests open a window that ends a minute later: the run used (elapsed + 1) minutes of quota.
+    const minutes = (clock.now() - start) / 60_000 + 1;
+    const ratio = results / minutes / perMinute;
+    const refusals = emulator.stats().quotaRefusals;
+    console.log(
+      `quota utilisation ${label}: ${number(ratio, 3)} (${number(results)} lookups in ${number(minutes, 1)} virtual min at ${number(perMinute)}/min, ` +
+        `${refusals} 429/204, ${stats.requests} requests)`,
+    );
+  } finally {
+    await emulator.close();
+  }
+}
+
+async function requestsPerObservable(label, tier, type, count) {
+  const clock = virtualClock();
+  // Day and month unlimited: the figure is about batching, not about the budget.
+  const emulator = await startEmulator({ keys: [{ key: KEY, tier }], perDay: Infinity, perMonth: Infinity, now: clock.now });
+  try {
+    const input = observables(type, count, `r${label}`);
+    const stats = await lookupObservables(
+      input,
+      { api: 'v2', apiKey: KEY, baseUrl: emulator.url, tier, perDay: Infinity, perMonth: Infinity, clock },
+      { onResult: () => undefined },
+    );
+    console.log(
+      `v2 requests per distinct observable, ${label}: ${number(stats.requests / input.length, 3)} ` +
+        `(${stats.requests} requests for ${number(input.length)}, ${emulator.stats().quotaRefusals} 429/204)`,
+    );
+  } finally {
+    await emulator.close();
+  }
+}
+
+/** The emulator in a child process: it prints its URL, and stops when its stdin closes. */
+async function emulatorProcess() {
+  const script = `
+    const { startEmulator } = await import(${JSON.stringify(pathToFileURL(join(here, '..', 'dist', 'emulator', 'index.js')).href)});
+    const emulator = await startEmulator({ tier: 'premium', unlimited: true });
+    process.stdout.write(emulator.url + '\\n');
+    process.stdin.resume();
+    process.stdin.on('end', async () => { await emulator.close(); process.exit(0); });
+  `;
+  const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['pipe', 'pipe', 'inherit'] });
+  let output = '';
+  while (!output.includes('\n')) {
+    const [chunk] = await once(child.stdout, 'data');
+    output += chunk.toString();
+  }
+  return {
+    url: output.trim(),
+    close: async () => {
+      child.stdin.end();
+      await once(child, 'exit');
+    },
+  };
+}
+
+async function throughput(api, count) {
+  const emulator = await emulatorProcess();
+  try {
+    const options = { api, apiKey: KEY, baseUrl: emulator.url, tier: 'premium', perMinute: Infinity, concurrency: 32 };
+    const input = [...observables('ipv4', count / 2, 't'), ...observables('sha256_hash', count / 2, 't')];
+    // Warm-up: the emulator builds each synthetic object on its first lookup (and keeps 20,000 of them):
+    // measure the client and the HTTP exchange, not the object generation.
+    await lookupObservables(input, options, { onResult: () => undefined });
+    const started = performance.now();
+    const stats = await lookupObservables(input, options, { onResult: () => undefined });
+    const seconds = (performance.now() - started) / 1000;
+    console.log(
+      `premium throughput ${api}, concurrency 32, unthrottled emulator: ${number(stats.lookedUp / seconds)} lookups/s ` +
+        `(${number(stats.lookedUp)} in ${number(seconds, 2)} s, ${number(stats.requests)} requests, keep-alive)`,
+    );
+  } finally {
+    await emulator.close();
+  }
+}
+
+export default async function run() {
+  await utilisation('v3 public', 'v3', 'public', 4, 1, 480, 'dns');
+  await utilisation('v2 public, hashes', 'v2', 'public', 4, 1, 1_920, 'sha256_hash');
+  await utilisation('v3 premium', 'v3', 'premium', 600, 8, 12_000, 'ipv4');
+  await requestsPerObservable('hashes, public (batch 4)', 'public', 'sha256_hash', 2_000);
+  await requestsPerObservable('URLs, public (batch 4)', 'public', 'url', 2_000);
+  await requestsPerObservable('hashes, premium (batch 25)', 'premium', 'sha256_hash', 5_000);
+  await throughput('v3', 16_000);
+  await throughput('v2', 16_000);
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) await run();
