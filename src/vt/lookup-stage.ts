@@ -132,6 +132,7 @@ type Exchange =
 // passing per-minute refusal (another client on the same key) is never mistaken for a spent day.
 const PERSISTENT_REFUSALS = 3;
 const MINUTE_WINDOW_MS = 60_000;
+const HOUR_WINDOW_MS = 3_600_000;
 
 class LookupRun {
   private readonly options: NormalizedLookupOptions;
@@ -437,14 +438,18 @@ class LookupRun {
    * bound) a refusal that has persisted over a whole minute window means the day or the month.
    */
   private async spentBudget(refusals: number, refusedForMs: number): Promise<ExhaustedBudget | undefined> {
+    let persistence = MINUTE_WINDOW_MS;
     if (this.options.api === 'v3') {
       const usage = await this.fetchServerUsage();
       if (usage !== undefined) {
         if (usage.dayUsed !== undefined && usage.dayAllowed !== undefined && usage.dayUsed >= usage.dayAllowed) return 'daily';
         if (usage.monthUsed !== undefined && usage.monthAllowed !== undefined && usage.monthUsed >= usage.monthAllowed) return 'monthly';
+        // The server says day and month have room: a passing refusal (the minute, or an hourly quota some
+        // accounts have). Keep retrying; only a refusal lasting an hour is taken for a spent day.
+        if (usage.dayUsed !== undefined || usage.monthUsed !== undefined) persistence = HOUR_WINDOW_MS;
       }
     }
-    if (refusals >= PERSISTENT_REFUSALS && refusedForMs > MINUTE_WINDOW_MS) {
+    if (refusals >= PERSISTENT_REFUSALS && refusedForMs > persistence) {
       const { dayUsed, perDay, monthUsed, perMonth } = this.limiter.usage();
       return perMonth - monthUsed < perDay - dayUsed ? 'monthly' : 'daily';
     }

@@ -90,6 +90,34 @@ describe('replies the emulator never gives', () => {
     expect(clock.slept()).toBe(ceilings.reduce((sum, ceiling) => sum + Math.floor(0.999 * ceiling), 0));
   });
 
+  it('a quota refusal while overall_quotas shows room is waited out, not taken for a spent day', async () => {
+    const clock = virtualClock();
+    const refuseUntil = clock.now() + 150_000;
+    const server = await serve((request) => {
+      if (request.url?.includes('/overall_quotas') === true) {
+        return { status: 200, body: { data: { api_requests_daily: { user: { used: 5, allowed: 500 } }, api_requests_monthly: { user: { used: 5, allowed: 15_500 } } } } };
+      }
+      return clock.now() < refuseUntil ? error(429, 'QuotaExceededError') : objectFor(request);
+    });
+    const { stats, results } = await run(observables('dns', 2, 'wait'), { apiKey: KEY, baseUrl: server.url, clock, random: () => 0.999 });
+    expect(byStatus(results)).toEqual({ Success: 2 });
+    expect(stats.stopReason).toBe('complete');
+    expect(stats.quotaRefusals).toBeGreaterThanOrEqual(3);
+  });
+
+  it('a quota refusal that persists a whole minute, with no overall_quotas to ask, means the day is spent', async () => {
+    const clock = virtualClock();
+    const server = await serve((request) =>
+      request.url?.includes('/overall_quotas') === true ? error(404, 'NotFoundError') : error(429, 'QuotaExceededError'),
+    );
+    const start = clock.now();
+    const { stats, results } = await run(observables('dns', 3, 'spent'), { apiKey: KEY, baseUrl: server.url, clock });
+    expect(byStatus(results)).toEqual({ 'NotSubmitted: daily quota exhausted': 3 });
+    expect(stats.stopReason).toBe('daily quota exhausted');
+    expect(clock.now() - start).toBeGreaterThan(60_000);
+    expect(stats.quotaRefusals).toBeGreaterThanOrEqual(3);
+  });
+
   it('400 fails the item with VirusTotal’s code, without retrying', async () => {
     const server = await serve((request) =>
       request.url?.includes('/overall_quotas') === true ? error(404, 'NotFoundError') : error(400, 'InvalidArgumentError'),
