@@ -136,6 +136,14 @@ describe('CSV', () => {
     ]);
   });
 
+  it('reads a record with two multi-line fields, the second opening on the line that closes the first', async () => {
+    const records = await read('a,b,c\n"x\ny","p\nq\nr",z\nafter,1,2\n', { format: 'csv' });
+    expect(simple(records)).toEqual([
+      ['0', { a: 'x\ny', b: 'p\nq\nr', c: 'z' }],
+      ['1', { a: 'after', b: '1', c: '2' }],
+    ]);
+  });
+
   it('keeps a blank line inside a quoted field', async () => {
     expect(simple(await read('a,b\n"x\n\ny",2\n', { format: 'csv' }))).toEqual([['0', { a: 'x\n\ny', b: '2' }]]);
   });
@@ -429,6 +437,18 @@ describe('pre-typed CSV', () => {
       readTypedRecords({ path: await file(content, '.csv') }, { observableColumn: 'Ioc', typeColumn: 'IocType', indexColumn: 'EventId' }),
     );
     expect(records.map((record) => record.sourceIndex)).toEqual(['e-1', 'e-2', 'e-3']);
+  });
+
+  it('skips bad rows with skipBadRows', async () => {
+    const reported: InputError[] = [];
+    const path = await file('Ioc,IocType\n8.8.8.8,ipv4\nbad\nx.test,dns\n', '.csv');
+    const options = { observableColumn: 'Ioc', typeColumn: 'IocType', skipBadRows: true, onBadRow: (error: InputError) => reported.push(error) };
+    const records = await collect(readTypedRecords({ path }, options));
+    expect(records.map((record) => [record.sourceIndex, record.observable])).toEqual([
+      ['0', '8.8.8.8'],
+      ['2', 'x.test'],
+    ]);
+    expect(reported.map((error) => error.line)).toEqual([3]);
   });
 
   it.each([
