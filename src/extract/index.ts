@@ -321,6 +321,8 @@ function scanIpv6(pass: Pass, colon: number): number {
     end += 1;
   }
   if (colons < 2 || hexDigits === 0 || (classOf(text.charCodeAt(end)) & HOST) !== 0) return colon + 1;
+  // Without `::` an address has 7 colons (6 before a dotted tail): times like 01:02:03.456 stop here.
+  if (colons < 6 && text.slice(start, end).indexOf('::') === -1) return colon + 1;
   for (let stop = end, trimmed = 0; stop > start && trimmed <= 2; stop -= 1, trimmed += 1) {
     if (stop - start <= 45) {
       const value = text.slice(start, stop);
@@ -333,6 +335,82 @@ function scanIpv6(pass: Pass, colon: number): number {
     if (last !== DOT && last !== COLON) break;
   }
   return colon + 1;
+}
+
+/**
+ * Hex probe stride: a hex run of 32 or more characters always covers one of every 32 consecutive positions, so
+ * probing every 32nd character (Boyer-Moore style) finds every hash while touching few characters of text without
+ * one.
+ */
+const HASH_PROBE = 32;
+
+/**
+ * The alphanumeric run around `probe` (not before `floor`): a hash when it is all hex and 32, 40 or 64 long.
+ * `end` is where the run stops (the probe itself when it is not a hex digit).
+ */
+function scanHashProbe(pass: Pass, probe: number, floor: number): { hash: boolean; end: number } {
+  const { text } = pass;
+  if ((classOf(text.charCodeAt(probe)) & HEX) === 0) return { hash: false, end: probe };
+  let start = probe;
+  let allHex = true;
+  while (start > floor) {
+    const cls = classOf(text.charCodeAt(start - 1));
+    if ((cls & ALNUM) === 0) break;
+    if ((cls & HEX) === 0) allHex = false;
+    start -= 1;
+  }
+  let end = probe + 1;
+  while (end < text.length) {
+    const cls = classOf(text.charCodeAt(end));
+    if ((cls & ALNUM) === 0) break;
+    if ((cls & HEX) === 0) allHex = false;
+    end += 1;
+  }
+  // A run cut by the floor touches a consumed item, so it is not bounded by a non-alphanumeric.
+  const bounded = start === 0 || (classOf(text.charCodeAt(start - 1)) & ALNUM) === 0;
+  const type = HASH_TYPES[end - start];
+  if (!allHex || !bounded || type === undefined) return { hash: false, end };
+  const raw = text.slice(start, end);
+  emit(pass, type, raw.toLowerCase(), start, end, raw);
+  return { hash: true, end };
+}
+
+/** The run of host characters around the dot at `dot` (not before `floor`); returns the new floor. */
+function scanRunAround(pass: Pass, dot: number, floor: number): number {
+  const { text } = pass;
+  let runStart = dot;
+  while (runStart > floor && (classOf(text.charCodeAt(runStart - 1)) & HOST) !== 0) runStart -= 1;
+  let runEnd = dot + 1;
+  while (runEnd < text.length && (classOf(text.charCodeAt(runEnd)) & HOST) !== 0) runEnd += 1;
+  if (isSchemeSeparator(text, runEnd)) {
+    let schemeStart = runEnd;
+    while (schemeStart > runStart && (classOf(text.charCodeAt(schemeStart - 1)) & LETTER) !== 0) schemeStart -= 1;
+    if (URL_SCHEMES.has(text.slice(schemeStart, runEnd).toLowerCase())) {
+      if (schemeStart > runStart) scanDottedRun(pass, runStart, schemeStart);
+      return scanUrl(pass, schemeStart, runEnd);
+    }
+  }
+  scanDottedRun(pass, runStart, runEnd);
+  return runEnd;
+}
+
+function isSchemeSeparator(text: string, index: number): boolean {
+  return text.charCodeAt(index) === COLON && text.charCodeAt(index + 1) === SLASH && text.charCodeAt(index + 2) === SLASH;
+}
+
+/** A colon at `colon`: a URL's `://` after a scheme, or part of an IPv6 address. Returns where scanning resumes. */
+function scanColon(pass: Pass, colon: number, floor: number): number {
+  const { text } = pass;
+  if (isSchemeSeparator(text, colon)) {
+    let schemeStart = colon;
+    while (schemeStart > floor && (classOf(text.charCodeAt(schemeStart - 1)) & LETTER) !== 0) schemeStart -= 1;
+    const glued = schemeStart > 0 && (classOf(text.charCodeAt(schemeStart - 1)) & HOST) !== 0;
+    if (!glued && schemeStart < colon && URL_SCHEMES.has(text.slice(schemeStart, colon).toLowerCase())) {
+      return scanUrl(pass, schemeStart, colon);
+    }
+    return colon + 1;
+  }
+  return scanIpv6(pass, colon);
 }
 
 /**
@@ -351,34 +429,34 @@ export function extractCandidates(text: string, options: ExtractOptions = {}): C
   };
   const scan = refanged.text;
   const length = scan.length;
-  let index = 0;
-  while (index < length) {
-    const code = scan.charCodeAt(index);
-    const cls = code < 128 ? (CLASS[code] ?? 0) : 0;
-    if ((cls & HOST) !== 0) {
-      const runStart = index;
-      let hasDot = false;
-      index += 1;
-      while (index < length) {
-        const next = scan.charCodeAt(index);
-        if (next >= 128 || ((CLASS[next] ?? 0) & HOST) === 0) break;
-        if (next === DOT) hasDot = true;
-        index += 1;
-      }
-      if (scan.charCodeAt(index) === COLON && scan.charCodeAt(index + 1) === SLASH && scan.charCodeAt(index + 2) === SLASH) {
-        let schemeStart = index;
-        while (schemeStart > runStart && (classOf(scan.charCodeAt(schemeStart - 1)) & LETTER) !== 0) schemeStart -= 1;
-        if (URL_SCHEMES.has(scan.slice(schemeStart, index).toLowerCase())) {
-          if (schemeStart > runStart) scanDottedRun(pass, runStart, schemeStart);
-          index = scanUrl(pass, schemeStart, index);
-          continue;
-        }
-      }
-      if (hasDot) scanDottedRun(pass, runStart, index);
-      else if (index - runStart >= 32) scanHashes(pass, runStart, index);
-      continue;
+  // Three trigger streams, always serving the nearest: dots (IPv4, domains, and URLs whose scheme follows a
+  // dotted run), colons (URLs, IPv6) and hex probes. Dots and colons are found with indexOf (native, no
+  // allocation); characters between triggers are never visited. `floor` is the end of what has been consumed,
+  // so nothing inside a URL, an address or a domain is looked at twice.
+  let floor = 0;
+  let nextDot = scan.indexOf('.');
+  let nextColon = scan.indexOf(':');
+  let nextProbe = HASH_PROBE - 1;
+  for (;;) {
+    if (nextDot !== -1 && nextDot < floor) nextDot = scan.indexOf('.', floor);
+    if (nextColon !== -1 && nextColon < floor) nextColon = scan.indexOf(':', floor);
+    if (nextProbe < floor + HASH_PROBE - 1) nextProbe = floor + HASH_PROBE - 1;
+    const dot = nextDot === -1 ? length : nextDot;
+    const colon = nextColon === -1 ? length : nextColon;
+    if (dot < colon && dot < nextProbe) {
+      floor = scanRunAround(pass, dot, floor);
+      nextDot = scan.indexOf('.', Math.max(floor, dot + 1));
+    } else if (colon < length && colon <= nextProbe) {
+      const resume = scanColon(pass, colon, floor);
+      if (resume > colon + 1) floor = resume;
+      nextColon = scan.indexOf(':', colon + 1);
+    } else if (nextProbe < length) {
+      const probe = scanHashProbe(pass, nextProbe, floor);
+      if (probe.hash) floor = probe.end;
+      nextProbe = probe.end + HASH_PROBE;
+    } else {
+      break;
     }
-    index = code === COLON ? scanIpv6(pass, index) : index + 1;
   }
   return pass.out;
 }

@@ -110,10 +110,15 @@ export function isValidIpv6(value: string): boolean {
 
 const HEX_GROUP = /^[0-9a-fA-F]{1,4}$/;
 
+/** Lower case, one `::`, and no group with a leading zero. */
+const CANONICAL_LOOKING = /^(?!.*(?:^|:)0[0-9a-f])[0-9a-f:]*::[0-9a-f:]*$/;
+
 /** Canonical RFC 5952 text of a valid IPv6 address (lower case, longest zero run compressed). */
 export function canonicalIpv6(value: string): string {
   // A dotted IPv4 tail (`::ffff:1.2.3.4`) is kept as written: it is how people search for it.
   if (value.includes('.')) return value.toLowerCase();
+  // Already canonical (lower case, compressed, no leading zeros): skip the parse, the common case in logs.
+  if (CANONICAL_LOOKING.test(value) && !value.includes(':0:')) return value;
   return ipaddr.IPv6.parse(value).toRFC5952String();
 }
 
