@@ -191,7 +191,21 @@ export interface EnrichSummary {
   bySeverity: Record<string, number>;
   /** Why lookups stopped. */
   stopReason: LookupStats['stopReason'] | 'dry run';
+  /** The most-detected distinct observables (Positives > 0), most detections first, at most 10. */
+  topFindings: Finding[];
 }
+
+/** A detected observable, for the summary. */
+export interface Finding {
+  observable: string;
+  type: string;
+  positives: number;
+  total: number | '';
+  /** How many rows (occurrences) it has. */
+  occurrences: number;
+}
+
+const TOP_FINDINGS = 10;
 
 // A spooled occurrence: positional to keep the spool small and fast to parse.
 type SpoolLine = [number, string, string, string, string, string, string, string];
@@ -403,7 +417,10 @@ export async function enrich(
       byStatus: {},
       bySeverity: {},
       stopReason: options.dryRun === true ? 'dry run' : (lookup?.stopReason ?? 'complete'),
+      topFindings: [],
     };
+    // Findings by the first occurrence's key; memory is bounded by the distinct observables, like `results`.
+    const findings = new Map<string, Finding>();
     const notSubmitted = failedResult(
       options.dryRun === true ? 'NotSubmitted: dry run' : failure === undefined ? 'NotSubmitted: interrupted' : 'NotSubmitted: run failed',
     );
@@ -416,6 +433,11 @@ export async function enrich(
         const duplicate = screenStatus === 'Duplicate' || answeredByAlias.has(key);
         const status = duplicate ? 'Duplicate' : result.status;
         row = { ...base, Status: status, ...resultFields(result) };
+        if (typeof result.positives === 'number' && result.positives > 0) {
+          const finding = findings.get(key);
+          if (finding === undefined) findings.set(key, { observable, type, positives: result.positives, total: result.total, occurrences: 1 });
+          else finding.occurrences++;
+        }
         if (duplicate) summary.duplicates++;
         else if (result.status === 'Success' || result.status === 'NotFound') {
           summary.lookedUp++;
@@ -432,6 +454,9 @@ export async function enrich(
       if (row.Severity !== '') summary.bySeverity[String(row.Severity)] = (summary.bySeverity[String(row.Severity)] ?? 0) + 1;
       await onRow(row);
     }
+    summary.topFindings = [...findings.values()]
+      .sort((a, b) => b.positives - a.positives || b.occurrences - a.occurrences || a.observable.localeCompare(b.observable))
+      .slice(0, TOP_FINDINGS);
     if (failure !== undefined) throw failure;
     return summary;
   } finally {

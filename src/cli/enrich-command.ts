@@ -81,6 +81,9 @@ export async function enrichCommand(args: string[], io: CommandIo): Promise<numb
     return EXIT.ok;
   }
   io.stderr.write(formatEnrichSummary(summary, input.badRows));
+  if (values.output !== undefined && values.output !== '-') {
+    io.stderr.write(`  wrote ${summary.occurrences} row(s) to ${values.output}\n`);
+  }
   if (summary.stopReason === 'interrupted') return EXIT.interrupted;
   if (summary.notSubmitted > 0) return EXIT.notSubmitted;
   return EXIT.ok;

@@ -51,7 +51,9 @@ export async function extractCommand(args: string[], io: CommandIo): Promise<num
       ...(input.allowlist === undefined ? {} : { allowlist: input.allowlist }),
       urlHostsAsDns: input.urlHostsAsDns,
     }, stats)) {
-      await writer.write(extractedRow(occurrence));
+      // Await only when the writer asks for it (backpressure): an await per row would cost more than the row.
+      const pending = writer.write(extractedRow(occurrence));
+      if (pending !== undefined) await pending;
     }
   } catch (error) {
     // Keep what was processed before the bad input: the rows so far are a complete, valid file.

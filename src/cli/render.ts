@@ -91,9 +91,22 @@ export function formatEnrichSummary(summary: EnrichSummary, badRows: BadRows): s
     ]) +
     `  by Status:\n${table(sortedEntries(summary.byStatus), '    ')}` +
     (Object.keys(summary.bySeverity).length === 0 ? '' : `  by Severity:\n${table(sortedEntries(summary.bySeverity), '    ')}`) +
+    findingLines(summary) +
     remaining +
     badRowLines(badRows)
   );
+}
+
+function findingLines(summary: EnrichSummary): string {
+  if (summary.topFindings.length === 0) return '';
+  const rows = summary.topFindings.map(
+    (finding) =>
+      [
+        `${finding.positives}/${finding.total === '' ? '?' : finding.total}`,
+        `${finding.type.padEnd(11)} ${finding.observable}${finding.occurrences > 1 ? ` (${finding.occurrences} rows)` : ''}`,
+      ] as const,
+  );
+  return `  most detected:\n${table(rows, '    ')}`;
 }
 
 /**

@@ -73,7 +73,8 @@ Cache:
   --no-cache                 neither read nor write the cache
   --max-age SPEC             freshness: 12h, 7d, or malicious=1d,clean=7d,notfound=1d (the defaults)
 Logging:
-  --log-level LEVEL          pino level on stderr: fatal, error, warn, info (default), debug, silent
+  --log-level LEVEL          pino level on stderr: fatal, error, warn, info, debug, silent
+                             (default: warn on a terminal, info otherwise)
 `;
 
 /** The resources the VT options resolve to; `close()` releases them. */
@@ -133,7 +134,8 @@ export async function resolveVt(values: VtValues, io: CommandIo, options: { keyR
   if (values.emulator === true && values['vt-url'] !== undefined) {
     throw new OptionError('--vt-url', values['vt-url'], 'not given together with --emulator');
   }
-  const level = values['log-level'] ?? 'info';
+  // A person at a terminal gets the progress bar and the summary; a scheduled job gets JSON log lines.
+  const level = values['log-level'] ?? ((io.stderr as { isTTY?: boolean }).isTTY === true ? 'warn' : 'info');
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(level)) {
     throw new OptionError('--log-level', level, 'one of fatal, error, warn, info, debug, trace, silent');
   }

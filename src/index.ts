@@ -1,0 +1,68 @@
+/**
+ * ioc-enrich's library API. The CLI only wraps these: a caller can feed any (async) iterable of records and
+ * get typed rows back.
+ *
+ * @example
+ * ```ts
+ * import { enrich, readSourceRecords } from 'ioc-enrich';
+ * const records = readSourceRecords({ path: 'export.csv' }, { format: 'csv' });
+ * const summary = await enrich(records, { lookup: { apiKey: process.env.VT_API_KEY ?? '' } }, (row) => {
+ *   if (row.Severity === 'high') console.log(row.Observable, row.Positives);
+ * });
+ * ```
+ */
+
+// Data shapes and errors.
+export { ENRICH_COLUMNS, EXTRACT_COLUMNS, IOC_TYPES, isHashType, isIocType } from './types.js';
+export type {
+  ApiVersion,
+  Candidate,
+  EnrichedRow,
+  ExtractedRow,
+  HashType,
+  IocType,
+  LookupResult,
+  LookupStatus,
+  Observable,
+  Occurrence,
+  ScreenStatus,
+  Severity,
+  SourceField,
+  SourceRecord,
+  TypedRecord,
+  VtReply,
+} from './types.js';
+export { ApiError, InputError, IocEnrichError, OptionError } from './errors.js';
+export type { ErrorCode } from './errors.js';
+
+// The pipeline.
+export { enrich, extractOccurrences, extractedRow, newExtractStats } from './pipeline.js';
+export type { EnrichOptions, EnrichProgress, EnrichSummary, ExtractOptions, ExtractStats, Finding, LookupPlan, RecordSource } from './pipeline.js';
+
+// The stages, usable one by one.
+export { extractCandidates, refang } from './extract/index.js';
+export { screenValue, SCREEN_MESSAGES } from './screen.js';
+export type { ScreenOutcome } from './screen.js';
+export { Allowlist } from './allowlist.js';
+export { Deduper } from './dedup.js';
+export { OccurrenceBuilder } from './occurrences.js';
+export { lookupObservables, normalizeLookupOptions, TIER_DEFAULTS } from './vt/lookup-stage.js';
+export type { Clock, LookupHooks, LookupOptions, LookupProgress, LookupStats, NormalizedLookupOptions, Tier } from './vt/lookup-stage.js';
+export { normalizeReply, severity } from './normalize.js';
+export { canonicalUrl, guiLink, urlIdBase64, urlIdSha256 } from './vt/ids.js';
+
+// Input and output.
+export { inferInputFormat, readSourceBatches, readSourceRecords, readTypedRecords } from './io/readers.js';
+export type { InputFormat, InputSpec, ReaderOptions, TypedReaderOptions } from './io/readers.js';
+export { createRowWriter } from './io/writers.js';
+export type { OutputFormat, RowWriter } from './io/writers.js';
+export { openAtomicOutput } from './io/atomic-file.js';
+export { safeCell } from './io/csv-safe.js';
+
+// The persistent cache.
+export { ResultCache, defaultCachePath, parseMaxAge } from './cache/index.js';
+export type { CachedEntry, CacheStats } from './cache/index.js';
+
+// The VirusTotal-compatible emulator.
+export { startEmulator } from './emulator/index.js';
+export type { Emulator, EmulatorOptions, EmulatorStats } from './emulator/index.js';
