@@ -14,7 +14,8 @@
  *   limit: the batch size shrinks to what it answered, and the unanswered items go back to the front.
  * - A quota refusal (v3 429 QuotaExceededError, v2 204) asks overall_quotas (v3) whether the day or month is
  *   spent; otherwise it is retried with backoff, and a refusal that persists for a whole minute window (at
- *   least three refusals) means the day or month is spent. Then nothing more is submitted: every remaining
+ *   least three refusals) means the day or month is spent; an hour when overall_quotas shows room left (a
+ *   passing refusal: another client on the key, an hourly quota). Then nothing more is submitted: every remaining
  *   observable that `before` cannot answer gets `NotSubmitted: daily quota exhausted` (or monthly).
  * - 401 (and v2's 403, which is how v2 refuses a key) ends the run: the promise rejects with
  *   ApiError('AUTHENTICATION') once in-flight work is settled; items already taken get `Failed: <code>`, the

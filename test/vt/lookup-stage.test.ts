@@ -140,10 +140,10 @@ describe('v2 lookups', () => {
     const { server, options } = await paced({ notFoundRate: 0.3 }, { api: 'v2' });
     const hashes = [...observables('md5_hash', 4, 'v2'), ...observables('sha1_hash', 3, 'v2'), ...observables('sha256_hash', 2, 'v2')];
     const urls = observables('url', 5, 'v2');
-    const singles = [...observables('dns', 2, 'v2'), ...observables('ipv4', 2, 'v2')];
+    const singles = [...observables('dns', 2, 'v2'), ...observables('ipv4', 2, 'v2'), ...observables('ipv6', 1, 'v2')];
     const { stats, results } = await run([...hashes, ...urls, ...singles], options);
-    expect(server.stats().byEndpoint).toMatchObject({ 'v2/file/report': 3, 'v2/url/report': 2, 'v2/domain/report': 2, 'v2/ip-address/report': 2 });
-    expect(stats.requests).toBe(9);
+    expect(server.stats().byEndpoint).toMatchObject({ 'v2/file/report': 3, 'v2/url/report': 2, 'v2/domain/report': 2, 'v2/ip-address/report': 3 });
+    expect(stats.requests).toBe(10);
     expect(server.stats().quotaRefusals).toBe(0);
     for (const [key, result] of results) {
       expect(['Success', 'NotFound'], key).toContain(result.status);
