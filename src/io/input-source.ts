@@ -80,10 +80,11 @@ async function* streamChunks(stream: NodeJS.ReadableStream, name: string): Async
 /**
  * The input's bytes, in chunks. A chunk is valid only until the next one is asked for (file buffers are
  * reused): copy what must outlive it. A missing file fails on the first `next()` with code `INPUT_NOT_FOUND`.
- * @param stdin - the stream `-` stands for (injectable so that the library never has to touch `process`).
+ * @param stdin - the stream `-` stands for; default `process.stdin`.
  */
-export function readChunks(input: InputSpec, stdin: NodeJS.ReadableStream = process.stdin): AsyncGenerator<Buffer> {
+export function readChunks(input: InputSpec, stdin?: NodeJS.ReadableStream): AsyncGenerator<Buffer> {
   if (input.stream !== undefined) return streamChunks(input.stream, inputName(input));
-  if (input.path === '-') return streamChunks(stdin, inputName(input));
+  // process.stdin is only touched when `-` is read: its getter opens the stream.
+  if (input.path === '-') return streamChunks(stdin ?? process.stdin, inputName(input));
   return fileChunks(input.path);
 }
