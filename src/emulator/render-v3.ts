@@ -55,23 +55,33 @@ function resolutionItem(resolution: Resolution, baseUrl: string, statsOf: StatsL
   };
 }
 
-/** One page of `/{collection}/{id}/resolutions`; the last page has no `meta.cursor` and no `links.next`. */
+/**
+ * One page of `/{collection}/{id}/resolutions` (full objects), or of `.../relationships/resolutions`
+ * (descriptors `{type, id}`) when `statsOf` is undefined. The last page has no `meta.cursor` and no `links.next`.
+ */
 export function resolutionsPage(
   object: VtObject,
   page: { readonly offset: number; readonly limit: number },
   baseUrl: string,
-  statsOf: StatsLookup,
+  statsOf: StatsLookup | undefined,
 ): string {
-  const path = `${baseUrl}/api/v3/${COLLECTION_OF[object.type]}/${object.id}/resolutions`;
+  const base = `${baseUrl}/api/v3/${COLLECTION_OF[object.type]}/${object.id}`;
+  const path = statsOf === undefined ? `${base}/relationships/resolutions` : `${base}/resolutions`;
   const items = object.resolutions.slice(page.offset, page.offset + page.limit);
   const nextOffset = page.offset + items.length;
   const more = nextOffset < object.resolutions.length;
   const self = page.offset === 0 ? `${path}?limit=${page.limit}` : `${path}?cursor=${encodeURIComponent(encodeCursor(page.offset))}&limit=${page.limit}`;
   const cursor = encodeCursor(nextOffset);
   return JSON.stringify({
-    data: items.map((resolution) => resolutionItem(resolution, baseUrl, statsOf)),
+    data: items.map((resolution) =>
+      statsOf === undefined ? { type: 'resolution', id: `${resolution.ipAddress}${resolution.hostName}` } : resolutionItem(resolution, baseUrl, statsOf),
+    ),
     meta: more ? { count: object.resolutions.length, cursor } : { count: object.resolutions.length },
-    links: more ? { self, next: `${path}?cursor=${encodeURIComponent(cursor)}&limit=${page.limit}` } : { self },
+    links: {
+      self,
+      ...(statsOf === undefined ? { related: `${base}/resolutions` } : {}),
+      ...(more ? { next: `${path}?cursor=${encodeURIComponent(cursor)}&limit=${page.limit}` } : {}),
+    },
   });
 }
 

@@ -164,7 +164,9 @@ export class Router {
     const key = (Array.isArray(header) ? header[0] : header) ?? '';
     const isQuotas = collection === 'users' && relationship === 'overall_quotas' && segments.length === 3;
     const kind = KIND_OF[collection];
-    const isResolutions = relationship === 'resolutions' && segments.length === 3 && (kind === 'domain' || kind === 'ip_address');
+    // `/{collection}/{id}/resolutions` (objects) or `/{collection}/{id}/relationships/resolutions` (descriptors).
+    const descriptors = relationship === 'relationships' && segments.length === 4 && segments[3] === 'resolutions';
+    const isResolutions = ((relationship === 'resolutions' && segments.length === 3) || descriptors) && (kind === 'domain' || kind === 'ip_address');
     const endpoint = isQuotas ? 'v3/overall_quotas' : isResolutions ? 'v3/resolutions' : kind !== undefined && segments.length === 2 ? `v3/${collection}` : 'v3/other';
     increment(this.counters.byEndpoint, endpoint);
     if (key === '') return this.send(response, v3Error(401, 'AuthenticationRequiredError', 'X-Apikey header is missing'));
@@ -186,7 +188,7 @@ export class Router {
       if (objectId === undefined) return v3Error(400, 'InvalidArgumentError', `${KIND_NAME[kind]} id "${id}" is not valid`);
       const object = this.store.get(kind, objectId);
       if (object === undefined) return v3Error(404, 'NotFoundError', `${KIND_NAME[kind]} "${id}" not found`);
-      return isResolutions ? this.resolutions(object, query) : { status: 200, body: this.objectBody(object) };
+      return isResolutions ? this.resolutions(object, query, descriptors) : { status: 200, body: this.objectBody(object) };
     });
   }
 
@@ -216,7 +218,7 @@ export class Router {
     return body;
   }
 
-  private resolutions(object: VtObject, query: URLSearchParams): Reply {
+  private resolutions(object: VtObject, query: URLSearchParams, descriptors: boolean): Reply {
     const limitText = query.get('limit');
     const limit = limitText === null ? 10 : Number(limitText);
     if (!Number.isInteger(limit) || limit < 1) return v3Error(400, 'InvalidArgumentError', `Invalid limit "${limitText ?? ''}"`);
@@ -225,7 +227,7 @@ export class Router {
     if (offset === undefined) return v3Error(400, 'InvalidArgumentError', 'Invalid cursor');
     // VirusTotal caps most relationship pages at 40 items.
     const page = { offset, limit: Math.min(limit, 40) };
-    return { status: 200, body: resolutionsPage(object, page, this.baseUrl, (kind, id) => this.store.statsOf(kind, id)) };
+    return { status: 200, body: resolutionsPage(object, page, this.baseUrl, descriptors ? undefined : (kind, id) => this.store.statsOf(kind, id)) };
   }
 
   private handleV2(response: ServerResponse, route: string, query: URLSearchParams): void {

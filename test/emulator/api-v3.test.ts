@@ -193,6 +193,16 @@ describe('v3 resolutions paging', () => {
     });
   });
 
+  it('serves the same resolutions as descriptors under /relationships/resolutions, paged alike', async () => {
+    const objects = await get(emulator.url, '/api/v3/domains/www.example.org/resolutions?limit=5', KEY);
+    const first = await get(emulator.url, '/api/v3/domains/www.example.org/relationships/resolutions?limit=5', KEY);
+    expect(at(first.json, 'data')).toEqual((at(objects.json, 'data') as unknown[]).map((item) => ({ type: 'resolution', id: at(item, 'id') })));
+    const next = at(first.json, 'links', 'next') as string;
+    expect(next).toContain('/relationships/resolutions?cursor=');
+    const second = await get(emulator.url, next.slice(emulator.url.length), KEY);
+    expect(at(second.json, 'data')).toHaveLength(5);
+  });
+
   it.each([
     ['limit=0', 'InvalidArgumentError'],
     ['limit=abc', 'InvalidArgumentError'],

@@ -111,6 +111,14 @@ const PRODUCERS: Record<string, { kind: string; reply: () => Promise<unknown> }>
     kind: 'v3 resolution',
     reply: async () => ({ data: at((await get(emulator.url, '/api/v3/domains/www.example.org/resolutions', 'k')).json, 'data', 0) }),
   },
+  'v3/v3_relationships_descriptors.json': {
+    kind: 'v3 relationship descriptors',
+    // The sample is a `relationships` member: each relationship's page has the shape of ours for resolutions.
+    reply: async () => {
+      const page = (await get(emulator.url, '/api/v3/domains/www.example.org/relationships/resolutions?limit=2', 'k')).json;
+      return { communicating_files: page, referrer_files: page };
+    },
+  },
   'v3/v3_error_auth_required.json': { kind: 'v3 error', reply: async () => (await get(emulator.url, '/api/v3/domains/malware.example.com')).json },
   'v3/v3_error_not_found.json': { kind: 'v3 error', reply: async () => (await get(emulator.url, '/api/v3/domains/unknown.example.com', 'k')).json },
 };
@@ -120,7 +128,6 @@ const NOT_SERVED: Record<string, string> = {
   'v3/v3_analysis_file_in_progress.json': 'analyses: the emulator does not take submissions',
   'v3/v3_analysis_url_completed.json': 'analyses: the emulator does not take submissions',
   'v3/vt3_related_links.json': 'relationships other than resolutions are not served',
-  'v3/v3_relationships_descriptors.json': 'relationship descriptors are not served',
   'v3/v3_relationship_item_not_found.json': 'relationships other than resolutions are not served',
 };
 
