@@ -1,0 +1,221 @@
+/**
+ * End-to-end: the built CLI, spawned as a user runs it (dist/ is built by the global setup).
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync, existsSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parse } from 'csv-parse/sync';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startEmulator, type Emulator } from '../../src/emulator/index.js';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const cli = join(root, 'dist', 'cli', 'main.js');
+const demo = join(root, 'fixtures', 'demo', 'siem-export.csv');
+
+interface Result {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function run(args: string[], options: { env?: Record<string, string>; input?: string; onStderr?: (text: string, child: ReturnType<typeof spawn>) => void } = {}): Promise<Result> {
+  return new Promise((resolve, reject) => {
+    const env: NodeJS.ProcessEnv = { PATH: process.env['PATH'] ?? '', HOME: work, XDG_CACHE_HOME: join(work, 'cache'), ...options.env };
+    const child = spawn(process.execPath, [cli, ...args], { env, cwd: work });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+      options.onStderr?.(stderr, child);
+    });
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    child.stdin.end(options.input ?? '');
+  });
+}
+
+function rows(csv: string): Array<Record<string, string>> {
+  return parse(csv, { columns: true, skip_empty_lines: true }) as Array<Record<string, string>>;
+}
+
+let work: string;
+let emulator: Emulator;
+beforeAll(async () => {
+  work = mkdtempSync(join(tmpdir(), 'ioc-enrich-cli-'));
+  emulator = await startEmulator({ keys: [{ key: 'cli-test-key', tier: 'premium' }] });
+});
+afterAll(async () => {
+  await emulator.close();
+});
+
+describe('ioc-enrich extract', () => {
+  it('extracts, refangs, screens and dedups a CSV export, with a summary on stderr', async () => {
+    const result = await run(['extract', demo]);
+    expect(result.code).toBe(0);
+    const output = rows(result.stdout);
+    expect(output.length).toBeGreaterThan(20);
+    expect(output.find((row) => row['SourceText'] === 'malware[.]example[.]com')).toMatchObject({ Observable: 'malware.example.com', IoCType: 'dns', Status: 'Valid', SourceIndex: '2', SourceField: 'Message' });
+    expect(output.filter((row) => row['Observable'] === '45.33.100.66').map((row) => row['Status'])).toEqual(['Valid', 'Duplicate', 'Duplicate']);
+    expect(output.some((row) => row['Observable'] === '10.4.27.5423' || row['Observable'] === 'invoice.zip')).toBe(false);
+    expect(result.stderr).toMatch(/records read\s+13/);
+    expect(result.stderr).toMatch(/IP address is not global\s+\d+/);
+  });
+
+  it('reads stdin with -, as text', async () => {
+    const result = await run(['extract', '--format', 'jsonl', '-'], { input: 'beacon to evil-domain[.]ru and 8.8.8.8\nnothing here\n8.8.8.8 again\n' });
+    expect(result.code).toBe(0);
+    const lines = result.stdout.trim().split('\n').map((line) => JSON.parse(line) as Record<string, string>);
+    expect(lines.map((line) => [line['Observable'], line['SourceIndex'], line['Status']])).toEqual([
+      ['evil-domain.ru', '0', 'Valid'],
+      ['8.8.8.8', '0', 'Valid'],
+      ['8.8.8.8', '2', 'Duplicate'],
+    ]);
+  });
+
+  it('fails on a malformed row with one line naming the file and line, keeping the rows before it', async () => {
+    const input = join(work, 'broken.csv');
+    writeFileSync(input, 'a,b\n8.8.8.8,x\n"1.1.1.1,y\n9.9.9.9,z\n');
+    const output = join(work, 'broken-out.csv');
+    const result = await run(['extract', input, '-o', output]);
+    expect(result.code).toBe(1);
+    const errorLines = result.stderr.split('\n').filter((line) => line.startsWith('ioc-enrich:'));
+    expect(errorLines).toHaveLength(1);
+    expect(errorLines[0]).toContain('broken.csv:3');
+    expect(result.stderr).not.toMatch(/\n\s+at /);
+    expect(rows(readFileSync(output, 'utf8')).map((row) => row['Observable'])).toEqual(['8.8.8.8']);
+  });
+
+  it('skips malformed rows with --skip-bad-rows and reports them', async () => {
+    const input = join(work, 'broken2.csv');
+    writeFileSync(input, 'a,b\n8.8.8.8,x\n9.9.9.9,z,extra\n1.0.0.1,y\n');
+    const result = await run(['extract', '--skip-bad-rows', input]);
+    expect(result.code).toBe(0);
+    expect(rows(result.stdout).map((row) => row['Observable'])).toEqual(['8.8.8.8', '1.0.0.1']);
+    expect(result.stderr).toMatch(/skipped 1 malformed row/);
+  });
+
+  it('rejects an unknown option with a usage error', async () => {
+    const result = await run(['extract', '--no-such-option', demo]);
+    expect(result.code).toBe(2);
+    expect(result.stderr.trim().split('\n')).toHaveLength(1);
+  });
+
+  it('makes attacker-controlled cells spreadsheet-safe', async () => {
+    const input = join(work, 'typed.csv');
+    writeFileSync(input, 'Observable,IoCType,SourceIndex\n"=HYPERLINK(""http://evil.example.com"",""x"")",url,@SUM(1)\n8.8.8.8,ipv4,+7\n');
+    const result = await run(['extract', '--observable-col', 'Observable', '--type-col', 'IoCType', '--index-col', 'SourceIndex', input]);
+    expect(result.code).toBe(0);
+    const output = rows(result.stdout);
+    expect(output[0]?.['Observable']?.startsWith("'=")).toBe(true);
+    expect(output[0]?.['SourceIndex']).toBe("'@SUM(1)");
+    expect(output[1]).toMatchObject({ Observable: '8.8.8.8', Status: 'Valid', SourceIndex: "'+7" });
+  });
+});
+
+describe('ioc-enrich enrich', () => {
+  it('runs the README demo against the bundled emulator', async () => {
+    const result = await run(['enrich', '--emulator', demo, '-o', 'demo-out.csv']);
+    expect(result.code).toBe(0);
+    const output = rows(readFileSync(join(work, 'demo-out.csv'), 'utf8'));
+    const extracted = rows((await run(['extract', demo])).stdout);
+    expect(output).toHaveLength(extracted.length);
+    expect(output.map((row) => row['SourceIndex'])).toEqual(extracted.map((row) => row['SourceIndex']));
+    expect(output.find((row) => row['Observable'] === 'e85bcfce6f59e0c96ea44b4c59d00ea1')).toMatchObject({ Status: 'Success', Positives: '48', Severity: 'high' });
+    expect(result.stderr).toMatch(/occurrences = \d+ rejected \+ 0 allowlisted \+ \d+ duplicates \+ \d+ looked up \+ 0 not submitted \+ 0 failed/);
+    expect(result.stderr).toContain('most detected');
+    expect(readdirSync(work).some((name) => name.includes('.tmp-'))).toBe(false);
+  });
+
+  it('needs a key unless it runs against the emulator, and never prints the key', async () => {
+    const missing = await run(['enrich', '--no-cache', demo]);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain('VT_API_KEY');
+    const refused = await run(['enrich', '--vt-url', emulator.url, demo], { env: { VT_API_KEY: 'not-the-key-1234' } });
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/ioc-enrich: .*(401|credential|key)/i);
+    expect(refused.stderr + refused.stdout).not.toContain('not-the-key-1234');
+  });
+
+  it('reads the key from the environment and writes JSON lines', async () => {
+    const result = await run(['enrich', '--vt-url', emulator.url, '--tier', 'premium', '--format', 'jsonl', '--log-level', 'silent', demo], {
+      env: { VT_API_KEY: 'cli-test-key' },
+    });
+    expect(result.code).toBe(0);
+    const lines = result.stdout.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(lines.find((line) => line['Observable'] === 'malware.example.com')).toMatchObject({ Status: 'Success', Positives: 12 });
+    expect(result.stdout).not.toContain('cli-test-key');
+  });
+
+  it('prints the plan on a dry run and spends nothing', async () => {
+    const before = emulator.stats().requests;
+    const result = await run(['enrich', '--dry-run', '--vt-url', emulator.url, demo]);
+    expect(result.code).toBe(0);
+    expect(emulator.stats().requests).toBe(before);
+    expect(result.stdout).toMatch(/lookups needed\s+16/);
+    expect(result.stdout).toMatch(/time at the configured rate\s+4 min at 4\/min/);
+  });
+
+  it('exits 3 and says how many remain when the daily quota runs out', async () => {
+    const small = await startEmulator({ perDay: 5, perMinute: 1000 });
+    try {
+      const result = await run(['enrich', '--vt-url', small.url, '--tier', 'premium', '--concurrency', '1', demo, '-o', 'quota.csv'], { env: { VT_API_KEY: 'k' } });
+      expect(result.code).toBe(3);
+      const output = rows(readFileSync(join(work, 'quota.csv'), 'utf8'));
+      expect(output.filter((row) => row['Status'] === 'NotSubmitted: daily quota exhausted').length).toBeGreaterThan(0);
+      expect(result.stderr).toMatch(/not submitted \(daily quota exhausted\)/);
+    } finally {
+      await small.close();
+    }
+  });
+
+  it('writes what is known and exits 130 on Ctrl-C', async () => {
+    const slow = await startEmulator();
+    try {
+      // Public pacing: 4 lookups, then a wait of about a minute, during which the interrupt arrives.
+      let sent = false;
+      const result = await run(['enrich', '--vt-url', slow.url, demo, '-o', 'interrupted.csv'], {
+        env: { VT_API_KEY: 'k' },
+        onStderr: (text, child) => {
+          if (!sent && /"done":[1-9]/.test(text)) {
+            sent = true;
+            child.kill('SIGINT');
+          }
+        },
+      });
+      expect(result.code).toBe(130);
+      const output = rows(readFileSync(join(work, 'interrupted.csv'), 'utf8'));
+      expect(output.some((row) => row['Status'] === 'NotSubmitted: interrupted')).toBe(true);
+      expect(output.some((row) => row['Status'] === 'Success' || row['Status'] === 'NotFound')).toBe(true);
+    } finally {
+      await slow.close();
+    }
+  });
+});
+
+describe('ioc-enrich lookup', () => {
+  it('infers types, refangs, and prints JSON', async () => {
+    const result = await run(['lookup', '--emulator', '--format', 'json', 'malware[.]example[.]com', 'E85BCFCE6F59E0C96EA44B4C59D00EA1', '10.1.1.1']);
+    expect(result.code).toBe(0);
+    const output = JSON.parse(result.stdout) as Array<Record<string, unknown>>;
+    expect(output.map((row) => [row['Observable'], row['IoCType'], row['Status']])).toEqual([
+      ['malware.example.com', 'dns', 'Success'],
+      ['e85bcfce6f59e0c96ea44b4c59d00ea1', 'md5_hash', 'Success'],
+      ['10.1.1.1', 'ipv4', 'IP address is not global'],
+    ]);
+  });
+});
+
+describe('ioc-enrich', () => {
+  it('prints help and rejects unknown commands', async () => {
+    expect((await run(['--help'])).stdout).toContain('Commands:');
+    const unknown = await run(['frobnicate']);
+    expect(unknown.stderr).toContain('unknown command');
+    expect(unknown.code).toBe(2);
+    expect(existsSync(cli)).toBe(true);
+  });
+});
