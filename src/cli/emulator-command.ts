@@ -5,7 +5,7 @@
 import { once } from 'node:events';
 import { parseArgs } from 'node:util';
 import { IocEnrichError, OptionError } from '../errors.js';
-import { FAULT_KINDS, isTier, startEmulator, type Emulator, type EmulatorKey, type EmulatorOptions, type FaultKind, type FaultOptions, type Tier } from '../emulator/index.js';
+import { FAULT_KINDS, isTier, startEmulator, TIER_LIMITS, type Emulator, type EmulatorKey, type EmulatorOptions, type FaultKind, type FaultOptions, type Tier } from '../emulator/index.js';
 
 /** `--help` text. */
 export const EMULATOR_HELP = `Usage: ioc-enrich emulator [options]
@@ -133,8 +133,17 @@ export function emulatorOptions(args: string[]): EmulatorOptions | 'help' {
   return options as EmulatorOptions;
 }
 
-function describeLimit(value: number | undefined): string {
-  return value === undefined ? 'tier default' : value.toLocaleString('en-US');
+/** `public 4/min, 500/day, 15,500/month` for each tier in use, with the overrides applied. */
+function describeLimits(options: EmulatorOptions): string {
+  if (options.unlimited === true) return 'no quotas';
+  const keys = options.keys ?? [];
+  const tiers = new Set<Tier>(keys.length === 0 ? [options.tier ?? 'public'] : keys.map((key) => key.tier));
+  const show = (value: number): string => (Number.isFinite(value) ? value.toLocaleString('en-US') : 'unlimited');
+  const parts = [...tiers].map((tier) => {
+    const base = TIER_LIMITS[tier];
+    return `${tier} ${show(options.perMinute ?? base.perMinute)}/min, ${show(options.perDay ?? base.perDay)}/day, ${show(options.perMonth ?? base.perMonth)}/month`;
+  });
+  return `quotas per key: ${parts.join('; ')}`;
 }
 
 /** Resolves when `signal` aborts, or on SIGINT/SIGTERM when there is no signal. */
@@ -178,10 +187,7 @@ export async function emulatorCommand(args: string[], io: EmulatorCommandIo): Pr
   io.stdout.write(`${emulator.url}\n`);
   const keys = options.keys ?? [];
   const accepted = keys.length === 0 ? `any non-empty key (${options.tier ?? 'public'})` : `${keys.length} key(s)`;
-  const limits = options.unlimited === true
-    ? 'no quotas'
-    : `quotas per key: ${describeLimit(options.perMinute)}/min, ${describeLimit(options.perDay)}/day, ${describeLimit(options.perMonth)}/month`;
-  io.stderr.write(`VirusTotal emulator on ${emulator.url} (API v3 /api/v3, v2 /vtapi/v2); accepts ${accepted}; ${limits}; stats at ${emulator.url}/__emulator/stats; Ctrl-C to stop\n`);
+  io.stderr.write(`VirusTotal emulator on ${emulator.url} (API v3 /api/v3, v2 /vtapi/v2); accepts ${accepted}; ${describeLimits(options)}; stats at ${emulator.url}/__emulator/stats; Ctrl-C to stop\n`);
   await untilStopped(io.signal);
   const stats = emulator.stats();
   await emulator.close();

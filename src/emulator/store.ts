@@ -45,7 +45,7 @@ interface FixtureFile {
  */
 const BUILT_CACHE_LIMIT = 2_000;
 /** Aliases remembered (file hash → root hash, URL id → URL); the bound only matters for very long runs. */
-const ALIAS_LIMIT = 1_000_000;
+const ALIAS_LIMIT = 300_000;
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);

@@ -46,6 +46,7 @@ describe('ioc-enrich emulator', () => {
     expect(await done).toBe(0);
     await expect(fetch(`${url}/__emulator/stats`)).rejects.toThrow();
     expect(stdout.text()).toBe(`${url}\n`);
+    expect(stderr.text()).toContain('premium 7/min, 1,000,000/day, 30,000,000/month');
     expect(`${stdout.text()}${stderr.text()}`).not.toContain('secret-key-123');
   });
 
