@@ -133,13 +133,13 @@ async function throughput(api, count) {
 
 export default async function run() {
   await utilisation('v3 public', 'v3', 'public', 4, 1, 480, 'dns');
-  await utilisation('v2 public, hashes', 'v2', 'public', 4, 1, 1_920, 'sha256_hash');
-  await utilisation('v3 premium', 'v3', 'premium', 600, 8, 12_000, 'ipv4');
-  await requestsPerObservable('hashes, public (batch 4)', 'public', 'sha256_hash', 2_000);
-  await requestsPerObservable('URLs, public (batch 4)', 'public', 'url', 2_000);
-  await requestsPerObservable('hashes, premium (batch 25)', 'premium', 'sha256_hash', 5_000);
-  await throughput('v3', 16_000);
-  await throughput('v2', 16_000);
+  await utilisation('v2 public, hashes', 'v2', 'public', 4, 1, 960, 'sha256_hash');
+  await utilisation('v3 premium', 'v3', 'premium', 600, 8, 6_000, 'ipv4');
+  await requestsPerObservable('hashes, public (batch 4)', 'public', 'sha256_hash', 1_000);
+  await requestsPerObservable('URLs, public (batch 4)', 'public', 'url', 1_000);
+  await requestsPerObservable('hashes, premium (batch 25)', 'premium', 'sha256_hash', 2_500);
+  await throughput('v3', 12_000);
+  await throughput('v2', 12_000);
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) await run();

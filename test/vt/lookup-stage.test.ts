@@ -206,6 +206,16 @@ describe('pacing against the emulator’s sliding window', () => {
     expect(minutes).toBeLessThan(fullMinutes + 0.01);
   });
 
+  it('v3: a run started right after another one waits for the minute the first one spent', async () => {
+    const { server, clock, options } = await paced({});
+    await run(observables('dns', 4, 'first'), options);
+    const start = clock.now();
+    const { stats } = await run(observables('dns', 4, 'second'), options);
+    expect(stats.lookedUp).toBe(4);
+    expect(server.stats().quotaRefusals).toBe(0);
+    expect(clock.now() - start).toBeGreaterThanOrEqual(60_000);
+  });
+
   it('premium key with concurrency: never more in flight per window than allowed', async () => {
     const { server, options } = await paced(
       { keys: [{ key: KEY, tier: 'premium' }], perMinute: 30 },
