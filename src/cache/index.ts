@@ -11,8 +11,8 @@
  *   SQLITE_BUSY at once, whatever the busy timeout, when another process wrote in between.
  * - Freshness is decided when reading, from the stored verdict and fetch time, so a different `--max-age`
  *   applies to replies already stored.
- * - The reply JSON is parsed on first read of `entry.reply`: a freshness check, or an entry that turns out
- *   stale, never pays for parsing 2-80 KB of JSON.
+ * - The reply JSON lives in a table of its own (see schema.ts) and is read and parsed on first use of
+ *   `entry.reply`: a freshness check, or an entry that turns out stale, reads a small row only.
  */
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -95,16 +95,26 @@ export interface CacheExportRecord {
 
 /** A `replies` row as read. */
 interface ReplyRow {
+  reply_id: number;
   type: IocType;
   value: string;
   outcome: CacheOutcome;
   verdict: CacheVerdict;
   fetched_at: number;
-  body: string | null;
-  resolutions: string | null;
 }
 
-const ROW_COLUMNS = 'r.type, r.value, r.outcome, r.verdict, r.fetched_at, r.body, r.resolutions';
+/** A `bodies` row as read: UTF-8 JSON as BLOBs (a string, should a writer have stored TEXT). */
+interface BodyRow {
+  fetched_at: number;
+  body: Buffer | string | null;
+  resolutions: Buffer | string | null;
+}
+
+const ROW_COLUMNS = 'r.reply_id, r.type, r.value, r.outcome, r.verdict, r.fetched_at';
+
+function parseJson(stored: Buffer | string): unknown {
+  return JSON.parse(typeof stored === 'string' ? stored : stored.toString('utf8'));
+}
 
 /** Named parameters of the statements that compare fetch times with the policy. */
 interface Cutoffs {
@@ -130,6 +140,7 @@ export class ResultCache {
   readonly #redact: readonly string[];
   readonly #selectDirect: Database.Statement<[string, string, string], ReplyRow>;
   readonly #selectFile: Database.Statement<[string, string], ReplyRow>;
+  readonly #selectBody: Database.Statement<[number], BodyRow>;
   readonly #store: (reply: VtReply) => void;
 
   private constructor(path: string, db: Database.Database, options: ResultCacheOptions) {
@@ -146,17 +157,25 @@ export class ResultCache {
        JOIN replies r ON r.api = a.api AND r.kind = 'file' AND r.id = a.id
        WHERE a.api = ? AND a.hash = ?`,
     );
-    // A reply older than the stored one (two runs racing on one file) does not overwrite it.
-    const upsert = db.prepare(
-      `INSERT INTO replies (api, kind, id, type, value, outcome, verdict, positives, fetched_at, body, resolutions)
-       VALUES (@api, @kind, @id, @type, @value, @outcome, @verdict, @positives, @fetchedAt, @body, @resolutions)
+    this.#selectBody = db.prepare('SELECT fetched_at, body, resolutions FROM bodies WHERE reply_id = ?');
+    // A reply older than the stored one (two runs racing on one file) does not overwrite it: then no row is
+    // returned and the body is left alone.
+    const upsert = db.prepare<unknown[], { reply_id: number }>(
+      `INSERT INTO replies (api, kind, id, type, value, outcome, verdict, positives, fetched_at)
+       VALUES (@api, @kind, @id, @type, @value, @outcome, @verdict, @positives, @fetchedAt)
        ON CONFLICT (api, kind, id) DO UPDATE SET
          type = excluded.type, value = excluded.value, outcome = excluded.outcome, verdict = excluded.verdict,
-         positives = excluded.positives, fetched_at = excluded.fetched_at, body = excluded.body,
-         resolutions = excluded.resolutions
-       WHERE excluded.fetched_at >= replies.fetched_at`,
+         positives = excluded.positives, fetched_at = excluded.fetched_at
+       WHERE excluded.fetched_at >= replies.fetched_at
+       RETURNING reply_id`,
+    );
+    const storeBody = db.prepare(
+      'INSERT OR REPLACE INTO bodies (reply_id, fetched_at, body, resolutions) VALUES (?, ?, ?, ?)',
     );
     // An earlier "not found" stored under one hash is superseded once a reply names that hash as the file's.
+    const deleteSupersededBody = db.prepare(
+      `DELETE FROM bodies WHERE reply_id IN (SELECT reply_id FROM replies WHERE api = ? AND kind = 'file' AND id = ?)`,
+    );
     const deleteSuperseded = db.prepare(`DELETE FROM replies WHERE api = ? AND kind = 'file' AND id = ?`);
     const alias = db.prepare(
       `INSERT INTO file_aliases (api, hash, id) VALUES (?, ?, ?) ON CONFLICT (api, hash) DO UPDATE SET id = excluded.id`,
@@ -166,7 +185,8 @@ export class ResultCache {
       const { kind, id: asked } = storageKey(reply.type, reply.value);
       const sha256 = classified.hashes.find((hash) => hash.length === 64);
       const id = kind === 'file' && sha256 !== undefined ? sha256 : asked;
-      upsert.run({
+      const fetchedAt = Math.round(reply.fetchedAt);
+      const stored = upsert.get({
         api: reply.api,
         kind,
         id,
@@ -175,13 +195,22 @@ export class ResultCache {
         outcome: classified.outcome,
         verdict: classified.verdict,
         positives: classified.positives,
-        fetchedAt: Math.round(reply.fetchedAt),
-        body: reply.body === undefined || reply.body === null ? null : this.#scrub(JSON.stringify(reply.body)),
-        resolutions: reply.resolutions === undefined ? null : this.#scrub(JSON.stringify(reply.resolutions)),
+        fetchedAt,
       });
+      if (stored !== undefined) {
+        storeBody.run(
+          stored.reply_id,
+          fetchedAt,
+          reply.body === undefined || reply.body === null ? null : this.#json(reply.body),
+          reply.resolutions === undefined ? null : this.#json(reply.resolutions),
+        );
+      }
       if (kind !== 'file') return;
       for (const hash of new Set([asked, ...classified.hashes])) {
-        if (hash !== id) deleteSuperseded.run(reply.api, hash);
+        if (hash !== id) {
+          deleteSupersededBody.run(reply.api, hash);
+          deleteSuperseded.run(reply.api, hash);
+        }
         alias.run(reply.api, hash, id);
       }
     });
@@ -202,6 +231,8 @@ export class ResultCache {
       db = new Database(path, { timeout: busyTimeoutMs });
       db.pragma('journal_mode = WAL');
       db.pragma('synchronous = NORMAL');
+      // 32 MiB of page cache (default 2 MiB): the lookup rows and key indexes of ~200,000 entries stay in memory.
+      db.pragma('cache_size = -32768');
       ensureSchema(db, path);
       return new ResultCache(path, db, options);
     } catch (error) {
@@ -295,11 +326,13 @@ export class ResultCache {
     const purge = this.#db.transaction((): number => {
       let deleted: number;
       if (all) {
+        this.#db.prepare('DELETE FROM bodies').run();
         deleted = this.#db.prepare('DELETE FROM replies').run().changes;
-      } else if (olderThanMs !== undefined) {
-        deleted = this.#db.prepare('DELETE FROM replies WHERE fetched_at <= ?').run(this.#now() - olderThanMs).changes;
       } else {
-        deleted = this.#db.prepare(`DELETE FROM replies WHERE ${STALE_SQL}`).run(this.#cutoffs()).changes;
+        const [where, parameters] =
+          olderThanMs === undefined ? [STALE_SQL, this.#cutoffs()] : ['fetched_at <= @cutoff', { cutoff: this.#now() - olderThanMs }];
+        this.#db.prepare(`DELETE FROM bodies WHERE reply_id IN (SELECT reply_id FROM replies WHERE ${where})`).run(parameters);
+        deleted = this.#db.prepare(`DELETE FROM replies WHERE ${where}`).run(parameters).changes;
       }
       this.#db
         .prepare(
@@ -322,11 +355,12 @@ export class ResultCache {
    */
   *export(): IterableIterator<CacheExportRecord> {
     const statement = this.#db.prepare(
-      `SELECT r.api, ${ROW_COLUMNS},
+      `SELECT r.api, ${ROW_COLUMNS}, b.body, b.resolutions,
          (SELECT group_concat(a.hash, ',') FROM file_aliases a WHERE a.api = r.api AND a.id = r.id AND r.kind = 'file') AS aliases
-       FROM replies r ORDER BY r.api, r.kind, r.id`,
+       FROM replies r LEFT JOIN bodies b ON b.reply_id = r.reply_id ORDER BY r.api, r.kind, r.id`,
     );
-    for (const row of statement.iterate() as IterableIterator<ReplyRow & { api: ApiVersion; aliases: string | null }>) {
+    type ExportRow = ReplyRow & Omit<BodyRow, 'fetched_at'> & { api: ApiVersion; aliases: string | null };
+    for (const row of statement.iterate() as IterableIterator<ExportRow>) {
       yield {
         api: row.api,
         type: row.type,
@@ -336,8 +370,8 @@ export class ResultCache {
         fetchedAt: new Date(row.fetched_at).toISOString(),
         stale: this.#isStale(row),
         ...(row.aliases === null ? {} : { aliases: row.aliases.split(',').sort() }),
-        body: row.body === null ? null : (JSON.parse(row.body) as unknown),
-        ...(row.resolutions === null ? {} : { resolutions: JSON.parse(row.resolutions) as unknown[] }),
+        body: row.body === null ? null : parseJson(row.body),
+        ...(row.resolutions === null ? {} : { resolutions: parseJson(row.resolutions) as unknown[] }),
       };
     }
   }
@@ -354,18 +388,30 @@ export class ResultCache {
     Object.defineProperty(entry, 'reply', {
       enumerable: true,
       get: (): VtReply => {
-        reply ??= {
-          api,
-          type: row.type,
-          value: row.value,
-          body: row.body === null ? null : (JSON.parse(row.body) as unknown),
-          ...(row.resolutions === null ? {} : { resolutions: JSON.parse(row.resolutions) as unknown[] }),
-          fetchedAt: row.fetched_at,
-        };
+        reply ??= this.#reply(api, row);
         return reply;
       },
     });
     return entry as CachedEntry;
+  }
+
+  /**
+   * Reads an entry's reply. Another run may have replaced it since (then the newer reply is returned, with its
+   * own fetchedAt) or purged it in the microseconds between (then this throws).
+   */
+  #reply(api: ApiVersion, row: ReplyRow): VtReply {
+    const stored = this.#selectBody.get(row.reply_id);
+    if (stored === undefined) {
+      throw new IocEnrichError('CACHE_ERROR', `${this.path}: the cached reply for ${row.value} was purged while being read`);
+    }
+    return {
+      api,
+      type: row.type,
+      value: row.value,
+      body: stored.body === null ? null : parseJson(stored.body),
+      ...(stored.resolutions === null ? {} : { resolutions: parseJson(stored.resolutions) as unknown[] }),
+      fetchedAt: stored.fetched_at,
+    };
   }
 
   #isStale(row: Pick<ReplyRow, 'verdict' | 'fetched_at'>): boolean {
@@ -383,10 +429,11 @@ export class ResultCache {
     };
   }
 
-  #scrub(text: string): string {
-    let scrubbed = text;
-    for (const secret of this.#redact) scrubbed = scrubbed.split(secret).join('[REDACTED]');
-    return scrubbed;
+  /** The JSON of a value, secrets scrubbed, as UTF-8 bytes. */
+  #json(value: unknown): Buffer {
+    let text = JSON.stringify(value);
+    for (const secret of this.#redact) text = text.split(secret).join('[REDACTED]');
+    return Buffer.from(text, 'utf8');
   }
 
   #failure(what: string, error: unknown): IocEnrichError {

@@ -81,6 +81,17 @@ describe('ResultCache put/get', () => {
     cache.close();
   });
 
+  it('reads the newer reply when another writer replaced the entry after the lookup', () => {
+    const reader = open();
+    reader.put(v3Reply('ipv4', '1.2.3.4', { malicious: 0 }, T0 - HOUR));
+    const entry = reader.get('v3', 'ipv4', '1.2.3.4');
+    const writer = open();
+    writer.put(v3Reply('ipv4', '1.2.3.4', { malicious: 8 }, T0));
+    writer.close();
+    expect(entry?.reply).toMatchObject({ fetchedAt: T0, body: { data: { attributes: { last_analysis_stats: { malicious: 8 } } } } });
+    reader.close();
+  });
+
   it('keeps v3 resolutions', () => {
     const cache = open();
     const resolutions = [{ type: 'resolution', attributes: { host_name: 'a.example.com', ip_address: '1.2.3.4' } }];
@@ -311,6 +322,30 @@ describe('ResultCache.open failures', () => {
     expect(error).toBeInstanceOf(IocEnrichError);
     expect((error as IocEnrichError).code).toBe('CACHE_ERROR');
     expect((error as IocEnrichError).message).toContain('schema version 99');
+  });
+
+  it('refuses another SQLite database and leaves its tables alone', () => {
+    const path = join(dir, 'theirs.db');
+    const db = new Database(path);
+    db.exec(`CREATE TABLE replies (note TEXT); INSERT INTO replies VALUES ('keep me')`);
+    db.close();
+    expect(() => ResultCache.open(path)).toThrow(expect.objectContaining({ code: 'CACHE_ERROR', message: expect.stringContaining('not an ioc-enrich cache') }));
+    const after = new Database(path, { readonly: true });
+    expect(after.prepare('SELECT note FROM replies').pluck().all()).toEqual(['keep me']);
+    after.close();
+  });
+
+  it('starts afresh on a cache of an older schema', () => {
+    const path = join(dir, 'old.db');
+    const db = new Database(path);
+    db.exec(`CREATE TABLE schema_version (version INTEGER NOT NULL); INSERT INTO schema_version VALUES (1);
+             CREATE TABLE replies (api TEXT, kind TEXT, id TEXT, body TEXT); INSERT INTO replies VALUES ('v3', 'dns', 'a.example.com', '{}')`);
+    db.close();
+    const cache = ResultCache.open(path, { now });
+    expect(cache.stats().entries).toBe(0);
+    cache.put(v3Reply('dns', 'a.example.com', { malicious: 0 }, T0));
+    expect(cache.get('v3', 'dns', 'a.example.com')?.outcome).toBe('found');
+    cache.close();
   });
 
   it('opens in WAL mode', () => {
