@@ -55,8 +55,11 @@ const HASH_BY_LENGTH: Readonly<Record<number, IocType>> = { 32: 'md5_hash', 40: 
 /** Shannon entropy of the characters of `value`, in bits per character (msticpy's hash test). */
 export function shannonEntropy(value: string): number {
   if (value.length === 0) return 0;
-  const counts = new Map<string, number>();
-  for (const char of value) counts.set(char, (counts.get(char) ?? 0) + 1);
+  const counts = new Map<number, number>();
+  for (let index = 0; index < value.length; index += 1) {
+    const code = value.charCodeAt(index);
+    counts.set(code, (counts.get(code) ?? 0) + 1);
+  }
   let entropy = 0;
   for (const count of counts.values()) {
     const share = count / value.length;

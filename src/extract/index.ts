@@ -346,11 +346,11 @@ const HASH_PROBE = 32;
 
 /**
  * The alphanumeric run around `probe` (not before `floor`): a hash when it is all hex and 32, 40 or 64 long.
- * `end` is where the run stops (the probe itself when it is not a hex digit).
+ * Returns where the run stops (the probe itself when it is not a hex digit), or `-(end + 1)` after a hash.
  */
-function scanHashProbe(pass: Pass, probe: number, floor: number): { hash: boolean; end: number } {
+function scanHashProbe(pass: Pass, probe: number, floor: number): number {
   const { text } = pass;
-  if ((classOf(text.charCodeAt(probe)) & HEX) === 0) return { hash: false, end: probe };
+  if ((classOf(text.charCodeAt(probe)) & HEX) === 0) return probe;
   let start = probe;
   let allHex = true;
   while (start > floor) {
@@ -369,10 +369,11 @@ function scanHashProbe(pass: Pass, probe: number, floor: number): { hash: boolea
   // A run cut by the floor touches a consumed item, so it is not bounded by a non-alphanumeric.
   const bounded = start === 0 || (classOf(text.charCodeAt(start - 1)) & ALNUM) === 0;
   const type = HASH_TYPES[end - start];
-  if (!allHex || !bounded || type === undefined) return { hash: false, end };
+  if (!allHex || !bounded || type === undefined) return end;
   const raw = text.slice(start, end);
   emit(pass, type, raw.toLowerCase(), start, end, raw);
-  return { hash: true, end };
+  // Encoded as a negative number so the hot loop allocates nothing: -(end + 1) means "a hash ending at end".
+  return -(end + 1);
 }
 
 /** The run of host characters around the dot at `dot` (not before `floor`); returns the new floor. */
@@ -451,9 +452,12 @@ export function extractCandidates(text: string, options: ExtractOptions = {}): C
       if (resume > colon + 1) floor = resume;
       nextColon = scan.indexOf(':', colon + 1);
     } else if (nextProbe < length) {
-      const probe = scanHashProbe(pass, nextProbe, floor);
-      if (probe.hash) floor = probe.end;
-      nextProbe = probe.end + HASH_PROBE;
+      let end = scanHashProbe(pass, nextProbe, floor);
+      if (end < 0) {
+        end = -end - 1;
+        floor = end;
+      }
+      nextProbe = end + HASH_PROBE;
     } else {
       break;
     }

@@ -16,7 +16,7 @@ function ranges(cidrs: readonly string[]): Range[] {
  * Python's `ipaddress` private networks (what msticpy's `is_private` tests), IPv4. `is_global` is "not private and
  * not 100.64/10", so shared address space is rejected as an observable but accepted as a URL host, as in msticpy.
  */
-const PRIVATE_V4 = ranges([
+const PRIVATE_V4_CIDRS = [
   '0.0.0.0/8',
   '10.0.0.0/8',
   '127.0.0.0/8',
@@ -30,9 +30,7 @@ const PRIVATE_V4 = ranges([
   '198.51.100.0/24',
   '203.0.113.0/24',
   '240.0.0.0/4',
-]);
-
-const SHARED_V4 = ranges(['100.64.0.0/10']);
+];
 
 /** Python's IPv6 private networks: loopback, unspecified, IPv4-mapped, discard, IETF protocol block, documentation, ULA, link-local. */
 const PRIVATE_V6 = ranges([
@@ -60,13 +58,38 @@ export function looksLikeIpv4(value: string): boolean {
   return IPV4_SYNTAX.test(value);
 }
 
+/**
+ * The 32-bit value of a valid IPv4 address (four parts 0–255 without leading zeros, Python's `ip_address`), or -1.
+ * Read from the character codes: screening calls this for every address in a log.
+ */
+export function ipv4Value(value: string): number {
+  if (value.length < 7 || value.length > 15) return -1;
+  let result = 0;
+  let part = 0;
+  let digits = 0;
+  let parts = 0;
+  for (let index = 0; index <= value.length; index += 1) {
+    const code = index < value.length ? value.charCodeAt(index) : 46;
+    if (code === 46) {
+      if (digits === 0 || part > 255) return -1;
+      result = result * 256 + part;
+      parts += 1;
+      part = 0;
+      digits = 0;
+    } else if (code >= 48 && code <= 57) {
+      if (digits === 1 && part === 0) return -1;
+      if (++digits > 3) return -1;
+      part = part * 10 + code - 48;
+    } else {
+      return -1;
+    }
+  }
+  return parts === 4 ? result : -1;
+}
+
 /** True when `value` is a valid IPv4 address: four parts 0–255 without leading zeros (Python's `ip_address`). */
 export function isValidIpv4(value: string): boolean {
-  if (!IPV4_SYNTAX.test(value)) return false;
-  for (const part of value.split('.')) {
-    if ((part.length > 1 && part.startsWith('0')) || Number(part) > 255) return false;
-  }
-  return true;
+  return ipv4Value(value) !== -1;
 }
 
 const IPV6_CHARS = /^[0-9a-fA-F:.]+$/;
@@ -122,10 +145,27 @@ export function canonicalIpv6(value: string): string {
   return ipaddr.IPv6.parse(value).toRFC5952String();
 }
 
+/** [network, mask] pairs as unsigned 32-bit numbers, for the IPv4 range tests without parsing into objects. */
+function numericRanges(cidrs: readonly string[]): Array<readonly [number, number]> {
+  return cidrs.map((cidr) => {
+    const [address = '', bits = '0'] = cidr.split('/');
+    const mask = Number(bits) === 0 ? 0 : (0xffffffff << (32 - Number(bits))) >>> 0;
+    return [(ipv4Value(address) & mask) >>> 0, mask] as const;
+  });
+}
+
+const PRIVATE_V4_NUMERIC = numericRanges(PRIVATE_V4_CIDRS);
+const SHARED_V4_NUMERIC = numericRanges(['100.64.0.0/10']);
+
+function inNumericRanges(address: number, list: ReadonlyArray<readonly [number, number]>): boolean {
+  for (const [network, mask] of list) if (((address & mask) >>> 0) === network) return true;
+  return false;
+}
+
 /** True when a valid IPv4 address is not globally routable (msticpy's `IP address is not global`). */
 export function isNonGlobalIpv4(value: string): boolean {
-  const address = ipaddr.IPv4.parse(value);
-  return inRanges(address, PRIVATE_V4) || inRanges(address, SHARED_V4);
+  const address = ipv4Value(value);
+  return inNumericRanges(address, PRIVATE_V4_NUMERIC) || inNumericRanges(address, SHARED_V4_NUMERIC);
 }
 
 /** True when a valid IPv6 address is not globally routable. */
@@ -138,7 +178,8 @@ export function isNonGlobalIpv6(value: string): boolean {
  * not private there, so `http://100.64.0.1/` passes, as msticpy observed.
  */
 export function isPrivateIp(value: string): boolean {
-  if (isValidIpv4(value)) return inRanges(ipaddr.IPv4.parse(value), PRIVATE_V4);
+  const address = ipv4Value(value);
+  if (address !== -1) return inNumericRanges(address, PRIVATE_V4_NUMERIC);
   if (isValidIpv6(value)) return inRanges(ipaddr.IPv6.parse(value), PRIVATE_V6);
   return false;
 }

@@ -139,28 +139,27 @@ function findEdits(text: string): Edit[] | null {
     else if (position === curly) curly = text.indexOf('{', position + 1);
     else colon = text.indexOf(':', position + 1);
     if (position < floor) continue;
-    const edit = editAt(text, position, floor);
-    if (edit === null) continue;
     edits ??= [];
-    for (const item of edit) edits.push(item);
-    floor = edit[edit.length - 1]?.end ?? floor;
+    floor = addEditsAt(text, position, floor, edits);
   }
 }
 
-/** The edits a trigger at `position` starts (a scheme before a bracketed colon makes two), or null. */
-function editAt(text: string, position: number, floor: number): Edit[] | null {
-  const char = text[position];
-  if (char === ':') {
+/** Append the edits a trigger at `position` starts (a scheme before a bracketed colon makes two); returns the new floor. */
+function addEditsAt(text: string, position: number, floor: number, edits: Edit[]): number {
+  if (text.charCodeAt(position) === 58) {
     const scheme = schemeBefore(text, position, floor);
-    return scheme === null ? null : [scheme];
+    if (scheme === null) return floor;
+    edits.push(scheme);
+    return scheme.end;
   }
   const bracket = bracketAt(text, position);
-  if (bracket === null || bracket.start < floor) return null;
+  if (bracket === null || bracket.start < floor) return floor;
   if (bracket.text.startsWith(':')) {
     const scheme = schemeBefore(text, position, floor);
-    if (scheme !== null) return [scheme, bracket];
+    if (scheme !== null) edits.push(scheme);
   }
-  return [bracket];
+  edits.push(bracket);
+  return bracket.end;
 }
 
 /** Refanged text plus, when anything changed, the original offset of every refanged character. */
@@ -176,7 +175,7 @@ export interface RefangResult {
 /** Refang `text` and keep the offset map extraction needs to report the original text of each candidate. */
 export function refangWithMap(text: string): RefangResult {
   const edits = findEdits(text);
-  if (edits === null) return { text, map: null };
+  if (edits === null || edits.length === 0) return { text, map: null };
   const parts: string[] = [];
   let position = 0;
   for (const edit of edits) {
