@@ -413,6 +413,21 @@ describe('JSON lines', () => {
     expect(reported.map((bad) => bad.line)).toEqual([3]);
   });
 
+  it('names and orders strings the same above and below the recursion limit', async () => {
+    type Level = { s: string; a: unknown[] };
+    let value: Level | string = 'bottom';
+    for (let level = 150; level > 0; level--) value = { s: `v${level}`, a: [`x${level}`, 7, null, value, ''] };
+    const expected: Array<[string, string]> = [];
+    let path = '';
+    for (let level = 1; level <= 150; level++) {
+      expected.push([`${path}s`, `v${level}`], [`${path}a.0`, `x${level}`]);
+      path += 'a.3.';
+    }
+    expected.push([path.slice(0, -1), 'bottom']);
+    const records = await read(`${JSON.stringify(value)}\n`, { format: 'jsonl' });
+    expect(records[0]?.fields.map((field) => [field.name, field.value])).toEqual(expected);
+  });
+
   it('handles deep nesting without overflowing the stack', async () => {
     const depth = 100_000;
     const records = await read(`${'['.repeat(depth)}"deep"${']'.repeat(depth)}\n`, { format: 'jsonl' });
