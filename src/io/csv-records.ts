@@ -9,6 +9,7 @@
  * checks that both paths give what csv-parse gives, on a generated file.
  * Strict like csv-parse's defaults: a quote inside an unquoted field, text after a closing quote, a quoted field
  * never closed and a record whose field count differs from the header's are errors. Blank lines are not records.
+ * Lines end with LF or CRLF (a lone CR, the old Mac line end, is data).
  */
 import { InputError } from '../errors.js';
 import { DEFAULT_MAX_RECORD_BYTES, withoutCr, type LineBatch } from './line-splitter.js';
