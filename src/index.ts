@@ -36,8 +36,8 @@ export { ApiError, InputError, IocEnrichError, OptionError } from './errors.js';
 export type { ErrorCode } from './errors.js';
 
 // The pipeline.
-export { enrich, extractOccurrences, extractedRow, newExtractStats } from './pipeline.js';
-export type { EnrichOptions, EnrichProgress, EnrichSummary, ExtractOptions, ExtractStats, Finding, LookupPlan, RecordSource } from './pipeline.js';
+export { enrich, extractOccurrenceBatches, extractOccurrences, extractedRow, newExtractStats } from './pipeline.js';
+export type { EnrichOptions, EnrichProgress, EnrichSummary, ExtractOptions, ExtractStats, Finding, LookupPlan, RecordInput, RecordSource } from './pipeline.js';
 
 // The stages, usable one by one.
 export { extractCandidates, refang } from './extract/index.js';
@@ -52,7 +52,7 @@ export { normalizeReply, severity } from './normalize.js';
 export { canonicalUrl, guiLink, urlIdBase64, urlIdSha256 } from './vt/ids.js';
 
 // Input and output.
-export { inferInputFormat, readSourceBatches, readSourceRecords, readTypedRecords } from './io/readers.js';
+export { inferInputFormat, readSourceBatches, readSourceRecords, readTypedBatches, readTypedRecords } from './io/readers.js';
 export type { InputFormat, InputSpec, ReaderOptions, TypedReaderOptions } from './io/readers.js';
 export { createRowWriter } from './io/writers.js';
 export type { OutputFormat, RowWriter } from './io/writers.js';

@@ -2,7 +2,7 @@
  * `ioc-enrich extract`: a SIEM export to typed, screened, deduplicated observables, offline.
  */
 import { parseArgs } from 'node:util';
-import { extractOccurrences, extractedRow, newExtractStats, type ExtractStats } from '../pipeline.js';
+import { extractOccurrenceBatches, extractedRow, newExtractStats, type ExtractStats } from '../pipeline.js';
 import { createRowWriter } from '../io/writers.js';
 import { EXTRACT_COLUMNS } from '../types.js';
 import { INPUT_OPTIONS, outputFormat, resolveInput } from './input-options.js';
@@ -47,13 +47,13 @@ export async function extractCommand(args: string[], io: CommandIo): Promise<num
   const writer = createRowWriter(EXTRACT_COLUMNS, format, output.stream);
   const stats: ExtractStats = newExtractStats();
   try {
-    for await (const occurrence of extractOccurrences(input.records, {
-      ...(input.allowlist === undefined ? {} : { allowlist: input.allowlist }),
-      urlHostsAsDns: input.urlHostsAsDns,
-    }, stats)) {
-      // Await only when the writer asks for it (backpressure): an await per row would cost more than the row.
-      const pending = writer.write(extractedRow(occurrence));
-      if (pending !== undefined) await pending;
+    const options = { ...(input.allowlist === undefined ? {} : { allowlist: input.allowlist }), urlHostsAsDns: input.urlHostsAsDns };
+    for await (const occurrences of extractOccurrenceBatches(input.records, options, stats)) {
+      for (const occurrence of occurrences) {
+        // Await only when the writer asks for it (backpressure): an await per row would cost more than the row.
+        const pending = writer.write(extractedRow(occurrence));
+        if (pending !== undefined) await pending;
+      }
     }
   } catch (error) {
     // Keep what was processed before the bad input: the rows so far are a complete, valid file.

@@ -5,9 +5,9 @@ import { readFile } from 'node:fs/promises';
 import type { ParseArgsConfig } from 'node:util';
 import { Allowlist } from '../allowlist.js';
 import { IocEnrichError, OptionError } from '../errors.js';
-import { inferInputFormat, readSourceRecords, readTypedRecords } from '../io/readers.js';
+import { inferInputFormat, readSourceBatches, readTypedBatches } from '../io/readers.js';
+import type { RecordInput } from '../pipeline.js';
 import type { InputError } from '../errors.js';
-import type { SourceRecord, TypedRecord } from '../types.js';
 
 /** parseArgs option definitions for input, screening and output. */
 export const INPUT_OPTIONS = {
@@ -43,7 +43,7 @@ export interface InputValues {
 /** What the input options resolve to. */
 export interface ResolvedInput {
   path: string;
-  records: AsyncIterable<SourceRecord | TypedRecord>;
+  records: RecordInput;
   allowlist: Allowlist | undefined;
   urlHostsAsDns: boolean;
   /** Rows skipped with --skip-bad-rows, counted as reading goes. */
@@ -86,13 +86,13 @@ export async function resolveInput(values: InputValues, positionals: string[]): 
   };
   const observableColumn = values['observable-col'];
   const typeColumn = values['type-col'];
-  let records: AsyncIterable<SourceRecord | TypedRecord>;
+  let records: RecordInput;
   if (observableColumn !== undefined || typeColumn !== undefined) {
     if (observableColumn === undefined || typeColumn === undefined) {
       throw new OptionError(observableColumn === undefined ? '--observable-col' : '--type-col', '(missing)', 'given together with the other (pre-typed input)');
     }
     if (inputFormat !== 'csv') throw new OptionError('--input-format', inputFormat, 'csv for pre-typed input');
-    records = readTypedRecords(
+    records = { batches: readTypedBatches(
       { path },
       {
         observableColumn,
@@ -101,11 +101,11 @@ export async function resolveInput(values: InputValues, positionals: string[]): 
         skipBadRows,
         onBadRow,
       },
-    );
+    ) };
   } else {
     const columns = list(values.columns);
     const fields = list(values.fields);
-    records = readSourceRecords(
+    records = { batches: readSourceBatches(
       { path },
       {
         format: inputFormat,
@@ -115,7 +115,7 @@ export async function resolveInput(values: InputValues, positionals: string[]): 
         skipBadRows,
         onBadRow,
       },
-    );
+    ) };
   }
   let allowlist: Allowlist | undefined;
   if (values.allowlist !== undefined) {
