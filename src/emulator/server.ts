@@ -18,16 +18,18 @@ import { decodeCursor, errorBody, objectBody, quotasBody, resolutionsPage } from
 import { copyStats, emptyStats, increment, type EmulatorStats } from './stats.js';
 import type { ObjectStore } from './store.js';
 
-/** A reply ready to send: status and body (empty for v2 204/403). */
+/** A reply ready to send: status and body (empty for v2 204/403); cached object bodies are already bytes. */
 interface Reply {
   readonly status: number;
-  readonly body: string;
+  readonly body: string | Buffer;
 }
 
 const V3_PREFIX = '/api/v3/';
 const V2_PREFIX = '/vtapi/v2/';
 const STATS_PATH = '/__emulator/stats';
 const JSON_TYPE = 'application/json; charset=utf-8';
+/** The query of a request without one; never mutated. */
+const NO_QUERY = new URLSearchParams();
 
 /** v3 collection → store kind. */
 const KIND_OF: Readonly<Record<string, ObjectKind>> = { files: 'file', urls: 'url', domains: 'domain', ip_addresses: 'ip_address' };
@@ -63,8 +65,8 @@ function json(value: unknown): Reply {
 export class Router {
   private counters: EmulatorStats = emptyStats();
   private readonly quotas = new Map<string, KeyQuota>();
-  /** Serialised v3 bodies by object identity: big objects are not re-serialised per request. */
-  private readonly bodies = new WeakMap<VtObject, string>();
+  /** Serialised v3 bodies by object identity: big objects are not re-serialised or re-encoded per request. */
+  private readonly bodies = new WeakMap<VtObject, Buffer>();
   private readonly timers = new Set<NodeJS.Timeout>();
   /** Set once the server listens: links in replies point at the emulator itself. */
   baseUrl = '';
@@ -96,7 +98,8 @@ export class Router {
     const url = request.url ?? '/';
     const queryStart = url.indexOf('?');
     const path = queryStart === -1 ? url : url.slice(0, queryStart);
-    const query = new URLSearchParams(queryStart === -1 ? '' : url.slice(queryStart + 1));
+    // Most lookups have no query string: no parser object for them (v2 POST gets its own below).
+    const query = queryStart === -1 ? NO_QUERY : new URLSearchParams(url.slice(queryStart + 1));
     if (path === STATS_PATH) {
       // Written directly, not through send(): reading the stats must not change them.
       const body = JSON.stringify(this.counters);
@@ -110,8 +113,9 @@ export class Router {
       const chunks: Buffer[] = [];
       request.on('data', (chunk: Buffer) => chunks.push(chunk));
       request.on('end', () => {
-        for (const [name, value] of new URLSearchParams(Buffer.concat(chunks).toString('utf8'))) query.set(name, value);
-        this.dispatch(request, response, path, query);
+        const merged = new URLSearchParams(query);
+        for (const [name, value] of new URLSearchParams(Buffer.concat(chunks).toString('utf8'))) merged.set(name, value);
+        this.dispatch(request, response, path, merged);
       });
       return;
     }
@@ -209,10 +213,10 @@ export class Router {
     }
   }
 
-  private objectBody(object: VtObject): string {
+  private objectBody(object: VtObject): Buffer {
     let body = this.bodies.get(object);
     if (body === undefined) {
-      body = objectBody(object, this.baseUrl);
+      body = Buffer.from(objectBody(object, this.baseUrl), 'utf8');
       this.bodies.set(object, body);
     }
     return body;
@@ -345,7 +349,7 @@ export class Router {
       }
       case 'truncated': {
         const reply = produce();
-        const body = Buffer.from(reply.body, 'utf8');
+        const body = typeof reply.body === 'string' ? Buffer.from(reply.body, 'utf8') : reply.body;
         increment(this.counters.byStatus, String(reply.status));
         // The headers promise the whole body; half of it arrives, then the connection is cut.
         response.writeHead(reply.status, { 'content-type': JSON_TYPE, 'content-length': body.length });
@@ -355,7 +359,8 @@ export class Router {
       case 'malformed': {
         const reply = produce();
         // A complete reply whose JSON is broken: the last character replaced, as a buggy proxy might do.
-        this.send(response, { status: reply.status, body: `${reply.body.slice(0, -1)}<` });
+        const text = reply.body.toString();
+        this.send(response, { status: reply.status, body: `${text.slice(0, -1)}<` });
         return;
       }
       default:
@@ -365,7 +370,7 @@ export class Router {
 
   private send(response: ServerResponse, reply: Reply): void {
     increment(this.counters.byStatus, String(reply.status));
-    if (reply.body === '') {
+    if (reply.body.length === 0) {
       // HTTP forbids a Content-Length on a 204.
       response.writeHead(reply.status, reply.status === 204 ? {} : { 'content-length': 0 });
       response.end();
