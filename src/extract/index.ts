@@ -345,35 +345,33 @@ function scanIpv6(pass: Pass, colon: number): number {
 const HASH_PROBE = 32;
 
 /**
- * The alphanumeric run around `probe` (not before `floor`): a hash when it is all hex and 32, 40 or 64 long.
- * Returns where the run stops (the probe itself when it is not a hex digit), or `-(end + 1)` after a hash.
+ * The run of host characters around `probe` (not before `floor`), when the probe is a hex digit. A run with a dot
+ * is left to the dot trigger, so `<md5>.evil.com` is one domain rather than a hash and a cut-out `evil.com`;
+ * otherwise its hashes are reported. Returns where the run stops (the probe itself when it is not a hex digit),
+ * or `-(end + 1)` when hashes were reported, so the hot loop allocates nothing.
  */
 function scanHashProbe(pass: Pass, probe: number, floor: number): number {
   const { text } = pass;
   if ((classOf(text.charCodeAt(probe)) & HEX) === 0) return probe;
+  let dotted = false;
   let start = probe;
-  let allHex = true;
   while (start > floor) {
-    const cls = classOf(text.charCodeAt(start - 1));
-    if ((cls & ALNUM) === 0) break;
-    if ((cls & HEX) === 0) allHex = false;
+    const code = text.charCodeAt(start - 1);
+    if ((classOf(code) & HOST) === 0) break;
+    if (code === DOT) dotted = true;
     start -= 1;
   }
   let end = probe + 1;
   while (end < text.length) {
-    const cls = classOf(text.charCodeAt(end));
-    if ((cls & ALNUM) === 0) break;
-    if ((cls & HEX) === 0) allHex = false;
+    const code = text.charCodeAt(end);
+    if ((classOf(code) & HOST) === 0) break;
+    if (code === DOT) dotted = true;
     end += 1;
   }
-  // A run cut by the floor touches a consumed item, so it is not bounded by a non-alphanumeric.
-  const bounded = start === 0 || (classOf(text.charCodeAt(start - 1)) & ALNUM) === 0;
-  const type = HASH_TYPES[end - start];
-  if (!allHex || !bounded || type === undefined) return end;
-  const raw = text.slice(start, end);
-  emit(pass, type, raw.toLowerCase(), start, end, raw);
-  // Encoded as a negative number so the hot loop allocates nothing: -(end + 1) means "a hash ending at end".
-  return -(end + 1);
+  if (dotted || end - start < 32) return end;
+  const before = pass.out.length;
+  scanHashes(pass, start, end);
+  return pass.out.length > before ? -(end + 1) : end;
 }
 
 /** The run of host characters around the dot at `dot` (not before `floor`); returns the new floor. */

@@ -98,6 +98,12 @@ describe('extractCandidates: boundaries', () => {
     ['a sentence-final ipv6', 'reached 2a03:2880:f10c::25.', ['ipv6:2a03:2880:f10c::25']],
     ['a domain followed by =', 'user.name=bob host.id=7', []],
     ['a trailing dot', 'resolved evil.com.', ['dns:evil.com']],
+    [
+      'a domain whose first label is hex',
+      'd41d8cd98f00b204e9800998ecf8427e.evil.com',
+      ['dns:d41d8cd98f00b204e9800998ecf8427e.evil.com'],
+    ],
+    ['hashes joined by hyphens', `x-${'ab12'.repeat(8)}-${'cd34'.repeat(10)} y`, [`md5_hash:${'ab12'.repeat(8)}`, `sha1_hash:${'cd34'.repeat(10)}`]],
     ['an underscore label', 'exa_mple.com _dmarc.evil.com', []],
     ['a leading hyphen label', '-bad.com', []],
     ['a non-public suffix', 'example.local foo.internal a.b localhost java.lang.String', []],
