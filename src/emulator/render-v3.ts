@@ -34,7 +34,7 @@ export function decodeCursor(cursor: string): number | undefined {
 }
 
 /** Stats of the other end of a resolution, or `undefined` when VirusTotal does not know it. */
-export type StatsLookup = (kind: ObjectKind, id: string) => AnalysisStats | undefined;
+export type StatsLookup = (kind: 'domain' | 'ip_address', id: string) => AnalysisStats | undefined;
 
 const EMPTY_STATS: AnalysisStats = { harmless: 0, malicious: 0, suspicious: 0, undetected: 0, timeout: 0 };
 

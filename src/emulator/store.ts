@@ -17,6 +17,7 @@ import {
   syntheticFile,
   syntheticIpAddress,
   syntheticResolutions,
+  syntheticStats,
   syntheticUrl,
   syntheticVerdict,
   ValueBytes,
@@ -105,10 +106,20 @@ export class ObjectStore {
     return id;
   }
 
-  /** Analysis stats of an observable, or `undefined` when unknown (for resolution objects and v2 URL lists). */
-  statsOf(kind: ObjectKind, id: string): AnalysisStats | undefined {
-    const stats = this.get(kind, id)?.attributes['last_analysis_stats'];
-    return isRecord(stats) ? (stats as AnalysisStats) : undefined;
+  /**
+   * Analysis stats of a domain or IP address, or `undefined` when unknown (for resolution objects). Synthetic
+   * stats are computed without building the object: a resolutions page names up to 40 other objects.
+   */
+  statsOf(kind: 'domain' | 'ip_address', id: string): AnalysisStats | undefined {
+    const known = this.fixtures.get(`${kind}:${id}`) ?? this.built.get(`${kind}:${id}`);
+    if (known !== undefined) {
+      const stats = known?.attributes['last_analysis_stats'];
+      return isRecord(stats) ? (stats as AnalysisStats) : undefined;
+    }
+    if (this.notFound.has(`${kind}:${id}`)) return undefined;
+    const verdict = syntheticVerdict(kind, id, this.rates);
+    // The same bytes and verdict as the object's own attributes (see syntheticDomain, syntheticIpAddress).
+    return verdict === 'not-found' ? undefined : syntheticStats(kind, verdict, new ValueBytes(kind, id));
   }
 
   private synthesize(kind: ObjectKind, id: string): VtObject | undefined {

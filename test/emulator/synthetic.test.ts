@@ -71,6 +71,24 @@ describe('synthetic objects', () => {
   });
 });
 
+describe('synthetic resolutions', () => {
+  it('give each end the analysis stats its own lookup reports', async () => {
+    let compared = 0;
+    for (let i = 0; i < 6; i += 1) {
+      const page = await get(first.url, `/api/v3/ip_addresses/93.184.2.${i + 10}/resolutions?limit=40`, 'k');
+      if (page.status !== 200) continue;
+      for (const item of at(page.json, 'data') as unknown[]) {
+        const host = at(item, 'attributes', 'host_name') as string;
+        const domain = await get(first.url, `/api/v3/domains/${host}`, 'k');
+        const expected = domain.status === 200 ? at(domain.json, 'data', 'attributes', 'last_analysis_stats') : { harmless: 0, malicious: 0, suspicious: 0, undetected: 0, timeout: 0 };
+        expect(at(item, 'attributes', 'host_name_last_analysis_stats')).toEqual(expected);
+        compared += 1;
+      }
+    }
+    expect(compared).toBeGreaterThan(10);
+  });
+});
+
 describe('synthetic rates', () => {
   async function verdicts(options: EmulatorOptions, count: number): Promise<Record<string, number>> {
     const server = await startEmulator({ ...options, unlimited: true });
