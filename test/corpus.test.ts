@@ -1,9 +1,12 @@
 // Extraction quality on the generated corpus: precision and recall of extract + screen, per type, against the
 // generator's truth, for text lines and for CSV rows (parsed with csv-parse, every field scanned).
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { describe, expect, it } from 'vitest';
 // @ts-expect-error: a plain-JS benchmark helper without type declarations.
-import { generateCorpus } from '../bench/corpus-generator.mjs';
+import { generateCorpus, writeCorpus } from '../bench/corpus-generator.mjs';
 import { extractCandidates } from '../src/extract/index.js';
 import { screenValue } from '../src/screen.js';
 import { IOC_TYPES } from '../src/types.js';
@@ -67,6 +70,22 @@ describe('generated corpus', () => {
   it('is deterministic for a seed', () => {
     expect(generateCorpus({ seed: 3, lines: 50 })).toEqual(generateCorpus({ seed: 3, lines: 50 }));
     expect(generateCorpus({ seed: 3, lines: 50 }).text).not.toBe(generateCorpus({ seed: 4, lines: 50 }).text);
+  });
+
+  it('streams a corpus of about the asked size to a file, deterministically', async () => {
+    const folder = mkdtempSync(join(tmpdir(), 'corpus-'));
+    try {
+      const first = (await writeCorpus(join(folder, 'a.csv'), { seed: 5, bytes: 200_000, format: 'csv' })) as { bytes: number; lines: number };
+      await writeCorpus(join(folder, 'b.csv'), { seed: 5, bytes: 200_000, format: 'csv' });
+      const text = readFileSync(join(folder, 'a.csv'), 'utf8');
+      expect(text).toBe(readFileSync(join(folder, 'b.csv'), 'utf8'));
+      expect(first.bytes).toBe(Buffer.byteLength(text));
+      expect(first.bytes).toBeGreaterThanOrEqual(200_000);
+      expect(first.bytes).toBeLessThan(202_000);
+      expect(parse(text, { from_line: 2 })).toHaveLength(first.lines);
+    } finally {
+      rmSync(folder, { recursive: true, force: true });
+    }
   });
 
   it('reaches precision and recall ≥ 0.99 per type on text lines', () => {
