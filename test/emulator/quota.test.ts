@@ -125,6 +125,9 @@ describe('overall_quotas', () => {
     clock.advance(60_000);
     // The minute has passed, the day has not: how a client tells a passing refusal from an exhausted day.
     expect(at((await get(server.url, '/api/v3/users/k/overall_quotas', 'k')).json, 'data', 'api_requests_minutely', 'user', 'used')).toBe(0);
+    clock.advance(3_540_000);
+    const later = await get(server.url, '/api/v3/users/k/overall_quotas', 'k');
+    expect([at(later.json, 'data', 'api_requests_hourly', 'user', 'used'), at(later.json, 'data', 'api_requests_daily', 'user', 'used')]).toEqual([0, 4]);
     expect(server.stats().itemsLookedUp).toBe(4);
   });
 
