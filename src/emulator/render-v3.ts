@@ -3,7 +3,7 @@
  * emulator itself, so a client that follows `links.next` keeps talking to it.
  */
 import { resultsJson, type AnalysisStats, type EngineResult } from './engines.js';
-import { COLLECTION_OF, type ObjectKind, type Resolution, type VtObject } from './model.js';
+import { COLLECTION_OF, type Resolution, type VtObject } from './model.js';
 
 /** `{"error": {"code", "message"}}`, VirusTotal's error body. */
 export function errorBody(code: string, message: string): string {
