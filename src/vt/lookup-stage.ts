@@ -186,7 +186,8 @@ class LookupRun {
         await Promise.all(workers);
       }
       if (this.fatal !== undefined) throw this.fatal.error;
-      if (this.options.signal?.aborted === true) this.stop('interrupted');
+      const unfinished = !this.sourceDone || Object.values(this.lanes).some((lane) => lane.length > 0);
+      if (this.options.signal?.aborted === true && unfinished) this.stop('interrupted');
       if (this.stopReason !== undefined) await this.drain(this.stopReason);
       this.stats.stopReason = this.stopReason ?? 'complete';
       return this.stats;

@@ -168,7 +168,8 @@ export class RateLimiter {
           waiter.resolve({ exhausted: leftToday <= 0 ? 'daily' : 'monthly' });
           continue;
         }
-        const count = Math.min(waiter.wanted, leftToday, leftMonth);
+        // Never more than a whole window holds, or the wait could never end.
+        const count = Math.min(waiter.wanted, leftToday, leftMonth, this.perMinute);
         const wait = this.waitFor(count);
         if (wait === 0) {
           this.waiters.shift();

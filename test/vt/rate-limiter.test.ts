@@ -77,6 +77,12 @@ describe('RateLimiter: the minute window', () => {
     expect(busiestWindow(grants)).toBeLessThanOrEqual(perMinute);
   });
 
+  it('grants a request wider than the window what the window holds, rather than waiting forever', async () => {
+    const clock = virtualClock();
+    const limiter = new RateLimiter({ perMinute: 3, perDay: Infinity, perMonth: Infinity }, clock);
+    expect(permitOf(await limiter.acquire(25)).count).toBe(3);
+  });
+
   it('does not limit with perMinute Infinity', async () => {
     const clock = virtualClock();
     const limiter = new RateLimiter({ perMinute: Infinity, perDay: Infinity, perMonth: Infinity }, clock);
