@@ -72,15 +72,19 @@ export class OccurrenceBuilder {
     original: string,
     outcome: ScreenOutcome,
   ): Occurrence {
-    const base = { recordNumber: record.recordNumber, sourceIndex: record.sourceIndex, field, original };
+    // Object literals written out in full, not spread: this runs once per occurrence on the hot path.
+    const { recordNumber, sourceIndex } = record;
     if (!outcome.accepted) {
-      return { ...base, observable: outcome.value, type: outcome.type, status: outcome.status, key: '' };
+      const { type, value, status } = outcome;
+      return { recordNumber, sourceIndex, field, original, observable: value, type, status, key: '' };
     }
     const { type, value } = outcome;
     if (this.#allowlist?.matches(type, value) === true) {
-      return { ...base, observable: value, type, status: 'Allowlisted', key: observableKey(type, value) };
+      const key = observableKey(type, value);
+      return { recordNumber, sourceIndex, field, original, observable: value, type, status: 'Allowlisted', key };
     }
     const { key, first } = this.#deduper.observe(type, value);
-    return { ...base, observable: value, type, status: first ? 'Valid' : 'Duplicate', key };
+    const status = first ? 'Valid' : 'Duplicate';
+    return { recordNumber, sourceIndex, field, original, observable: value, type, status, key };
   }
 }

@@ -17,8 +17,6 @@
  * alternation to backtrack over.
  */
 
-const OPEN_TO_CLOSE: Readonly<Record<string, string>> = { '[': ']', '(': ')', '{': '}' };
-
 /** Inner texts of bracket forms, lower case, and what they stand for. */
 const BRACKET_FORMS: ReadonlyArray<readonly [string, string]> = [
   ['.', '.'],
@@ -56,36 +54,54 @@ function isAlphanumeric(code: number): boolean {
   return (code >= 48 && code <= 57) || (code >= 65 && code <= 90) || (code >= 97 && code <= 122);
 }
 
-/** One replacement: [start, end) of the original becomes `text`. */
-interface Edit {
-  readonly start: number;
-  readonly end: number;
-  readonly text: string;
+/*
+ * Edits are kept flat, three numbers each (original start, original end, index into REPLACEMENTS), and the
+ * finders report through `found`: a hostile line with a quarter of a million `[.]` must not allocate an object
+ * per edit.
+ */
+const REPLACEMENTS: readonly string[] = ['.', '@', '://', ':', '//', '/', 'http', 'https', 'ftp', 'ftps', 'sftp'];
+const found = { start: 0, end: 0, replacement: 0 };
+
+function replacementIndex(text: string): number {
+  return REPLACEMENTS.indexOf(text);
 }
 
-/** A defanged scheme ending just before `position` (where a colon or a bracketed colon starts), or null. */
-function schemeBefore(text: string, position: number, floor: number): Edit | null {
-  // Every form ends in p, s or w: most colons (times, ports, `http:`) are dismissed by this one test.
+const BRACKET_TABLE = BRACKET_FORMS.map(([form, replacement]) => [form, replacementIndex(replacement)] as const);
+const SCHEME_TABLE = SCHEME_FORMS.map(([form, replacement]) => [form, replacementIndex(replacement)] as const);
+
+/** True when `form` (lower case) is at `position`, ignoring the case of letters. */
+function matchesAt(text: string, position: number, form: string): boolean {
+  if (position < 0 || position + form.length > text.length) return false;
+  for (let index = 0; index < form.length; index += 1) {
+    let code = text.charCodeAt(position + index);
+    if (code >= 65 && code <= 90) code |= 0x20;
+    if (code !== form.charCodeAt(index)) return false;
+  }
+  return true;
+}
+
+/** A defanged scheme ending just before `position` (where a colon or a bracketed colon starts), into `found`. */
+function schemeBefore(text: string, position: number, floor: number): boolean {
   const last = text.charCodeAt(position - 1) | 0x20;
   const previous = text.charCodeAt(position - 2) | 0x20;
-  // p: ...xp, ...tp, *p, _p, ]p; s: ...ps; w: meow. Dismisses `queries:`, `info:` and times without slicing.
+  // Every form ends in xp, tp, *p, _p, ]p, ps or ow: `queries:`, `info:` and times are dismissed here.
   if (last === 0x70) {
-    if (previous !== 0x78 && previous !== 0x74 && previous !== 0x2a && previous !== 0x7f && previous !== 0x7d) return null;
+    if (previous !== 0x78 && previous !== 0x74 && previous !== 0x2a && previous !== 0x7f && previous !== 0x7d) return false;
   } else if (last === 0x73) {
-    if (previous !== 0x70) return null;
+    if (previous !== 0x70) return false;
   } else if (last !== 0x77 || previous !== 0x6f) {
-    return null;
+    return false;
   }
-  const from = Math.max(floor, position - 7);
-  const tail = text.slice(from, position).toLowerCase();
-  if (tail.endsWith('http') || tail.endsWith('https') || tail.endsWith('ftp')) return null;
-  for (const [form, replacement] of SCHEME_FORMS) {
-    if (!tail.endsWith(form)) continue;
+  for (const [form, replacement] of SCHEME_TABLE) {
     const start = position - form.length;
+    if (start < floor || !matchesAt(text, start, form)) continue;
     if (start > 0 && isAlphanumeric(text.charCodeAt(start - 1))) continue;
-    return { start, end: position, text: replacement };
+    found.start = start;
+    found.end = position;
+    found.replacement = replacement;
+    return true;
   }
-  return null;
+  return false;
 }
 
 /** First characters of the bracket forms' inner texts (`.`, `dot`, `@`, `at`, `:`, `/`). */
@@ -93,34 +109,43 @@ function mayStartForm(code: number): boolean {
   return code === 46 || code === 64 || code === 58 || code === 47 || (code | 0x20) === 0x64 || (code | 0x20) === 0x61;
 }
 
-/** A bracket form starting at `position` (an opening bracket), or null. Eats one space each side of a dot form. */
-function bracketAt(text: string, position: number): Edit | null {
-  const close = OPEN_TO_CLOSE[text[position] ?? ''];
-  if (close === undefined) return null;
+function isOpening(code: number): boolean {
+  return code === 91 || code === 40 || code === 123;
+}
+
+function isClosing(code: number): boolean {
+  return code === 93 || code === 41 || code === 125;
+}
+
+/** A bracket form at `position` (an opening bracket), into `found`. Eats one space each side of a dot form. */
+function bracketAt(text: string, position: number): boolean {
+  if (!isOpening(text.charCodeAt(position))) return false;
   // The closing bracket may be of any kind (`[.)` is seen in the wild); inner spaces are optional.
   let inner = position + 1;
   if (text.charCodeAt(inner) === 32) inner += 1;
-  if (!mayStartForm(text.charCodeAt(inner))) return null;
-  for (const [form, replacement] of BRACKET_FORMS) {
-    if (text.slice(inner, inner + form.length).toLowerCase() !== form) continue;
+  if (!mayStartForm(text.charCodeAt(inner))) return false;
+  for (const [form, replacement] of BRACKET_TABLE) {
+    if (!matchesAt(text, inner, form)) continue;
     let end = inner + form.length;
     if (text.charCodeAt(end) === 32) end += 1;
-    const closing = text[end];
-    if (closing !== ']' && closing !== ')' && closing !== '}') continue;
+    if (!isClosing(text.charCodeAt(end))) continue;
     end += 1;
     let start = position;
-    if (replacement === '.' && text.charCodeAt(start - 1) === 32 && text.charCodeAt(end) === 32) {
+    if (replacement === 0 && text.charCodeAt(start - 1) === 32 && text.charCodeAt(end) === 32) {
       start -= 1;
       end += 1;
     }
-    return { start, end, text: replacement };
+    found.start = start;
+    found.end = end;
+    found.replacement = replacement;
+    return true;
   }
-  return null;
+  return false;
 }
 
-/** The edits that refang `text`, in order and not overlapping. */
-function findEdits(text: string): Edit[] | null {
-  let edits: Edit[] | null = null;
+/** The edits that refang `text` as flat triples, in order and not overlapping; null when there are none. */
+function findEdits(text: string): number[] | null {
+  let edits: number[] | null = null;
   let floor = 0;
   // The next position of each trigger; plain variables rather than an array: this runs once per field.
   let square = text.indexOf('[');
@@ -139,27 +164,22 @@ function findEdits(text: string): Edit[] | null {
     else if (position === curly) curly = text.indexOf('{', position + 1);
     else colon = text.indexOf(':', position + 1);
     if (position < floor) continue;
-    edits ??= [];
-    floor = addEditsAt(text, position, floor, edits);
+    if (text.charCodeAt(position) === 58) {
+      if (schemeBefore(text, position, floor)) {
+        (edits ??= []).push(found.start, found.end, found.replacement);
+        floor = found.end;
+      }
+      continue;
+    }
+    if (!bracketAt(text, position) || found.start < floor) continue;
+    const { start, end, replacement } = found;
+    // A bracketed colon may follow a defanged scheme: `hxxps[:]//`.
+    if (REPLACEMENTS[replacement]?.startsWith(':') === true && schemeBefore(text, position, floor)) {
+      (edits ??= []).push(found.start, found.end, found.replacement);
+    }
+    (edits ??= []).push(start, end, replacement);
+    floor = end;
   }
-}
-
-/** Append the edits a trigger at `position` starts (a scheme before a bracketed colon makes two); returns the new floor. */
-function addEditsAt(text: string, position: number, floor: number, edits: Edit[]): number {
-  if (text.charCodeAt(position) === 58) {
-    const scheme = schemeBefore(text, position, floor);
-    if (scheme === null) return floor;
-    edits.push(scheme);
-    return scheme.end;
-  }
-  const bracket = bracketAt(text, position);
-  if (bracket === null || bracket.start < floor) return floor;
-  if (bracket.text.startsWith(':')) {
-    const scheme = schemeBefore(text, position, floor);
-    if (scheme !== null) edits.push(scheme);
-  }
-  edits.push(bracket);
-  return bracket.end;
 }
 
 /** Refanged text plus, when anything changed, the original offset of every refanged character. */
@@ -172,28 +192,41 @@ export interface RefangResult {
   readonly map: Int32Array | null;
 }
 
+/** Characters per String.fromCharCode call: well under any engine's argument limit. */
+const CHUNK = 8192;
+
 /** Refang `text` and keep the offset map extraction needs to report the original text of each candidate. */
 export function refangWithMap(text: string): RefangResult {
   const edits = findEdits(text);
-  if (edits === null || edits.length === 0) return { text, map: null };
-  const parts: string[] = [];
-  let position = 0;
-  for (const edit of edits) {
-    parts.push(text.slice(position, edit.start), edit.text);
-    position = edit.end;
-  }
-  parts.push(text.slice(position));
-  const refanged = parts.join('');
-  const map = new Int32Array(refanged.length + 1);
+  if (edits === null) return { text, map: null };
+  // Every replacement is no longer than what it replaces, so the output fits in the input's length.
+  const codes = new Uint16Array(text.length);
+  const map = new Int32Array(text.length + 1);
   let out = 0;
   let original = 0;
-  for (const edit of edits) {
-    while (original < edit.start) map[out++] = original++;
-    for (let k = 0; k < edit.text.length; k += 1) map[out++] = edit.start;
-    original = edit.end;
+  for (let index = 0; index < edits.length; index += 3) {
+    const start = edits[index] ?? 0;
+    const replacement = REPLACEMENTS[edits[index + 2] ?? 0] ?? '';
+    for (; original < start; original += 1, out += 1) {
+      codes[out] = text.charCodeAt(original);
+      map[out] = original;
+    }
+    for (let k = 0; k < replacement.length; k += 1, out += 1) {
+      codes[out] = replacement.charCodeAt(k);
+      map[out] = start;
+    }
+    original = edits[index + 1] ?? original;
   }
-  while (out <= refanged.length) map[out++] = original++;
-  return { text: refanged, map };
+  for (; original < text.length; original += 1, out += 1) {
+    codes[out] = text.charCodeAt(original);
+    map[out] = original;
+  }
+  map[out] = text.length;
+  let refanged = '';
+  for (let from = 0; from < out; from += CHUNK) {
+    refanged += String.fromCharCode(...codes.subarray(from, Math.min(out, from + CHUNK)));
+  }
+  return { text: refanged, map: map.subarray(0, out + 1) };
 }
 
 /**
