@@ -195,36 +195,47 @@ export interface RefangResult {
 /** Characters per String.fromCharCode call: well under any engine's argument limit. */
 const CHUNK = 8192;
 
+/** Above this many edits the output is assembled from char codes rather than from slices. */
+const MANY_EDITS = 64;
+
 /** Refang `text` and keep the offset map extraction needs to report the original text of each candidate. */
 export function refangWithMap(text: string): RefangResult {
   const edits = findEdits(text);
   if (edits === null) return { text, map: null };
   // Every replacement is no longer than what it replaces, so the output fits in the input's length.
-  const codes = new Uint16Array(text.length);
+  const many = edits.length > MANY_EDITS * 3;
+  const codes = many ? new Uint16Array(text.length) : null;
   const map = new Int32Array(text.length + 1);
+  let refanged = '';
   let out = 0;
   let original = 0;
+  const copyUpTo = (stop: number): void => {
+    if (codes === null) refanged += text.slice(original, stop);
+    for (; original < stop; original += 1, out += 1) {
+      if (codes !== null) codes[out] = text.charCodeAt(original);
+      map[out] = original;
+    }
+  };
   for (let index = 0; index < edits.length; index += 3) {
     const start = edits[index] ?? 0;
     const replacement = REPLACEMENTS[edits[index + 2] ?? 0] ?? '';
-    for (; original < start; original += 1, out += 1) {
-      codes[out] = text.charCodeAt(original);
-      map[out] = original;
-    }
+    copyUpTo(start);
+    if (codes === null) refanged += replacement;
     for (let k = 0; k < replacement.length; k += 1, out += 1) {
-      codes[out] = replacement.charCodeAt(k);
+      if (codes !== null) codes[out] = replacement.charCodeAt(k);
       map[out] = start;
     }
     original = edits[index + 1] ?? original;
   }
-  for (; original < text.length; original += 1, out += 1) {
-    codes[out] = text.charCodeAt(original);
-    map[out] = original;
-  }
+  copyUpTo(text.length);
   map[out] = text.length;
-  let refanged = '';
-  for (let from = 0; from < out; from += CHUNK) {
-    refanged += String.fromCharCode(...codes.subarray(from, Math.min(out, from + CHUNK)));
+  if (codes !== null) {
+    // Typed-array chunks through apply: a spread would go through the iterator protocol, one call per character.
+    const parts: string[] = [];
+    for (let from = 0; from < out; from += CHUNK) {
+      parts.push(String.fromCharCode.apply(null, codes.subarray(from, Math.min(out, from + CHUNK)) as unknown as number[]));
+    }
+    refanged = parts.join('');
   }
   return { text: refanged, map: map.subarray(0, out + 1) };
 }
