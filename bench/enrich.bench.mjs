@@ -1,0 +1,108 @@
+// The whole `ioc-enrich enrich` command, as a user runs it: 1,000,000 occurrences of 100,000 distinct
+// observables, premium pacing with --concurrency 32, against an unthrottled emulator in its own process (as
+// VirusTotal does not share our CPU). Prints the end-to-end lookups per second and the CLI's peak RSS
+// (target: at most 300 MB), and checks that every occurrence got a row.
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createWriteStream, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const cli = join(here, '..', 'dist', 'cli', 'main.js');
+const number = (value, digits = 0) => value.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+
+const OCCURRENCES = 1_000_000;
+const DISTINCT = 100_000;
+
+// A mix of types, each observable repeated ten times across the file, in a scattered order.
+function observable(index) {
+  switch (index % 4) {
+    case 0:
+      return `5.${(index >> 16) & 255}.${(index >> 8) & 255}.${(index & 255) || 1}`;
+    case 1:
+      return `host-${index}.bench-${index % 97}.example.com`;
+    case 2:
+      return `https://bench-${index % 89}.example.net/path/${index}?q=${index * 7}`;
+    default: {
+      let hash = '';
+      let state = (index * 2654435761) >>> 0;
+      while (hash.length < 64) {
+        state = (Math.imul(state ^ (state >>> 15), 2246822507) + 0x9e3779b9) >>> 0;
+        hash += state.toString(16).padStart(8, '0');
+      }
+      return hash;
+    }
+  }
+}
+
+async function writeInput(path) {
+  const out = createWriteStream(path);
+  let chunk = '';
+  for (let line = 0; line < OCCURRENCES; line++) {
+    const index = (line * 7919) % DISTINCT;
+    chunk += `2026-11-21T22:01:07Z host=wks-${line % 500} action=allow ioc=${observable(index)} bytes=${line % 9000}\n`;
+    if (chunk.length > 1 << 16) {
+      if (!out.write(chunk)) await once(out, 'drain');
+      chunk = '';
+    }
+  }
+  out.end(chunk);
+  await once(out, 'finish');
+}
+
+function startEmulatorProcess() {
+  const child = spawn(process.execPath, [cli, 'emulator', '--unlimited', '--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  return new Promise((resolve, reject) => {
+    let text = '';
+    child.stdout.on('data', (data) => {
+      text += data.toString();
+      const match = /^(http:\/\/\S+)/m.exec(text);
+      if (match) resolve({ url: match[1], stop: () => child.kill('SIGTERM') });
+    });
+    child.on('error', reject);
+    child.on('exit', (code) => reject(new Error(`the emulator exited (${code})`)));
+  });
+}
+
+function runCli(args) {
+  return new Promise((resolve, reject) => {
+    // maxRSS of the child itself, reported by a preload at exit.
+    const child = spawn(process.execPath, ['--require', join(here, 'report-rss.cjs'), cli, ...args], {
+      env: { ...process.env, VT_API_KEY: 'bench-key' },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (data) => {
+      stderr += data.toString();
+    });
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stderr }));
+  });
+}
+
+export default async function run() {
+  const work = mkdtempSync(join(tmpdir(), 'ioc-enrich-bench-'));
+  const emulator = await startEmulatorProcess();
+  try {
+    const input = join(work, 'input.log');
+    await writeInput(input);
+    const output = join(work, 'out.csv');
+    const started = process.hrtime.bigint();
+    const { code, stderr } = await runCli([
+      'enrich', '--vt-url', emulator.url, '--tier', 'premium', '--rate', '10000000', '--concurrency', '32',
+      '--log-level', 'warn', '--no-cache', '--input-format', 'text', input, '-o', output,
+    ]);
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    const rss = Number(/MAXRSS (\d+)/.exec(stderr)?.[1] ?? 0) / 1024;
+    const identity = /(\S+) occurrences = .*/.exec(stderr)?.[0] ?? '(no summary)';
+    if (code !== 0) throw new Error(`enrich exited ${code}: ${stderr.split('\n').slice(-5).join(' | ')}`);
+    console.log(`enrich end to end: ${number(OCCURRENCES)} occurrences of ${number(DISTINCT)} distinct in ${number(seconds, 1)} s = ${number(DISTINCT / seconds)} lookups/s (premium, --concurrency 32, unthrottled emulator in its own process)`);
+    console.log(`enrich peak RSS: ${number(rss)} MB for ${number(OCCURRENCES)} occurrences of ${number(DISTINCT)} distinct (target <= 300 MB); output ${number(statSync(output).size / 2 ** 20, 1)} MiB`);
+    console.log(`enrich accounting: ${identity}`);
+  } finally {
+    emulator.stop();
+    rmSync(work, { recursive: true, force: true });
+  }
+}
