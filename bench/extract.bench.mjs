@@ -60,6 +60,8 @@ export default async function run() {
     '[.][.]…': 'a[.]'.repeat(256 * 1024),
     'http://http://…': 'http://'.repeat(150 * 1024),
     'one long word': 'x'.repeat(1024 * 1024),
+    'many URLs on one line': 'http://a.com/x '.repeat(70 * 1024),
+    'many defanged URLs': 'hxxp://a[.]com/x '.repeat(60 * 1024),
     '((((…))))': `http://a.com/${'('.repeat(512 * 1024)}${')'.repeat(512 * 1024)}`,
   };
   for (const [name, line] of Object.entries(hostile)) {

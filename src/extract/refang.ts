@@ -92,6 +92,10 @@ function schemeBefore(text: string, position: number, floor: number): boolean {
   } else if (last !== 0x77 || previous !== 0x6f) {
     return false;
   }
+  // Plain schemes are by far the most common colons that get this far.
+  if (matchesAt(text, position - 4, 'http') || matchesAt(text, position - 5, 'https') || matchesAt(text, position - 3, 'ftp')) {
+    return false;
+  }
   for (const [form, replacement] of SCHEME_TABLE) {
     const start = position - form.length;
     if (start < floor || !matchesAt(text, start, form)) continue;

@@ -33,21 +33,24 @@ export function splitUrl(text: string, start = 0, end = text.length): UrlParts |
     if (!isSchemeChar(text.charCodeAt(index), index === start)) return null;
   }
   const authorityStart = separator + 3;
+  // One bounded pass over the authority: searches that run past it (lastIndexOf, indexOf) would make a long
+  // line of URLs quadratic.
   let authorityEnd = authorityStart;
+  let hostStart = authorityStart;
   while (authorityEnd < end) {
     const code = text.charCodeAt(authorityEnd);
     if (code === 47 || code === 63 || code === 35) break; // '/', '?', '#'
+    if (code === 64) hostStart = authorityEnd + 1; // '@': the host follows the last one
     authorityEnd += 1;
   }
-  const at = text.lastIndexOf('@', authorityEnd - 1);
-  const hostStart = at >= authorityStart ? at + 1 : authorityStart;
   let hostEnd = authorityEnd;
-  if (text.charCodeAt(hostStart) === 91) {
-    const close = text.indexOf(']', hostStart);
-    if (close !== -1 && close < authorityEnd) hostEnd = close + 1;
-  } else {
-    const colon = text.indexOf(':', hostStart);
-    if (colon !== -1 && colon < authorityEnd) hostEnd = colon;
+  const bracketed = text.charCodeAt(hostStart) === 91;
+  for (let index = hostStart; index < authorityEnd; index += 1) {
+    const code = text.charCodeAt(index);
+    if (bracketed ? code === 93 : code === 58) {
+      hostEnd = bracketed ? index + 1 : index;
+      break;
+    }
   }
   return { scheme: text.slice(start, separator).toLowerCase(), authorityStart, hostStart, hostEnd };
 }

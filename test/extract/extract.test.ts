@@ -164,6 +164,12 @@ describe('extractCandidates: hostile input stays correct', () => {
     expect(found('http://'.repeat(10_000))).toEqual([`url:${'http://'.repeat(10_000)}`]);
   });
 
+  it('finds every URL of a long line of URLs', () => {
+    const candidates = extractCandidates('hxxp://a[.]com/x http://user@b.com:81/y '.repeat(5_000));
+    expect(candidates).toHaveLength(10_000);
+    expect(candidates.slice(0, 2).map((candidate) => candidate.value)).toEqual(['http://a.com/x', 'http://user@b.com:81/y']);
+  });
+
   it('finds indicators next to a long hostile run', () => {
     expect(found(`${'a.'.repeat(10_000)} 8.8.8.8`)).toEqual(['ipv4:8.8.8.8']);
   });
