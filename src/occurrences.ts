@@ -5,8 +5,8 @@
 import type { Allowlist } from './allowlist.js';
 import { Deduper, observableKey } from './dedup.js';
 import { extractCandidates } from './extract/index.js';
-import { type ScreenOutcome, screenValue } from './screen.js';
-import type { Occurrence, SourceRecord, TypedRecord } from './types.js';
+import { type ScreenOutcome, screenRefanged, screenValue } from './screen.js';
+import type { IocType, Occurrence, SourceRecord, TypedRecord } from './types.js';
 
 /** Options of {@link OccurrenceBuilder}. */
 export interface OccurrenceOptions {
@@ -56,11 +56,12 @@ export class OccurrenceBuilder {
     return this.#deduper.size;
   }
 
-  #screen(type: string, value: string): ScreenOutcome {
+  /** Screen an extracted candidate (already refanged and trimmed), memoised per type and value. */
+  #screen(type: IocType, value: string): ScreenOutcome {
     const memoKey = `${type}:${value}`;
     const known = this.#screened.get(memoKey);
     if (known !== undefined) return known;
-    const outcome = screenValue(type, value);
+    const outcome = screenRefanged(type, value);
     if (this.#screened.size >= MEMO_LIMIT) this.#screened.clear();
     this.#screened.set(memoKey, outcome);
     return outcome;

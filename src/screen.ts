@@ -147,15 +147,23 @@ export function screenValue(type: string, raw: string): ScreenOutcome {
   const value = refang(raw.trim());
   const resolved = resolveType(type, value);
   if (resolved === null) return reject(type, value, SCREEN_MESSAGES.unsupportedType(type));
-  switch (resolved) {
+  return screenRefanged(resolved, value);
+}
+
+/**
+ * The rules of {@link screenValue} for a value that is already stripped and refanged, such as an extracted
+ * candidate's: the same outcome without repeating that work on the hot path.
+ */
+export function screenRefanged(type: IocType, value: string): ScreenOutcome {
+  switch (type) {
     case 'ipv4':
     case 'ipv6':
-      return screenIp(resolved, value);
+      return screenIp(type, value);
     case 'dns':
       return screenDns(value);
     case 'url':
       return screenUrl(value);
     default:
-      return screenHash(resolved, value);
+      return screenHash(type, value);
   }
 }

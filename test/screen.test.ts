@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { screenValue, shannonEntropy } from '../src/screen.js';
+import { screenRefanged, screenValue, shannonEntropy } from '../src/screen.js';
+import type { IocType } from '../src/types.js';
 
 const PATTERN = (type: string) => `Observable does not match expected pattern for ${type}`;
 
@@ -137,6 +138,23 @@ describe("screenValue: msticpy's rejection messages", () => {
 
   it('reports the resolved type of a rejected known type', () => {
     expect(screenValue(' DNS ', 'localhost')).toMatchObject({ accepted: false, type: 'dns' });
+  });
+});
+
+describe('screenRefanged', () => {
+  it.each<[IocType, string]>([
+    ['ipv4', '8.8.8.8'],
+    ['ipv4', '10.1.2.3'],
+    ['ipv4', '01.2.3.4'],
+    ['ipv6', '2001:4860:4860:0:0:0:0:8888'],
+    ['dns', 'Evil.COM'],
+    ['dns', 'WORKSTATION01'],
+    ['url', 'HTTP://Evil.com/A'],
+    ['url', 'file:///etc/passwd'],
+    ['md5_hash', '00000000000000000000000000000000'],
+    ['sha1_hash', 'DA39A3EE5E6B4B0D3255BFEF95601890AFD80709'],
+  ])('gives screenValue’s outcome for an already refanged %s %s', (type, value) => {
+    expect(screenRefanged(type, value)).toEqual(screenValue(type, value));
   });
 });
 
