@@ -17,7 +17,7 @@ const OCCURRENCES = 1_000_000;
 const DISTINCT = 100_000;
 
 // A mix of types, each observable repeated ten times across the file, in a scattered order.
-function observable(index) {
+export function observable(index) {
   switch (index % 4) {
     case 0:
       return `5.${(index >> 16) & 255}.${(index >> 8) & 255}.${(index & 255) || 1}`;
@@ -37,7 +37,7 @@ function observable(index) {
   }
 }
 
-async function writeInput(path) {
+export async function writeInput(path) {
   const out = createWriteStream(path);
   let chunk = '';
   for (let line = 0; line < OCCURRENCES; line++) {
@@ -52,7 +52,7 @@ async function writeInput(path) {
   await once(out, 'finish');
 }
 
-function startEmulatorProcess() {
+export function startEmulatorProcess() {
   const child = spawn(process.execPath, [cli, 'emulator', '--unlimited', '--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
   return new Promise((resolve, reject) => {
     let text = '';
