@@ -360,7 +360,7 @@ export async function enrich(
         pending.push(observable);
       } else {
         cacheHits++;
-        results.set(observable.key, { ...normalizeReply(cached.reply, { raw: lookupOptions.raw }), cacheHit: true });
+        results.set(observable.key, { ...normalizeReply(cached.reply, { raw: lookupOptions.raw, redact: lookupOptions.apiKey }), cacheHit: true });
       }
     }
     const plan = planFor(pending, cacheHits, lookupOptions);

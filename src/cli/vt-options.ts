@@ -166,7 +166,8 @@ export async function resolveVt(values: VtValues, io: CommandIo, options: { keyR
     const otherServer = values.emulator === true || values['vt-url'] !== undefined;
     const path = values.cache ?? (otherServer ? undefined : defaultCachePath(io.env, homedir()));
     if (values['no-cache'] !== true && path !== undefined) {
-      cache = ResultCache.open(path, maxAge === undefined ? {} : { maxAge });
+      // The key is redacted from anything stored, should a server ever echo it in a reply.
+      cache = ResultCache.open(path, { redact: [apiKey], ...(maxAge === undefined ? {} : { maxAge }) });
     }
   } catch (error) {
     await emulator?.close();
