@@ -5,6 +5,11 @@
 // extension is a TLD, private addresses, low-entropy hex). `truth` lists, per line (text) or data row (csv), the
 // observables that must come out of extract + screen as accepted: public addresses, registrable domains, URLs,
 // and hashes, normalised (lower-case hashes and hosts, refanged, trailing punctuation dropped).
+//
+// Repetition: as in real SIEM exports, the same hosts, addresses, URLs and hashes recur across lines. Observables
+// are drawn from bounded pools (`poolSize` distinct values per kind, built deterministically from the seed) with a
+// skewed, Zipf-like pick, so the number of distinct observables stops growing with the corpus size. `unique: true`
+// draws every observable afresh instead (the worst case for memory: nearly every value distinct).
 // No dependencies: plain ESM, usable from tests (via vitest) and from node benchmarks.
 import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
@@ -32,7 +37,10 @@ const PRIVATE_IPS = ['10.1.2.3', '192.168.1.20', '172.16.5.4', '127.0.0.1', '169
 const UA =
   'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36';
 
-function makeGenerator(seed) {
+/** Default number of distinct values per pool (domains, IPv4, IPv6, hashes, URLs). */
+const POOL_SIZE = 30_000;
+
+function makeGenerator(seed, { unique = false, poolSize = POOL_SIZE } = {}) {
   const random = rng(seed);
   const int = (n) => Math.floor(random() * n);
   const pick = (list) => list[int(list.length)];
@@ -77,6 +85,28 @@ function makeGenerator(seed) {
     const separator = pick(['://', '[:]//', '[://]']);
     return `${scheme}${separator}${defangHost(host)}${value.slice(value.indexOf('/', 8))}`;
   };
+  // Pools: built lazily (a value the first time its index is drawn) from the main stream, so output is a pure
+  // function of the seed and options. Index = floor(size * u^3): the first values are drawn far more often than the
+  // last, a heavy head and a long tail like real logs, and every value stays reachable.
+  const pooled = (make) => {
+    if (unique) return make;
+    const values = [];
+    return () => {
+      const index = Math.floor(poolSize * random() ** 3);
+      let value = values[index];
+      if (value === undefined) {
+        value = make();
+        values[index] = value;
+      }
+      return value;
+    };
+  };
+  const poolDomain = pooled(domain);
+  const poolIp = pooled(publicIp);
+  const poolIpv6 = pooled(publicIpv6);
+  const poolHash = pooled(hash);
+  const poolUrl = pooled(() => url(chance(0.2) ? publicIp() : domain()));
+  const poolDomainUrl = pooled(() => url(domain()));
   const time = () => `2026-11-${10 + int(20)}T${String(int(24)).padStart(2, '0')}:${String(int(60)).padStart(2, '0')}:${String(int(60)).padStart(2, '0')}.${int(1000)}Z`;
 
   /** Each returns { fields: string[], truth: [{ type, value }] } for one record. */
@@ -84,7 +114,7 @@ function makeGenerator(seed) {
     function firewall() {
       const truth = [];
       const v6 = chance(0.15);
-      const dst = v6 ? publicIpv6() : publicIp();
+      const dst = v6 ? poolIpv6() : poolIp();
       truth.push({ type: v6 ? 'ipv6' : 'ipv4', value: dst });
       const src = pick(PRIVATE_IPS);
       return {
@@ -93,9 +123,8 @@ function makeGenerator(seed) {
       };
     },
     function proxy() {
-      const host = chance(0.2) ? publicIp() : domain();
-      const target = url(host);
-      const via = publicIp();
+      const target = poolUrl();
+      const via = poolIp();
       return {
         fields: [`${1700000000 + int(9999999)}.${int(1000)} ${int(900)} ${pick(PRIVATE_IPS)} TCP_MISS/200 ${int(99999)} GET ${target} - HIER_DIRECT/${via} text/html`, UA],
         truth: [
@@ -105,14 +134,14 @@ function makeGenerator(seed) {
       };
     },
     function connect() {
-      const host = domain();
+      const host = poolDomain();
       return {
         fields: [`${time()} proxy CONNECT ${host.toUpperCase()}:443 user=alice status=200 ua="${UA}"`],
         truth: [{ type: 'dns', value: host }],
       };
     },
     function dnsLog() {
-      const name = domain();
+      const name = poolDomain();
       return {
         fields: [`22-Nov-2026 01:02:03.${int(999)} queries: info: client @0x7f${hex(10)} ${pick(PRIVATE_IPS)}#${int(65000)} (${name}): query: ${name} IN ${pick(['A', 'AAAA', 'TXT'])} + (10.0.0.53)`],
         truth: [
@@ -122,7 +151,7 @@ function makeGenerator(seed) {
       };
     },
     function processEvent() {
-      const value = hash();
+      const value = poolHash();
       const upper = chance(0.3);
       return {
         fields: [`EventID=4688 Image=C:\\Windows\\System32\\${pick(['cmd.exe', 'rundll32.exe', 'powershell.exe'])} Parent=explorer.exe File=${pick(FILES)}`, `Hashes=${hashType(value).replace('_hash', '').toUpperCase()}=${upper ? value.toUpperCase() : value}`],
@@ -130,10 +159,10 @@ function makeGenerator(seed) {
       };
     },
     function prose() {
-      const target = url(domain());
-      const ip = publicIp();
-      const value = hash();
-      const mail = domain();
+      const target = poolDomainUrl();
+      const ip = poolIp();
+      const value = poolHash();
+      const mail = poolDomain();
       const fileName = pick(FILES);
       const parts = [
         `The actor staged payloads at ${defangUrl(target)}.`,
@@ -157,7 +186,7 @@ function makeGenerator(seed) {
       };
     },
     function parenthesised() {
-      const target = url(domain());
+      const target = poolDomainUrl();
       return {
         fields: [`See the report (${target}), then "${pick(PRIVATE_IPS)}" and [${pick(['fe80::1', '::1', 'fd00::5'])}]; done.`],
         truth: [{ type: 'url', value: target }],
@@ -194,11 +223,11 @@ function padFields(record) {
 }
 
 /**
- * Generate `lines` records deterministically from `seed`. Returns the text (a header first for csv) and the truth:
+ * Generate `lines` records deterministically from `seed` (options `unique` and `poolSize`: see the top of the file). Returns the text (a header first for csv) and the truth:
  * one `{ line, type, value }` per expected accepted observable, `line` being the 0-based text line or data row.
  */
-export function generateCorpus({ seed = 1, lines = 1000, format = 'text' } = {}) {
-  const { pick, kinds } = makeGenerator(seed);
+export function generateCorpus({ seed = 1, lines = 1000, format = 'text', unique = false, poolSize = POOL_SIZE } = {}) {
+  const { pick, kinds } = makeGenerator(seed, { unique, poolSize });
   const out = format === 'csv' ? [CSV_HEADER] : [];
   const truth = [];
   for (let line = 0; line < lines; line += 1) {
@@ -214,8 +243,8 @@ export function generateCorpus({ seed = 1, lines = 1000, format = 'text' } = {})
  * Stream a corpus of about `bytes` bytes to `path` (no truth kept: memory stays flat for 500 MB files).
  * Resolves to { bytes, lines }.
  */
-export async function writeCorpus(path, { seed = 1, bytes = 50 * 1024 * 1024, format = 'text' } = {}) {
-  const { pick, kinds } = makeGenerator(seed);
+export async function writeCorpus(path, { seed = 1, bytes = 50 * 1024 * 1024, format = 'text', unique = false, poolSize = POOL_SIZE } = {}) {
+  const { pick, kinds } = makeGenerator(seed, { unique, poolSize });
   const stream = createWriteStream(path);
   let written = 0;
   let lines = 0;
