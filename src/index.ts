@@ -59,6 +59,10 @@ export type { OutputFormat, RowWriter } from './io/writers.js';
 export { openAtomicOutput } from './io/atomic-file.js';
 export { safeCell } from './io/csv-safe.js';
 
+// Verdicts back into the source table.
+export { JOIN_COLUMNS, joinResults } from './join/index.js';
+export type { JoinOptions, JoinStats } from './join/index.js';
+
 // The persistent cache.
 export { ResultCache, defaultCachePath, parseMaxAge } from './cache/index.js';
 export type { CachedEntry, CacheStats } from './cache/index.js';

@@ -2,6 +2,9 @@
  * `ioc-enrich enrich`: the whole pipeline, from a SIEM export to one enriched row per occurrence.
  */
 import { parseArgs } from 'node:util';
+import { OptionError } from '../errors.js';
+import { inferInputFormat } from '../io/readers.js';
+import { joinResults } from '../join/index.js';
 import { enrich, type EnrichSummary } from '../pipeline.js';
 import { createRowWriter } from '../io/writers.js';
 import { ENRICH_COLUMNS } from '../types.js';
@@ -20,6 +23,9 @@ ${EXTRACT_HELP.slice(EXTRACT_HELP.indexOf('Input:'), EXTRACT_HELP.indexOf('Outpu
   --format csv|jsonl|json    default csv (spreadsheet-safe)
   -o, --output FILE          default stdout; written to a temporary name and renamed when complete
   --dry-run                  no lookups: print how many the run needs, by type, and how long they take
+  --join FILE                then write the source table to FILE with verdict columns added per row
+                             (vt_max_positives, vt_severity, vt_malicious, vt_observables); needs -o and a
+                             CSV or JSON-lines input file
 ${VT_HELP}
 Exit codes: 0 complete, 1 failed, 2 usage error, 3 finished with observables not submitted (quota),
 130 interrupted (the output holds what was known; the rest is 'NotSubmitted: interrupted').
@@ -34,7 +40,7 @@ Examples:
 export async function enrichCommand(args: string[], io: CommandIo): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
-    options: { ...INPUT_OPTIONS, ...VT_OPTIONS, 'dry-run': { type: 'boolean' } },
+    options: { ...INPUT_OPTIONS, ...VT_OPTIONS, 'dry-run': { type: 'boolean' }, join: { type: 'string' } },
     allowPositionals: true,
     strict: true,
   });
@@ -45,6 +51,15 @@ export async function enrichCommand(args: string[], io: CommandIo): Promise<numb
   const format = outputFormat(values.format, ['csv', 'jsonl', 'json'] as const);
   const dryRun = values['dry-run'] === true;
   const input = await resolveInput(values, positionals);
+  const joinTarget = values.join;
+  const sourceFormat = values['input-format'] ?? inferInputFormat(input.path);
+  if (joinTarget !== undefined) {
+    // The join reads the results back from -o and the source again from its file.
+    if (values.output === undefined || values.output === '-') throw new OptionError('--join', joinTarget, 'given with -o FILE');
+    if (input.path === '-' || (sourceFormat !== 'csv' && sourceFormat !== 'jsonl')) {
+      throw new OptionError('--join', joinTarget, 'used with a CSV or JSON-lines input file, not stdin or text');
+    }
+  }
   const vt = await resolveVt(values, io, { keyRequired: !dryRun });
   const progress = new ProgressReporter(io.stderr, vt.logger);
   // A dry run writes no rows: its output is the plan.
@@ -83,6 +98,16 @@ export async function enrichCommand(args: string[], io: CommandIo): Promise<numb
   io.stderr.write(formatEnrichSummary(summary, input.badRows));
   if (values.output !== undefined && values.output !== '-') {
     io.stderr.write(`  wrote ${summary.occurrences} row(s) to ${values.output}\n`);
+  }
+  if (joinTarget !== undefined && values.output !== undefined) {
+    const joined = await joinResults({
+      source: input.path,
+      sourceFormat: sourceFormat === 'jsonl' ? 'jsonl' : 'csv',
+      results: values.output,
+      output: joinTarget,
+      indexColumn: values['index-col'],
+    });
+    io.stderr.write(`  joined verdicts into ${joined.matchedRows} of ${joined.sourceRows} source row(s): ${joinTarget}\n`);
   }
   if (summary.stopReason === 'interrupted') return EXIT.interrupted;
   if (summary.notSubmitted > 0) return EXIT.notSubmitted;

@@ -131,6 +131,21 @@ describe('ioc-enrich enrich', () => {
     expect(readdirSync(work).some((name) => name.includes('.tmp-'))).toBe(false);
   });
 
+  it('joins the verdicts back into the source table with --join', async () => {
+    const result = await run(['enrich', '--emulator', demo, '-o', 'join-results.csv', '--join', 'joined.csv']);
+    expect(result.code).toBe(0);
+    const source = readFileSync(demo, 'utf8').split('\n');
+    const joined = readFileSync(join(work, 'joined.csv'), 'utf8').split('\n');
+    expect(joined[0]).toBe(`${source[0]},vt_max_positives,vt_severity,vt_malicious,vt_observables`);
+    // The source's own bytes survive; each row gains its verdict cells.
+    expect(joined[2]?.startsWith(source[2] ?? '-')).toBe(true);
+    const rowsJoined = rows(readFileSync(join(work, 'joined.csv'), 'utf8'));
+    expect(rowsJoined[1]).toMatchObject({ vt_max_positives: '48', vt_severity: 'high', vt_malicious: 'e85bcfce6f59e0c96ea44b4c59d00ea1' });
+    expect(rowsJoined).toHaveLength(13);
+    const stdin = await run(['enrich', '--emulator', '--join', 'x.csv', '-o', 'y.csv', '-'], { input: 'a\n' });
+    expect(stdin.code).toBe(2);
+  });
+
   it('needs a key unless it runs against the emulator, and never prints the key', async () => {
     const missing = await run(['enrich', '--no-cache', demo]);
     expect(missing.code).toBe(2);
