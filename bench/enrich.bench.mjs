@@ -82,6 +82,31 @@ function runCli(args) {
   });
 }
 
+async function emulatorRequests(url) {
+  const response = await fetch(`${url}/__emulator/stats`);
+  return (await response.json()).requests;
+}
+
+// Issue 5: a nightly job run twice over the same export: the second run must make no request at all.
+export async function warmRerun(work, url) {
+  const input = join(work, 'warm.log');
+  const out = createWriteStream(input);
+  for (let line = 0; line < 20_000; line++) out.write(`seen ${observable(line % 5_000)} again\n`);
+  out.end();
+  await once(out, 'finish');
+  const args = ['enrich', '--vt-url', url, '--tier', 'premium', '--rate', '10000000', '--concurrency', '32', '--log-level', 'warn',
+    '--cache', join(work, 'warm-cache.db'), '--input-format', 'text', input, '-o', join(work, 'warm-out.csv')];
+  const before = await emulatorRequests(url);
+  const cold = await runCli(args);
+  const middle = await emulatorRequests(url);
+  const started = process.hrtime.bigint();
+  const warm = await runCli(args);
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  const after = await emulatorRequests(url);
+  if (cold.code !== 0 || warm.code !== 0) throw new Error(`warm rerun: exit codes ${cold.code}, ${warm.code}`);
+  console.log(`warm rerun: ${number(after - middle)} requests (target 0) for 5,000 distinct observables answered from the cache in ${number(seconds, 2)} s; the cold run made ${number(middle - before)}`);
+}
+
 export default async function run() {
   const work = mkdtempSync(join(tmpdir(), 'ioc-enrich-bench-'));
   const emulator = await startEmulatorProcess();
@@ -101,6 +126,7 @@ export default async function run() {
     console.log(`enrich end to end: ${number(OCCURRENCES)} occurrences of ${number(DISTINCT)} distinct in ${number(seconds, 1)} s = ${number(DISTINCT / seconds)} lookups/s (premium, --concurrency 32, unthrottled emulator in its own process)`);
     console.log(`enrich peak RSS: ${number(rss)} MB for ${number(OCCURRENCES)} occurrences of ${number(DISTINCT)} distinct (target <= 300 MB); output ${number(statSync(output).size / 2 ** 20, 1)} MiB`);
     console.log(`enrich accounting: ${identity}`);
+    await warmRerun(work, emulator.url);
   } finally {
     emulator.stop();
     rmSync(work, { recursive: true, force: true });
