@@ -412,7 +412,8 @@ export async function enrich(
                   onProgress({
                     ...progress,
                     total: plan.lookups,
-                    etaMs: Number.isFinite(progress.perMinute) ? ((left * itemsPerLookup) / progress.perMinute) * 60_000 : undefined,
+                    // Whole minute windows: the last item of a window waits for the window to roll over.
+                    etaMs: Number.isFinite(progress.perMinute) ? Math.ceil((left * itemsPerLookup) / progress.perMinute) * 60_000 : undefined,
                   });
                 },
               }),

@@ -119,6 +119,8 @@ export class ProgressReporter {
   readonly #now: () => number;
   #lastDraw = 0;
   #drawn = false;
+  #latest: EnrichProgress | undefined;
+  #timer: NodeJS.Timeout | undefined;
 
   constructor(stream: NodeJS.WritableStream, logger: Logger, now: () => number = Date.now) {
     this.#stream = stream;
@@ -126,16 +128,29 @@ export class ProgressReporter {
     this.#now = now;
   }
 
-  /** Shows the latest state. */
+  /** Shows the latest state (or, when it comes too soon after the last one, shortly after). */
   update(progress: EnrichProgress): void {
-    const now = this.#now();
-    const tty = this.#stream.isTTY === true;
+    const interval = this.#stream.isTTY === true ? 100 : 30_000;
+    const wait = this.#lastDraw + interval - this.#now();
     const finished = progress.done >= progress.total;
-    if (now - this.#lastDraw < (tty ? 100 : 30_000) && !finished) return;
-    this.#lastDraw = now;
+    this.#latest = progress;
+    if (wait > 0 && !finished) {
+      // A trailing draw, so a burst of results followed by a wait for the quota window still shows the burst.
+      this.#timer ??= setTimeout(() => {
+        this.#timer = undefined;
+        if (this.#latest !== undefined) this.#draw(this.#latest);
+      }, wait).unref();
+      return;
+    }
+    this.#draw(progress);
+  }
+
+  #draw(progress: EnrichProgress): void {
+    this.#lastDraw = this.#now();
+    this.#latest = undefined;
     const eta = progress.etaMs === undefined ? '' : ` · ETA ${duration(progress.etaMs / 60_000)}`;
     const quota = ` · quota today ${number.format(progress.dayUsed)}${Number.isFinite(progress.perDay) ? `/${number.format(progress.perDay)}` : ''}`;
-    if (tty) {
+    if (this.#stream.isTTY === true) {
       const width = 24;
       const filled = progress.total === 0 ? width : Math.round((progress.done / progress.total) * width);
       const bar = `${'#'.repeat(filled)}${'-'.repeat(width - filled)}`;
@@ -148,6 +163,8 @@ export class ProgressReporter {
 
   /** Ends the bar's line. */
   done(): void {
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
     if (this.#drawn) this.#stream.write('\n');
     this.#drawn = false;
   }
