@@ -280,6 +280,15 @@ function makeRow(spooled: SpoolLine, status: string, result: LookupResult | unde
   };
 }
 
+/**
+ * Minutes the remaining quota items take. At slow rates (a public key's 4/min) work goes in whole minute
+ * windows, the last item of a window waiting for it to roll over, so the estimate is rounded up to them.
+ */
+function etaMinutes(items: number, perMinute: number): number {
+  const minutes = items / perMinute;
+  return perMinute <= 60 ? Math.ceil(minutes) : minutes;
+}
+
 function zeroByType(): Record<IocType, number> {
   return { ipv4: 0, ipv6: 0, dns: 0, url: 0, md5_hash: 0, sha1_hash: 0, sha256_hash: 0 };
 }
@@ -412,8 +421,7 @@ export async function enrich(
                   onProgress({
                     ...progress,
                     total: plan.lookups,
-                    // Whole minute windows: the last item of a window waits for the window to roll over.
-                    etaMs: Number.isFinite(progress.perMinute) ? Math.ceil((left * itemsPerLookup) / progress.perMinute) * 60_000 : undefined,
+                    etaMs: Number.isFinite(progress.perMinute) ? etaMinutes(left * itemsPerLookup, progress.perMinute) * 60_000 : undefined,
                   });
                 },
               }),
