@@ -52,15 +52,40 @@ const HASH_PATTERNS: Readonly<Record<string, RegExp>> = {
 
 const HASH_BY_LENGTH: Readonly<Record<number, IocType>> = { 32: 'md5_hash', 40: 'sha1_hash', 64: 'sha256_hash' };
 
+/** Per-character counts of {@link shannonEntropy} for ASCII text, reused: no allocation per value. */
+const asciiCounts = new Int32Array(128);
+
 /** Shannon entropy of the characters of `value`, in bits per character (msticpy's hash test). */
 export function shannonEntropy(value: string): number {
   if (value.length === 0) return 0;
+  let ascii = true;
+  for (let index = 0; index < value.length; index += 1) {
+    const code = value.charCodeAt(index);
+    if (code >= 128) {
+      ascii = false;
+      break;
+    }
+    asciiCounts[code] = (asciiCounts[code] ?? 0) + 1;
+  }
+  let entropy = 0;
+  if (ascii) {
+    // Read each count once (at its first character) and reset it, leaving the table zeroed for the next call.
+    for (let index = 0; index < value.length; index += 1) {
+      const code = value.charCodeAt(index);
+      const count = asciiCounts[code] ?? 0;
+      if (count === 0) continue;
+      asciiCounts[code] = 0;
+      const share = count / value.length;
+      entropy -= share * Math.log2(share);
+    }
+    return entropy;
+  }
+  asciiCounts.fill(0);
   const counts = new Map<number, number>();
   for (let index = 0; index < value.length; index += 1) {
     const code = value.charCodeAt(index);
     counts.set(code, (counts.get(code) ?? 0) + 1);
   }
-  let entropy = 0;
   for (const count of counts.values()) {
     const share = count / value.length;
     entropy -= share * Math.log2(share);

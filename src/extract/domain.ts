@@ -45,7 +45,8 @@ export function isPublicDomain(name: string): boolean {
   if (known !== undefined) return known;
   const verdict = computePublicDomain(name);
   if (verdicts.size >= MAX_MEMO) verdicts.clear();
-  verdicts.set(name, verdict);
+  // Stored as a copy: `name` is often a slice of an input line, which the memo would otherwise keep alive.
+  verdicts.set(` ${name}`.slice(1), verdict);
   return verdict;
 }
 
