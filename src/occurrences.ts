@@ -3,9 +3,9 @@
  * except for the dedup state, so a pipeline can call it record by record in input order.
  */
 import type { Allowlist } from './allowlist.js';
-import { type DedupEntry, Deduper, observableKey } from './dedup.js';
+import { observableKey } from './dedup.js';
 import { extractCandidates } from './extract/index.js';
-import { type ScreenOutcome, screenRefanged, screenValue } from './screen.js';
+import { screenRefanged, screenValue } from './screen.js';
 import type { IocType, Occurrence, SourceRecord, TypedRecord } from './types.js';
 
 /** Options of {@link OccurrenceBuilder}. */
@@ -20,22 +20,34 @@ export interface OccurrenceOptions {
 }
 
 /**
- * What one distinct candidate value of one type comes to: a rejection (status, no entry), an allowlisted
- * observable (status `Allowlisted`, its key), or an accepted one (its dedup entry, which says Valid or Duplicate).
+ * What one distinct value of one type comes to: a rejection or an allowlisted observable (a fixed status), or an
+ * accepted observable, which counts its sightings: the first is `Valid`, later ones `Duplicate`.
  */
-interface Verdict {
-  readonly type: string;
-  readonly observable: string;
-  readonly status: string;
-  readonly key: string;
-  readonly entry: DedupEntry | undefined;
+class Verdict {
+  sightings = 0;
+
+  constructor(
+    readonly type: string,
+    readonly observable: string,
+    readonly status: string,
+    readonly key: string,
+    /** True for an accepted, not allowlisted observable: it is deduplicated. */
+    readonly counted: boolean,
+  ) {}
+
+  /** The status of one more occurrence. */
+  next(): string {
+    if (!this.counted) return this.status;
+    return this.sightings++ === 0 ? 'Valid' : 'Duplicate';
+  }
 }
 
 /**
- * Bound of the rejected verdicts kept (private addresses, low-entropy hex): past it the verdict memo starts over.
- * Accepted verdicts are not counted: they grow with the distinct observables, as the dedup state must anyway.
+ * Bound of the memo entries that are not observables (rejected values, and spellings such as `evil.com.` that
+ * normalise to another value): past it they are dropped. Observables are never dropped: they are the dedup state,
+ * which grows with the distinct observables, as it must.
  */
-const REJECTED_LIMIT = 100_000;
+const MEMO_LIMIT = 100_000;
 
 /** A copy of `text` that does not keep a larger string alive (`text` is often a slice of an input line). */
 function detached(text: string): string {
@@ -44,15 +56,17 @@ function detached(text: string): string {
 
 /**
  * Builds occurrences in input order; the first accepted sighting of an observable is `Valid`, later ones `Duplicate`.
- * Design decision: screening, the allowlist and dedup are memoised together as one verdict per type and candidate
- * value, so a value seen before (most of them, in logs) costs one Map lookup and no string building.
+ * Design decision: screening, the allowlist and dedup share one table, a Map per type keyed by value, whose
+ * entries are both the screening memo and the dedup state: a value seen before (most of them, in logs) costs one
+ * Map lookup, and no `type:value` string is built for it.
  */
 export class OccurrenceBuilder {
   readonly #allowlist: Allowlist | undefined;
   readonly #urlHostsAsDns: boolean;
-  readonly #deduper = new Deduper();
-  readonly #verdicts = new Map<IocType, Map<string, Verdict>>();
-  #rejected = 0;
+  readonly #verdicts = new Map<string, Map<string, Verdict>>();
+  /** Entries of #verdicts that are not observables (see MEMO_LIMIT). */
+  #memoOnly = 0;
+  #distinct = 0;
 
   constructor(options: OccurrenceOptions = {}) {
     this.#allowlist = options.allowlist;
@@ -68,7 +82,6 @@ export class OccurrenceBuilder {
       const name = field.name;
       for (const candidate of extractCandidates(field.value, extractOptions)) {
         const verdict = this.#verdict(candidate.type, candidate.value);
-        const entry = verdict.entry;
         // Object literals written out in full, not spread: this runs once per occurrence on the hot path.
         occurrences.push({
           recordNumber,
@@ -77,7 +90,7 @@ export class OccurrenceBuilder {
           original: candidate.original,
           observable: verdict.observable,
           type: verdict.type,
-          status: entry === undefined ? verdict.status : entry.sightings++ === 0 ? 'Valid' : 'Duplicate',
+          status: verdict.next(),
           key: verdict.key,
         });
       }
@@ -87,8 +100,10 @@ export class OccurrenceBuilder {
 
   /** Screen a pre-typed record's value as its given type: exactly one occurrence per record. */
   fromTyped(record: TypedRecord): Occurrence {
-    const verdict = this.#judge(screenValue(record.type, record.observable));
-    const entry = verdict.entry;
+    const outcome = screenValue(record.type, record.observable);
+    const verdict = outcome.accepted
+      ? this.#observable(this.#table(outcome.type), outcome.type, outcome.value)
+      : new Verdict(outcome.type, outcome.value, outcome.status, '', false);
     return {
       recordNumber: record.recordNumber,
       sourceIndex: record.sourceIndex,
@@ -96,50 +111,70 @@ export class OccurrenceBuilder {
       original: record.observable,
       observable: verdict.observable,
       type: verdict.type,
-      status: entry === undefined ? verdict.status : entry.sightings++ === 0 ? 'Valid' : 'Duplicate',
+      status: verdict.next(),
       key: verdict.key,
     };
   }
 
-  /** Number of distinct accepted observables seen so far. */
+  /** Number of distinct accepted (not allowlisted) observables seen so far. */
   distinct(): number {
-    return this.#deduper.size;
+    return this.#distinct;
+  }
+
+  #table(type: string): Map<string, Verdict> {
+    let table = this.#verdicts.get(type);
+    if (table === undefined) {
+      table = new Map();
+      this.#verdicts.set(type, table);
+    }
+    return table;
   }
 
   /** The verdict on an extracted candidate (already refanged and trimmed), memoised per type and value. */
   #verdict(type: IocType, value: string): Verdict {
-    let verdicts = this.#verdicts.get(type);
-    if (verdicts === undefined) {
-      verdicts = new Map();
-      this.#verdicts.set(type, verdicts);
-    }
-    const known = verdicts.get(value);
+    const table = this.#table(type);
+    const known = table.get(value);
     if (known !== undefined) return known;
-    const verdict = this.#judge(screenRefanged(type, value));
-    if (verdict.entry === undefined) {
-      if (this.#rejected >= REJECTED_LIMIT) {
-        // Start over rather than grow: accepted verdicts come back from the deduper's entries when screened again.
-        for (const map of this.#verdicts.values()) map.clear();
-        this.#rejected = 0;
-      }
-      this.#rejected++;
+    const outcome = screenRefanged(type, value);
+    if (outcome.accepted && outcome.type === type) {
+      const verdict = this.#observable(table, type, outcome.value);
+      if (verdict.observable !== value) this.#remember(table, value, verdict);
+      return verdict;
     }
-    verdicts.set(verdict.observable === value ? verdict.observable : detached(value), verdict);
+    const verdict = outcome.accepted
+      ? this.#observable(this.#table(outcome.type), outcome.type, outcome.value)
+      : new Verdict(outcome.type, detached(outcome.value), outcome.status, '', false);
+    this.#remember(table, value, verdict);
     return verdict;
   }
 
-  /** A screening outcome with the allowlist and the dedup entry applied. */
-  #judge(outcome: ScreenOutcome): Verdict {
-    if (!outcome.accepted) {
-      const { type, value, status } = outcome;
-      return { type, observable: detached(value), status, key: '', entry: undefined };
+  /** The verdict of an accepted observable, created (allowlist applied) the first time it is seen. */
+  #observable(table: Map<string, Verdict>, type: IocType, value: string): Verdict {
+    const known = table.get(value);
+    if (known !== undefined && known.observable === value && known.key !== '') return known;
+    const key = observableKey(type, value);
+    // Slicing the fresh key flattens it: the stored value shares the key's characters, not the input line's.
+    const observable = key.slice(type.length + 1);
+    const allowlisted = this.#allowlist?.matches(type, value) === true;
+    const verdict = new Verdict(type, observable, allowlisted ? 'Allowlisted' : 'Valid', key, !allowlisted);
+    if (!allowlisted) this.#distinct++;
+    // An entry under the same value that is not this observable is a memo entry being replaced.
+    if (known !== undefined) this.#memoOnly--;
+    table.set(observable, verdict);
+    return verdict;
+  }
+
+  /** Memoise a verdict under a value that is not its observable; such entries are bounded. */
+  #remember(table: Map<string, Verdict>, value: string, verdict: Verdict): void {
+    if (this.#memoOnly >= MEMO_LIMIT) {
+      for (const other of this.#verdicts.values()) {
+        for (const [memoKey, entry] of other) {
+          if (entry.key === '' || entry.observable !== memoKey) other.delete(memoKey);
+        }
+      }
+      this.#memoOnly = 0;
     }
-    const { type, value } = outcome;
-    if (this.#allowlist?.matches(type, value) === true) {
-      const key = observableKey(type, value);
-      return { type, observable: key.slice(type.length + 1), status: 'Allowlisted', key, entry: undefined };
-    }
-    const entry = this.#deduper.entry(type, value);
-    return { type, observable: entry.value, status: 'Valid', key: entry.key, entry };
+    table.set(detached(value), verdict);
+    this.#memoOnly++;
   }
 }
