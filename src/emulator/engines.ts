@@ -99,8 +99,13 @@ export interface ResultsContext {
   readonly update: string;
 }
 
-/** Results maps made by {@link analysisResults}: only these take the fast serialiser's path. */
-const GENERATED = new WeakSet<object>();
+/**
+ * The JSON of each results map {@link analysisResults} made, written as the map was built. A synthetic
+ * object's results are most of its body (about 60 engines), and serialising that many small objects per new
+ * object dominated the cost of serving it; the maps are never mutated after they are made, so their JSON is
+ * known up front.
+ */
+const GENERATED = new WeakMap<object, string>();
 
 /** JSON of the short strings that repeat across objects (engine names, categories, versions, dates). */
 const QUOTED = new Map<string, string>();
@@ -115,29 +120,92 @@ function quoted(text: string): string {
   return json;
 }
 
+/** `"name":{...}`: one results-map member, fields in VirusTotal's order whatever the entry's own order. */
+function memberJson(name: string, entry: EngineResult): string {
+  const version = entry.engine_version === undefined ? '' : `,"engine_version":${quoted(entry.engine_version)}`;
+  const update = entry.engine_update === undefined ? '' : `,"engine_update":${quoted(entry.engine_update)}`;
+  const result = entry.result === null ? 'null' : JSON.stringify(entry.result);
+  // Built by join(), which makes one flat string: a template literal makes a rope, which every join of a
+  // results map would walk again (it was most of a map's cost).
+  return [quoted(name), ':{"category":', quoted(entry.category), ',"engine_name":', quoted(entry.engine_name), version, ',"result":', result, ',"method":', quoted(entry.method), update, '}'].join('');
+}
+
+/** A results-map member with its JSON. */
+interface Member {
+  readonly name: string;
+  readonly entry: EngineResult;
+  readonly json: string;
+}
+
+/** A member; `shared` ones are frozen, as every map that lists them holds the same entry. */
+function member(name: string, entry: EngineResult, shared: boolean): Member {
+  return { name, entry: shared ? Object.freeze(entry) : entry, json: memberJson(name, entry) };
+}
+
 /**
- * JSON of a results map. A synthetic object's results are most of its body (about 60 engines), and the
- * generic JSON.stringify of that many small objects dominated the cost of serving a new object, so the maps
- * {@link analysisResults} made are written field by field from cached pieces. Same JSON, about 3x faster.
+ * Members that do not depend on the object, shared by every map (frozen, so sharing is safe): a URL engine's
+ * verdict depends only on the engine and the category; a file engine's that names no malware only on the
+ * engine, the category and the update date. Only detections (which name the object's family) are built per
+ * object, so a new object costs a few small allocations instead of 60 entries and their serialisation.
  */
-export function resultsJson(results: Record<string, EngineResult>): string {
-  if (!GENERATED.has(results)) return JSON.stringify(results);
-  const parts: string[] = [];
-  for (const name in results) {
-    const entry = results[name];
-    if (entry === undefined) continue;
-    const version = entry.engine_version === undefined ? '' : `,"engine_version":${quoted(entry.engine_version)}`;
-    const update = entry.engine_update === undefined ? '' : `,"engine_update":${quoted(entry.engine_update)}`;
-    const result = entry.result === null ? 'null' : JSON.stringify(entry.result);
-    parts.push(`${quoted(name)}:{"category":${quoted(entry.category)},"engine_name":${quoted(entry.engine_name)}${version},"result":${result},"method":${quoted(entry.method)}${update}}`);
+const URL_MEMBERS = new Map<string, Member[]>();
+const FILE_MEMBERS = new Map<string, Member[]>();
+/** Bounds the per-date tables (about 180 synthetic dates × a few categories); past it members are not kept. */
+const SHARED_TABLE_LIMIT = 4_096;
+
+function sharedTable(tables: Map<string, Member[]>, key: string): Member[] | undefined {
+  let table = tables.get(key);
+  if (table === undefined && tables.size < SHARED_TABLE_LIMIT) {
+    table = [];
+    tables.set(key, table);
   }
-  return `{${parts.join(',')}}`;
+  return table;
+}
+
+function urlMember(category: string, index: number, table: Member[] | undefined): Member {
+  let found = table?.[index];
+  if (found === undefined) {
+    const name = URL_ENGINES[index] ?? 'Unknown';
+    found = member(name, { category, engine_name: name, method: 'blacklist', result: urlResult(category, index) }, table !== undefined);
+    if (table !== undefined) table[index] = found;
+  }
+  return found;
+}
+
+/** The shared members of one category for one object (`undefined`: detections, built per object). */
+function tableOf(category: string, context: ResultsContext): Member[] | undefined {
+  if (!context.files) return sharedTable(URL_MEMBERS, category);
+  if (category === 'malicious' || category === 'suspicious') return undefined;
+  return sharedTable(FILE_MEMBERS, `${context.update}\u0000${category}`);
+}
+
+function fileMember(category: string, index: number, context: ResultsContext, table: Member[] | undefined): Member {
+  let found = table?.[index];
+  if (found === undefined) {
+    const [name, version] = FILE_ENGINES[index] ?? ['Unknown', '1.0'];
+    found = member(name, {
+      category,
+      engine_name: name,
+      engine_version: version,
+      result: fileResult(category, index, context.family, context.familyNumber),
+      method: 'blacklist',
+      engine_update: context.update,
+    }, table !== undefined);
+    if (table !== undefined) table[index] = found;
+  }
+  return found;
+}
+
+/** JSON of a results map: written when {@link analysisResults} made it, else (fixtures' own maps) generic. */
+export function resultsJson(results: Record<string, EngineResult>): string {
+  return GENERATED.get(results) ?? JSON.stringify(results);
 }
 
 /**
  * The `last_analysis_results` map that agrees with `stats`: each category is handed to as many engines as
  * the stats say, starting at a per-object offset. Stats that add up to fewer engines than exist leave the
  * others out (as when engines did not answer); more than exist is a fixture error the loader reports.
+ * Entries may be shared between maps and are frozen: treat the map as read-only.
  */
 export function analysisResults(stats: AnalysisStats, context: ResultsContext): Record<string, EngineResult> {
   const engineCount = context.files ? FILE_ENGINE_COUNT : URL_ENGINE_COUNT;
@@ -150,25 +218,23 @@ export function analysisResults(stats: AnalysisStats, context: ResultsContext): 
   }
   const offset = context.offset % engineCount;
   const results: Record<string, EngineResult> = {};
+  const parts: string[] = [];
+  // Looked up once per category and object, not per engine.
+  const tables = new Map<string, Member[] | undefined>();
   // Engines are listed in their own order, as VirusTotal does, not in the order categories were handed out.
   for (let index = 0; index < engineCount; index += 1) {
     const category = slots[(index - offset + engineCount) % engineCount];
     if (category === undefined) continue;
-    if (context.files) {
-      const [name, version] = FILE_ENGINES[index] ?? ['Unknown', '1.0'];
-      results[name] = {
-        category,
-        engine_name: name,
-        engine_version: version,
-        result: fileResult(category, index, context.family, context.familyNumber),
-        method: 'blacklist',
-        engine_update: context.update,
-      };
-    } else {
-      const name = URL_ENGINES[index] ?? 'Unknown';
-      results[name] = { category, engine_name: name, method: 'blacklist', result: urlResult(category, index) };
+    let table = tables.get(category);
+    if (table === undefined && !tables.has(category)) {
+      table = tableOf(category, context);
+      tables.set(category, table);
     }
+    const { name, entry, json: piece } = context.files ? fileMember(category, index, context, table) : urlMember(category, index, table);
+    results[name] = entry;
+    parts.push(piece);
   }
-  GENERATED.add(results);
+  // join() writes one flat string; a chain of concatenations would be a rope that is walked again on use.
+  GENERATED.set(results, `{${parts.join(',')}}`);
   return results;
 }

@@ -133,9 +133,18 @@ const FILE_TYPES: ReadonlyArray<readonly [string, string, string, string]> = [
   ['Shell script', 'shell', 'sh', 'POSIX shell script, ASCII text executable'],
 ];
 
+/** `YYYYMMDD` by day number: synthetic dates fall on a few hundred days, and Date formatting is not cheap. */
+const YMD = new Map<number, string>();
+
 /** `YYYYMMDD` (UTC) of an epoch-seconds date. */
 function ymd(epochSeconds: number): string {
-  return new Date(epochSeconds * 1000).toISOString().slice(0, 10).replaceAll('-', '');
+  const day = Math.floor(epochSeconds / DAY);
+  let text = YMD.get(day);
+  if (text === undefined) {
+    text = new Date(day * DAY * 1000).toISOString().slice(0, 10).replaceAll('-', '');
+    if (YMD.size < 10_000) YMD.set(day, text);
+  }
+  return text;
 }
 
 function hashHex(algorithm: string, text: string): string {
