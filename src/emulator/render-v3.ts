@@ -10,16 +10,38 @@ export function errorBody(code: string, message: string): string {
   return JSON.stringify({ error: { code, message } });
 }
 
+const RESULTS = 'last_analysis_results';
+
+/**
+ * JSON of an object's attributes, in their own order. One native JSON.stringify of the whole record is
+ * several times cheaper than one per attribute, so when the results map is the last attribute (as in every
+ * synthetic object) the record is serialised without it and the map's ready-made JSON appended; a copy whose
+ * last property is deleted stays a fast object (V8 undoes the last transition). Otherwise, attribute by attribute.
+ */
+function attributesJson(attributes: Readonly<Record<string, unknown>>): string {
+  const names = Object.keys(attributes);
+  const results = attributes[RESULTS];
+  if (names[names.length - 1] === RESULTS && results !== undefined) {
+    const rest: Record<string, unknown> = { ...attributes };
+    delete rest[RESULTS];
+    const head = JSON.stringify(rest);
+    const tail = `"${RESULTS}":${resultsJson(results as Record<string, EngineResult>)}}`;
+    return head === '{}' ? `{${tail}` : `${head.slice(0, -1)},${tail}`;
+  }
+  const members: string[] = [];
+  for (const name of names) {
+    const value = attributes[name];
+    if (value === undefined) continue;
+    const json = name === RESULTS ? resultsJson(value as Record<string, EngineResult>) : JSON.stringify(value);
+    members.push(`${JSON.stringify(name)}:${json}`);
+  }
+  return `{${members.join(',')}}`;
+}
+
 /** `{"data": {...}}` for one object; the results map goes through the fast {@link resultsJson}. */
 export function objectBody(object: VtObject, baseUrl: string): string {
-  const attributes: string[] = [];
-  for (const [name, value] of Object.entries(object.attributes)) {
-    if (value === undefined) continue;
-    const json = name === 'last_analysis_results' ? resultsJson(value as Record<string, EngineResult>) : JSON.stringify(value);
-    attributes.push(`${JSON.stringify(name)}:${json}`);
-  }
   const self = JSON.stringify(`${baseUrl}/api/v3/${COLLECTION_OF[object.type]}/${object.id}`);
-  return `{"data":{"type":${JSON.stringify(object.type)},"id":${JSON.stringify(object.id)},"links":{"self":${self}},"attributes":{${attributes.join(',')}}}}`;
+  return `{"data":{"type":${JSON.stringify(object.type)},"id":${JSON.stringify(object.id)},"links":{"self":${self}},"attributes":${attributesJson(object.attributes)}}}`;
 }
 
 /** Paging of a relationship listing. The cursor is opaque to clients; here it is the base64 of an offset. */
