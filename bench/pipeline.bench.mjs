@@ -5,7 +5,8 @@
 // Targets (issue 2, 2 cores): text ≥ 60 MiB/s, CSV ≥ 30 MiB/s, peak RSS ≤ 150 MB, hostile ≥ 5 MiB/s.
 //
 // Design decisions: the 500 MB input is the 50 MB corpus written ten times over (CSV: its data rows), which costs
-// seconds instead of a minute of generation, and still tests that memory does not grow with input size. Node's
+// seconds instead of a minute of generation, and still tests that memory does not grow with input size; the text
+// and CSV 500 MB runs go side by side. Node's
 // start-up (about 0.15 s) is measured on an empty input and subtracted from the hostile runs, whose inputs are
 // small. A 500 MB run projected to take longer than LARGE_BUDGET_S at the 50 MB rate is skipped, with a note, so
 // the bench always stops in a few minutes.
@@ -19,7 +20,7 @@ import { writeCorpus } from './corpus-generator.mjs';
 const here = dirname(fileURLToPath(import.meta.url));
 const cli = join(here, '..', 'dist', 'cli', 'main.js');
 const MIB = 1024 * 1024;
-const LARGE_BUDGET_S = 60;
+const LARGE_BUDGET_S = 120;
 const TARGETS = { text: 60, csv: 30, rssMb: 150, hostile: 5 };
 // The child's own CPU time (user + system), printed at exit next to report-rss.cjs's MAXRSS.
 const CPU_PRELOAD =
@@ -75,42 +76,55 @@ function repeatFile(source, target, copies, format) {
   }
 }
 
+function report(format, label, mib, run, note = '') {
+  const target = TARGETS[format];
+  console.log(
+    `extract ${format} ${label} (${fixed(mib, 0)} MiB, ${run.distinct.toLocaleString('en-US')} distinct${note}): ` +
+      `${fixed(mib / run.wall)} MiB/s wall, ${fixed(mib / run.cpu)} MiB/s per CPU second, peak RSS ${fixed(run.rssMb, 0)} MB ` +
+      `[target ≥ ${target} MiB/s: ${verdict(mib / run.wall >= target)}; ≤ ${TARGETS.rssMb} MB: ${verdict(run.rssMb <= TARGETS.rssMb)}]`,
+  );
+}
+
 async function corpusRuns(folder) {
-  for (const format of ['text', 'csv']) {
-    const small = join(folder, `corpus-50.${format === 'csv' ? 'csv' : 'txt'}`);
-    await writeCorpus(small, { seed: 2026, bytes: 50 * 1024 * 1024, format });
-    const inputs = [{ label: '50 MB', file: small }];
-    const large = join(folder, `corpus-500.${format === 'csv' ? 'csv' : 'txt'}`);
-    inputs.push({ label: '500 MB', file: large, copies: 10 });
-    let rate = 0;
-    for (const input of inputs) {
-      if (input.copies !== undefined) {
-        const projected = (statSync(small).size * input.copies) / MIB / rate;
-        if (projected > LARGE_BUDGET_S) {
-          console.log(`extract ${format} ${input.label}: skipped (projected ${fixed(projected, 0)} s at the 50 MB rate)`);
-          continue;
-        }
-        repeatFile(small, input.file, input.copies, format);
-      }
-      const mib = statSync(input.file).size / MIB;
-      const run = await runExtract(input.file, format);
-      rate = mib / run.wall;
-      const target = TARGETS[format];
-      console.log(
-        `extract ${format} ${input.label} (${fixed(mib, 0)} MiB, ${run.distinct.toLocaleString('en-US')} distinct): ` +
-          `${fixed(mib / run.wall)} MiB/s wall, ${fixed(mib / run.cpu)} MiB/s per CPU second, peak RSS ${fixed(run.rssMb, 0)} MB ` +
-          `[target ≥ ${target} MiB/s: ${verdict(mib / run.wall >= target)}; ≤ ${TARGETS.rssMb} MB: ${verdict(run.rssMb <= TARGETS.rssMb)}]`,
-      );
-      if (input.copies !== undefined) rmSync(input.file, { force: true });
-    }
-    rmSync(small, { force: true });
+  const formats = ['text', 'csv'];
+  const small = {};
+  const rates = {};
+  for (const format of formats) {
+    small[format] = join(folder, `corpus-50.${format === 'csv' ? 'csv' : 'txt'}`);
+    await writeCorpus(small[format], { seed: 2026, bytes: 50 * 1024 * 1024, format });
+    const mib = statSync(small[format]).size / MIB;
+    const run = await runExtract(small[format], format);
+    rates[format] = mib / run.wall;
+    report(format, '50 MB', mib, run);
   }
+  // The two 500 MB runs go side by side (one core each on this 2-core machine) to keep the bench short: their
+  // wall rates are pessimistic when the machine is busy; the per-CPU-second rates and peak RSS are not affected.
+  const large = formats.filter((format) => {
+    const projected = (statSync(small[format]).size * 10) / MIB / rates[format];
+    if (projected <= LARGE_BUDGET_S) return true;
+    console.log(`extract ${format} 500 MB: skipped (projected ${fixed(projected, 0)} s at the 50 MB rate)`);
+    return false;
+  });
+  const files = large.map((format) => {
+    const file = join(folder, `corpus-500.${format === 'csv' ? 'csv' : 'txt'}`);
+    repeatFile(small[format], file, 10, format);
+    return file;
+  });
+  const runs = await Promise.all(large.map((format, index) => runExtract(files[index], format)));
+  large.forEach((format, index) => {
+    report(format, '500 MB', statSync(files[index]).size / MIB, runs[index], large.length > 1 ? ', run side by side' : '');
+  });
 }
 
 async function hostileRuns(folder) {
   const empty = join(folder, 'empty.txt');
   writeFileSync(empty, '');
-  const startup = await runExtract(empty, 'text');
+  // The fastest of three start-ups: a slow one (a busy machine) subtracted would flatter the hostile rates.
+  let startup = await runExtract(empty, 'text');
+  for (let round = 0; round < 2; round += 1) {
+    const again = await runExtract(empty, 'text');
+    if (again.wall < startup.wall) startup = again;
+  }
   const line = (unit) => unit.repeat(Math.ceil(MIB / unit.length)).slice(0, MIB);
   const hex = Array.from({ length: MIB }, (_, index) => '0123456789abcdef'[(index * 7919) % 16]).join('');
   const cases = [
@@ -120,8 +134,8 @@ async function hostileRuns(folder) {
     ['[.] defanged a[.]a[.]…', line('a[.]')],
     ['a:a:a:…', line('a:')],
   ];
-  // Four 1 MB lines per file, so that the run is long enough to time against Node's start-up.
-  const lines = 4;
+  // Sixteen 1 MB lines per file, so that the run is long enough to time against Node's start-up.
+  const lines = 16;
   for (const [label, text] of cases) {
     const file = join(folder, 'hostile.txt');
     writeFileSync(file, `${text}\n`.repeat(lines));
@@ -131,7 +145,7 @@ async function hostileRuns(folder) {
     const mib = (lines * (text.length + 1)) / MIB;
     console.log(
       `extract hostile ${label} (${lines} lines of 1 MB): ${fixed(mib / wall)} MiB/s wall, ${fixed(mib / cpu)} MiB/s per CPU second ` +
-        `(start-up subtracted) [target ≥ ${TARGETS.hostile}: ${verdict(mib / wall >= TARGETS.hostile)}]`,
+        `(start-up subtracted; ${fixed(mib / run.wall)} MiB/s with it) [target ≥ ${TARGETS.hostile}: ${verdict(mib / wall >= TARGETS.hostile)}]`,
     );
   }
 }
