@@ -5,6 +5,7 @@
 import type { ApiVersion, IocType, Observable } from '../types.js';
 import type { HttpReply } from './http-client.js';
 import { NetworkFailure } from './http-client.js';
+import { parseReply } from './lean-json.js';
 import { urlIdBase64, v3Collection } from './ids.js';
 import type { ServerUsage } from './rate-limiter.js';
 
@@ -83,9 +84,10 @@ export function redact(text: string, apiKey: string): string {
   return result;
 }
 
-function parseJson(body: Buffer): { ok: true; json: unknown } | { ok: false } {
+function parseJson(body: Buffer, lean = false): { ok: true; json: unknown } | { ok: false } {
   try {
-    return { ok: true, json: JSON.parse(body.toString('utf8')) as unknown };
+    const text = body.toString('utf8');
+    return { ok: true, json: lean ? parseReply(text) : (JSON.parse(text) as unknown) };
   } catch {
     return { ok: false };
   }
@@ -106,7 +108,8 @@ export function classify(api: ApiVersion, reply: HttpReply | NetworkFailure): Cl
   }
   const { status } = reply;
   if (status === 200) {
-    const parsed = parseJson(reply.body);
+    // v3 object replies are read without their engine results (see lean-json.ts).
+    const parsed = parseJson(reply.body, api === 'v3');
     // A cut or garbled body is a transport accident: the same request will most likely succeed again.
     return parsed.ok && typeof parsed.json === 'object' && parsed.json !== null
       ? { kind: 'ok', json: parsed.json }
