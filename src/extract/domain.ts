@@ -13,11 +13,20 @@ const LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 const SPECIAL_USE = new Set(['localhost', 'localdomain', 'local', 'internal', 'invalid', 'test', 'example']);
 
 /**
- * Memo of the verdict per distinct lower-case name: tldts and the label checks are the hot calls on DNS-heavy
- * logs, where the same few thousand names repeat. Bounded, so memory does not grow with input size: it starts
- * over rather than grow past the bound.
+ * What {@link publicDomainKind} says of a name: not a valid public domain, a public domain, or a public domain whose
+ * TLD is also a common file extension (see {@link FILE_EXTENSION_TLDS}).
  */
-const verdicts = new Map<string, boolean>();
+export const DomainKind = { None: 0, Public: 1, FileExtensionTld: 2 } as const;
+
+/** One of the {@link DomainKind} values. */
+export type DomainKind = (typeof DomainKind)[keyof typeof DomainKind];
+
+/**
+ * Memo of the kind per distinct lower-case name: tldts and the label checks are the hot calls on DNS-heavy
+ * logs, where the same few thousand names repeat. Bounded, so memory does not grow with input size: it starts
+ * over rather than grow past the bound. The file-extension test is memoised with it: extraction needs both.
+ */
+const kinds = new Map<string, DomainKind>();
 const MAX_MEMO = 100_000;
 
 function hasIcannRegistrableDomain(name: string): boolean {
@@ -41,13 +50,22 @@ export function isSpecialUseName(label: string): boolean {
  * `example.local`, `a.b`).
  */
 export function isPublicDomain(name: string): boolean {
-  const known = verdicts.get(name);
+  return publicDomainKind(name) !== DomainKind.None;
+}
+
+/** {@link isPublicDomain}, telling apart the names whose TLD is also a file extension. */
+export function publicDomainKind(name: string): DomainKind {
+  const known = kinds.get(name);
   if (known !== undefined) return known;
-  const verdict = computePublicDomain(name);
-  if (verdicts.size >= MAX_MEMO) verdicts.clear();
+  const kind = !computePublicDomain(name)
+    ? DomainKind.None
+    : FILE_EXTENSION_TLDS.has(topLabel(name))
+      ? DomainKind.FileExtensionTld
+      : DomainKind.Public;
+  if (kinds.size >= MAX_MEMO) kinds.clear();
   // Stored as a copy: `name` is often a slice of an input line, which the memo would otherwise keep alive.
-  verdicts.set(` ${name}`.slice(1), verdict);
-  return verdict;
+  kinds.set(` ${name}`.slice(1), kind);
+  return kind;
 }
 
 function computePublicDomain(name: string): boolean {

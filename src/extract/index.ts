@@ -26,7 +26,7 @@
  *   that parses strictly; a trailing `.` or `:` is dropped.
  */
 import type { Candidate, IocType } from '../types.js';
-import { FILE_EXTENSION_TLDS, isPublicDomain, topLabel } from './domain.js';
+import { DomainKind, isPublicDomain, publicDomainKind } from './domain.js';
 import { canonicalIpv6, isValidIpv6, looksLikeIpv4 } from './ip.js';
 import { refangWithMap } from './refang.js';
 import { URL_SCHEMES, normaliseUrl, splitUrl } from './url.js';
@@ -240,10 +240,12 @@ function isDomainAt(pass: Pass, start: number, end: number, runEnd: number): boo
   if (end - start < 3 || end - start > 253 || !hasHostSyntax(text, start, end)) return false;
   const raw = text.slice(start, end);
   const name = raw.toLowerCase();
-  if (name.includes('_') || !isPublicDomain(name)) return false;
+  // hasHostSyntax has ruled out `_`.
+  const kind = publicDomainKind(name);
+  if (kind === DomainKind.None) return false;
   const after = runEnd === end ? text.charCodeAt(end) : DOT;
   if (after === 61) return false; // '=': a key such as `host.name=`, not a domain
-  if (FILE_EXTENSION_TLDS.has(topLabel(name))) {
+  if (kind === DomainKind.FileExtensionTld) {
     const port = after === COLON && (classOf(text.charCodeAt(end + 1)) & DIGIT) !== 0;
     if (!port && !name.startsWith('www.') && !wasDefanged(pass, start, end)) return false;
   }
