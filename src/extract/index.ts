@@ -314,17 +314,21 @@ function scanIpv6(pass: Pass, colon: number): number {
   let end = colon + 1;
   let colons = 1;
   let hexDigits = colon - start;
+  // Only hex digits precede `colon`, so a `::` can only start at or after it: noted on the way, not sliced for.
+  let doubleColon = false;
   while (end < text.length) {
     const code = text.charCodeAt(end);
     const cls = classOf(code);
     if ((cls & IPV6_CHAR) === 0) break;
-    if (code === COLON) colons += 1;
-    else if ((cls & HEX) !== 0) hexDigits += 1;
+    if (code === COLON) {
+      colons += 1;
+      if (text.charCodeAt(end - 1) === COLON) doubleColon = true;
+    } else if ((cls & HEX) !== 0) hexDigits += 1;
     end += 1;
   }
   if (colons < 2 || hexDigits === 0 || (classOf(text.charCodeAt(end)) & HOST) !== 0) return colon + 1;
   // Without `::` an address has 7 colons (6 before a dotted tail): times like 01:02:03.456 stop here.
-  if (colons < 6 && text.slice(start, end).indexOf('::') === -1) return colon + 1;
+  if (colons < 6 && !doubleColon) return colon + 1;
   for (let stop = end, trimmed = 0; stop > start && trimmed <= 2; stop -= 1, trimmed += 1) {
     if (stop - start <= 45) {
       const value = text.slice(start, stop);
