@@ -219,17 +219,19 @@ export function analysisResults(stats: AnalysisStats, context: ResultsContext): 
   const offset = context.offset % engineCount;
   const results: Record<string, EngineResult> = {};
   const parts: string[] = [];
-  // Looked up once per category and object, not per engine.
-  const tables = new Map<string, Member[] | undefined>();
+  // Looked up once per category and object, not per engine (by the category's place in `order`).
+  const tables: Array<Member[] | undefined> = [];
+  const looked: boolean[] = [];
   // Engines are listed in their own order, as VirusTotal does, not in the order categories were handed out.
   for (let index = 0; index < engineCount; index += 1) {
     const category = slots[(index - offset + engineCount) % engineCount];
     if (category === undefined) continue;
-    let table = tables.get(category);
-    if (table === undefined && !tables.has(category)) {
-      table = tableOf(category, context);
-      tables.set(category, table);
+    const place = order.indexOf(category);
+    if (looked[place] !== true) {
+      tables[place] = tableOf(category, context);
+      looked[place] = true;
     }
+    const table = tables[place];
     const { name, entry, json: piece } = context.files ? fileMember(category, index, context, table) : urlMember(category, index, table);
     results[name] = entry;
     parts.push(piece);

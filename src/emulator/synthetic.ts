@@ -23,6 +23,23 @@ export class ValueBytes {
     this.bytes = createHash('sha256').update(`${kind}\u0000${key}`, 'utf8').digest();
   }
 
+  private static last: ValueBytes | undefined;
+  private static lastKind = '';
+  private static lastKey = '';
+
+  /**
+   * The bytes of an observable, remembering the last one: a new object's verdict and its attributes read the
+   * same digest, one right after the other, so the second read costs no hash. Instances are never mutated.
+   */
+  static of(kind: string, key: string): ValueBytes {
+    if (ValueBytes.last !== undefined && ValueBytes.lastKind === kind && ValueBytes.lastKey === key) return ValueBytes.last;
+    const bytes = new ValueBytes(kind, key);
+    ValueBytes.last = bytes;
+    ValueBytes.lastKind = kind;
+    ValueBytes.lastKey = key;
+    return bytes;
+  }
+
   /** A 32-bit unsigned integer from byte `index` on (indexes 0..28). */
   uint(index: number): number {
     return this.bytes.readUInt32BE(index);
@@ -62,7 +79,7 @@ const DAY = 86_400;
 
 /** The verdict of an unknown observable: the first 32 bits of its digest, read as a share. */
 export function syntheticVerdict(kind: ObjectKind, key: string, rates: VerdictRates): Verdict {
-  const share = new ValueBytes(kind, key).uint(0) / 2 ** 32;
+  const share = ValueBytes.of(kind, key).uint(0) / 2 ** 32;
   if (share < rates.notFoundRate) return 'not-found';
   if (share < rates.notFoundRate + rates.maliciousRate) return 'malicious';
   if (share < rates.notFoundRate + rates.maliciousRate + rates.suspiciousRate) return 'suspicious';
@@ -211,7 +228,7 @@ function categories(verdict: Verdict, bytes: ValueBytes): Record<string, string>
 /** Attributes of a synthetic file. */
 export function syntheticFile(hash: string, verdict: Verdict): Record<string, unknown> {
   const hashes = syntheticHashes(hash);
-  const bytes = new ValueBytes('file', hashes.sha256);
+  const bytes = ValueBytes.of('file', hashes.sha256);
   const family = malwareFamily(bytes);
   const [typeDescription, typeTag, extension, magic] = bytes.pick(5, FILE_TYPES);
   const common = commonAttributes('file', verdict, bytes, family);
@@ -248,7 +265,7 @@ export function syntheticFile(hash: string, verdict: Verdict): Record<string, un
 
 /** Attributes of a synthetic URL; `url` is the canonical URL ('' when only its SHA-256 id is known). */
 export function syntheticUrl(id: string, url: string, verdict: Verdict): Record<string, unknown> {
-  const bytes = new ValueBytes('url', id);
+  const bytes = ValueBytes.of('url', id);
   const common = commonAttributes('url', verdict, bytes, malwareFamily(bytes));
   const lastAnalysisDate = common['last_analysis_date'] as number;
   return {
@@ -268,7 +285,7 @@ export function syntheticUrl(id: string, url: string, verdict: Verdict): Record<
 
 /** Attributes of a synthetic domain, given its resolutions (newest first) for `last_dns_records`. */
 export function syntheticDomain(domain: string, verdict: Verdict, resolutions: readonly Resolution[]): Record<string, unknown> {
-  const bytes = new ValueBytes('domain', domain);
+  const bytes = ValueBytes.of('domain', domain);
   const common = commonAttributes('domain', verdict, bytes, malwareFamily(bytes));
   const lastAnalysisDate = common['last_analysis_date'] as number;
   const creationDate = lastAnalysisDate - bytes.between(9, 30 * DAY, 3_000 * DAY);
@@ -292,7 +309,7 @@ export function syntheticDomain(domain: string, verdict: Verdict, resolutions: r
 
 /** Attributes of a synthetic IP address. */
 export function syntheticIpAddress(ip: string, verdict: Verdict): Record<string, unknown> {
-  const bytes = new ValueBytes('ip_address', ip);
+  const bytes = ValueBytes.of('ip_address', ip);
   const common = commonAttributes('ip_address', verdict, bytes, malwareFamily(bytes));
   const [asn, owner, country] = bytes.pick(3, NETWORKS);
   const network = ip.includes(':') ? `${ip.split(':').slice(0, 3).join(':')}::/48` : `${ip.split('.').slice(0, 3).join('.')}.0/24`;
