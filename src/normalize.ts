@@ -82,8 +82,26 @@ function joined(values: Iterable<string>): string {
   return [...seen].join(', ');
 }
 
+/**
+ * ISO 8601 of epoch milliseconds, remembering the last one: replies arriving within the same millisecond (a
+ * few per millisecond at full speed) share their FetchedAt, and Date formatting is a visible share of a result.
+ */
+let lastIsoMs = Number.NaN;
+let lastIso = '';
+
+function isoFromEpochMs(ms: number): string {
+  if (ms !== lastIsoMs) {
+    lastIso = new Date(ms).toISOString();
+    lastIsoMs = ms;
+  }
+  return lastIso;
+}
+
 function isoFromEpochSeconds(value: unknown): string {
-  return typeof value === 'number' && Number.isFinite(value) ? new Date(value * 1000).toISOString().replace('.000Z', 'Z') : '';
+  if (typeof value !== 'number' || !Number.isFinite(value)) return '';
+  const iso = new Date(value * 1000).toISOString();
+  // Whole seconds (as VirusTotal's dates are) print without `.000`.
+  return iso.endsWith('.000Z') ? `${iso.slice(0, -5)}Z` : iso;
 }
 
 /** v2 dates are `YYYY-MM-DD HH:MM:SS` in UTC. */
@@ -112,7 +130,7 @@ function notFound(reply: VtReply, verboseMsg: string, options: { raw: boolean; r
     resource: reply.value,
     verboseMsg,
     rawResponse: rawText(reply.body, options),
-    fetchedAt: new Date(reply.fetchedAt).toISOString(),
+    fetchedAt: isoFromEpochMs(reply.fetchedAt),
   };
 }
 
@@ -158,7 +176,7 @@ function normalizeV3(reply: VtReply, options: { raw: boolean; redact?: string })
     tags: list(attributes['tags']).map(text).filter((tag) => tag !== '').join(', '),
     rawResponse: rawText(reply.body, options),
     cacheHit: false,
-    fetchedAt: new Date(reply.fetchedAt).toISOString(),
+    fetchedAt: isoFromEpochMs(reply.fetchedAt),
   };
 }
 
@@ -175,7 +193,7 @@ function normalizeV2(reply: VtReply, options: { raw: boolean; redact?: string })
     resource: text(body['resource']) || reply.value,
     verboseMsg: text(body['verbose_msg']),
     rawResponse: rawText(reply.body, options),
-    fetchedAt: new Date(reply.fetchedAt).toISOString(),
+    fetchedAt: isoFromEpochMs(reply.fetchedAt),
   };
   if (reply.type === 'dns' || reply.type === 'ipv4' || reply.type === 'ipv6') {
     const detected = body['detected_urls'];

@@ -36,6 +36,9 @@ export class HttpClient {
   private readonly port: number | undefined;
   private readonly basePath: string;
   private readonly timeoutMs: number;
+  /** The last headers given and their merge with `accept`: callers pass the same object for every lookup. */
+  private lastHeaders: Readonly<Record<string, string>> | undefined;
+  private lastMerged: Record<string, string> = {};
 
   constructor(baseUrl: string, options: { maxSockets: number; timeoutMs: number }) {
     const url = new URL(baseUrl);
@@ -68,7 +71,7 @@ export class HttpClient {
           ...(this.port === undefined ? {} : { port: this.port }),
           path: this.basePath + path,
           method: 'GET',
-          headers: { accept: 'application/json', ...headers },
+          headers: this.merged(headers),
         },
         (response) => {
           const chunks: Buffer[] = [];
@@ -96,6 +99,14 @@ export class HttpClient {
       request.on('error', (error: NodeJS.ErrnoException) => fail(error.code ?? 'ENETWORK', `network error ${error.code ?? ''}`.trim()));
       request.end();
     });
+  }
+
+  private merged(headers: Readonly<Record<string, string>>): Record<string, string> {
+    if (headers !== this.lastHeaders) {
+      this.lastMerged = { accept: 'application/json', ...headers };
+      this.lastHeaders = headers;
+    }
+    return this.lastMerged;
   }
 
   /** Closes the pooled connections. */

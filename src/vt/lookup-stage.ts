@@ -150,6 +150,8 @@ class LookupRun {
   private fatal: { readonly error: unknown } | undefined;
   private readonly forbidden = new Set<string>();
   private reading: Promise<unknown> = Promise.resolve();
+  /** One headers object for every lookup (v2 carries the key in the query), so the client merges it once. */
+  private readonly lookupHeaders: Readonly<Record<string, string>>;
   private done = 0;
 
   constructor(options: NormalizedLookupOptions, hooks: LookupHooks) {
@@ -159,6 +161,7 @@ class LookupRun {
     // One spare socket for the quota checks that can run beside the lookups.
     this.http = new HttpClient(options.baseUrl, { maxSockets: options.concurrency + 1, timeoutMs: options.timeoutMs });
     this.batchSize = options.batchSize;
+    this.lookupHeaders = options.api === 'v3' ? { 'x-apikey': options.apiKey } : {};
     this.stats = {
       requests: 0,
       retries: 0,
@@ -373,7 +376,7 @@ class LookupRun {
       if (permit.count < unit.items.length && batchLane !== undefined) {
         this.lanes[batchLane].unshift(...unit.items.splice(permit.count));
       }
-      const classified = await this.send(path(), this.options.api === 'v3' ? { 'x-apikey': options.apiKey } : {});
+      const classified = await this.send(path(), this.lookupHeaders);
       switch (classified.kind) {
         case 'ok':
         case 'notFound':
