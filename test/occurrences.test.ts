@@ -77,6 +77,19 @@ describe('OccurrenceBuilder.fromRecord', () => {
     ]);
   });
 
+  it('keeps the dedup state when the memo of rejected values starts over', () => {
+    const builder = new OccurrenceBuilder();
+    const statuses = (text: string) => builder.fromRecord(record(0, text)).map((occurrence) => occurrence.status);
+    expect(statuses('8.8.8.8 10.0.0.1')).toEqual(['Valid', 'IP address is not global']);
+    // More distinct private addresses than the memo keeps (100,000), 1,000 to a line.
+    for (let line = 0; line < 101; line += 1) {
+      const text = Array.from({ length: 1000 }, (_, index) => `10.${line}.${index >> 8}.${index & 255}`).join(' ');
+      builder.fromRecord(record(1, text));
+    }
+    expect(statuses('8.8.8.8 10.0.0.1 1.1.1.1')).toEqual(['Duplicate', 'IP address is not global', 'Valid']);
+    expect(builder.distinct()).toBe(2);
+  });
+
   it('gives a record without indicators no occurrence', () => {
     expect(new OccurrenceBuilder().fromRecord(record(0, 'nothing here', ''))).toEqual([]);
   });
