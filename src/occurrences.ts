@@ -79,6 +79,8 @@ export class OccurrenceBuilder {
     const { recordNumber, sourceIndex } = record;
     const extractOptions = { urlHostsAsDns: this.#urlHostsAsDns };
     for (const field of record.fields) {
+      // Empty cells are common in CSV exports: skip extraction's set-up for them.
+      if (field.value.length === 0) continue;
       const name = field.name;
       for (const candidate of extractCandidates(field.value, extractOptions)) {
         const verdict = this.#verdict(candidate.type, candidate.value);
