@@ -85,6 +85,36 @@ function report(format, label, mib, run, note = '') {
   );
 }
 
+const NOISE = [
+  'An account was successfully logged on. Subject: Security ID: S-1-5-18 Account Name: WKS-0142$ Logon Type: 3',
+  'The Windows Filtering Platform has permitted a connection. Application Name: \\device\\harddiskvolume3\\windows\\system32\\svchost.exe',
+  'Special privileges assigned to new logon. Privileges: SeSecurityPrivilege SeBackupPrivilege SeRestorePrivilege',
+  'A scheduled task was updated. Task Name: \\Microsoft\\Windows\\UpdateOrchestrator\\Schedule Scan, user CORP\\svc_patch',
+  'session opened for user root by (uid=0); pam_unix(cron:session): session closed for user root',
+  'kernel: [UFW BLOCK] IN=eth0 OUT= MAC=00:15:5d:01:ca:05 LEN=40 TOS=0x00 PREC=0x00 TTL=244 ID=54321 PROTO=TCP',
+  'Backup job "nightly-db" finished with status OK in 00:42:17, 1,204 files, 38,211 MB transferred',
+  'User jdoe changed the password policy of group Domain Users; minimum length 14, history 24, lockout after 5 attempts',
+  'Service Control Manager: The Windows Update service entered the running state after a restart request',
+];
+
+/** A text export where one line in ten comes from the corpus and nine are IoC-free event prose. */
+export function writeSparse(source, target, bytes) {
+  const lines = readFileSync(source, 'utf8').split('\n');
+  const fd = openSync(target, 'w');
+  let written = 0;
+  let chunk = '';
+  for (let index = 0; written < bytes; index += 1) {
+    chunk += `${lines[index % lines.length]}\n`;
+    for (let noise = 0; noise < 9; noise += 1) chunk += `2026-11-21T22:${String(index % 60).padStart(2, '0')}:07Z EventID=${4624 + noise} ${NOISE[(index + noise) % NOISE.length]}\n`;
+    if (chunk.length > 1 << 20) {
+      written += writeSync(fd, chunk);
+      chunk = '';
+    }
+  }
+  if (chunk !== '') writeSync(fd, chunk);
+  closeSync(fd);
+}
+
 async function corpusRuns(folder) {
   const formats = ['text', 'csv'];
   const small = {};
@@ -115,6 +145,12 @@ async function corpusRuns(folder) {
     report(format, '500 MB', statSync(files[index]).size / MIB, runs[index], large.length > 1 ? ', run side by side' : '');
     rmSync(files[index], { force: true });
   });
+  // Sparse logs: one line in ten carries IoCs, the rest is the prose of Windows and application events. The
+  // dense corpus above measures the cost per occurrence; this one measures the scan over text without IoCs.
+  const sparse = join(folder, 'sparse-50.txt');
+  writeSparse(small.text, sparse, 50 * MIB);
+  report('text', '50 MB sparse (1 line in 10 with IoCs)', statSync(sparse).size / MIB, await runExtract(sparse, 'text'));
+  rmSync(sparse, { force: true });
   // The worst case for memory: nearly every observable distinct (memory grows with it, as it must).
   const unique = join(folder, 'unique-50.txt');
   await writeCorpus(unique, { seed: 2026, bytes: 50 * 1024 * 1024, format: 'text', unique: true });

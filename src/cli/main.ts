@@ -7,13 +7,7 @@
 import { readFileSync, realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { IocEnrichError } from '../errors.js';
-import { cacheCommand } from './cache-command.js';
-import { emulatorCommand } from './emulator-command.js';
-import { enrichCommand } from './enrich-command.js';
-import { extractCommand } from './extract-command.js';
 import { EXIT, type CommandIo } from './io.js';
-import { joinCommand } from './join-command.js';
-import { lookupCommand } from './lookup-command.js';
 
 const HELP = `Usage: ioc-enrich <command> [options]
 
@@ -33,13 +27,18 @@ Exit codes: 0 complete, 1 failed, 2 usage error, 3 finished with observables not
 
 type Command = (args: string[], io: CommandIo) => Promise<number>;
 
-const COMMANDS: Record<string, Command> = {
-  extract: extractCommand,
-  enrich: enrichCommand,
-  lookup: lookupCommand,
-  join: joinCommand,
-  cache: cacheCommand,
-  emulator: (args, io) => emulatorCommand(args, io),
+// Each command's module is loaded only when it runs: `extract` should not pay for the HTTP client, SQLite or
+// the emulator at start-up.
+const COMMANDS: Record<string, () => Promise<Command>> = {
+  extract: async () => (await import('./extract-command.js')).extractCommand,
+  enrich: async () => (await import('./enrich-command.js')).enrichCommand,
+  lookup: async () => (await import('./lookup-command.js')).lookupCommand,
+  join: async () => (await import('./join-command.js')).joinCommand,
+  cache: async () => (await import('./cache-command.js')).cacheCommand,
+  emulator: async () => {
+    const { emulatorCommand } = await import('./emulator-command.js');
+    return (args, io) => emulatorCommand(args, io);
+  },
 };
 
 function version(): string {
@@ -62,12 +61,13 @@ export async function main(argv: string[], io: CommandIo): Promise<number> {
     io.stdout.write(`${version()}\n`);
     return EXIT.ok;
   }
-  const command = COMMANDS[name];
-  if (command === undefined) {
+  const load = COMMANDS[name];
+  if (load === undefined) {
     io.stderr.write(`ioc-enrich: unknown command \`${name}\`; expected one of ${Object.keys(COMMANDS).join(', ')}\n`);
     return EXIT.usage;
   }
   try {
+    const command = await load();
     return await command(args, io);
   } catch (error) {
     return reportFailure(error, io);
