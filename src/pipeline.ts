@@ -455,34 +455,38 @@ export async function enrich(
     const notSubmitted = failedResult(
       options.dryRun === true ? 'NotSubmitted: dry run' : failure === undefined ? 'NotSubmitted: interrupted' : 'NotSubmitted: run failed',
     );
-    for await (const line of readSpool(spoolPath)) {
-      const [, , , , observable, type, screenStatus, key] = line;
-      let row: EnrichedRow;
-      if (screenStatus === 'Valid' || screenStatus === 'Duplicate') {
-        const result = results.get(key) ?? notSubmitted;
-        const duplicate = screenStatus === 'Duplicate' || answeredByAlias.has(key);
-        const status = duplicate ? 'Duplicate' : result.status;
-        row = makeRow(line, status, result);
-        if (typeof result.positives === 'number' && result.positives > 0) {
-          const finding = findings.get(key);
-          if (finding === undefined) findings.set(key, { observable, type, positives: result.positives, total: result.total, occurrences: 1 });
-          else finding.occurrences++;
+    for await (const lines of readSpool(spoolPath)) {
+      for (const line of lines) {
+        const [, , , , observable, type, screenStatus, key] = line;
+        let row: EnrichedRow;
+        if (screenStatus === 'Valid' || screenStatus === 'Duplicate') {
+          const result = results.get(key) ?? notSubmitted;
+          const duplicate = screenStatus === 'Duplicate' || answeredByAlias.has(key);
+          const status = duplicate ? 'Duplicate' : result.status;
+          row = makeRow(line, status, result);
+          if (typeof result.positives === 'number' && result.positives > 0) {
+            const finding = findings.get(key);
+            if (finding === undefined) findings.set(key, { observable, type, positives: result.positives, total: result.total, occurrences: 1 });
+            else finding.occurrences++;
+          }
+          if (duplicate) summary.duplicates++;
+          else if (result.status === 'Success' || result.status === 'NotFound') {
+            summary.lookedUp++;
+            if (result.cacheHit) summary.cacheHits++;
+          } else if (result.status.startsWith('NotSubmitted')) summary.notSubmitted++;
+          else summary.failed++;
+        } else {
+          row = makeRow(line, screenStatus, undefined);
+          if (screenStatus === 'Allowlisted') summary.allowlisted++;
+          else summary.rejected++;
         }
-        if (duplicate) summary.duplicates++;
-        else if (result.status === 'Success' || result.status === 'NotFound') {
-          summary.lookedUp++;
-          if (result.cacheHit) summary.cacheHits++;
-        } else if (result.status.startsWith('NotSubmitted')) summary.notSubmitted++;
-        else summary.failed++;
-      } else {
-        row = makeRow(line, screenStatus, undefined);
-        if (screenStatus === 'Allowlisted') summary.allowlisted++;
-        else summary.rejected++;
+        summary.occurrences++;
+        summary.byStatus[String(row.Status)] = (summary.byStatus[String(row.Status)] ?? 0) + 1;
+        if (row.Severity !== '') summary.bySeverity[String(row.Severity)] = (summary.bySeverity[String(row.Severity)] ?? 0) + 1;
+        // Await only what asks to be awaited (a writer's backpressure): an await per row costs more than the row.
+        const pending = onRow(row);
+        if (pending !== undefined) await pending;
       }
-      summary.occurrences++;
-      summary.byStatus[String(row.Status)] = (summary.byStatus[String(row.Status)] ?? 0) + 1;
-      if (row.Severity !== '') summary.bySeverity[String(row.Severity)] = (summary.bySeverity[String(row.Severity)] ?? 0) + 1;
-      await onRow(row);
     }
     summary.topFindings = [...findings.values()]
       .sort((a, b) => b.positives - a.positives || b.occurrences - a.occurrences || a.observable.localeCompare(b.observable))
@@ -494,17 +498,20 @@ export async function enrich(
   }
 }
 
-async function* readSpool(path: string): AsyncGenerator<SpoolLine> {
+/** The spool's lines, one array per chunk read: one async step per chunk, not per line. */
+async function* readSpool(path: string): AsyncGenerator<SpoolLine[]> {
   let rest = '';
-  for await (const chunk of createReadStream(path, { encoding: 'utf8', highWaterMark: 1 << 20 })) {
+  for await (const chunk of createReadStream(path, { encoding: 'utf8', highWaterMark: 1 << 16 })) {
     const text = rest + (chunk as string);
+    const lines: SpoolLine[] = [];
     let start = 0;
     let newline = text.indexOf('\n', start);
     while (newline !== -1) {
-      yield JSON.parse(text.slice(start, newline)) as SpoolLine;
+      lines.push(JSON.parse(text.slice(start, newline)) as SpoolLine);
       start = newline + 1;
       newline = text.indexOf('\n', start);
     }
     rest = text.slice(start);
+    yield lines;
   }
 }
