@@ -418,8 +418,19 @@ export async function enrich(
                 onProgress: (progress: LookupProgress) => {
                   const left = Math.max(0, plan.lookups - progress.done);
                   const itemsPerLookup = plan.lookups === 0 ? 1 : plan.quotaItems / plan.lookups;
+                  // A literal, not a spread: this runs once per result (see makeRow).
                   onProgress({
-                    ...progress,
+                    done: progress.done,
+                    lookedUp: progress.lookedUp,
+                    failed: progress.failed,
+                    notSubmitted: progress.notSubmitted,
+                    requests: progress.requests,
+                    retries: progress.retries,
+                    dayUsed: progress.dayUsed,
+                    perDay: progress.perDay,
+                    monthUsed: progress.monthUsed,
+                    perMonth: progress.perMonth,
+                    perMinute: progress.perMinute,
                     total: plan.lookups,
                     etaMs: Number.isFinite(progress.perMinute) ? etaMinutes(left * itemsPerLookup, progress.perMinute) * 60_000 : undefined,
                   });
