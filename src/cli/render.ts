@@ -146,6 +146,9 @@ export class ProgressReporter {
   }
 
   #draw(progress: EnrichProgress): void {
+    // A draw due now makes a pending trailing one pointless.
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
     this.#lastDraw = this.#now();
     this.#latest = undefined;
     const eta = progress.etaMs === undefined ? '' : ` · ETA ${duration(progress.etaMs / 60_000)}`;

@@ -1,0 +1,76 @@
+import { Writable } from 'node:stream';
+import pino from 'pino';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { ProgressReporter } from '../../src/cli/render.js';
+import type { EnrichProgress } from '../../src/pipeline.js';
+
+function progress(done: number, total = 10): EnrichProgress {
+  return {
+    done,
+    total,
+    lookedUp: done,
+    failed: 0,
+    notSubmitted: 0,
+    requests: done,
+    retries: 0,
+    dayUsed: done,
+    perDay: 500,
+    monthUsed: done,
+    perMonth: 15_500,
+    perMinute: 4,
+    etaMs: ((total - done) / 4) * 60_000,
+  };
+}
+
+function terminal(): { stream: Writable & { isTTY: boolean }; text: () => string } {
+  let text = '';
+  const stream = Object.assign(
+    new Writable({
+      write(chunk: Buffer, _encoding, callback) {
+        text += chunk.toString();
+        callback();
+      },
+    }),
+    { isTTY: true },
+  );
+  return { stream, text: () => text };
+}
+
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe('ProgressReporter', () => {
+  it('draws a bar with done/needed, quota and ETA, at most every 100 ms, with a trailing redraw after a burst', async () => {
+    vi.useFakeTimers();
+    const { stream, text } = terminal();
+    const reporter = new ProgressReporter(stream, pino({ level: 'silent' }), () => Date.now());
+    reporter.update(progress(1));
+    reporter.update(progress(2));
+    reporter.update(progress(3));
+    expect(text()).toContain('1/10 lookups · quota today 1/500 · ETA 3 min');
+    expect(text()).not.toContain('3/10');
+    await vi.advanceTimersByTimeAsync(150);
+    expect(text()).toContain('3/10 lookups');
+    expect(text().match(/lookups/g)).toHaveLength(2);
+    reporter.update(progress(10));
+    expect(text()).toContain('[########################] 10/10');
+    reporter.done();
+    expect(text().endsWith('\n')).toBe(true);
+  });
+
+  it('logs a line every 30 s off a terminal instead of drawing', () => {
+    vi.useFakeTimers();
+    const lines: string[] = [];
+    const logger = pino({ level: 'info' }, { write: (line: string) => lines.push(line) });
+    const stream = new Writable({ write: (_chunk, _encoding, callback) => callback() });
+    const reporter = new ProgressReporter(stream, logger, () => Date.now());
+    reporter.update(progress(1));
+    reporter.update(progress(2));
+    vi.advanceTimersByTime(10_000);
+    expect(lines).toHaveLength(1);
+    vi.advanceTimersByTime(25_000);
+    expect(lines).toHaveLength(2);
+    expect(JSON.parse(lines[1] ?? '{}')).toMatchObject({ msg: 'lookup progress', done: 2, total: 10 });
+  });
+});
