@@ -66,6 +66,7 @@ export async function enrichCommand(args: string[], io: CommandIo): Promise<numb
   const output = dryRun ? undefined : openOutput(values.output, io);
   const writer = output === undefined ? undefined : createRowWriter(ENRICH_COLUMNS, format, output.stream);
   let summary: EnrichSummary;
+  let rows = 0;
   try {
     summary = await enrich(
       input.records,
@@ -77,10 +78,18 @@ export async function enrichCommand(args: string[], io: CommandIo): Promise<numb
         dryRun,
         onProgress: (state) => progress.update(state),
       },
-      (row) => writer?.write(row),
+      (row) => {
+        rows++;
+        return writer?.write(row);
+      },
     );
   } catch (error) {
     progress.done();
+    if (rows === 0) {
+      // The input failed before any row (a missing file, a malformed row in the first pass): no output file.
+      await output?.abort();
+      throw error;
+    }
     // Rows for everything known were written before the failure was rethrown: keep them.
     await writer?.end();
     await output?.commit();

@@ -56,6 +56,11 @@ export async function extractCommand(args: string[], io: CommandIo): Promise<num
       }
     }
   } catch (error) {
+    if (stats.records === 0) {
+      // Nothing was read (a missing file, a bad header): no output at all, just the one-line error.
+      await output.abort();
+      throw error;
+    }
     // Keep what was processed before the bad input: the rows so far are a complete, valid file.
     await writer.end();
     await output.commit();

@@ -90,6 +90,16 @@ describe('ioc-enrich extract', () => {
     expect(rows(readFileSync(output, 'utf8')).map((row) => row['Observable'])).toEqual(['8.8.8.8']);
   });
 
+  it('writes nothing but one line when the input cannot be read', async () => {
+    const result = await run(['extract', join(work, 'no-such-file.csv')]);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toBe('');
+    expect(result.stderr.trim().split('\n')).toEqual([`ioc-enrich: Input file not found: ${join(work, 'no-such-file.csv')}`]);
+    const enrich = await run(['enrich', '--emulator', '--log-level', 'silent', join(work, 'no-such-file.csv'), '-o', 'never.csv']);
+    expect(enrich.code).toBe(1);
+    expect(existsSync(join(work, 'never.csv'))).toBe(false);
+  });
+
   it('skips malformed rows with --skip-bad-rows and reports them', async () => {
     const input = join(work, 'broken2.csv');
     writeFileSync(input, 'a,b\n8.8.8.8,x\n9.9.9.9,z,extra\n1.0.0.1,y\n');
