@@ -1,10 +1,9 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ResultCache } from '../../src/cache/index.js';
-import { main } from '../../src/cli/main.js';
+import { runMain, type MainResult } from '../support/run-main.js';
 import { FILE, v3Reply } from './replies.js';
 
 const DAY = 86_400_000;
@@ -19,15 +18,8 @@ afterEach(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function run(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-  stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
-  const code = await main(args, { stdout, stderr, env: { XDG_CACHE_HOME: join(dir, 'xdg') } });
-  return { code, stdout: out, stderr: err };
+function run(...args: string[]): Promise<MainResult> {
+  return runMain(args, { env: { XDG_CACHE_HOME: join(dir, 'xdg') } });
 }
 
 function fill(): void {

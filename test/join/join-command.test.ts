@@ -1,9 +1,8 @@
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough, Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { main } from '../../src/cli/main.js';
+import { runMain, type MainResult } from '../support/run-main.js';
 
 let dir: string;
 beforeEach(() => {
@@ -18,15 +17,8 @@ afterEach(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function run(args: string[], stdin?: string): Promise<{ code: number; stdout: string; stderr: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-  stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
-  const code = await main(args, { stdout, stderr, env: {}, ...(stdin === undefined ? {} : { stdin: Readable.from([Buffer.from(stdin)]) }) });
-  return { code, stdout: out, stderr: err };
+function run(args: string[], stdin?: string): Promise<MainResult> {
+  return runMain(args, stdin === undefined ? {} : { stdin });
 }
 
 const JOINED =
