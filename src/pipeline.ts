@@ -237,7 +237,7 @@ export interface Finding {
 const TOP_FINDINGS = 10;
 
 // A spooled occurrence: positional to keep the spool small and fast to parse.
-type SpoolLine = [number, string, string, string, string, string, string, string];
+type SpoolLine = [sourceIndex: string, field: string, original: string, observable: string, type: string, status: string, key: string];
 
 // The result fields of a row that had no lookup (screened out, allowlisted).
 const NO_RESULT: LookupResult = failedResult('NotSubmitted: no lookup');
@@ -249,13 +249,13 @@ const NO_RESULT: LookupResult = failedResult('NotSubmitted: no lookup');
 function makeRow(spooled: SpoolLine, status: string, result: LookupResult | undefined): EnrichedRow {
   const r = result ?? NO_RESULT;
   return {
-    Observable: spooled[4],
-    IoCType: spooled[5],
+    Observable: spooled[3],
+    IoCType: spooled[4],
     Status: status,
     ResponseCode: r.responseCode,
     RawResponse: r.rawResponse,
     Resource: r.resource,
-    SourceIndex: spooled[1],
+    SourceIndex: spooled[0],
     VerboseMsg: r.verboseMsg,
     ScanId: r.scanId,
     Permalink: r.permalink,
@@ -275,8 +275,8 @@ function makeRow(spooled: SpoolLine, status: string, result: LookupResult | unde
     // Rows without a lookup say nothing about the cache.
     CacheHit: result === undefined ? '' : r.cacheHit,
     FetchedAt: r.fetchedAt,
-    SourceField: spooled[2],
-    SourceText: spooled[3],
+    SourceField: spooled[1],
+    SourceText: spooled[2],
   };
 }
 
@@ -342,7 +342,6 @@ export async function enrich(
           distinct.set(occurrence.key, { type: occurrence.type, value: occurrence.observable, key: occurrence.key });
         }
         const line: SpoolLine = [
-          occurrence.recordNumber,
           occurrence.sourceIndex,
           occurrence.field,
           occurrence.original,
@@ -468,7 +467,7 @@ export async function enrich(
     );
     for await (const lines of readSpool(spoolPath)) {
       for (const line of lines) {
-        const [, , , , observable, type, screenStatus, key] = line;
+        const [, , , observable, type, screenStatus, key] = line;
         let row: EnrichedRow;
         if (screenStatus === 'Valid' || screenStatus === 'Duplicate') {
           const result = results.get(key) ?? notSubmitted;
