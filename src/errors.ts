@@ -41,12 +41,15 @@ export class OptionError extends IocEnrichError {
 export class InputError extends IocEnrichError {
   readonly file: string;
   readonly line: number | undefined;
+  /** What is wrong, without the file and line. */
+  readonly problem: string;
 
   constructor(file: string, line: number | undefined, problem: string, options?: { cause?: unknown }) {
     super('BAD_INPUT', `${file}${line === undefined ? '' : `:${line}`}: ${problem}`, options);
     this.name = 'InputError';
     this.file = file;
     this.line = line;
+    this.problem = problem;
   }
 }
 

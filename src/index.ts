@@ -41,6 +41,8 @@ export type { EnrichOptions, EnrichProgress, EnrichSummary, ExtractOptions, Extr
 
 // The stages, usable one by one.
 export { extractCandidates, refang } from './extract/index.js';
+export { defaultJobs, extractParallel } from './parallel/parallel-extract.js';
+export type { ParallelExtractOptions } from './parallel/parallel-extract.js';
 export { screenValue, SCREEN_MESSAGES } from './screen.js';
 export type { ScreenOutcome } from './screen.js';
 export { Allowlist } from './allowlist.js';

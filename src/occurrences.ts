@@ -17,14 +17,30 @@ export interface OccurrenceOptions {
    * @default false
    */
   readonly urlHostsAsDns?: boolean;
+  /**
+   * Forget every verdict once this many are held. For a builder that only screens and memoises (parallel
+   * extraction's workers, where dedup is decided elsewhere): its memory then stays bounded. Default: observables
+   * are never forgotten (the builder is the dedup state).
+   */
+  readonly forgetAfter?: number;
+}
+
+/** Receives the occurrences of {@link OccurrenceBuilder.scanRecord}. */
+export interface VerdictSink {
+  /** One occurrence: what its value comes to, the field it was found in, and its text as written there. */
+  occurrence(verdict: Verdict, field: string, original: string): void;
 }
 
 /**
  * What one distinct value of one type comes to: a rejection or an allowlisted observable (a fixed status), or an
  * accepted observable, which counts its sightings: the first is `Valid`, later ones `Duplicate`.
  */
-class Verdict {
+export class Verdict {
   sightings = 0;
+  /** Free for a caller's bookkeeping (parallel extraction: the last chunk the verdict was seen in). */
+  mark = -1;
+  /** Free for a caller's cache (parallel extraction: the verdict's formatted output cells). */
+  cells: string | undefined = undefined;
 
   constructor(
     readonly type: string,
@@ -63,6 +79,9 @@ function detached(text: string): string {
 export class OccurrenceBuilder {
   readonly #allowlist: Allowlist | undefined;
   readonly #urlHostsAsDns: boolean;
+  readonly #forgetAfter: number;
+  /** Entries of #verdicts, counted only when #forgetAfter is set. */
+  #entries = 0;
   readonly #verdicts = new Map<string, Map<string, Verdict>>();
   /** Entries of #verdicts that are not observables (see MEMO_LIMIT). */
   #memoOnly = 0;
@@ -71,6 +90,21 @@ export class OccurrenceBuilder {
   constructor(options: OccurrenceOptions = {}) {
     this.#allowlist = options.allowlist;
     this.#urlHostsAsDns = options.urlHostsAsDns === true;
+    this.#forgetAfter = options.forgetAfter ?? Infinity;
+  }
+
+  /**
+   * Extract every field of `record` in order and pass each occurrence's verdict to `sink`, without deciding
+   * `Valid` or `Duplicate` (the caller does, from the verdict's `counted` and `key`).
+   */
+  scanRecord(record: SourceRecord, sink: VerdictSink): void {
+    const extractOptions = { urlHostsAsDns: this.#urlHostsAsDns };
+    for (const field of record.fields) {
+      if (field.value.length === 0) continue;
+      for (const candidate of extractCandidates(field.value, extractOptions)) {
+        sink.occurrence(this.#verdict(candidate.type, candidate.value), field.name, candidate.original);
+      }
+    }
   }
 
   /** Extract every field of `record` in order and return one occurrence per candidate found. */
@@ -137,6 +171,11 @@ export class OccurrenceBuilder {
     const table = this.#table(type);
     const known = table.get(value);
     if (known !== undefined) return known;
+    if (++this.#entries > this.#forgetAfter) {
+      for (const other of this.#verdicts.values()) other.clear();
+      this.#entries = 1;
+      this.#memoOnly = 0;
+    }
     const outcome = screenRefanged(type, value);
     if (outcome.accepted && outcome.type === type) {
       const verdict = this.#observable(table, type, outcome.value);

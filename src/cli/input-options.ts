@@ -48,6 +48,18 @@ export interface ResolvedInput {
   urlHostsAsDns: boolean;
   /** Rows skipped with --skip-bad-rows, counted as reading goes. */
   badRows: { count: number; first: string | undefined };
+  /**
+   * Set when the input can be extracted in parallel (see parallel-extract.ts): text, or CSV without
+   * --skip-bad-rows, not pre-typed. `records` is then not needed, and not read, by the extract command.
+   */
+  parallel:
+    | {
+        inputFormat: 'csv' | 'text';
+        columns: string[] | undefined;
+        indexColumn: string | undefined;
+        allowlist: { text: string; source: string } | undefined;
+      }
+    | undefined;
 }
 
 function list(value: string | undefined): string[] | undefined {
@@ -87,6 +99,7 @@ export async function resolveInput(values: InputValues, positionals: string[]): 
   const observableColumn = values['observable-col'];
   const typeColumn = values['type-col'];
   let records: RecordInput;
+  let parallel: ResolvedInput['parallel'];
   if (observableColumn !== undefined || typeColumn !== undefined) {
     if (observableColumn === undefined || typeColumn === undefined) {
       throw new OptionError(observableColumn === undefined ? '--observable-col' : '--type-col', '(missing)', 'given together with the other (pre-typed input)');
@@ -105,6 +118,9 @@ export async function resolveInput(values: InputValues, positionals: string[]): 
   } else {
     const columns = list(values.columns);
     const fields = list(values.fields);
+    if (inputFormat === 'text' || (inputFormat === 'csv' && !skipBadRows)) {
+      parallel = { inputFormat, columns, indexColumn: values['index-col'], allowlist: undefined };
+    }
     records = { batches: readSourceBatches(
       { path },
       {
@@ -126,6 +142,7 @@ export async function resolveInput(values: InputValues, positionals: string[]): 
       throw new IocEnrichError('INPUT_NOT_FOUND', `${values.allowlist}: cannot read the allowlist (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
     }
     allowlist = Allowlist.parse(text, values.allowlist);
+    if (parallel !== undefined) parallel.allowlist = { text, source: values.allowlist };
   }
-  return { path, records, allowlist, urlHostsAsDns: values['url-hosts-as-dns'] === true, badRows };
+  return { path, records, allowlist, urlHostsAsDns: values['url-hosts-as-dns'] === true, badRows, parallel };
 }

@@ -139,6 +139,8 @@ export interface CsvRowOptions {
   readonly onBadRow?: ((error: InputError) => void) | undefined;
   /** A quoted field still open after this many characters is a fatal error (an unbalanced quote). */
   readonly maxRecordBytes?: number | undefined;
+  /** The number of the first data record (a part of a larger input, as parallel extraction reads it). @default 0 */
+  readonly startRecord?: number | undefined;
 }
 
 /**
@@ -156,7 +158,7 @@ export async function* csvRowBatches(lineBatches: AsyncIterable<LineBatch>, opti
   let pendingLine = 0;
   let pendingBytes = 0;
   let rows: CsvRow[] = [];
-  let record = 0;
+  let record = options.startRecord ?? 0;
 
   const bad = (line: number, problem: string): void => {
     const error = new InputError(file, line + 1, problem);
@@ -186,26 +188,32 @@ export async function* csvRowBatches(lineBatches: AsyncIterable<LineBatch>, opti
   };
 
   for await (const { firstLine, lines } of lineBatches) {
-    for (let offset = 0; offset < lines.length; offset++) {
-      const line = lines[offset] as string;
-      if (pending !== undefined) {
-        pending.push(line);
-        pendingBytes += line.length + 1;
-        // Inside a quoted field, quotes come in pairs (`""`) until the closing one: an odd count on this line
-        // closes the field. Counting keeps a long multi-line field linear; the record is parsed once, complete.
-        if (countQuotes(line) % 2 === 1) {
-          const text = pending.join('\n');
-          pending = undefined;
-          parse(text, pendingLine);
-        } else if (pendingBytes > maxRecordBytes) {
-          throw new InputError(file, pendingLine + 1, `quoted field not closed within ${maxRecordBytes} bytes`);
+    try {
+      for (let offset = 0; offset < lines.length; offset++) {
+        const line = lines[offset] as string;
+        if (pending !== undefined) {
+          pending.push(line);
+          pendingBytes += line.length + 1;
+          // Inside a quoted field, quotes come in pairs (`""`) until the closing one: an odd count on this line
+          // closes the field. Counting keeps a long multi-line field linear; the record is parsed once, complete.
+          if (countQuotes(line) % 2 === 1) {
+            const text = pending.join('\n');
+            pending = undefined;
+            parse(text, pendingLine);
+          } else if (pendingBytes > maxRecordBytes) {
+            throw new InputError(file, pendingLine + 1, `quoted field not closed within ${maxRecordBytes} bytes`);
+          }
+        } else if (line.indexOf('"') === -1) {
+          const text = withoutCr(line);
+          if (text !== '') accept(firstLine + offset, splitPlain(text));
+        } else {
+          parse(line, firstLine + offset);
         }
-      } else if (line.indexOf('"') === -1) {
-        const text = withoutCr(line);
-        if (text !== '') accept(firstLine + offset, splitPlain(text));
-      } else {
-        parse(line, firstLine + offset);
       }
+    } catch (error) {
+      // The rows before a fatal error are complete: hand them out first (nothing already processed is lost).
+      if (header !== undefined && rows.length > 0) yield { header, headerLine, rows };
+      throw error;
     }
     if (header !== undefined) {
       yield { header, headerLine, rows };

@@ -32,17 +32,20 @@ export const DEFAULT_MAX_RECORD_BYTES = 64 * 1024 * 1024;
  * `\n` is yielded too; an input ending in `\n` has no empty last line.
  * @param file - names the input in errors.
  * @param maxLineBytes - a longer line fails with an InputError rather than exhausting memory.
+ * @param startLine - the number of the first line (a part of a larger input, as parallel extraction reads it).
+ *   A BOM is removed only from line 0.
  */
 export async function* splitLines(
   chunks: AsyncIterable<Buffer>,
   file: string,
   maxLineBytes: number = DEFAULT_MAX_RECORD_BYTES,
+  startLine = 0,
 ): AsyncGenerator<LineBatch> {
   // The start of a line that continues in a later chunk, as copies of the pieces in each chunk it spans (the
   // chunk's memory is reused by the next read); joined once, when its end arrives, so a long line costs linear time.
   let carry: Buffer[] = [];
   let carryBytes = 0;
-  let nextLine = 0;
+  let nextLine = startLine;
   for await (const chunk of chunks) {
     let lines: string[] = [];
     let firstLine = nextLine;

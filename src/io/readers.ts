@@ -36,6 +36,15 @@ interface CommonReaderOptions {
    * @default 67108864 (64 MiB)
    */
   maxRecordBytes?: number | undefined;
+  /**
+   * For reading one part of a larger input (parallel extraction): the number its first line gets, which error
+   * messages and text's SourceIndex count from. A CSV part is read with a copy of the input's header record in
+   * front of it; the caller passes a `startLine` that gives the part's own lines their numbers in the whole input.
+   * @default 0
+   */
+  startLine?: number | undefined;
+  /** For reading one part of a larger CSV input: the number of its first data record. @default 0 */
+  startRecord?: number | undefined;
 }
 
 /** Options of {@link readSourceRecords} and {@link readSourceBatches}. */
@@ -79,7 +88,7 @@ export function inferInputFormat(path: string): InputFormat {
 
 /** The input's lines, in batches. */
 function lineBatches(input: InputSpec, options: CommonReaderOptions): AsyncGenerator<LineBatch> {
-  return splitLines(readChunks(input), inputName(input), options.maxRecordBytes);
+  return splitLines(readChunks(input), inputName(input), options.maxRecordBytes, options.startLine ?? 0);
 }
 
 /** What a malformed row leads to: an exception, or a report and a skip. */
@@ -93,6 +102,7 @@ function csvBatches(input: InputSpec, options: CommonReaderOptions): AsyncGenera
     file: inputName(input),
     onBadRow: badRowHandler(options),
     maxRecordBytes: options.maxRecordBytes,
+    startRecord: options.startRecord,
   });
 }
 
@@ -186,8 +196,8 @@ async function* jsonlSourceBatches(input: InputSpec, options: ReaderOptions): As
   }));
   const { indexColumn } = options;
   const indexPath = indexColumn === undefined ? undefined : parseJsonPath(indexColumn);
-  for await (const { firstLine, lines } of lineBatches(input, options)) {
-    const records: SourceRecord[] = [];
+  /** The records of one batch of lines, appended to `records`. */
+  const parseLines = (firstLine: number, lines: readonly string[], records: SourceRecord[]): void => {
     for (let offset = 0; offset < lines.length; offset++) {
       const text = lines[offset] as string;
       const recordNumber = firstLine + offset;
@@ -221,6 +231,16 @@ async function* jsonlSourceBatches(input: InputSpec, options: ReaderOptions): As
         for (const { path, name } of paths) collectStrings(valueAt(value, path), name, fields);
       }
       records.push({ recordNumber, sourceIndex, fields });
+    }
+  };
+  for await (const { firstLine, lines } of lineBatches(input, options)) {
+    const records: SourceRecord[] = [];
+    try {
+      parseLines(firstLine, lines, records);
+    } catch (error) {
+      // The records before a fatal error are complete: hand them out first (nothing already processed is lost).
+      if (records.length > 0) yield records;
+      throw error;
     }
     if (records.length > 0) yield records;
   }

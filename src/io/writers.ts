@@ -53,7 +53,7 @@ function csvField(text: string): string {
 }
 
 /** A CSV cell: strings made formula-safe, numbers and booleans as they are. */
-function csvCell(value: CellValue | undefined): string {
+export function csvCell(value: CellValue | undefined): string {
   if (typeof value === 'string') return csvField(safeCell(value));
   if (value === undefined) return '';
   return String(value);
@@ -72,7 +72,7 @@ function isPlainJsonString(text: string): boolean {
  * A cell as JSON. Plain strings (nearly all of them) skip JSON.stringify, which measured a third slower per row;
  * anything that needs escaping still goes through it.
  */
-function jsonCell(value: CellValue | undefined): string {
+export function jsonCell(value: CellValue | undefined): string {
   if (typeof value === 'string') return isPlainJsonString(value) ? `"${value}"` : JSON.stringify(value);
   if (value === undefined) return '""';
   return JSON.stringify(value);

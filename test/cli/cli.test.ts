@@ -109,6 +109,25 @@ describe('ioc-enrich extract', () => {
     expect(result.stderr).toMatch(/skipped 1 malformed row/);
   });
 
+  it('gives the same output with any --jobs (worker threads), and rejects a bad count', async () => {
+    const input = join(work, 'many.txt');
+    const lines: string[] = [];
+    for (let line = 0; line < 40_000; line++) lines.push(`${line} conn ${(line % 200) + 20}.0.${line % 9}.1 -> evil${line % 300}[.]com/x?${line} 10.0.0.${line % 250}`);
+    writeFileSync(input, `${lines.join('\n')}\n`);
+    const outputs = [];
+    for (const jobs of ['0', '1', '3']) {
+      const result = await run(['extract', '--jobs', jobs, input, '-o', join(work, `many-${jobs}.csv`)]);
+      expect(result.code).toBe(0);
+      expect(result.stderr).toMatch(/records read\s+40,000/);
+      outputs.push(readFileSync(join(work, `many-${jobs}.csv`), 'utf8'));
+    }
+    expect(outputs[0]?.split('\n').length).toBeGreaterThan(120_000);
+    expect(outputs[1] === outputs[0] && outputs[2] === outputs[0]).toBe(true);
+    const bad = await run(['extract', '--jobs', 'many', input]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr.trim()).toBe('ioc-enrich: Expected `--jobs` to be a whole number from 0 to 64, got `many`');
+  });
+
   it('rejects an unknown option with a usage error', async () => {
     const result = await run(['extract', '--no-such-option', demo]);
     expect(result.code).toBe(2);

@@ -398,6 +398,22 @@ describe('JSON lines', () => {
     expect(reported.map((error) => error.line)).toEqual([3]);
   });
 
+  it('the records before a fatal bad line come out before its error, in JSON lines and CSV alike', async () => {
+    for (const [content, format] of [
+      ['{"a":"x"}\n{"a":"y"}\n{"a": oops}\n{"a":"z"}\n', 'jsonl'],
+      ['a\nx\ny\n"oops\n', 'csv'],
+    ] as const) {
+      const seen: SourceRecord[] = [];
+      const error = await failure(
+        (async () => {
+          for await (const record of readSourceRecords({ path: await file(content) }, { format })) seen.push(record);
+        })(),
+      );
+      expect(error.line).toBe(format === 'jsonl' ? 3 : 4);
+      expect(seen.map((record) => record.fields[0]?.value)).toEqual(['x', 'y']);
+    }
+  });
+
   it('a line that is not JSON is an InputError naming its line, or skipped with skipBadRows', async () => {
     const input = '{"a":"x"}\n\n{"a": oops}\n{"a":"y"}\n';
     const path = await file(input, '.jsonl');

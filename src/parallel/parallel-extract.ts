@@ -1,0 +1,289 @@
+/**
+ * Parallel extraction of a text or CSV input, for the `extract` command (and library callers that write extract
+ * rows): the main thread reads the input and cuts it into parts of whole lines or records (`splitter.ts`),
+ * worker threads read, extract, screen and format each part (`chunk-extract.ts`), and the main thread writes the
+ * parts' rows in input order, deciding `Valid` or `Duplicate` for each observable's first occurrence in a part.
+ * The output is byte for byte what one thread makes: the test suite compares the two.
+ *
+ * Design decisions:
+ * - Dedup stays on the main thread, in one Set of keys: it is the only state that depends on every earlier
+ *   row. Per part it costs one Set lookup per distinct observable of the part, not per occurrence.
+ * - At most two parts per worker are in flight, so memory is bounded by the number of workers, not the input.
+ * - Workers' own memos are bounded (see chunk-extract.ts): memory still grows only with the distinct
+ *   observables, held once, on the main thread.
+ * - `jobs: 0` runs the same code on the main thread, for callers that want no threads.
+ */
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import { IocEnrichError } from '../errors.js';
+import { inputName, readChunks, type InputSpec } from '../io/input-source.js';
+import { EXTRACT_COLUMNS } from '../types.js';
+import type { ExtractStats } from '../pipeline.js';
+import { extractChunk, fromChunkError, newChunkState, type ChunkContext, type ChunkJob, type ChunkResult, type ChunkState } from './chunk-extract.js';
+import { BufferPool, PartSplitter, type Part } from './splitter.js';
+
+/** Options of {@link extractParallel}. */
+export interface ParallelExtractOptions extends Omit<ChunkContext, 'file'> {
+  readonly input: InputSpec;
+  /** Where the rows go (CSV with its header row, or JSON lines). Not ended: its owner ends it. */
+  readonly output: NodeJS.WritableStream;
+  /** Worker threads; 0 runs everything on the calling thread. @default {@link defaultJobs} */
+  readonly jobs?: number;
+  /** The worker script; default: the built `extract-worker.js` beside this module. */
+  readonly workerUrl?: URL;
+  /** Target part size in bytes (tests use small parts). @default 1 MiB (splitter.ts's PART_BYTES) */
+  readonly partBytes?: number;
+  /** Counts, updated as parts are written: what was written is counted even if the run fails. */
+  readonly stats: ExtractStats;
+}
+
+/**
+ * Default worker count: one per core the process may use, at most 4. Design decision: the main thread needs
+ * little CPU (reading, cutting, writing), so workers do not leave it a core of its own; more than 4 workers
+ * measured no gain, as the main thread's share then limits.
+ */
+export function defaultJobs(): number {
+  return Math.max(1, Math.min(4, availableParallelism()));
+}
+
+/** Runs parts on worker threads; results come back in any order. */
+class WorkerPool {
+  readonly #workers: Worker[] = [];
+  readonly #load: number[] = [];
+  readonly #waiting = new Map<number, { resolve: (result: ChunkResult) => void; reject: (error: Error) => void }>();
+  #failure: Error | undefined;
+
+  constructor(count: number, context: ChunkContext, url: URL) {
+    for (let index = 0; index < count; index++) {
+      // A young generation of 8 MB rather than V8's default 16 (per isolate: RSS adds up over workers) measured
+      // as fast: what a part allocates dies young either way.
+      const worker = new Worker(url, { workerData: context, resourceLimits: { maxYoungGenerationSizeMb: 8 } });
+      worker.on('message', (result: ChunkResult) => {
+        this.#load[index] = (this.#load[index] ?? 1) - 1;
+        const waiter = this.#waiting.get(result.index);
+        this.#waiting.delete(result.index);
+        waiter?.resolve(result);
+      });
+      worker.on('error', (error) => this.#fail(error));
+      worker.on('exit', (code) => {
+        if (code !== 0) this.#fail(new Error(`an extraction worker stopped with exit code ${code}`));
+      });
+      this.#workers.push(worker);
+      this.#load.push(0);
+    }
+  }
+
+  #fail(error: Error): void {
+    this.#failure ??= error;
+    for (const waiter of this.#waiting.values()) waiter.reject(error);
+    this.#waiting.clear();
+  }
+
+  /** Sends a part to the least loaded worker. */
+  run(job: ChunkJob): Promise<ChunkResult> {
+    if (this.#failure !== undefined) return Promise.reject(this.#failure);
+    let best = 0;
+    for (let index = 1; index < this.#load.length; index++) if ((this.#load[index] ?? 0) < (this.#load[best] ?? 0)) best = index;
+    this.#load[best] = (this.#load[best] ?? 0) + 1;
+    const promise = new Promise<ChunkResult>((resolve, reject) => this.#waiting.set(job.index, { resolve, reject }));
+    const { bytes } = job;
+    // The part's memory moves to the worker rather than being copied (it is a fresh buffer of its own).
+    const transfer = [bytes.buffer as ArrayBuffer];
+    if (job.spare !== undefined) transfer.push(job.spare.buffer as ArrayBuffer);
+    (this.#workers[best] as Worker).postMessage(job, transfer);
+    return promise;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.#workers.map((worker) => worker.terminate()));
+  }
+}
+
+/**
+ * Two buffers used in turn to assemble parts' rows for writing; a buffer is reused only once the stream has
+ * written it. Design decision: a fresh buffer per part piled up as external memory, which V8 collects late,
+ * and peak RSS doubled.
+ */
+class AssemblyBuffers {
+  readonly #buffers: Buffer[] = [Buffer.allocUnsafeSlow(0), Buffer.allocUnsafeSlow(0)];
+  readonly #pending: Array<Promise<void> | undefined> = [undefined, undefined];
+  #turn = 0;
+  #resolveCurrent: (() => void) | undefined;
+
+  /** A buffer of at least `size` bytes, free to write into. */
+  async take(size: number): Promise<Buffer> {
+    this.#turn = 1 - this.#turn;
+    await this.#pending[this.#turn];
+    let buffer = this.#buffers[this.#turn] as Buffer;
+    if (buffer.length < size) {
+      buffer = Buffer.allocUnsafeSlow(Math.max(size, 2 * buffer.length));
+      this.#buffers[this.#turn] = buffer;
+    }
+    this.#pending[this.#turn] = new Promise<void>((resolve) => {
+      this.#resolveCurrent = resolve;
+    });
+    return buffer;
+  }
+
+  /**
+   * Frees the buffer last taken: the write callback of its write (an error surfaces through the stream), or
+   * called directly when nothing was written.
+   */
+  callback(): () => void {
+    const resolve = this.#resolveCurrent;
+    return () => resolve?.();
+  }
+}
+
+const VALID = Buffer.from('Valid');
+const DUPLICATE = Buffer.from('Duplicate');
+
+/** Resolves when `output` drains, rejects if it fails first. */
+function drained(output: NodeJS.WritableStream): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onDrain = (): void => {
+      output.off('error', onError);
+      resolve();
+    };
+    const onError = (error: Error): void => {
+      output.off('drain', onDrain);
+      reject(error);
+    };
+    output.once('drain', onDrain);
+    output.once('error', onError);
+  });
+}
+
+/**
+ * Extracts a text or CSV input to extract rows (the `extract` command's output) using worker threads.
+ * Resolves when every row is written; `options.stats` holds the counts. Malformed input rejects with the
+ * {@link InputError} a single reader would give, after every row before it was written.
+ */
+export async function extractParallel(options: ParallelExtractOptions): Promise<void> {
+  const { input, output, stats } = options;
+  const file = inputName(input);
+  const context: ChunkContext = {
+    file,
+    inputFormat: options.inputFormat,
+    columns: options.columns,
+    indexColumn: options.indexColumn,
+    maxRecordBytes: options.maxRecordBytes,
+    allowlist: options.allowlist,
+    urlHostsAsDns: options.urlHostsAsDns,
+    outputFormat: options.outputFormat,
+  };
+  const jobs = options.jobs ?? defaultJobs();
+  // Design decision: the first part runs on this thread and the workers start with the second, so an input of
+  // one part (most interactive uses) costs no thread start-up (about 50 ms a worker).
+  let workers: WorkerPool | undefined;
+  let local: ChunkState | undefined;
+  const run = (job: ChunkJob): Promise<ChunkResult> => {
+    if (jobs === 0 || job.index === 0) return extractChunk(job, (local ??= newChunkState(context)));
+    local = undefined; // the first part's memo: not needed any more
+    workers ??= new WorkerPool(jobs, context, options.workerUrl ?? new URL('./extract-worker.js', import.meta.url));
+    return workers.run(job);
+  };
+  const seen = new Set<string>();
+  const assembly = new AssemblyBuffers();
+  const pool = new BufferPool();
+  /** Rows buffers back from the threads, for the next parts to encode into. */
+  const spares: ArrayBuffer[] = [];
+  const inFlight: Array<Promise<ChunkResult>> = [];
+  const limit = Math.max(2, jobs * 2);
+  let nextIndex = 0;
+  let failure: IocEnrichError | undefined;
+
+  // The CSV header goes out with the first rows, or at the end: an input that fails before any record (a missing
+  // file, a bad header) writes nothing at all.
+  let header = options.outputFormat === 'csv' ? `${EXTRACT_COLUMNS.join(',')}\n` : '';
+  const writeHeader = async (): Promise<void> => {
+    if (header !== '' && !output.write(header)) await drained(output);
+    header = '';
+  };
+
+  /** Writes the oldest part in flight; returns false when it ended with an input error. */
+  const writeOldest = async (): Promise<boolean> => {
+    const result = await (inFlight.shift() as Promise<ChunkResult>);
+    const { rows, gaps, keys } = result;
+    // The rows with each gap filled: one buffer, one write.
+    const text = await assembly.take(rows.length + keys.length * DUPLICATE.length);
+    let length = 0;
+    let from = 0;
+    let valid = 0;
+    for (let index = 0; index < keys.length; index++) {
+      const key = keys[index] as string;
+      const gap = gaps[index] as number;
+      text.set(rows.subarray(from, gap), length);
+      length += gap - from;
+      from = gap;
+      let status = DUPLICATE;
+      if (!seen.has(key)) {
+        seen.add(key);
+        valid++;
+        status = VALID;
+      }
+      text.set(status, length);
+      length += status.length;
+    }
+    text.set(rows.subarray(from), length);
+    length += rows.length - from;
+    pool.give(result.input.buffer as ArrayBuffer);
+    if (spares.length < 8) spares.push(rows.buffer as ArrayBuffer);
+    stats.records += result.records;
+    stats.occurrences += result.occurrences;
+    stats.valid += valid;
+    stats.duplicates += result.duplicates + keys.length - valid;
+    stats.allowlisted += result.allowlisted;
+    for (const [status, count] of Object.entries(result.rejected)) stats.rejected[status] = (stats.rejected[status] ?? 0) + count;
+    if (result.records > 0 || length > 0) await writeHeader();
+    const release = assembly.callback();
+    if (length === 0) release();
+    else if (!output.write(text.subarray(0, length), release)) await drained(output);
+    if (result.error !== undefined) {
+      failure = fromChunkError(result.error);
+      return false;
+    }
+    return true;
+  };
+
+  const dispatch = async (part: Part): Promise<boolean> => {
+    const spare = spares.pop();
+    inFlight.push(
+      run({
+        index: nextIndex++,
+        bytes: part.bytes,
+        startLine: part.startLine,
+        startRecord: part.startRecord,
+        spare: spare === undefined ? undefined : new Uint8Array(spare),
+      }),
+    );
+    // Catch now, handled in order by writeOldest: a part that fails while older ones are pending is not unhandled.
+    inFlight[inFlight.length - 1]?.catch(() => undefined);
+    if (inFlight.length >= limit) return writeOldest();
+    return true;
+  };
+
+  try {
+    const splitter = new PartSplitter(options.inputFormat, file, pool, options.maxRecordBytes, options.partBytes);
+    let readError: unknown;
+    try {
+      reading: for await (const chunk of readChunks(input)) {
+        for (const part of splitter.push(chunk)) if (!(await dispatch(part))) break reading;
+      }
+      if (failure === undefined) {
+        const last = splitter.end();
+        if (last !== undefined) await dispatch(last);
+      }
+    } catch (error) {
+      // A read or cutting error comes after every part already cut: write those first.
+      readError = error;
+    }
+    while (failure === undefined && inFlight.length > 0) await writeOldest();
+    if (failure !== undefined) throw failure;
+    if (readError !== undefined) throw readError;
+    await writeHeader();
+  } finally {
+    inFlight.length = 0;
+    await workers?.close();
+  }
+}

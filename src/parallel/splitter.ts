@@ -1,0 +1,215 @@
+/**
+ * The main thread's half of cutting an input into parts for parallel extraction: whole lines (text) or whole
+ * records (CSV) of about {@link PART_BYTES}, each with the number of its first line and record, so that a worker
+ * can number SourceIndex and errors as a single reader of the whole input would.
+ *
+ * Design decisions:
+ * - Only byte searches here (`indexOf` for `\n` and `"`): the main thread must stay cheap, the workers do the
+ *   decoding and parsing. `\n` and `"` never occur inside a multi-byte UTF-8 sequence, so cuts are safe.
+ * - CSV records end at a `\n` outside quotes, found by the parity of the quotes before it. For well-formed CSV
+ *   that is exactly where the reader's records end. A malformed quote makes the reader stop with an error at
+ *   that record (the parts before it were cut right, so the error and every row before it come out as they
+ *   would unsplit); `--skip-bad-rows` for CSV therefore does not use parallel extraction.
+ * - CSV parts after the first are given a copy of the header record in front, so each is a CSV file of its own.
+ */
+import { InputError } from '../errors.js';
+import { DEFAULT_MAX_RECORD_BYTES } from '../io/line-splitter.js';
+
+/** Target part size. Large enough that a part's messages and set-up cost little; small enough to spread well. */
+export const PART_BYTES = 1 << 20;
+
+/**
+ * Big buffers for reuse: parts' bytes and rows go back and forth between the threads, and come back here when
+ * done with. Design decision: fresh 1 MiB buffers per part are external memory that V8 collects late, and
+ * peak RSS grew by tens of MB.
+ */
+export class BufferPool {
+  readonly #free: ArrayBuffer[] = [];
+
+  /** A buffer of at least `size` bytes. */
+  take(size: number): Buffer {
+    for (let index = this.#free.length - 1; index >= 0; index--) {
+      const buffer = this.#free[index] as ArrayBuffer;
+      if (buffer.byteLength >= size) {
+        this.#free.splice(index, 1);
+        return Buffer.from(buffer, 0, buffer.byteLength);
+      }
+    }
+    return Buffer.allocUnsafeSlow(Math.max(size, PART_BYTES + (PART_BYTES >> 2)));
+  }
+
+  /** Takes back a buffer that is no longer used (a detached one, moved to another thread, is dropped). */
+  give(buffer: ArrayBuffer): void {
+    if (buffer.byteLength > 0 && this.#free.length < 16) this.#free.push(buffer);
+  }
+}
+
+/** One part, ready for a worker. */
+export interface Part {
+  readonly bytes: Buffer;
+  /** See ChunkJob.startLine. */
+  readonly startLine: number;
+  readonly startRecord: number;
+}
+
+const NEWLINE = 0x0a;
+const QUOTE = 0x22;
+const CR = 0x0d;
+
+/** Cuts an input's bytes into parts. Feed it with `push`, then call `end` once. */
+export class PartSplitter {
+  readonly #csv: boolean;
+  readonly #file: string;
+  readonly #maxRecordBytes: number;
+  /** Bytes not yet in a part, at the start of this buffer (reused; it grows for long lines). */
+  #pending = Buffer.allocUnsafeSlow(2 * PART_BYTES);
+  #pendingBytes = 0;
+  /** Where parts' buffers come from. */
+  readonly #pool: BufferPool;
+  /** Of the pending bytes: how many were scanned, and what the scan found (CSV state at the scanned end). */
+  #scanned = 0;
+  #inQuote = false;
+  #lines = 0;
+  #records = 0;
+  /** Start of the current record in the pending bytes, and the end of the last complete one. */
+  #groupStart = 0;
+  #lastEnd = 0;
+  #linesAtLastEnd = 0;
+  #recordsAtLastEnd = 0;
+  /** Numbers of the first line and record of the pending bytes. */
+  #nextLine = 0;
+  #nextRecord = 0;
+  /** CSV: the header record's bytes (with any blank lines before it), once complete, and its line count. */
+  #header: Buffer | undefined;
+  #headerLines = 0;
+  /** Whether the first part was made (it carries the header itself). */
+  #started = false;
+
+  readonly #partBytes: number;
+
+  constructor(
+    format: 'csv' | 'text',
+    file: string,
+    pool: BufferPool,
+    maxRecordBytes: number = DEFAULT_MAX_RECORD_BYTES,
+    partBytes: number = PART_BYTES,
+  ) {
+    this.#pool = pool;
+    this.#partBytes = partBytes;
+    this.#csv = format === 'csv';
+    this.#file = file;
+    this.#maxRecordBytes = maxRecordBytes;
+  }
+
+  /** Adds input bytes (copied as needed: the caller may reuse `chunk`); returns the parts now complete. */
+  push(chunk: Buffer): Part[] {
+    if (this.#pendingBytes + chunk.length > this.#pending.length) {
+      const grown = Buffer.allocUnsafeSlow(Math.max(this.#pendingBytes + chunk.length, 2 * this.#pending.length));
+      this.#pending.copy(grown, 0, 0, this.#pendingBytes);
+      this.#pending = grown;
+    }
+    this.#pendingBytes += chunk.copy(this.#pending, this.#pendingBytes);
+    if (this.#pendingBytes < this.#partBytes) return [];
+    const buffer = this.#pending.subarray(0, this.#pendingBytes);
+    this.#scan(buffer);
+    const parts: Part[] = [];
+    // A CSV part is cut only once the header is complete: every later part needs a copy of it.
+    if (this.#lastEnd > 0 && (!this.#csv || this.#header !== undefined)) parts.push(this.#cut(buffer, this.#lastEnd));
+    const open = this.#pendingBytes - this.#lastEnd;
+    if (open > this.#maxRecordBytes) {
+      const problem = this.#csv && this.#inQuote ? `quoted field not closed within ${this.#maxRecordBytes} bytes` : `line is longer than ${this.#maxRecordBytes} bytes`;
+      throw new InputError(this.#file, this.#nextLine + this.#linesAtLastEnd + 1, problem);
+    }
+    return parts;
+  }
+
+  /** The last part (what is left, possibly an unterminated last line), or none. */
+  end(): Part | undefined {
+    if (this.#pendingBytes === 0) return undefined;
+    const part = this.#part(this.#pending.subarray(0, this.#pendingBytes));
+    this.#pendingBytes = 0;
+    return part;
+  }
+
+  /** Scans the pending bytes from where the last scan stopped, noting the end of the last complete record. */
+  #scan(buffer: Buffer): void {
+    const at = this.#scanned;
+    if (!this.#csv) {
+      for (let newline = buffer.indexOf(NEWLINE, at); newline !== -1; newline = buffer.indexOf(NEWLINE, newline + 1)) {
+        this.#lines++;
+        this.#lastEnd = newline + 1;
+      }
+      this.#linesAtLastEnd = this.#lines;
+      this.#scanned = buffer.length;
+      return;
+    }
+    let quote = buffer.indexOf(QUOTE, at);
+    let newline = buffer.indexOf(NEWLINE, at);
+    while (newline !== -1) {
+      if (quote !== -1 && quote < newline) {
+        this.#inQuote = !this.#inQuote;
+        quote = buffer.indexOf(QUOTE, quote + 1);
+        continue;
+      }
+      this.#lines++;
+      if (!this.#inQuote) {
+        this.#endRecord(buffer, newline);
+        this.#lastEnd = newline + 1;
+        this.#linesAtLastEnd = this.#lines;
+        this.#recordsAtLastEnd = this.#records;
+        this.#groupStart = newline + 1;
+      }
+      newline = buffer.indexOf(NEWLINE, newline + 1);
+    }
+    // Quotes after the last newline still count towards the state at the end of the scanned bytes.
+    for (; quote !== -1; quote = buffer.indexOf(QUOTE, quote + 1)) this.#inQuote = !this.#inQuote;
+    this.#scanned = buffer.length;
+  }
+
+  /** A record (or a blank line, which is none) ends at the newline at `newline`. */
+  #endRecord(buffer: Buffer, newline: number): void {
+    let start = this.#groupStart;
+    // A BOM at the very start of the input is not data.
+    if (this.#nextLine === 0 && start === 0 && buffer[0] === 0xef && buffer[1] === 0xbb && buffer[2] === 0xbf) start = 3;
+    const length = newline - start;
+    if (length === 0 || (length === 1 && buffer[start] === CR)) return;
+    if (this.#header === undefined) {
+      this.#header = Buffer.from(buffer.subarray(0, newline + 1));
+      this.#headerLines = this.#lines;
+      return;
+    }
+    this.#records++;
+  }
+
+  /** Makes a part of `buffer[0, end)` and keeps the rest pending. */
+  #cut(buffer: Buffer, end: number): Part {
+    const part = this.#part(buffer.subarray(0, end));
+    this.#pending.copyWithin(0, end, this.#pendingBytes);
+    this.#pendingBytes -= end;
+    this.#nextLine += this.#linesAtLastEnd;
+    this.#nextRecord += this.#recordsAtLastEnd;
+    this.#scanned -= end;
+    this.#groupStart -= end;
+    this.#lines -= this.#linesAtLastEnd;
+    this.#records -= this.#recordsAtLastEnd;
+    this.#lastEnd = 0;
+    this.#linesAtLastEnd = 0;
+    this.#recordsAtLastEnd = 0;
+    return part;
+  }
+
+  #part(bytes: Buffer): Part {
+    const first = !this.#started;
+    this.#started = true;
+    const header = !this.#csv || first || this.#header === undefined ? undefined : this.#header;
+    const size = (header?.length ?? 0) + bytes.length;
+    const target = this.#pool.take(size);
+    if (header !== undefined) header.copy(target, 0);
+    bytes.copy(target, header?.length ?? 0);
+    return {
+      bytes: target.subarray(0, size),
+      startLine: header === undefined ? this.#nextLine : this.#nextLine - this.#headerLines,
+      startRecord: this.#nextRecord,
+    };
+  }
+}

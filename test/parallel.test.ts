@@ -1,0 +1,249 @@
+// Parallel extraction must give, byte for byte, what the single-threaded pipeline gives: same rows in the same
+// order, same Valid/Duplicate decisions, same counts, same errors (file and line) with every row before them
+// written. Inputs are cut into small parts (a few KiB) so that a test file spans many parts and every kind of
+// cut (inside quotes, after blank lines, at a header copy) happens. The workers are the built ones (dist/, made
+// by the global set-up); `jobs: 0` runs the same code on this thread.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { afterAll, describe, expect, it } from 'vitest';
+// @ts-expect-error: a plain-JS benchmark helper without type declarations.
+import { generateCorpus } from '../bench/corpus-generator.mjs';
+import { Allowlist } from '../src/allowlist.js';
+import { InputError } from '../src/errors.js';
+import { readSourceBatches } from '../src/io/readers.js';
+import { createRowWriter } from '../src/io/writers.js';
+import { extractParallel } from '../src/parallel/parallel-extract.js';
+import { BufferPool, PartSplitter } from '../src/parallel/splitter.js';
+import { extractOccurrenceBatches, extractedRow, newExtractStats, type ExtractStats } from '../src/pipeline.js';
+import { EXTRACT_COLUMNS } from '../src/types.js';
+
+const folder = mkdtempSync(join(tmpdir(), 'ioc-parallel-'));
+afterAll(() => rmSync(folder, { recursive: true, force: true }));
+let files = 0;
+const workerUrl = new URL('../dist/parallel/extract-worker.js', import.meta.url);
+
+function file(content: string | Buffer, extension: string): string {
+  const path = join(folder, `input-${files++}${extension}`);
+  writeFileSync(path, content);
+  return path;
+}
+
+/** A stream that keeps what is written. */
+function sink(): { stream: Writable; text: () => string } {
+  const chunks: Buffer[] = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      chunks.push(Buffer.from(chunk));
+      done();
+    },
+  });
+  return { stream, text: () => Buffer.concat(chunks).toString('utf8') };
+}
+
+interface Options {
+  inputFormat: 'csv' | 'text';
+  outputFormat?: 'csv' | 'jsonl';
+  columns?: string[];
+  indexColumn?: string;
+  allowlist?: string;
+  urlHostsAsDns?: boolean;
+}
+
+interface Outcome {
+  output: string;
+  stats: ExtractStats;
+  error: string | undefined;
+}
+
+/** The single-threaded pipeline, as `extract` ran it before parallel extraction. */
+async function sequential(path: string, options: Options): Promise<Outcome> {
+  const out = sink();
+  const writer = createRowWriter(EXTRACT_COLUMNS, options.outputFormat ?? 'csv', out.stream);
+  const stats = newExtractStats();
+  let error: string | undefined;
+  try {
+    const batches = readSourceBatches({ path }, { format: options.inputFormat, columns: options.columns, indexColumn: options.indexColumn });
+    const allowlist = options.allowlist === undefined ? undefined : Allowlist.parse(options.allowlist, 'allow.txt');
+    for await (const occurrences of extractOccurrenceBatches({ batches }, { ...(allowlist === undefined ? {} : { allowlist }), urlHostsAsDns: options.urlHostsAsDns ?? false }, stats)) {
+      for (const occurrence of occurrences) await writer.write(extractedRow(occurrence));
+    }
+  } catch (caught) {
+    error = (caught as Error).message;
+  }
+  await writer.end();
+  return { output: out.text(), stats, error };
+}
+
+async function parallel(path: string, options: Options, jobs: number, partBytes = 4096): Promise<Outcome> {
+  const out = sink();
+  const stats = newExtractStats();
+  let error: string | undefined;
+  try {
+    await extractParallel({
+      input: { path },
+      output: out.stream,
+      stats,
+      jobs,
+      workerUrl,
+      partBytes,
+      inputFormat: options.inputFormat,
+      columns: options.columns,
+      indexColumn: options.indexColumn,
+      allowlist: options.allowlist === undefined ? undefined : { text: options.allowlist, source: 'allow.txt' },
+      urlHostsAsDns: options.urlHostsAsDns ?? false,
+      outputFormat: options.outputFormat ?? 'csv',
+    });
+  } catch (caught) {
+    expect(caught).toBeInstanceOf(InputError);
+    error = (caught as Error).message;
+  }
+  return { output: out.text(), stats, error };
+}
+
+/** CSV with what cutting must respect: quoted fields spanning lines, CRLF, blank lines, a BOM, `""` quotes. */
+function trickyCsv(rows: number): string {
+  let text = '\uFEFFid,message,"multi\nline header"\r\n\r\n';
+  for (let row = 0; row < rows; row++) {
+    const ip = `${(row % 200) + 20}.${row % 7}.${row % 250}.${(row * 7) % 250}`;
+    if (row % 5 === 0) text += `r${row},"see ""hxxp://evil${row % 13}[.]com/a?x=${row}""\nthen ${ip}",plain\n`;
+    else if (row % 5 === 1) text += `r${row},"${'a'.repeat(row % 300)} ${ip}\r\n\r\nmore: d41d8cd98f00b204e9800998ecf8427${row % 10}",x\r\n`;
+    else if (row % 5 === 2) text += '\n';
+    else text += `r${row},host${row % 17}.example.org ${ip},10.0.0.${row % 250}\n`;
+  }
+  return text;
+}
+
+describe('parallel extraction gives what one thread gives', () => {
+  const text = generateCorpus({ seed: 7, lines: 3000, format: 'text' }).text as string;
+  const csv = generateCorpus({ seed: 8, lines: 3000, format: 'csv' }).text as string;
+  const cases: Array<[string, () => string, Options]> = [
+    ['text', () => file(text, '.txt'), { inputFormat: 'text' }],
+    ['text without a last newline, as JSON lines', () => file(text.trimEnd(), '.txt'), { inputFormat: 'text', outputFormat: 'jsonl' }],
+    ['generated CSV', () => file(csv, '.csv'), { inputFormat: 'csv' }],
+    ['CSV with multi-line quoted fields, CRLF, blank lines and a BOM', () => file(trickyCsv(2000), '.csv'), { inputFormat: 'csv' }],
+    [
+      'CSV with --columns, --index-col, an allowlist and URL hosts as dns',
+      () => file(trickyCsv(1500), '.csv'),
+      { inputFormat: 'csv', columns: ['message'], indexColumn: 'id', allowlist: 'example.org\n20.0.0.0/8\n', urlHostsAsDns: true, outputFormat: 'jsonl' },
+    ],
+  ];
+  for (const [name, make, options] of cases) {
+    it(name, async () => {
+      const path = make();
+      const expected = await sequential(path, options);
+      expect(expected.error).toBeUndefined();
+      expect(expected.stats.occurrences).toBeGreaterThan(1000);
+      for (const jobs of [0, 2]) {
+        const got = await parallel(path, options, jobs);
+        expect(got.error).toBeUndefined();
+        expect(got.stats).toEqual(expected.stats);
+        expect(got.output === expected.output).toBe(true);
+      }
+    });
+  }
+
+  it('an empty input and a header-only CSV', async () => {
+    for (const [content, options] of [
+      ['', { inputFormat: 'text' }],
+      ['', { inputFormat: 'csv' }],
+      ['a,b\n', { inputFormat: 'csv' }],
+    ] as const) {
+      const path = file(content, '.in');
+      const expected = await sequential(path, options);
+      const got = await parallel(path, options, 2);
+      expect(got).toEqual(expected);
+    }
+  });
+});
+
+describe('errors in parallel extraction', () => {
+  it('a malformed CSV row far into the input: the same error, and every row before it written', async () => {
+    const good = trickyCsv(1200);
+    const bad = `${good}r-bad,"unterminated ""quote"" 8.8.8.8,1\nr-after,1.1.1.1,2\n${trickyCsv(300).split('\n').slice(3).join('\n')}`;
+    const path = file(bad, '.csv');
+    const expected = await sequential(path, { inputFormat: 'csv' });
+    expect(expected.error).toMatch(/input-\d+\.csv:\d+: /);
+    // Every row before the bad one comes out: the same as the input cut there.
+    const before = await sequential(file(good, '.csv'), { inputFormat: 'csv' });
+    expect(expected.output).toBe(before.output);
+    expect(expected.stats).toEqual(before.stats);
+    for (const jobs of [0, 2]) {
+      const got = await parallel(path, { inputFormat: 'csv' }, jobs);
+      expect(got.error).toBe(expected.error);
+      expect(got.output).toBe(before.output);
+      expect(got.stats).toEqual(before.stats);
+    }
+  });
+
+  it('a wrong field count names the line, counted over multi-line records and blank lines', async () => {
+    const good = trickyCsv(800);
+    const path = file(`${good}r-x,1.2.3.4\n`, '.csv');
+    const expected = await sequential(path, { inputFormat: 'csv' });
+    const lines = good.split('\n').length;
+    expect(expected.error).toContain(`:${lines}: expected 3 fields as in the header, got 2`);
+    expect((await parallel(path, { inputFormat: 'csv' }, 2)).error).toBe(expected.error);
+  });
+
+  it('a missing column in --columns is the reader error, and no row is written', async () => {
+    const path = file(trickyCsv(50), '.csv');
+    const got = await parallel(path, { inputFormat: 'csv', columns: ['nope'] }, 2);
+    expect(got.error).toMatch(/no column "nope" in the header/);
+    expect(got.stats.records).toBe(0);
+  });
+});
+
+describe('PartSplitter', () => {
+  function split(content: string, format: 'csv' | 'text', partBytes: number, maxRecordBytes?: number) {
+    const splitter = new PartSplitter(format, 'in', new BufferPool(), maxRecordBytes, partBytes);
+    const parts = [];
+    const bytes = Buffer.from(content);
+    for (let at = 0; at < bytes.length; at += 1000) parts.push(...splitter.push(bytes.subarray(at, at + 1000)));
+    const last = splitter.end();
+    if (last !== undefined) parts.push(last);
+    return parts.map((part) => ({ ...part, text: part.bytes.toString('utf8') }));
+  }
+
+  it('text parts are whole lines that join back to the input, numbered from their first line', () => {
+    const content = Array.from({ length: 5000 }, (_, line) => `line ${line} ${'x'.repeat(line % 90)}`).join('\n');
+    const parts = split(content, 'text', 4096);
+    expect(parts.length).toBeGreaterThan(10);
+    expect(parts.map((part) => part.text).join('')).toBe(content);
+    for (const part of parts) {
+      expect(part.text.startsWith(`line ${part.startLine} `)).toBe(true);
+      if (part !== parts.at(-1)) expect(part.text.endsWith('\n')).toBe(true);
+    }
+  });
+
+  it('CSV parts end outside quotes, start with the header, and know their first record and line', () => {
+    const content = trickyCsv(3000);
+    const parts = split(content, 'csv', 4096);
+    expect(parts.length).toBeGreaterThan(10);
+    // The header record (blank lines after it are data's: they are not records).
+    const header = '\uFEFFid,message,"multi\nline header"\r\n';
+    expect(parts[0]?.text.startsWith(header)).toBe(true);
+    let joined = parts[0]?.text ?? '';
+    for (const part of parts.slice(1)) {
+      expect(part.text.startsWith(header)).toBe(true);
+      joined += part.text.slice(header.length);
+      // The first record of the part is the record the numbers say.
+      const body = part.text.slice(header.length);
+      const firstId = /^r(\d+),/.exec(body.replace(/^(\r?\n)+/, ''))?.[1];
+      const linesBefore = content.slice(0, content.length - (content.length - joined.length) - body.length).split('\n').length - 1;
+      expect(part.startLine + header.split('\n').length - 1).toBe(linesBefore);
+      // Rows are numbered without the blank ones: r<n> with n % 5 == 2 are blank lines.
+      if (firstId !== undefined) {
+        const n = Number(firstId);
+        expect(part.startRecord).toBe(n - Math.floor((n + 2) / 5));
+      }
+    }
+    expect(joined).toBe(content);
+  });
+
+  it('a line longer than the limit is an error naming it', () => {
+    const content = `short\n${'y'.repeat(50_000)}\nafter\n`;
+    expect(() => split(content, 'text', 4096, 20_000)).toThrow('in:2: line is longer than 20000 bytes');
+    expect(() => split(`a,b\n1,"open${'z'.repeat(50_000)}\n`, 'csv', 4096, 20_000)).toThrow('in:2: quoted field not closed within 20000 bytes');
+  });
+});
