@@ -28,7 +28,7 @@
 import type { Candidate, IocType } from '../types.js';
 import { DomainKind, isPublicDomain, publicDomainKind } from './domain.js';
 import { canonicalIpv6, isValidIpv6, looksLikeIpv4 } from './ip.js';
-import { refangWithMap } from './refang.js';
+import { refangWithMap, type OffsetMap } from './refang.js';
 import { URL_SCHEMES, normaliseUrl, splitUrl } from './url.js';
 
 export { refang } from './refang.js';
@@ -80,7 +80,7 @@ const SLASH = 47;
 interface Pass {
   readonly original: string;
   readonly text: string;
-  readonly map: Int32Array | null;
+  readonly map: OffsetMap | null;
   readonly urlHostsAsDns: boolean;
   readonly out: Candidate[];
 }
@@ -88,7 +88,7 @@ interface Pass {
 function originalSlice(pass: Pass, start: number, end: number): string {
   const { map } = pass;
   if (map === null) return pass.text.slice(start, end);
-  return pass.original.slice(map[start] ?? 0, map[end] ?? pass.original.length);
+  return pass.original.slice(map.original(start), map.original(end));
 }
 
 /** Record a candidate; `raw` is the refanged text of [start, end) when the caller already sliced it. */

@@ -186,53 +186,99 @@ function findEdits(text: string): number[] | null {
   }
 }
 
-/** Refanged text plus, when anything changed, the original offset of every refanged character. */
+/**
+ * Where each character of a refanged text came from. Design decision: kept as the list of edits (a few per line)
+ * and answered by binary search, rather than as an offset per character: filling a typed array a character at
+ * a time, and allocating it, cost more than finding the edits on lines with defanged indicators, and made a 1 MB
+ * line of defanged URLs slow.
+ */
+export class OffsetMap {
+  /** For each edit in order: where its replacement starts in the refanged text, its length, and the span it replaced. */
+  readonly #refangedStart: Int32Array;
+  readonly #replacementLength: Int32Array;
+  readonly #originalStart: Int32Array;
+  readonly #originalEnd: Int32Array;
+
+  constructor(refangedStart: Int32Array, replacementLength: Int32Array, originalStart: Int32Array, originalEnd: Int32Array) {
+    this.#refangedStart = refangedStart;
+    this.#replacementLength = replacementLength;
+    this.#originalStart = originalStart;
+    this.#originalEnd = originalEnd;
+  }
+
+  /**
+   * The offset in the original text of refanged position `k` (0 ≤ k ≤ the refanged length; the end maps to the
+   * original length). A replacement's characters all map to the start of what they replaced.
+   */
+  original(k: number): number {
+    const starts = this.#refangedStart;
+    // The last edit whose replacement starts at or before k.
+    let low = 0;
+    let high = starts.length - 1;
+    let found = -1;
+    while (low <= high) {
+      const middle = (low + high) >> 1;
+      if ((starts[middle] as number) <= k) {
+        found = middle;
+        low = middle + 1;
+      } else {
+        high = middle - 1;
+      }
+    }
+    if (found === -1) return k;
+    const after = (starts[found] as number) + (this.#replacementLength[found] as number);
+    if (k < after) return this.#originalStart[found] as number;
+    return (this.#originalEnd[found] as number) + (k - after);
+  }
+}
+
+/** Refanged text plus, when anything changed, where its characters came from. */
 export interface RefangResult {
   readonly text: string;
-  /**
-   * `map[k]` is the offset in the original text of refanged character `k`, and `map[text.length]` the original
-   * length; a replacement's characters all map to the start of what they replaced. `null` when nothing changed.
-   */
-  readonly map: Int32Array | null;
+  /** `null` when nothing changed. */
+  readonly map: OffsetMap | null;
 }
 
 /** Characters per String.fromCharCode call: well under any engine's argument limit. */
 const CHUNK = 8192;
 
-/** Above this many edits the output is assembled from char codes rather than from slices. */
+/** Above this many edits the refanged text is assembled from character codes rather than from slices. */
 const MANY_EDITS = 64;
 
 /** Refang `text` and keep the offset map extraction needs to report the original text of each candidate. */
 export function refangWithMap(text: string): RefangResult {
   const edits = findEdits(text);
   if (edits === null) return { text, map: null };
-  // Every replacement is no longer than what it replaces, so the output fits in the input's length.
-  const many = edits.length > MANY_EDITS * 3;
-  const codes = many ? new Uint16Array(text.length) : null;
-  const map = new Int32Array(text.length + 1);
+  const count = edits.length / 3;
+  const refangedStart = new Int32Array(count);
+  const replacementLength = new Int32Array(count);
+  const originalStart = new Int32Array(count);
+  const originalEnd = new Int32Array(count);
+  // Few edits: the text is concatenated from slices. Many (a hostile line): it is written as character codes
+  // and decoded in chunks, since a rope of thousands of slices, or joining them, measured several times slower.
+  const codes = count > MANY_EDITS ? new Uint16Array(text.length) : null;
   let refanged = '';
   let out = 0;
   let original = 0;
   const copyUpTo = (stop: number): void => {
     if (codes === null) refanged += text.slice(original, stop);
-    for (; original < stop; original += 1, out += 1) {
-      if (codes !== null) codes[out] = text.charCodeAt(original);
-      map[out] = original;
-    }
+    else for (let at = original; at < stop; at += 1) codes[out + at - original] = text.charCodeAt(at);
+    out += stop - original;
   };
-  for (let index = 0; index < edits.length; index += 3) {
-    const start = edits[index] ?? 0;
-    const replacement = REPLACEMENTS[edits[index + 2] ?? 0] ?? '';
+  for (let edit = 0; edit < count; edit += 1) {
+    const start = edits[edit * 3] ?? 0;
+    const replacement = REPLACEMENTS[edits[edit * 3 + 2] ?? 0] ?? '';
     copyUpTo(start);
+    refangedStart[edit] = out;
+    replacementLength[edit] = replacement.length;
+    originalStart[edit] = start;
     if (codes === null) refanged += replacement;
-    for (let k = 0; k < replacement.length; k += 1, out += 1) {
-      if (codes !== null) codes[out] = replacement.charCodeAt(k);
-      map[out] = start;
-    }
-    original = edits[index + 1] ?? original;
+    else for (let k = 0; k < replacement.length; k += 1) codes[out + k] = replacement.charCodeAt(k);
+    out += replacement.length;
+    original = edits[edit * 3 + 1] ?? original;
+    originalEnd[edit] = original;
   }
   copyUpTo(text.length);
-  map[out] = text.length;
   if (codes !== null) {
     // Typed-array chunks through apply: a spread would go through the iterator protocol, one call per character.
     const parts: string[] = [];
@@ -241,7 +287,7 @@ export function refangWithMap(text: string): RefangResult {
     }
     refanged = parts.join('');
   }
-  return { text: refanged, map: map.subarray(0, out + 1) };
+  return { text: refanged, map: new OffsetMap(refangedStart, replacementLength, originalStart, originalEnd) };
 }
 
 /**

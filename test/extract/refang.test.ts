@@ -57,9 +57,24 @@ describe('refang', () => {
     const { text, map } = refangWithMap(original);
     expect(text).toBe('see https://evil.com/a now');
     expect(map).not.toBeNull();
+    const at = (k: number): number => map?.original(k) ?? -1;
     const start = text.indexOf('https');
     const end = text.indexOf(' now');
-    expect(original.slice(map?.[start], map?.[end])).toBe('hxxps[:]//evil[.]com/a');
-    expect(map?.[text.length]).toBe(original.length);
+    expect(original.slice(at(start), at(end))).toBe('hxxps[:]//evil[.]com/a');
+    expect(at(text.length)).toBe(original.length);
+    // Before any edit, inside a replacement (its start), and after one (shifted by what it saved).
+    expect([0, 3, 4, 8, 9, 10, 12, 16, 17].map(at)).toEqual([0, 3, 4, 4, 9, 12, 14, 18, 21]);
+  });
+
+  it('maps a line of many edits (binary search over them)', () => {
+    const unit = 'hxxp://a[.]com/x ';
+    const original = unit.repeat(5000);
+    const { text, map } = refangWithMap(original);
+    expect(text).toBe('http://a.com/x '.repeat(5000));
+    for (const index of [0, 1, 2499, 4999]) {
+      expect(map?.original(index * 15)).toBe(index * unit.length);
+      expect(original.slice(map?.original(index * 15 + 8), map?.original(index * 15 + 12))).toBe('[.]com');
+    }
+    expect(map?.original(text.length)).toBe(original.length);
   });
 });
