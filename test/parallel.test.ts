@@ -3,7 +3,7 @@
 // written. Inputs are cut into small parts (a few KiB) so that a test file spans many parts and every kind of
 // cut (inside quotes, after blank lines, at a header copy) happens. The workers are the built ones (dist/, made
 // by the global set-up); `jobs: 0` runs the same code on this thread.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -30,12 +30,12 @@ function file(content: string | Buffer, extension: string): string {
   return path;
 }
 
-/** A stream that keeps what is written. */
+/** A stream that keeps what is written: the chunks themselves, so a writer that reuses a written buffer shows. */
 function sink(): { stream: Writable; text: () => string } {
   const chunks: Buffer[] = [];
   const stream = new Writable({
     write(chunk: Buffer, _encoding, done) {
-      chunks.push(Buffer.from(chunk));
+      chunks.push(chunk);
       done();
     },
   });
@@ -44,6 +44,7 @@ function sink(): { stream: Writable; text: () => string } {
 
 interface Options {
   inputFormat: 'csv' | 'text';
+  maxRecordBytes?: number;
   outputFormat?: 'csv' | 'jsonl';
   columns?: string[];
   indexColumn?: string;
@@ -64,7 +65,10 @@ async function sequential(path: string, options: Options): Promise<Outcome> {
   const stats = newExtractStats();
   let error: string | undefined;
   try {
-    const batches = readSourceBatches({ path }, { format: options.inputFormat, columns: options.columns, indexColumn: options.indexColumn });
+    const batches = readSourceBatches(
+      { path },
+      { format: options.inputFormat, columns: options.columns, indexColumn: options.indexColumn, maxRecordBytes: options.maxRecordBytes },
+    );
     const allowlist = options.allowlist === undefined ? undefined : Allowlist.parse(options.allowlist, 'allow.txt');
     for await (const occurrences of extractOccurrenceBatches({ batches }, { ...(allowlist === undefined ? {} : { allowlist }), urlHostsAsDns: options.urlHostsAsDns ?? false }, stats)) {
       for (const occurrence of occurrences) await writer.write(extractedRow(occurrence));
@@ -88,6 +92,7 @@ async function parallel(path: string, options: Options, jobs: number, partBytes 
       jobs,
       workerUrl,
       partBytes,
+      maxRecordBytes: options.maxRecordBytes,
       inputFormat: options.inputFormat,
       columns: options.columns,
       indexColumn: options.indexColumn,
@@ -123,6 +128,8 @@ describe('parallel extraction gives what one thread gives', () => {
     ['text without a last newline, as JSON lines', () => file(text.trimEnd(), '.txt'), { inputFormat: 'text', outputFormat: 'jsonl' }],
     ['generated CSV', () => file(csv, '.csv'), { inputFormat: 'csv' }],
     ['CSV with multi-line quoted fields, CRLF, blank lines and a BOM', () => file(trickyCsv(2000), '.csv'), { inputFormat: 'csv' }],
+    // The first column of a CSV with a BOM: every part's copy of the header must name it without the BOM.
+    ['CSV with a BOM and --index-col on its first column', () => file(trickyCsv(2000), '.csv'), { inputFormat: 'csv', indexColumn: 'id' }],
     [
       'CSV with --columns, --index-col, an allowlist and URL hosts as dns',
       () => file(trickyCsv(1500), '.csv'),
@@ -135,6 +142,8 @@ describe('parallel extraction gives what one thread gives', () => {
       const expected = await sequential(path, options);
       expect(expected.error).toBeUndefined();
       expect(expected.stats.occurrences).toBeGreaterThan(1000);
+      // Parts of 4 KiB: the input spans dozens of them.
+      expect(statSync(path).size).toBeGreaterThan(20 * 4096);
       for (const jobs of [0, 2]) {
         const got = await parallel(path, options, jobs);
         expect(got.error).toBeUndefined();
@@ -186,6 +195,44 @@ describe('errors in parallel extraction', () => {
     expect((await parallel(path, { inputFormat: 'csv' }, 2)).error).toBe(expected.error);
   });
 
+  it('a line over the length limit: the same error, and every line before it written', async () => {
+    const before = Array.from({ length: 20_000 }, (_, line) => `${line} to 8.8.${line % 200}.${line % 250} and evil${line % 50}[.]com`).join('\n');
+    const path = file(`${before}\n${'x'.repeat(300_000)} 1.1.1.1\nafter 9.9.9.9\n`, '.txt');
+    const options: Options = { inputFormat: 'text', maxRecordBytes: 100_000 };
+    const expected = await sequential(path, options);
+    expect(expected.error).toMatch(/:20001: line is longer than 100000 bytes$/);
+    expect(expected.stats.records).toBe(20_000);
+    for (const jobs of [0, 2]) {
+      const got = await parallel(path, options, jobs, 64 * 1024);
+      expect(got).toEqual(expected);
+    }
+  });
+
+  it('a failing output stream ends the run with its error (no hang)', async () => {
+    const path = file(generateCorpus({ seed: 9, lines: 3000, format: 'text' }).text as string, '.txt');
+    let writes = 0;
+    const stream = new Writable({
+      write(_chunk, _encoding, done) {
+        writes++;
+        done(writes >= 3 ? new Error('disk full') : undefined);
+      },
+    });
+    stream.on('error', () => undefined);
+    const run = extractParallel({
+      input: { path },
+      output: stream,
+      stats: newExtractStats(),
+      jobs: 2,
+      workerUrl,
+      partBytes: 4096,
+      inputFormat: 'text',
+      urlHostsAsDns: false,
+      outputFormat: 'csv',
+    });
+    const outcome = await Promise.race([run.then(() => 'resolved', (error: Error) => error.message), new Promise((resolve) => setTimeout(() => resolve('hung'), 10_000))]);
+    expect(outcome).toBe('disk full');
+  });
+
   it('a missing column in --columns is the reader error, and no row is written', async () => {
     const path = file(trickyCsv(50), '.csv');
     const got = await parallel(path, { inputFormat: 'csv', columns: ['nope'] }, 2);
@@ -200,6 +247,7 @@ describe('PartSplitter', () => {
     const parts = [];
     const bytes = Buffer.from(content);
     for (let at = 0; at < bytes.length; at += 1000) parts.push(...splitter.push(bytes.subarray(at, at + 1000)));
+    if (splitter.failure !== undefined) throw splitter.failure;
     const last = splitter.end();
     if (last !== undefined) parts.push(last);
     return parts.map((part) => ({ ...part, text: part.bytes.toString('utf8') }));
@@ -220,17 +268,17 @@ describe('PartSplitter', () => {
     const content = trickyCsv(3000);
     const parts = split(content, 'csv', 4096);
     expect(parts.length).toBeGreaterThan(10);
-    // The header record (blank lines after it are data's: they are not records).
-    const header = '\uFEFFid,message,"multi\nline header"\r\n';
-    expect(parts[0]?.text.startsWith(header)).toBe(true);
-    let joined = parts[0]?.text ?? '';
+    // The header record (blank lines after it are data's: they are not records), copied without the BOM.
+    const header = 'id,message,"multi\nline header"\r\n';
+    expect(parts[0]?.text.startsWith(`\uFEFF${header}`)).toBe(true);
+    let joined = parts[0]?.text.slice(1) ?? '';
     for (const part of parts.slice(1)) {
       expect(part.text.startsWith(header)).toBe(true);
       joined += part.text.slice(header.length);
       // The first record of the part is the record the numbers say.
       const body = part.text.slice(header.length);
       const firstId = /^r(\d+),/.exec(body.replace(/^(\r?\n)+/, ''))?.[1];
-      const linesBefore = content.slice(0, content.length - (content.length - joined.length) - body.length).split('\n').length - 1;
+      const linesBefore = content.slice(1, joined.length + 1 - body.length).split('\n').length - 1;
       expect(part.startLine + header.split('\n').length - 1).toBe(linesBefore);
       // Rows are numbered without the blank ones: r<n> with n % 5 == 2 are blank lines.
       if (firstId !== undefined) {
@@ -238,7 +286,7 @@ describe('PartSplitter', () => {
         expect(part.startRecord).toBe(n - Math.floor((n + 2) / 5));
       }
     }
-    expect(joined).toBe(content);
+    expect(joined).toBe(content.slice(1));
   });
 
   it('a line longer than the limit is an error naming it', () => {

@@ -62,7 +62,10 @@ export async function* splitLines(
     }
     while (newline !== -1) {
       if (newline - start > maxLineBytes) {
-        throw new InputError(file, firstLine + lines.length + 1, `line is longer than ${maxLineBytes} bytes`);
+        const error = new InputError(file, firstLine + lines.length + 1, `line is longer than ${maxLineBytes} bytes`);
+        // The lines before it are complete: hand them out first (nothing already read is lost).
+        if (lines.length > 0) yield { firstLine, lines: firstLine === 0 ? withoutBom(lines) : lines };
+        throw error;
       }
       lines.push(chunk.toString('utf8', start, newline));
       start = newline + 1;
@@ -79,7 +82,9 @@ export async function* splitLines(
       carry.push(Buffer.from(chunk.subarray(start)));
       carryBytes += chunk.length - start;
       if (carryBytes > maxLineBytes) {
-        throw new InputError(file, firstLine + lines.length + 1, `line is longer than ${maxLineBytes} bytes`);
+        const error = new InputError(file, firstLine + lines.length + 1, `line is longer than ${maxLineBytes} bytes`);
+        if (lines.length > 0) yield { firstLine, lines: firstLine === 0 ? withoutBom(lines) : lines };
+        throw error;
       }
     }
     nextLine += lines.length;

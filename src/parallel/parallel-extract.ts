@@ -102,59 +102,39 @@ class WorkerPool {
   }
 }
 
-/**
- * Two buffers used in turn to assemble parts' rows for writing; a buffer is reused only once the stream has
- * written it. Design decision: a fresh buffer per part piled up as external memory, which V8 collects late,
- * and peak RSS doubled.
- */
-class AssemblyBuffers {
-  readonly #buffers: Buffer[] = [Buffer.allocUnsafeSlow(0), Buffer.allocUnsafeSlow(0)];
-  readonly #pending: Array<Promise<void> | undefined> = [undefined, undefined];
-  #turn = 0;
-  #resolveCurrent: (() => void) | undefined;
-
-  /** A buffer of at least `size` bytes, free to write into. */
-  async take(size: number): Promise<Buffer> {
-    this.#turn = 1 - this.#turn;
-    await this.#pending[this.#turn];
-    let buffer = this.#buffers[this.#turn] as Buffer;
-    if (buffer.length < size) {
-      buffer = Buffer.allocUnsafeSlow(Math.max(size, 2 * buffer.length));
-      this.#buffers[this.#turn] = buffer;
-    }
-    this.#pending[this.#turn] = new Promise<void>((resolve) => {
-      this.#resolveCurrent = resolve;
-    });
-    return buffer;
-  }
-
-  /**
-   * Frees the buffer last taken: the write callback of its write (an error surfaces through the stream), or
-   * called directly when nothing was written.
-   */
-  callback(): () => void {
-    const resolve = this.#resolveCurrent;
-    return () => resolve?.();
-  }
-}
-
 const VALID = Buffer.from('Valid');
 const DUPLICATE = Buffer.from('Duplicate');
 
-/** Resolves when `output` drains, rejects if it fails first. */
+/** Resolves when `output` drains; rejects if it fails, closes or was destroyed first (it would never drain). */
 function drained(output: NodeJS.WritableStream): Promise<void> {
+  const stream = output as NodeJS.WritableStream & { destroyed?: boolean; errored?: Error | null };
+  if (stream.destroyed === true) {
+    return Promise.reject(stream.errored ?? new Error('the output stream closed before all rows were written'));
+  }
   return new Promise((resolve, reject) => {
-    const onDrain = (): void => {
-      output.off('error', onError);
-      resolve();
-    };
-    const onError = (error: Error): void => {
+    const done = (error?: Error): void => {
       output.off('drain', onDrain);
-      reject(error);
+      output.off('error', onError);
+      output.off('close', onClose);
+      if (error === undefined) resolve();
+      else reject(error);
     };
-    output.once('drain', onDrain);
-    output.once('error', onError);
+    const onDrain = (): void => done();
+    const onError = (error: Error): void => done(error);
+    const onClose = (): void => done(stream.errored ?? new Error('the output stream closed before all rows were written'));
+    output.on('drain', onDrain);
+    output.on('error', onError);
+    output.on('close', onClose);
   });
+}
+
+/** Writes `chunk`, waiting when the stream asks to (backpressure); rejects if the stream has failed. */
+async function write(output: NodeJS.WritableStream, chunk: string | Buffer): Promise<void> {
+  const stream = output as NodeJS.WritableStream & { destroyed?: boolean; errored?: Error | null };
+  if (stream.destroyed === true || (stream.errored ?? null) !== null) {
+    throw stream.errored ?? new Error('the output stream closed before all rows were written');
+  }
+  if (!output.write(chunk)) await drained(output);
 }
 
 /**
@@ -187,7 +167,6 @@ export async function extractParallel(options: ParallelExtractOptions): Promise<
     return workers.run(job);
   };
   const seen = new Set<string>();
-  const assembly = new AssemblyBuffers();
   const pool = new BufferPool();
   /** Rows buffers back from the threads, for the next parts to encode into. */
   const spares: ArrayBuffer[] = [];
@@ -200,7 +179,7 @@ export async function extractParallel(options: ParallelExtractOptions): Promise<
   // file, a bad header) writes nothing at all.
   let header = options.outputFormat === 'csv' ? `${EXTRACT_COLUMNS.join(',')}\n` : '';
   const writeHeader = async (): Promise<void> => {
-    if (header !== '' && !output.write(header)) await drained(output);
+    if (header !== '') await write(output, header);
     header = '';
   };
 
@@ -208,8 +187,9 @@ export async function extractParallel(options: ParallelExtractOptions): Promise<
   const writeOldest = async (): Promise<boolean> => {
     const result = await (inFlight.shift() as Promise<ChunkResult>);
     const { rows, gaps, keys } = result;
-    // The rows with each gap filled: one buffer, one write.
-    const text = await assembly.take(rows.length + keys.length * DUPLICATE.length);
+    // The rows with each gap filled: one buffer, one write. A fresh buffer each time: a stream may keep a
+    // reference to what it was given (a sink collecting chunks), so a written buffer is never reused.
+    const text = Buffer.allocUnsafe(rows.length + keys.length * DUPLICATE.length);
     let length = 0;
     let from = 0;
     let valid = 0;
@@ -239,9 +219,7 @@ export async function extractParallel(options: ParallelExtractOptions): Promise<
     stats.allowlisted += result.allowlisted;
     for (const [status, count] of Object.entries(result.rejected)) stats.rejected[status] = (stats.rejected[status] ?? 0) + count;
     if (result.records > 0 || length > 0) await writeHeader();
-    const release = assembly.callback();
-    if (length === 0) release();
-    else if (!output.write(text.subarray(0, length), release)) await drained(output);
+    if (length > 0) await write(output, text.subarray(0, length));
     if (result.error !== undefined) {
       failure = fromChunkError(result.error);
       return false;
@@ -266,20 +244,40 @@ export async function extractParallel(options: ParallelExtractOptions): Promise<
     return true;
   };
 
+  // Errors of the input (reading it, or cutting it: an over-long line) come after every part cut before them, so
+  // those parts are written first; errors of the output stream end the run at once.
+  const splitter = new PartSplitter(options.inputFormat, file, pool, options.maxRecordBytes, options.partBytes);
+  const chunks = readChunks(input);
   try {
-    const splitter = new PartSplitter(options.inputFormat, file, pool, options.maxRecordBytes, options.partBytes);
     let readError: unknown;
-    try {
-      reading: for await (const chunk of readChunks(input)) {
-        for (const part of splitter.push(chunk)) if (!(await dispatch(part))) break reading;
+    for (;;) {
+      let parts: Part[];
+      let last = false;
+      try {
+        const next = await chunks.next();
+        if (next.done === true) {
+          const rest = splitter.end();
+          parts = rest === undefined ? [] : [rest];
+          last = true;
+        } else {
+          parts = splitter.push(next.value);
+        }
+      } catch (error) {
+        readError = error;
+        break;
       }
-      if (failure === undefined) {
-        const last = splitter.end();
-        if (last !== undefined) await dispatch(last);
+      let stopped = false;
+      for (const part of parts) {
+        if (!(await dispatch(part))) {
+          stopped = true;
+          break;
+        }
       }
-    } catch (error) {
-      // A read or cutting error comes after every part already cut: write those first.
-      readError = error;
+      if (stopped || last) break;
+      if (splitter.failure !== undefined) {
+        readError = splitter.failure;
+        break;
+      }
     }
     while (failure === undefined && inFlight.length > 0) await writeOldest();
     if (failure !== undefined) throw failure;
@@ -287,6 +285,7 @@ export async function extractParallel(options: ParallelExtractOptions): Promise<
     await writeHeader();
   } finally {
     inFlight.length = 0;
+    await chunks.return(undefined).catch(() => undefined);
     await workers?.close();
   }
 }

@@ -56,11 +56,23 @@ const NEWLINE = 0x0a;
 const QUOTE = 0x22;
 const CR = 0x0d;
 
-/** Cuts an input's bytes into parts. Feed it with `push`, then call `end` once. */
+/** Where a part may end: after a complete record, with the lines and records from the pending bytes' start. */
+interface CutPoint {
+  readonly end: number;
+  readonly lines: number;
+  readonly records: number;
+}
+
+/**
+ * Cuts an input's bytes into parts of about `partBytes` (each ends at the first record end past that size). Feed
+ * it with `push`, then call `end` once. An input error found while cutting (a line or an open quoted field over
+ * `maxRecordBytes`) does not throw: it is kept in `failure`, after the parts before it were handed out.
+ */
 export class PartSplitter {
   readonly #csv: boolean;
   readonly #file: string;
   readonly #maxRecordBytes: number;
+  readonly #partBytes: number;
   /** Bytes not yet in a part, at the start of this buffer (reused; it grows for long lines). */
   #pending = Buffer.allocUnsafeSlow(2 * PART_BYTES);
   #pendingBytes = 0;
@@ -75,17 +87,18 @@ export class PartSplitter {
   #groupStart = 0;
   #lastEnd = 0;
   #linesAtLastEnd = 0;
-  #recordsAtLastEnd = 0;
+  /** Where the scan found that parts may end, in order. */
+  #cuts: CutPoint[] = [];
   /** Numbers of the first line and record of the pending bytes. */
   #nextLine = 0;
   #nextRecord = 0;
-  /** CSV: the header record's bytes (with any blank lines before it), once complete, and its line count. */
+  /** CSV: the header record's bytes (without a BOM, with any blank lines before it), and its line count. */
   #header: Buffer | undefined;
   #headerLines = 0;
   /** Whether the first part was made (it carries the header itself). */
   #started = false;
-
-  readonly #partBytes: number;
+  /** The input error that stopped the cutting, if any. */
+  failure: InputError | undefined;
 
   constructor(
     format: 'csv' | 'text',
@@ -101,8 +114,9 @@ export class PartSplitter {
     this.#maxRecordBytes = maxRecordBytes;
   }
 
-  /** Adds input bytes (copied as needed: the caller may reuse `chunk`); returns the parts now complete. */
+  /** Adds input bytes (copied: the caller may reuse `chunk`); returns the parts now complete. */
   push(chunk: Buffer): Part[] {
+    if (this.failure !== undefined) return [];
     if (this.#pendingBytes + chunk.length > this.#pending.length) {
       const grown = Buffer.allocUnsafeSlow(Math.max(this.#pendingBytes + chunk.length, 2 * this.#pending.length));
       this.#pending.copy(grown, 0, 0, this.#pendingBytes);
@@ -112,34 +126,30 @@ export class PartSplitter {
     if (this.#pendingBytes < this.#partBytes) return [];
     const buffer = this.#pending.subarray(0, this.#pendingBytes);
     this.#scan(buffer);
-    const parts: Part[] = [];
-    // A CSV part is cut only once the header is complete: every later part needs a copy of it.
-    if (this.#lastEnd > 0 && (!this.#csv || this.#header !== undefined)) parts.push(this.#cut(buffer, this.#lastEnd));
-    const open = this.#pendingBytes - this.#lastEnd;
-    if (open > this.#maxRecordBytes) {
+    const parts = this.#cutAll(buffer);
+    if (this.#pendingBytes - this.#lastEnd > this.#maxRecordBytes) {
       const problem = this.#csv && this.#inQuote ? `quoted field not closed within ${this.#maxRecordBytes} bytes` : `line is longer than ${this.#maxRecordBytes} bytes`;
-      throw new InputError(this.#file, this.#nextLine + this.#linesAtLastEnd + 1, problem);
+      this.failure = new InputError(this.#file, this.#nextLine + this.#linesAtLastEnd + 1, problem);
     }
     return parts;
   }
 
   /** The last part (what is left, possibly an unterminated last line), or none. */
   end(): Part | undefined {
-    if (this.#pendingBytes === 0) return undefined;
-    const part = this.#part(this.#pending.subarray(0, this.#pendingBytes));
+    if (this.failure !== undefined || this.#pendingBytes === 0) return undefined;
+    const part = this.#part(this.#pending.subarray(0, this.#pendingBytes), this.#nextLine, this.#nextRecord);
     this.#pendingBytes = 0;
     return part;
   }
 
-  /** Scans the pending bytes from where the last scan stopped, noting the end of the last complete record. */
+  /** Scans the pending bytes from where the last scan stopped, noting where records end and parts may end. */
   #scan(buffer: Buffer): void {
     const at = this.#scanned;
     if (!this.#csv) {
       for (let newline = buffer.indexOf(NEWLINE, at); newline !== -1; newline = buffer.indexOf(NEWLINE, newline + 1)) {
         this.#lines++;
-        this.#lastEnd = newline + 1;
+        this.#recordEnded(newline + 1);
       }
-      this.#linesAtLastEnd = this.#lines;
       this.#scanned = buffer.length;
       return;
     }
@@ -154,10 +164,9 @@ export class PartSplitter {
       this.#lines++;
       if (!this.#inQuote) {
         this.#endRecord(buffer, newline);
-        this.#lastEnd = newline + 1;
-        this.#linesAtLastEnd = this.#lines;
-        this.#recordsAtLastEnd = this.#records;
         this.#groupStart = newline + 1;
+        // Only once the header is known: every part after the first needs a copy of it.
+        if (this.#header !== undefined) this.#recordEnded(newline + 1);
       }
       newline = buffer.indexOf(NEWLINE, newline + 1);
     }
@@ -166,39 +175,60 @@ export class PartSplitter {
     this.#scanned = buffer.length;
   }
 
+  /** A record (line) ends just before `end`: a part may end there once it is big enough. */
+  #recordEnded(end: number): void {
+    this.#lastEnd = end;
+    this.#linesAtLastEnd = this.#lines;
+    const from = this.#cuts.length === 0 ? 0 : (this.#cuts[this.#cuts.length - 1] as CutPoint).end;
+    if (end - from >= this.#partBytes) this.#cuts.push({ end, lines: this.#lines, records: this.#records });
+  }
+
   /** A record (or a blank line, which is none) ends at the newline at `newline`. */
   #endRecord(buffer: Buffer, newline: number): void {
     let start = this.#groupStart;
-    // A BOM at the very start of the input is not data.
-    if (this.#nextLine === 0 && start === 0 && buffer[0] === 0xef && buffer[1] === 0xbb && buffer[2] === 0xbf) start = 3;
+    // A BOM at the very start of the input is not data, and is not copied with the header.
+    const bom = this.#nextLine === 0 && start === 0 && buffer[0] === 0xef && buffer[1] === 0xbb && buffer[2] === 0xbf;
+    if (bom) start = 3;
     const length = newline - start;
     if (length === 0 || (length === 1 && buffer[start] === CR)) return;
     if (this.#header === undefined) {
-      this.#header = Buffer.from(buffer.subarray(0, newline + 1));
+      const headerStart = this.#nextLine === 0 && buffer[0] === 0xef && buffer[1] === 0xbb && buffer[2] === 0xbf ? 3 : 0;
+      this.#header = Buffer.from(buffer.subarray(headerStart, newline + 1));
       this.#headerLines = this.#lines;
       return;
     }
     this.#records++;
   }
 
-  /** Makes a part of `buffer[0, end)` and keeps the rest pending. */
-  #cut(buffer: Buffer, end: number): Part {
-    const part = this.#part(buffer.subarray(0, end));
-    this.#pending.copyWithin(0, end, this.#pendingBytes);
-    this.#pendingBytes -= end;
-    this.#nextLine += this.#linesAtLastEnd;
-    this.#nextRecord += this.#recordsAtLastEnd;
-    this.#scanned -= end;
-    this.#groupStart -= end;
-    this.#lines -= this.#linesAtLastEnd;
-    this.#records -= this.#recordsAtLastEnd;
-    this.#lastEnd = 0;
-    this.#linesAtLastEnd = 0;
-    this.#recordsAtLastEnd = 0;
-    return part;
+  /** Makes a part of each stretch between the cut points found, and keeps the rest pending. */
+  #cutAll(buffer: Buffer): Part[] {
+    const parts: Part[] = [];
+    let from = 0;
+    let lines = 0;
+    let records = 0;
+    for (const cut of this.#cuts) {
+      parts.push(this.#part(buffer.subarray(from, cut.end), this.#nextLine + lines, this.#nextRecord + records));
+      from = cut.end;
+      lines = cut.lines;
+      records = cut.records;
+    }
+    this.#cuts = [];
+    if (from === 0) return parts;
+    this.#pending.copyWithin(0, from, this.#pendingBytes);
+    this.#pendingBytes -= from;
+    this.#nextLine += lines;
+    this.#nextRecord += records;
+    this.#scanned -= from;
+    this.#groupStart -= from;
+    this.#lastEnd -= from;
+    this.#lines -= lines;
+    this.#linesAtLastEnd -= lines;
+    this.#records -= records;
+    return parts;
   }
 
-  #part(bytes: Buffer): Part {
+  /** A part of `bytes`, whose first line and record have these numbers. */
+  #part(bytes: Buffer, firstLine: number, firstRecord: number): Part {
     const first = !this.#started;
     this.#started = true;
     const header = !this.#csv || first || this.#header === undefined ? undefined : this.#header;
@@ -208,8 +238,8 @@ export class PartSplitter {
     bytes.copy(target, header?.length ?? 0);
     return {
       bytes: target.subarray(0, size),
-      startLine: header === undefined ? this.#nextLine : this.#nextLine - this.#headerLines,
-      startRecord: this.#nextRecord,
+      startLine: header === undefined ? firstLine : firstLine - this.#headerLines,
+      startRecord: firstRecord,
     };
   }
 }
