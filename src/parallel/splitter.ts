@@ -85,6 +85,8 @@ export class PartSplitter {
   #records = 0;
   /** Start of the current record in the pending bytes, and the end of the last complete one. */
   #groupStart = 0;
+  /** Start of the current physical line in the pending bytes. */
+  #lineStart = 0;
   #lastEnd = 0;
   #linesAtLastEnd = 0;
   /** Where the scan found that parts may end, in order. */
@@ -127,9 +129,13 @@ export class PartSplitter {
     const buffer = this.#pending.subarray(0, this.#pendingBytes);
     this.#scan(buffer);
     const parts = this.#cutAll(buffer);
-    if (this.#pendingBytes - this.#lastEnd > this.#maxRecordBytes) {
-      const problem = this.#csv && this.#inQuote ? `quoted field not closed within ${this.#maxRecordBytes} bytes` : `line is longer than ${this.#maxRecordBytes} bytes`;
-      this.failure = new InputError(this.#file, this.#nextLine + this.#linesAtLastEnd + 1, problem);
+    // The reader's two limits: any physical line (inside quotes too), and the lines of a record whose quoted field
+    // stayed open past them (a newline that ends no record is inside quotes, so those are the lines from the last
+    // record end to the current line; the line that closes the field does not count, as in the reader).
+    if (this.#pendingBytes - this.#lineStart > this.#maxRecordBytes) {
+      this.failure = new InputError(this.#file, this.#nextLine + this.#lines + 1, `line is longer than ${this.#maxRecordBytes} bytes`);
+    } else if (this.#csv && this.#lineStart - this.#lastEnd > this.#maxRecordBytes) {
+      this.failure = new InputError(this.#file, this.#nextLine + this.#linesAtLastEnd + 1, `quoted field not closed within ${this.#maxRecordBytes} bytes`);
     }
     return parts;
   }
@@ -148,6 +154,7 @@ export class PartSplitter {
     if (!this.#csv) {
       for (let newline = buffer.indexOf(NEWLINE, at); newline !== -1; newline = buffer.indexOf(NEWLINE, newline + 1)) {
         this.#lines++;
+        this.#lineStart = newline + 1;
         this.#recordEnded(newline + 1);
       }
       this.#scanned = buffer.length;
@@ -162,6 +169,7 @@ export class PartSplitter {
         continue;
       }
       this.#lines++;
+      this.#lineStart = newline + 1;
       if (!this.#inQuote) {
         this.#endRecord(buffer, newline);
         this.#groupStart = newline + 1;
@@ -220,6 +228,7 @@ export class PartSplitter {
     this.#nextRecord += records;
     this.#scanned -= from;
     this.#groupStart -= from;
+    this.#lineStart -= from;
     this.#lastEnd -= from;
     this.#lines -= lines;
     this.#linesAtLastEnd -= lines;
