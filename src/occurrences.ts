@@ -80,7 +80,7 @@ export class OccurrenceBuilder {
   readonly #allowlist: Allowlist | undefined;
   readonly #urlHostsAsDns: boolean;
   readonly #forgetAfter: number;
-  /** Entries of #verdicts, counted only when #forgetAfter is set. */
+  /** Verdicts made since the tables were last cleared (see forgetAfter). */
   #entries = 0;
   readonly #verdicts = new Map<string, Map<string, Verdict>>();
   /** Entries of #verdicts that are not observables (see MEMO_LIMIT). */

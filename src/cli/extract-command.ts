@@ -7,7 +7,7 @@ import { extractParallel } from '../parallel/parallel-extract.js';
 import { extractOccurrenceBatches, extractedRow, newExtractStats, type ExtractStats } from '../pipeline.js';
 import { createRowWriter } from '../io/writers.js';
 import { EXTRACT_COLUMNS } from '../types.js';
-import { INPUT_OPTIONS, outputFormat, resolveInput } from './input-options.js';
+import { INPUT_OPTIONS, outputFormat, resolveInput, type ResolvedInput } from './input-options.js';
 import { EXIT, openOutput, type CommandIo } from './io.js';
 import { formatExtractSummary } from './render.js';
 
@@ -59,13 +59,12 @@ export async function extractCommand(args: string[], io: CommandIo): Promise<num
   const output = openOutput(values.output, io);
   const stats: ExtractStats = newExtractStats();
   // Design decision: one thread by default (the library's extractOccurrences): it needs the least memory, and
-  // on the 2-vCPU reference machine worker threads paid off only on large dense inputs (500 MB of dense logs:
-  // 17.1 MiB/s with 2 workers against 10.8, at twice the peak RSS; sparse logs and 50 MB inputs were slower).
-  // On machines with more real cores, --jobs N scales further; the output is the same either way.
+  // on the 2-vCPU reference machine worker threads paid off only on large dense inputs (see the README's
+  // figures). On machines with more real cores, --jobs N scales further; the output is the same either way.
   const threads = jobs ?? 0;
-  if (input.parallel !== undefined && threads > 0) {
-    const { parallel } = input;
-    try {
+  const { parallel } = input;
+  try {
+    if (parallel !== undefined && threads > 0) {
       await extractParallel({
         input: { path: input.path },
         output: output.stream,
@@ -78,20 +77,31 @@ export async function extractCommand(args: string[], io: CommandIo): Promise<num
         urlHostsAsDns: input.urlHostsAsDns,
         outputFormat: format,
       });
-    } catch (error) {
-      if (stats.records === 0) {
-        await output.abort();
-        throw error;
-      }
-      await output.commit();
-      io.stderr.write(formatExtractSummary(stats, input.badRows));
+    } else {
+      await writeRows(input, format, output.stream, stats);
+    }
+  } catch (error) {
+    if (stats.records === 0) {
+      // Nothing was read (a missing file, a bad header): no output at all, just the one-line error.
+      await output.abort();
       throw error;
     }
+    // Keep what was processed before the bad input: the rows so far are a complete, valid file.
     await output.commit();
     io.stderr.write(formatExtractSummary(stats, input.badRows));
-    return EXIT.ok;
+    throw error;
   }
-  const writer = createRowWriter(EXTRACT_COLUMNS, format, output.stream);
+  await output.commit();
+  io.stderr.write(formatExtractSummary(stats, input.badRows));
+  return EXIT.ok;
+}
+
+/**
+ * The single-threaded extract: every occurrence of the input as a row of `format` on `stream`. On an error
+ * after some records, the rows written so far are ended as a complete file before the error is rethrown.
+ */
+async function writeRows(input: ResolvedInput, format: 'csv' | 'jsonl', stream: NodeJS.WritableStream, stats: ExtractStats): Promise<void> {
+  const writer = createRowWriter(EXTRACT_COLUMNS, format, stream);
   try {
     const options = { ...(input.allowlist === undefined ? {} : { allowlist: input.allowlist }), urlHostsAsDns: input.urlHostsAsDns };
     for await (const occurrences of extractOccurrenceBatches(input.records, options, stats)) {
@@ -102,19 +112,8 @@ export async function extractCommand(args: string[], io: CommandIo): Promise<num
       }
     }
   } catch (error) {
-    if (stats.records === 0) {
-      // Nothing was read (a missing file, a bad header): no output at all, just the one-line error.
-      await output.abort();
-      throw error;
-    }
-    // Keep what was processed before the bad input: the rows so far are a complete, valid file.
-    await writer.end();
-    await output.commit();
-    io.stderr.write(formatExtractSummary(stats, input.badRows));
+    if (stats.records > 0) await writer.end();
     throw error;
   }
   await writer.end();
-  await output.commit();
-  io.stderr.write(formatExtractSummary(stats, input.badRows));
-  return EXIT.ok;
 }

@@ -105,8 +105,14 @@ function formatter(columns: readonly string[], format: OutputFormat): { header: 
   return { header: '', row: format === 'jsonl' ? (row) => `${object(row)}\n` : object };
 }
 
-/** Resolves when `output` drains, rejects if it fails or closes first. */
-function drained(output: NodeJS.WritableStream): Promise<void> {
+/**
+ * Resolves when `output` drains; rejects if it fails, closes or was already destroyed first (it would never drain).
+ */
+export function drained(output: NodeJS.WritableStream): Promise<void> {
+  const stream = output as NodeJS.WritableStream & { destroyed?: boolean; errored?: Error | null };
+  if (stream.destroyed === true) {
+    return Promise.reject(stream.errored ?? new Error('the output stream closed before all rows were written'));
+  }
   return new Promise((resolve, reject) => {
     const done = (error?: unknown): void => {
       output.off('drain', onDrain);
@@ -117,7 +123,7 @@ function drained(output: NodeJS.WritableStream): Promise<void> {
     };
     const onDrain = (): void => done();
     const onError = (error: unknown): void => done(error);
-    const onClose = (): void => done(new Error('the output stream closed before all rows were written'));
+    const onClose = (): void => done(stream.errored ?? new Error('the output stream closed before all rows were written'));
     output.on('drain', onDrain);
     output.on('error', onError);
     output.on('close', onClose);

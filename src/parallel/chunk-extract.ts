@@ -14,6 +14,7 @@ import { InputError, IocEnrichError } from '../errors.js';
 import { readSourceBatches } from '../io/readers.js';
 import { csvCell, jsonCell } from '../io/writers.js';
 import { OccurrenceBuilder, type Verdict, type VerdictSink } from '../occurrences.js';
+import { PART_BYTES } from './splitter.js';
 
 /** What every part of one run shares: sent to each worker once. */
 export interface ChunkContext {
@@ -94,9 +95,6 @@ export interface ChunkState {
  */
 const WORKER_MEMO_LIMIT = 250_000;
 
-/** The usual part size (splitter.ts's PART_BYTES), for the first size of the row buffer. */
-const PART_HINT = 1 << 20;
-
 export function newChunkState(context: ChunkContext): ChunkState {
   const allowlist = context.allowlist === undefined ? undefined : Allowlist.parse(context.allowlist.text, context.allowlist.source);
   const builder = new OccurrenceBuilder({
@@ -104,7 +102,7 @@ export function newChunkState(context: ChunkContext): ChunkState {
     urlHostsAsDns: context.urlHostsAsDns,
     forgetAfter: WORKER_MEMO_LIMIT,
   });
-  return { context, builder, buffer: Buffer.allocUnsafeSlow(2 * PART_HINT) };
+  return { context, builder, buffer: Buffer.allocUnsafeSlow(2 * PART_BYTES) };
 }
 
 function toChunkError(error: unknown): ChunkError {
@@ -234,7 +232,7 @@ export async function extractChunk(job: ChunkJob, state: ChunkState): Promise<Ch
   const { context, builder } = state;
   const rows = new RowBuilder(context.outputFormat === 'csv', job.index, state.buffer);
   // The working buffer goes out with the rows; the next part encodes into the spare, or a new one.
-  state.buffer = job.spare === undefined ? Buffer.allocUnsafeSlow(2 * PART_HINT) : Buffer.from(job.spare.buffer, 0, job.spare.buffer.byteLength);
+  state.buffer = job.spare === undefined ? Buffer.allocUnsafeSlow(2 * PART_BYTES) : Buffer.from(job.spare.buffer, 0, job.spare.buffer.byteLength);
   let records = 0;
   let error: ChunkError | undefined;
   try {

@@ -17,6 +17,7 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { IocEnrichError } from '../errors.js';
 import { inputName, readChunks, type InputSpec } from '../io/input-source.js';
+import { drained } from '../io/writers.js';
 import { EXTRACT_COLUMNS } from '../types.js';
 import type { ExtractStats } from '../pipeline.js';
 import { extractChunk, fromChunkError, newChunkState, type ChunkContext, type ChunkJob, type ChunkResult, type ChunkState } from './chunk-extract.js';
@@ -104,29 +105,6 @@ class WorkerPool {
 
 const VALID = Buffer.from('Valid');
 const DUPLICATE = Buffer.from('Duplicate');
-
-/** Resolves when `output` drains; rejects if it fails, closes or was destroyed first (it would never drain). */
-function drained(output: NodeJS.WritableStream): Promise<void> {
-  const stream = output as NodeJS.WritableStream & { destroyed?: boolean; errored?: Error | null };
-  if (stream.destroyed === true) {
-    return Promise.reject(stream.errored ?? new Error('the output stream closed before all rows were written'));
-  }
-  return new Promise((resolve, reject) => {
-    const done = (error?: Error): void => {
-      output.off('drain', onDrain);
-      output.off('error', onError);
-      output.off('close', onClose);
-      if (error === undefined) resolve();
-      else reject(error);
-    };
-    const onDrain = (): void => done();
-    const onError = (error: Error): void => done(error);
-    const onClose = (): void => done(stream.errored ?? new Error('the output stream closed before all rows were written'));
-    output.on('drain', onDrain);
-    output.on('error', onError);
-    output.on('close', onClose);
-  });
-}
 
 /** Writes `chunk`, waiting when the stream asks to (backpressure); rejects if the stream has failed. */
 async function write(output: NodeJS.WritableStream, chunk: string | Buffer): Promise<void> {

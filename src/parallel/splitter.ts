@@ -193,15 +193,13 @@ export class PartSplitter {
 
   /** A record (or a blank line, which is none) ends at the newline at `newline`. */
   #endRecord(buffer: Buffer, newline: number): void {
-    let start = this.#groupStart;
     // A BOM at the very start of the input is not data, and is not copied with the header.
-    const bom = this.#nextLine === 0 && start === 0 && buffer[0] === 0xef && buffer[1] === 0xbb && buffer[2] === 0xbf;
-    if (bom) start = 3;
+    const bom = this.#nextLine === 0 && buffer[0] === 0xef && buffer[1] === 0xbb && buffer[2] === 0xbf ? 3 : 0;
+    const start = this.#groupStart === 0 ? bom : this.#groupStart;
     const length = newline - start;
     if (length === 0 || (length === 1 && buffer[start] === CR)) return;
     if (this.#header === undefined) {
-      const headerStart = this.#nextLine === 0 && buffer[0] === 0xef && buffer[1] === 0xbb && buffer[2] === 0xbf ? 3 : 0;
-      this.#header = Buffer.from(buffer.subarray(headerStart, newline + 1));
+      this.#header = Buffer.from(buffer.subarray(bom, newline + 1));
       this.#headerLines = this.#lines;
       return;
     }
