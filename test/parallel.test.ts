@@ -208,6 +208,20 @@ describe('errors in parallel extraction', () => {
     }
   });
 
+  it('the records between the last part and an over-long line are written, and an error in them wins', async () => {
+    const cases: Array<[string, Options]> = [
+      [`a 1.1.1.1\nb 2.2.2.2\n${'x'.repeat(60)}`, { inputFormat: 'text', maxRecordBytes: 40 }],
+      [`h\n3.3.3.3\n1.1.1.1,2\n${'x'.repeat(60)}`, { inputFormat: 'csv', maxRecordBytes: 40 }],
+    ];
+    for (const [content, options] of cases) {
+      const path = file(content, '.in');
+      const expected = await sequential(path, options);
+      expect(expected.error).toBeDefined();
+      for (const jobs of [0, 2]) expect(await parallel(path, options, jobs, 50)).toEqual(expected);
+    }
+    expect((await sequential(file(cases[0]?.[0] ?? '', '.in'), { inputFormat: 'text', maxRecordBytes: 40 })).stats.records).toBe(2);
+  });
+
   it('a failing output stream ends the run with its error (no hang)', async () => {
     const path = file(generateCorpus({ seed: 9, lines: 3000, format: 'text' }).text as string, '.txt');
     let writes = 0;

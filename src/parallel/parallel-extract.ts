@@ -257,6 +257,9 @@ export async function extractParallel(options: ParallelExtractOptions): Promise<
         break;
       }
     }
+    // The records complete before an input error still go out (an error inside them is the one to report).
+    const rest = readError === undefined ? undefined : splitter.complete();
+    if (rest !== undefined && failure === undefined) await dispatch(rest);
     while (failure === undefined && inFlight.length > 0) await writeOldest();
     if (failure !== undefined) throw failure;
     if (readError !== undefined) throw readError;

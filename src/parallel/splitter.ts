@@ -148,6 +148,19 @@ export class PartSplitter {
     return part;
   }
 
+  /**
+   * After an input error (a read that failed, or `failure`): the complete records not yet in a part, so that the
+   * rows before the error are written as a single reader writes them; or none. Nothing is cut after it.
+   */
+  complete(): Part | undefined {
+    this.#scan(this.#pending.subarray(0, this.#pendingBytes));
+    this.#cuts = [];
+    const end = this.#lastEnd;
+    this.#pendingBytes = 0;
+    if (end === 0) return undefined;
+    return this.#part(this.#pending.subarray(0, end), this.#nextLine, this.#nextRecord);
+  }
+
   /** Scans the pending bytes from where the last scan stopped, noting where records end and parts may end. */
   #scan(buffer: Buffer): void {
     const at = this.#scanned;
