@@ -6,6 +6,7 @@
  */
 import { readFileSync, realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
+import { setFlagsFromString } from 'node:v8';
 import { IocEnrichError } from '../errors.js';
 import { EXIT, type CommandIo } from './io.js';
 
@@ -98,6 +99,13 @@ function reportFailure(error: unknown, io: CommandIo): number {
 // Run when executed directly (the bin), not when imported by tests.
 const invokedAs = process.argv[1];
 if (invokedAs !== undefined && import.meta.url === pathToFileURL(realpathSync(invokedAs)).href) {
+  // Design decision: a batch job's memory should follow what it holds (the distinct observables), not V8's
+  // appetite. By default V8 lets the old generation grow to about twice what survived the last full collection
+  // before collecting again; extracting 500 MB then peaked at 175 MB for 41 MB of live data. Growing by 20 %
+  // instead kept it at 146 MB at the same speed (README, "Performance"). The flag is read each time V8 sets a
+  // new limit, so setting it here, before any work, applies to this thread and to the workers of --jobs. A
+  // library caller keeps its own process's settings: this runs only as the command.
+  setFlagsFromString('--heap-growing-percent=20');
   const controller = new AbortController();
   let interrupts = 0;
   const onSignal = (): void => {
