@@ -2,9 +2,9 @@
  * The worker's half of parallel extraction: one part of a text or CSV input (whole lines or records) to formatted
  * extract rows. Everything but dedup happens here: reading, extraction, screening, the allowlist and formatting.
  * Whether an accepted observable is `Valid` or `Duplicate` depends on every earlier part, so the rows are
- * returned as pieces with a gap for the Status of each observable's first occurrence in the part; the main thread
- * fills the gaps in input order (see `parallel-extract.ts`). Later occurrences in the same part are `Duplicate`
- * whatever the earlier parts hold, and are written here.
+ * returned as pieces with a gap for the Status of each observable's first occurrence on this thread; the main
+ * thread fills the gaps in input order (see `parallel-extract.ts`). Later occurrences, in this part or in a later
+ * part of the same thread, are `Duplicate` whatever other threads hold, and are written here.
  *
  * Plain functions over plain data, so the same code runs in a worker and, with `jobs: 0`, on the main thread.
  */
@@ -199,7 +199,9 @@ class RowBuilder implements VerdictSink {
       status = verdict.status;
       if (status === 'Allowlisted') this.allowlisted++;
       else this.rejected[status] = (this.rejected[status] ?? 0) + 1;
-    } else if (verdict.mark === this.#part) {
+    } else if (verdict.mark !== -1) {
+      // Seen before in this part or in an earlier one of this thread: parts reach a thread in input order, so
+      // an earlier part of this thread is an earlier part of the input, and this occurrence is not the first.
       status = 'Duplicate';
       this.duplicates++;
     } else {
