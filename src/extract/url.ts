@@ -9,6 +9,8 @@ export const URL_SCHEMES: ReadonlySet<string> = new Set(['http', 'https', 'ftp',
 export interface UrlParts {
   /** Lower-case scheme. */
   readonly scheme: string;
+  /** Offset of the scheme's first character. */
+  readonly schemeStart: number;
   /** Offset just after `://`. */
   readonly authorityStart: number;
   readonly hostStart: number;
@@ -52,11 +54,25 @@ export function splitUrl(text: string, start = 0, end = text.length): UrlParts |
       break;
     }
   }
-  return { scheme: text.slice(start, separator).toLowerCase(), authorityStart, hostStart, hostEnd };
+  return { scheme: text.slice(start, separator).toLowerCase(), schemeStart: start, authorityStart, hostStart, hostEnd };
+}
+
+/** True when [start, end) of `text` has no upper-case ASCII letter. */
+function isLowerAscii(text: string, start: number, end: number): boolean {
+  for (let index = start; index < end; index += 1) {
+    const code = text.charCodeAt(index);
+    if (code >= 65 && code <= 90) return false;
+  }
+  return true;
 }
 
 /** The URL with its scheme and host in lower case; userinfo, port, path, query and fragment keep their case. */
 export function normaliseUrl(text: string, parts: UrlParts, end = text.length): string {
+  // Most URLs in logs are already lower-case there: then the URL is one slice of the text rather than a
+  // concatenation, which every later use (the dedup Map's hashing, formatting) would first have to flatten.
+  if (isLowerAscii(text, parts.schemeStart, parts.authorityStart) && isLowerAscii(text, parts.hostStart, parts.hostEnd)) {
+    return text.slice(parts.schemeStart, end);
+  }
   return (
     `${parts.scheme}://${text.slice(parts.authorityStart, parts.hostStart)}` +
     `${text.slice(parts.hostStart, parts.hostEnd).toLowerCase()}${text.slice(parts.hostEnd, end)}`
