@@ -39,8 +39,6 @@ export class Verdict {
   sightings = 0;
   /** Free for a caller's bookkeeping (parallel extraction: the last chunk the verdict was seen in). */
   mark = -1;
-  /** Free for a caller's cache (parallel extraction: the verdict's formatted output cells). */
-  cells: string | undefined = undefined;
 
   constructor(
     readonly type: string,

@@ -25,6 +25,12 @@ export const PART_BYTES = 1 << 20;
  */
 export class BufferPool {
   readonly #free: ArrayBuffer[] = [];
+  readonly #minBytes: number;
+
+  /** `partBytes`: the parts' target size; a new buffer has room for a part a quarter larger. */
+  constructor(partBytes: number = PART_BYTES) {
+    this.#minBytes = partBytes + (partBytes >> 2);
+  }
 
   /** A buffer of at least `size` bytes. */
   take(size: number): Buffer {
@@ -35,7 +41,7 @@ export class BufferPool {
         return Buffer.from(buffer, 0, buffer.byteLength);
       }
     }
-    return Buffer.allocUnsafeSlow(Math.max(size, PART_BYTES + (PART_BYTES >> 2)));
+    return Buffer.allocUnsafeSlow(Math.max(size, this.#minBytes));
   }
 
   /** Takes back a buffer that is no longer used (a detached one, moved to another thread, is dropped). */
