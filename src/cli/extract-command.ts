@@ -10,6 +10,7 @@ import { EXTRACT_COLUMNS } from '../types.js';
 import { INPUT_OPTIONS, outputFormat, resolveInput, type ResolvedInput } from './input-options.js';
 import { EXIT, openOutput, type CommandIo } from './io.js';
 import { formatExtractSummary } from './render.js';
+import { capYoungGeneration } from './young-generation.js';
 
 export const EXTRACT_HELP = `Usage: ioc-enrich extract [options] INPUT
 
@@ -58,13 +59,18 @@ export async function extractCommand(args: string[], io: CommandIo): Promise<num
   const input = await resolveInput(values, positionals);
   const output = openOutput(values.output, io);
   const stats: ExtractStats = newExtractStats();
-  // Design decision: one thread by default (the library's extractOccurrences): it needs the least memory, and
-  // on the 2-vCPU reference machine worker threads paid off only on large dense inputs (see the README's
-  // figures). On machines with more real cores, --jobs N scales further; the output is the same either way.
+  // Design decision: one thread by default: it needs the least memory, and on the 2-vCPU reference machine
+  // worker threads paid off only on large dense inputs (see the README's figures). On machines with more real
+  // cores, --jobs N scales further; the output is the same either way. Text and CSV go through the parallel
+  // extractor's part engine even on one thread (jobs 0): it formats rows straight into bytes rather than
+  // building row objects per occurrence, 10 to 15 % faster than the generic pipeline.
   const threads = jobs ?? 0;
   const { parallel } = input;
+  // One thread: cap V8's young generation (about 30 MB of peak RSS; see young-generation.ts). Not with workers:
+  // the setting is process-wide and their young generations must grow.
+  const checkMemory = threads === 0 && io.limitYoungGeneration === true ? capYoungGeneration() : undefined;
   try {
-    if (parallel !== undefined && threads > 0) {
+    if (parallel !== undefined) {
       await extractParallel({
         input: { path: input.path },
         output: output.stream,
@@ -76,6 +82,7 @@ export async function extractCommand(args: string[], io: CommandIo): Promise<num
         allowlist: parallel.allowlist,
         urlHostsAsDns: input.urlHostsAsDns,
         outputFormat: format,
+        onPart: checkMemory,
       });
     } else {
       await writeRows(input, format, output.stream, stats);

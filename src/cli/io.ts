@@ -12,6 +12,11 @@ export interface CommandIo {
   stdin?: NodeJS.ReadableStream;
   /** Aborted on Ctrl-C / SIGTERM. */
   signal?: AbortSignal;
+  /**
+   * True when the command runs as the process (the bin), not in a caller's process (tests, embedding): it may
+   * then tune process-wide V8 settings for its own memory (see young-generation.ts).
+   */
+  limitYoungGeneration?: boolean;
 }
 
 /** Documented exit codes. */

@@ -126,6 +126,7 @@ if (invokedAs !== undefined && import.meta.url === pathToFileURL(realpathSync(in
     env: process.env,
     stdin: process.stdin,
     signal: controller.signal,
+    limitYoungGeneration: true,
   }).then(
     (code) => {
       process.exitCode = code;
