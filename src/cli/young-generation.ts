@@ -2,21 +2,22 @@
  * A cap on the young generation of this process's V8 heap, for one-thread batch commands.
  *
  * Why: V8 grows the young generation (two semi-spaces) up to 16 MB a semi-space on a 64-bit machine with this
- * much memory, and on `extract` that alone is about 30 MB of the peak RSS. Measured on 500 MB of dense logs:
- * with semi-spaces of 4 MB (`node --max-semi-space-size=4`) the peak RSS fell from 167 to 131 MB at the same
- * speed; 1 MB ones cost 15 % more CPU. But `--max-semi-space-size` only counts when given to `node` itself (a
- * shebang cannot carry it portably, and V8 reads it once, at start-up).
+ * much memory, and on `extract` that alone is about 30 MB of the peak RSS. Measured on 500 MB of dense logs,
+ * peak RSS and time, text / CSV: 16 MB semi-spaces (V8's default) 167 / 167 MB, 17.9 / 21.4 s; 8 MB 142 / 142 MB,
+ * 18.3 / 20.8 s; 4 MB 134 / 130 MB, 17.7 / 23.5 s (CSV's records then outlive collections); 1 MB cost 15 % more
+ * CPU on text. 8 MB it is. But `--max-semi-space-size` only counts when given to `node` itself (a shebang
+ * cannot carry it portably, and V8 reads it once, at start-up).
  *
  * How: `--semi-space-growth-factor` is read each time V8 grows the young generation, so it can be changed while
  * running. V8 doubles the young generation at each growth step; this sets the factor to 1 (no more growth) as
- * soon as the caller's check sees 4 MB semi-spaces reached. The flag is process-wide: the
+ * soon as the caller's check sees 8 MB semi-spaces reached. The flag is process-wide: the
  * workers of `extract --jobs` size their own young generation (resourceLimits), so commands that start workers
  * do not call this.
  */
 import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
 
 /** The semi-space size the cap aims at, in MiB. */
-const SEMI_SPACE_MB = 4;
+const SEMI_SPACE_MB = 8;
 
 function newSpaceBytes(): number {
   for (const space of getHeapSpaceStatistics()) if (space.space_name === 'new_space') return space.space_size;

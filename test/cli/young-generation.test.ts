@@ -34,10 +34,10 @@ function largestNewSpace(capped: boolean): number {
 }
 
 describe('capYoungGeneration', () => {
-  it('stops the young generation at 4 MiB semi-spaces, where V8 alone grows it further', () => {
+  it('stops the young generation at 8 MiB semi-spaces, where V8 alone grows it further', () => {
     const MiB = 1024 * 1024;
-    expect(largestNewSpace(false)).toBeGreaterThan(12 * MiB);
-    // Two semi-spaces of 4 MiB, with a page of slack for V8's rounding.
-    expect(largestNewSpace(true)).toBeLessThanOrEqual(8 * MiB + MiB);
+    expect(largestNewSpace(false)).toBeGreaterThan(24 * MiB);
+    // Two semi-spaces of 8 MiB, with a page of slack for V8's rounding.
+    expect(largestNewSpace(true)).toBeLessThanOrEqual(16 * MiB + MiB);
   });
 });
