@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
+import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 // @ts-expect-error: a plain-JS benchmark helper without type declarations.
 import { generateCorpus } from '../bench/corpus-generator.mjs';
@@ -245,6 +246,24 @@ describe('errors in parallel extraction', () => {
     });
     const outcome = await Promise.race([run.then(() => 'resolved', (error: Error) => error.message), new Promise((resolve) => setTimeout(() => resolve('hung'), 10_000))]);
     expect(outcome).toBe('disk full');
+  });
+
+  it('a worker that quits (exit code 0) with a part unanswered fails the run instead of hanging it', async () => {
+    const path = file(generateCorpus({ seed: 10, lines: 3000, format: 'text' }).text as string, '.txt');
+    const quitter = file("import { parentPort } from 'node:worker_threads';\nparentPort.on('message', () => process.exit(0));\n", '.mjs');
+    const run = extractParallel({
+      input: { path },
+      output: sink().stream,
+      stats: newExtractStats(),
+      jobs: 2,
+      workerUrl: pathToFileURL(quitter),
+      partBytes: 4096,
+      inputFormat: 'text',
+      urlHostsAsDns: false,
+      outputFormat: 'csv',
+    });
+    const outcome = await Promise.race([run.then(() => 'resolved', (error: Error) => error.message), new Promise((resolve) => setTimeout(() => resolve('hung'), 10_000))]);
+    expect(outcome).toBe('an extraction worker stopped with exit code 0');
   });
 
   it('a missing column in --columns is the reader error, and no row is written', async () => {

@@ -75,7 +75,9 @@ class WorkerPool {
       });
       worker.on('error', (error) => this.#fail(error));
       worker.on('exit', (code) => {
-        if (code !== 0) this.#fail(new Error(`an extraction worker stopped with exit code ${code}`));
+        // A worker that stops with parts still to answer fails the run, whatever its exit code: waiting for
+        // answers that cannot come would hang it.
+        if (code !== 0 || (this.#load[index] ?? 0) > 0) this.#fail(new Error(`an extraction worker stopped with exit code ${code}`));
       });
       this.#workers.push(worker);
       this.#load.push(0);
