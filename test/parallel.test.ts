@@ -108,6 +108,26 @@ async function parallel(path: string, options: Options, jobs: number, partBytes 
   return { output: out.text(), stats, error };
 }
 
+/** Two workers on a text input in 4 KiB parts. */
+function twoWorkersOnText(path: string, output: Writable, worker: URL): Promise<void> {
+  return extractParallel({
+    input: { path },
+    output,
+    stats: newExtractStats(),
+    jobs: 2,
+    workerUrl: worker,
+    partBytes: 4096,
+    inputFormat: 'text',
+    urlHostsAsDns: false,
+    outputFormat: 'csv',
+  });
+}
+
+/** How a run ends: 'resolved', its error's message, or 'hung' after 10 s. */
+function settled(run: Promise<void>): Promise<unknown> {
+  return Promise.race([run.then(() => 'resolved', (error: Error) => error.message), new Promise((resolve) => setTimeout(() => resolve('hung'), 10_000))]);
+}
+
 /** CSV with what cutting must respect: quoted fields spanning lines, CRLF, blank lines, a BOM, `""` quotes. */
 function trickyCsv(rows: number): string {
   let text = '\uFEFFid,message,"multi\nline header"\r\n\r\n';
@@ -233,36 +253,16 @@ describe('errors in parallel extraction', () => {
       },
     });
     stream.on('error', () => undefined);
-    const run = extractParallel({
-      input: { path },
-      output: stream,
-      stats: newExtractStats(),
-      jobs: 2,
-      workerUrl,
-      partBytes: 4096,
-      inputFormat: 'text',
-      urlHostsAsDns: false,
-      outputFormat: 'csv',
-    });
-    const outcome = await Promise.race([run.then(() => 'resolved', (error: Error) => error.message), new Promise((resolve) => setTimeout(() => resolve('hung'), 10_000))]);
+    const run = twoWorkersOnText(path, stream, workerUrl);
+    const outcome = await settled(run);
     expect(outcome).toBe('disk full');
   });
 
   it('a worker that quits (exit code 0) with a part unanswered fails the run instead of hanging it', async () => {
     const path = file(generateCorpus({ seed: 10, lines: 3000, format: 'text' }).text as string, '.txt');
     const quitter = file("import { parentPort } from 'node:worker_threads';\nparentPort.on('message', () => process.exit(0));\n", '.mjs');
-    const run = extractParallel({
-      input: { path },
-      output: sink().stream,
-      stats: newExtractStats(),
-      jobs: 2,
-      workerUrl: pathToFileURL(quitter),
-      partBytes: 4096,
-      inputFormat: 'text',
-      urlHostsAsDns: false,
-      outputFormat: 'csv',
-    });
-    const outcome = await Promise.race([run.then(() => 'resolved', (error: Error) => error.message), new Promise((resolve) => setTimeout(() => resolve('hung'), 10_000))]);
+    const run = twoWorkersOnText(path, sink().stream, pathToFileURL(quitter));
+    const outcome = await settled(run);
     expect(outcome).toBe('an extraction worker stopped with exit code 0');
   });
 
