@@ -243,16 +243,20 @@ describe('errors in parallel extraction', () => {
     expect((await sequential(file(cases[0]?.[0] ?? '', '.in'), { inputFormat: 'text', maxRecordBytes: 40 })).stats.records).toBe(2);
   });
 
-  it('a failing output stream ends the run with its error (no hang)', async () => {
+  it('a failing output stream ends the run with its error (no hang, no uncaught exception)', async () => {
     const path = file(generateCorpus({ seed: 9, lines: 3000, format: 'text' }).text as string, '.txt');
     let writes = 0;
+    // The write fails later, and the stream never asks to wait (a huge high-water mark): its 'error' event comes
+    // while nothing awaits it. No 'error' listener either, as a careless caller would have: the error must
+    // still come as the run's rejection, not as an uncaught exception.
     const stream = new Writable({
+      highWaterMark: 1 << 30,
       write(_chunk, _encoding, done) {
         writes++;
-        done(writes >= 3 ? new Error('disk full') : undefined);
+        const failure = writes >= 3 ? new Error('disk full') : undefined;
+        setImmediate(() => done(failure));
       },
     });
-    stream.on('error', () => undefined);
     const run = twoWorkersOnText(path, stream, workerUrl);
     const outcome = await settled(run);
     expect(outcome).toBe('disk full');

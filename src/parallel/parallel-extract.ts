@@ -248,6 +248,10 @@ export async function extractParallel(options: ParallelExtractOptions): Promise<
   // those parts are written first; errors of the output stream end the run at once.
   const splitter = new PartSplitter(options.inputFormat, file, pool, options.maxRecordBytes, partBytes);
   const chunks = readChunks(input);
+  // The output's errors reach the caller as this promise's rejection (write() and drained() see them); while the
+  // run lasts, a listener keeps an 'error' event from also being an uncaught exception when the caller has none.
+  const ignoreOutputError = (): void => undefined;
+  output.on('error', ignoreOutputError);
   try {
     let readError: unknown;
     for (;;) {
@@ -290,5 +294,6 @@ export async function extractParallel(options: ParallelExtractOptions): Promise<
     inFlight.length = 0;
     await chunks.return(undefined).catch(() => undefined);
     await workers?.close();
+    output.removeListener('error', ignoreOutputError);
   }
 }
