@@ -4,7 +4,7 @@
  * scheduled job or a resumed run never sees a half-written file.
  */
 import { randomBytes } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, statSync } from 'node:fs';
 import { rename, unlink } from 'node:fs/promises';
 import { once } from 'node:events';
 
@@ -46,12 +46,59 @@ function stdoutOutput(stdout: NodeJS.WritableStream): AtomicOutput {
 }
 
 /**
+ * True when `path` exists and is not a regular file or folder: a device (`/dev/null`, `/dev/stdout`), a pipe
+ * (`-o >(gzip > out.gz)`, a FIFO) or a socket. Renaming a temporary file over one of those would replace it (as
+ * root, `/dev/null` itself), so such a target is written in place.
+ */
+function isSpecialFile(path: string): boolean {
+  try {
+    const stats = statSync(path);
+    return !stats.isFile() && !stats.isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/** Writes straight into a device, pipe or socket: there is nothing to make atomic, and nothing to drop. */
+function directOutput(path: string): AtomicOutput {
+  const stream = createWriteStream(path, { flags: 'w' });
+  let failure: Error | undefined;
+  stream.on('error', (error) => {
+    failure ??= error;
+  });
+  let settled: Promise<void> | undefined;
+  const closed = async (): Promise<void> => {
+    if (!stream.closed) await once(stream, 'close').catch(() => undefined);
+  };
+  return {
+    stream,
+    commit() {
+      settled ??= (async () => {
+        if (failure === undefined) stream.end();
+        else stream.destroy();
+        await closed();
+        if (failure !== undefined) throw failure;
+      })();
+      return settled;
+    },
+    abort() {
+      if (settled !== undefined) return settled.catch(() => undefined);
+      stream.destroy();
+      settled = closed();
+      return settled;
+    },
+  };
+}
+
+/**
  * Opens `path` for writing atomically: the data goes to `<path>.tmp-<pid>-<random>` in the same folder until
- * {@link AtomicOutput.commit}. `-` means stdout. An error opening or writing the file (no such folder, no
+ * {@link AtomicOutput.commit}. `-` means stdout; a device, pipe or socket is written in place (see
+ * isSpecialFile). An error opening or writing the file (no such folder, no
  * permission, disk full) is reported by `commit()`, and by a RowWriter writing to the stream.
  */
 export function openAtomicOutput(path: string, options: AtomicOutputOptions = {}): AtomicOutput {
   if (path === '-') return stdoutOutput(options.stdout ?? process.stdout);
+  if (isSpecialFile(path)) return directOutput(path);
   const temporary = `${path}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`;
   // `wx`: never write into an existing file; `flush`: fsync before close, so the rename never exposes a file
   // whose data is still only in the page cache (a crash would leave it empty).

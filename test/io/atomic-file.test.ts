@@ -1,4 +1,7 @@
-import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
+import { once } from 'node:events';
+import { createReadStream } from 'node:fs';
+import { lstat, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -27,6 +30,27 @@ function write(stream: NodeJS.WritableStream, text: string): Promise<void> {
 }
 
 describe('openAtomicOutput', () => {
+  it('writes a pipe (or device) in place: it is never replaced by a regular file', async () => {
+    const { dir } = await target();
+    const fifo = join(dir, 'pipe');
+    const made = spawnSync('mkfifo', [fifo]);
+    expect(made.status).toBe(0);
+    const received: Buffer[] = [];
+    const reader = createReadStream(fifo);
+    reader.on('data', (chunk: string | Buffer) => {
+      received.push(Buffer.from(chunk));
+    });
+    const ended = once(reader, 'end');
+    const output = openAtomicOutput(fifo);
+    await write(output.stream, 'a,b\n');
+    await write(output.stream, '1,2\n');
+    await output.commit();
+    await ended;
+    expect(Buffer.concat(received).toString('utf8')).toBe('a,b\n1,2\n');
+    expect((await lstat(fifo)).isFIFO()).toBe(true);
+    expect(await readdir(dir)).toEqual(['pipe']);
+  });
+
   it('writes to a temporary file in the same folder and renames it on commit', async () => {
     const { dir, path } = await target();
     const output = openAtomicOutput(path);
