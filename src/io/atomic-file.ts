@@ -59,25 +59,36 @@ function isSpecialFile(path: string): boolean {
   }
 }
 
-/** Writes straight into a device, pipe or socket: there is nothing to make atomic, and nothing to drop. */
-function directOutput(path: string): AtomicOutput {
-  const stream = createWriteStream(path, { flags: 'w' });
+/** A file stream whose first error is kept (not thrown), and a wait for its closing. */
+function watchedStream(path: string, options: { flags: string; flush?: boolean }): {
+  stream: ReturnType<typeof createWriteStream>;
+  failure: () => Error | undefined;
+  closed: () => Promise<void>;
+} {
+  const stream = createWriteStream(path, options);
   let failure: Error | undefined;
   stream.on('error', (error) => {
     failure ??= error;
   });
-  let settled: Promise<void> | undefined;
   const closed = async (): Promise<void> => {
     if (!stream.closed) await once(stream, 'close').catch(() => undefined);
   };
+  return { stream, failure: () => failure, closed };
+}
+
+/** Writes straight into a device, pipe or socket: there is nothing to make atomic, and nothing to drop. */
+function directOutput(path: string): AtomicOutput {
+  const { stream, failure, closed } = watchedStream(path, { flags: 'w' });
+  let settled: Promise<void> | undefined;
   return {
     stream,
     commit() {
       settled ??= (async () => {
-        if (failure === undefined) stream.end();
+        if (failure() === undefined) stream.end();
         else stream.destroy();
         await closed();
-        if (failure !== undefined) throw failure;
+        const error = failure();
+        if (error !== undefined) throw error;
       })();
       return settled;
     },
@@ -102,16 +113,8 @@ export function openAtomicOutput(path: string, options: AtomicOutputOptions = {}
   const temporary = `${path}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`;
   // `wx`: never write into an existing file; `flush`: fsync before close, so the rename never exposes a file
   // whose data is still only in the page cache (a crash would leave it empty).
-  const stream = createWriteStream(temporary, { flags: 'wx', flush: true });
-  let failure: Error | undefined;
-  stream.on('error', (error) => {
-    failure ??= error;
-  });
+  const { stream, failure, closed } = watchedStream(temporary, { flags: 'wx', flush: true });
   let settled: Promise<void> | undefined;
-
-  const closed = async (): Promise<void> => {
-    if (!stream.closed) await once(stream, 'close').catch(() => undefined);
-  };
   const removeTemporary = async (): Promise<void> => {
     await unlink(temporary).catch((error: NodeJS.ErrnoException) => {
       if (error.code !== 'ENOENT') throw error;
@@ -127,13 +130,14 @@ export function openAtomicOutput(path: string, options: AtomicOutputOptions = {}
     stream,
     commit() {
       settled ??= (async () => {
-        if (failure === undefined) {
+        if (failure() === undefined) {
           stream.end();
           await closed();
         }
-        if (failure !== undefined) {
+        const error = failure();
+        if (error !== undefined) {
           await abort();
-          throw failure;
+          throw error;
         }
         try {
           await rename(temporary, path);
