@@ -21,6 +21,8 @@ describe('screenValue: accepted values come back normalised', () => {
     ['dns', 'xn--80ak6aa92e.com', 'xn--80ak6aa92e.com'],
     ['url', 'https://example.com:8443/a?b=c#frag', 'https://example.com:8443/a?b=c#frag'],
     ['url', 'HTTPS://Example.COM/Path?Q=V', 'https://example.com/Path?Q=V'],
+    // Only non-ASCII capitals in the host: lower-cased as well (the fast path for lower-case URLs must not skip it).
+    ['url', 'http://bÜcher.de/X', 'http://bücher.de/X'],
     ['url', 'hxxp://evil[.]com/a', 'http://evil.com/a'],
     ['url', 'http://100.64.0.1/', 'http://100.64.0.1/'],
     ['url', 'http://intranet.local/x', 'http://intranet.local/x'],

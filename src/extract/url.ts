@@ -57,11 +57,14 @@ export function splitUrl(text: string, start = 0, end = text.length): UrlParts |
   return { scheme: text.slice(start, separator).toLowerCase(), schemeStart: start, authorityStart, hostStart, hostEnd };
 }
 
-/** True when [start, end) of `text` has no upper-case ASCII letter. */
+/**
+ * True when [start, end) of `text` is ASCII without an upper-case letter: lower-casing would not change it. Any
+ * non-ASCII character answers false (`Ü` lower-cases too), leaving it to toLowerCase.
+ */
 function isLowerAscii(text: string, start: number, end: number): boolean {
   for (let index = start; index < end; index += 1) {
     const code = text.charCodeAt(index);
-    if (code >= 65 && code <= 90) return false;
+    if ((code >= 65 && code <= 90) || code >= 128) return false;
   }
   return true;
 }
