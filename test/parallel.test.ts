@@ -13,10 +13,11 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { generateCorpus } from '../bench/corpus-generator.mjs';
 import { Allowlist } from '../src/allowlist.js';
 import { InputError } from '../src/errors.js';
+import { parseRecord } from '../src/io/csv-records.js';
 import { readSourceBatches } from '../src/io/readers.js';
 import { createRowWriter } from '../src/io/writers.js';
 import { extractParallel } from '../src/parallel/parallel-extract.js';
-import { BufferPool, PartSplitter } from '../src/parallel/splitter.js';
+import { BufferPool, PartSplitter, openFieldAt } from '../src/parallel/splitter.js';
 import { extractOccurrenceBatches, extractedRow, newExtractStats, type ExtractStats } from '../src/pipeline.js';
 import { EXTRACT_COLUMNS } from '../src/types.js';
 
@@ -207,6 +208,24 @@ describe('errors in parallel extraction', () => {
     }
   });
 
+  it('a stray quote before many well-formed quoted fields: the reader\'s error, not an unclosed quoted field', async () => {
+    // The quote count after the stray quote stays even on each later line, so counting quotes alone would take
+    // every later newline as inside a field and fail at the length limit with the wrong message.
+    const good = trickyCsv(600);
+    const after = Array.from({ length: 3000 }, (_, row) => `r${row},"quoted ${row} 10.1.${row % 250}.9",plain\n`).join('');
+    const path = file(`${good}r-stray,he said "hi 8.8.8.8,x\n${after}`, '.csv');
+    const options: Options = { inputFormat: 'csv', maxRecordBytes: 20_000 };
+    const expected = await sequential(path, options);
+    expect(expected.error).toMatch(/: a quote inside unquoted field 2/);
+    const before = await sequential(file(good, '.csv'), options);
+    expect(statSync(path).size - Buffer.byteLength(good)).toBeGreaterThan(2 * 20_000);
+    for (const jobs of [0, 2]) {
+      const got = await parallel(path, options, jobs);
+      expect(got.error).toBe(expected.error);
+      expect(got.output).toBe(before.output);
+    }
+  });
+
   it('a wrong field count names the line, counted over multi-line records and blank lines', async () => {
     const good = trickyCsv(800);
     const path = file(`${good}r-x,1.2.3.4\n`, '.csv');
@@ -275,6 +294,44 @@ describe('errors in parallel extraction', () => {
     const got = await parallel(path, { inputFormat: 'csv', columns: ['nope'] }, 2);
     expect(got.error).toMatch(/no column "nope" in the header/);
     expect(got.stats.records).toBe(0);
+  });
+});
+
+describe('openFieldAt', () => {
+  // Random records of quotes, commas, CR, LF and letters: the splitter must see a record as still open exactly
+  // when the reader's parser does, also when it resumes where it stood at an earlier line end.
+  it('says open exactly when parseRecord does, whole or resumed line by line', () => {
+    let seed = 42;
+    const random = (below: number): number => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      // The high bits: an LCG's low bits repeat with a short period.
+      return (seed >>> 16) % below;
+    };
+    const alphabet = ['"', '"', ',', 'a', 'b', '\r', '\n', '""'];
+    for (let round = 0; round < 20_000; round++) {
+      let text = '';
+      const length = 1 + random(14);
+      for (let index = 0; index < length; index++) text += alphabet[random(alphabet.length)];
+      const bytes = Buffer.from(text);
+      // Whole: the record is the text itself.
+      expect(openFieldAt(bytes, 0, bytes.length) >= 0, JSON.stringify(text)).toBe(parseRecord(text).kind === 'open');
+      // Line by line, as the reader goes (csvRowBatches parses a record's text again only at a line that has
+      // quotes, or an odd number of them once the record is pending): the splitter resumes where it stood, and
+      // must come to what parseRecord says of the whole text so far.
+      let open = -1;
+      let lineStart = 0;
+      for (let newline = text.indexOf('\n'); newline !== -1; newline = text.indexOf('\n', newline + 1)) {
+        const quotes = text.slice(lineStart, newline).split('"').length - 1;
+        lineStart = newline + 1;
+        if (open >= 0 ? quotes % 2 === 0 : quotes === 0) {
+          if (open < 0) break; // a line without quotes: the record ends here
+          continue; // still pending: the reader does not parse
+        }
+        open = openFieldAt(bytes, 0, newline, open);
+        expect(open >= 0, JSON.stringify(text.slice(0, newline))).toBe(parseRecord(text.slice(0, newline)).kind === 'open');
+        if (open < 0) break;
+      }
+    }
   });
 });
 

@@ -62,6 +62,50 @@ const NEWLINE = 0x0a;
 const QUOTE = 0x22;
 const CR = 0x0d;
 
+const COMMA = 0x2c;
+
+/**
+ * Parses the record text in [start, end) as the reader's parseRecord does (csv-records.ts) and says whether it
+ * ends inside a quoted field: -1 when it does not (a complete record, or a malformed one: the reader reports
+ * that), otherwise where the search for the field's closing quote stands, to resume from once more lines came
+ * (`resume`; the reader parses the whole record again, which comes to the same). Bytes, not characters: `"`,
+ * `,` and CR never occur inside a multi-byte UTF-8 sequence. Linear: every search moves forward.
+ */
+export function openFieldAt(bytes: Uint8Array, start: number, end: number, resume = -1): number {
+  // A view that ends at `end`: no search looks past the record.
+  const view = Buffer.from(bytes.buffer, bytes.byteOffset, end);
+  let index = start;
+  let from = resume;
+  let nextQuote = from >= 0 ? -1 : view.indexOf(QUOTE, index);
+  for (;;) {
+    if (from < 0) {
+      if (index < end && view[index] === QUOTE) {
+        from = index + 1;
+      } else {
+        const comma = view.indexOf(COMMA, index);
+        const cellEnd = comma === -1 ? end : comma;
+        // A quote inside an unquoted field (malformed), or the last field: the record ends here.
+        if ((nextQuote !== -1 && nextQuote < cellEnd) || cellEnd === end) return -1;
+        index = cellEnd + 1;
+        continue;
+      }
+    }
+    const quote = view.indexOf(QUOTE, from);
+    if (quote === -1) return end;
+    // (The view ends at `end`: past it, bytes read as undefined.)
+    if (view[quote + 1] === QUOTE) {
+      from = quote + 2;
+      continue;
+    }
+    const after = quote + 1;
+    // Not a comma after the closing quote: the end of the record, the CR of a CRLF, or malformed text. It ends.
+    if (view[after] !== COMMA) return -1;
+    index = after + 1;
+    from = -1;
+    nextQuote = view.indexOf(QUOTE, index);
+  }
+}
+
 /** Where a part may end: after a complete record, with the lines and records from the pending bytes' start. */
 interface CutPoint {
   readonly end: number;
@@ -86,7 +130,8 @@ export class PartSplitter {
   readonly #pool: BufferPool;
   /** Of the pending bytes: how many were scanned, and what the scan found (CSV state at the scanned end). */
   #scanned = 0;
-  #inQuote = false;
+  /** CSV: -1, or the current record is open in a quoted field, whose closing quote is searched from here. */
+  #openField = -1;
   #lines = 0;
   #records = 0;
   /** Start of the current record in the pending bytes, and the end of the last complete one. */
@@ -179,17 +224,23 @@ export class PartSplitter {
       this.#scanned = buffer.length;
       return;
     }
+    // Line by line, deciding where records end exactly as the reader (csv-records.ts) does, malformed records
+    // included: a line without quotes ends its record; a line with quotes, or the line that brings a pending
+    // record's quote count to odd, ends it unless the record parses as still open. A malformed record (a stray
+    // quote) ends there too, so the part that holds it gets the reader's own error for it. Scanning stops at the
+    // last newline: an unfinished line is scanned again, whole, once it is complete.
     let quote = buffer.indexOf(QUOTE, at);
     let newline = buffer.indexOf(NEWLINE, at);
     while (newline !== -1) {
-      if (quote !== -1 && quote < newline) {
-        this.#inQuote = !this.#inQuote;
-        quote = buffer.indexOf(QUOTE, quote + 1);
-        continue;
-      }
+      let quotes = 0;
+      for (; quote !== -1 && quote < newline; quote = buffer.indexOf(QUOTE, quote + 1)) quotes++;
       this.#lines++;
       this.#lineStart = newline + 1;
-      if (!this.#inQuote) {
+      // Pending (inside a quoted field): the reader parses again only on a line with an odd number of quotes.
+      if (this.#openField >= 0 ? quotes % 2 === 1 : quotes > 0) {
+        this.#openField = openFieldAt(buffer, this.#recordStart(buffer), newline, this.#openField);
+      }
+      if (this.#openField < 0) {
         this.#endRecord(buffer, newline);
         this.#groupStart = newline + 1;
         // Only once the header is known: every part after the first needs a copy of it.
@@ -197,9 +248,13 @@ export class PartSplitter {
       }
       newline = buffer.indexOf(NEWLINE, newline + 1);
     }
-    // Quotes after the last newline still count towards the state at the end of the scanned bytes.
-    for (; quote !== -1; quote = buffer.indexOf(QUOTE, quote + 1)) this.#inQuote = !this.#inQuote;
-    this.#scanned = buffer.length;
+    this.#scanned = this.#lineStart;
+  }
+
+  /** Where the current record's text starts (after a BOM at the start of the input). */
+  #recordStart(buffer: Buffer): number {
+    if (this.#groupStart !== 0 || this.#nextLine !== 0) return this.#groupStart;
+    return buffer[0] === 0xef && buffer[1] === 0xbb && buffer[2] === 0xbf ? 3 : 0;
   }
 
   /** A record (line) ends just before `end`: a part may end there once it is big enough. */
@@ -244,6 +299,7 @@ export class PartSplitter {
     this.#nextLine += lines;
     this.#nextRecord += records;
     this.#scanned -= from;
+    if (this.#openField >= 0) this.#openField -= from;
     this.#groupStart -= from;
     this.#lineStart -= from;
     this.#lastEnd -= from;
