@@ -85,7 +85,7 @@ export async function extractCommand(args: string[], io: CommandIo): Promise<num
         onPart: checkMemory,
       });
     } else {
-      await writeRows(input, format, output.stream, stats);
+      await writeRows(input, format, output.stream, stats, checkMemory);
     }
   } catch (error) {
     if (stats.records === 0) {
@@ -104,10 +104,17 @@ export async function extractCommand(args: string[], io: CommandIo): Promise<num
 }
 
 /**
- * The single-threaded extract: every occurrence of the input as a row of `format` on `stream`. On an error
+ * The generic extract (JSON lines, pre-typed CSV, --skip-bad-rows): every occurrence of the input as a row of
+ * `format` on `stream`; `onBatch` runs after each batch of records. On an error
  * after some records, the rows written so far are ended as a complete file before the error is rethrown.
  */
-async function writeRows(input: ResolvedInput, format: 'csv' | 'jsonl', stream: NodeJS.WritableStream, stats: ExtractStats): Promise<void> {
+async function writeRows(
+  input: ResolvedInput,
+  format: 'csv' | 'jsonl',
+  stream: NodeJS.WritableStream,
+  stats: ExtractStats,
+  onBatch?: () => void,
+): Promise<void> {
   const writer = createRowWriter(EXTRACT_COLUMNS, format, stream);
   try {
     const options = { ...(input.allowlist === undefined ? {} : { allowlist: input.allowlist }), urlHostsAsDns: input.urlHostsAsDns };
@@ -117,6 +124,7 @@ async function writeRows(input: ResolvedInput, format: 'csv' | 'jsonl', stream: 
         const pending = writer.write(extractedRow(occurrence));
         if (pending !== undefined) await pending;
       }
+      onBatch?.();
     }
   } catch (error) {
     if (stats.records > 0) await writer.end();
