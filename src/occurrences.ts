@@ -39,15 +39,26 @@ export class Verdict {
   sightings = 0;
   /** Free for a caller's bookkeeping (parallel extraction: the last chunk the verdict was seen in). */
   mark = -1;
+  #key: string | undefined;
 
   constructor(
     readonly type: string,
     readonly observable: string,
     readonly status: string,
-    readonly key: string,
+    /** True for an observable (accepted, allowlisted or not); false for a rejection. */
+    readonly isObservable: boolean,
     /** True for an accepted, not allowlisted observable: it is deduplicated. */
     readonly counted: boolean,
   ) {}
+
+  /**
+   * The dedup key (`type:value`) of an observable, '' for a rejection. Built on first use: one-thread extraction
+   * never needs it, and 115,000 of them held about 8 MB.
+   */
+  get key(): string {
+    if (!this.isObservable) return '';
+    return (this.#key ??= observableKey(this.type as IocType, this.observable));
+  }
 
   /** The status of one more occurrence. */
   next(): string {
@@ -137,7 +148,7 @@ export class OccurrenceBuilder {
     const outcome = screenValue(record.type, record.observable);
     const verdict = outcome.accepted
       ? this.#observable(this.#table(outcome.type), outcome.type, outcome.value)
-      : new Verdict(outcome.type, outcome.value, outcome.status, '', false);
+      : new Verdict(outcome.type, outcome.value, outcome.status, false, false);
     return {
       recordNumber: record.recordNumber,
       sourceIndex: record.sourceIndex,
@@ -182,7 +193,7 @@ export class OccurrenceBuilder {
     }
     const verdict = outcome.accepted
       ? this.#observable(this.#table(outcome.type), outcome.type, outcome.value)
-      : new Verdict(outcome.type, detached(outcome.value), outcome.status, '', false);
+      : new Verdict(outcome.type, detached(outcome.value), outcome.status, false, false);
     this.#remember(table, value, verdict);
     return verdict;
   }
@@ -190,12 +201,11 @@ export class OccurrenceBuilder {
   /** The verdict of an accepted observable, created (allowlist applied) the first time it is seen. */
   #observable(table: Map<string, Verdict>, type: IocType, value: string): Verdict {
     const known = table.get(value);
-    if (known !== undefined && known.observable === value && known.key !== '') return known;
-    const key = observableKey(type, value);
-    // Slicing the fresh key flattens it: the stored value shares the key's characters, not the input line's.
-    const observable = key.slice(type.length + 1);
+    if (known !== undefined && known.observable === value && known.isObservable) return known;
+    // A copy: the stored value must not keep the input line it was cut from alive.
+    const observable = detached(value);
     const allowlisted = this.#allowlist?.matches(type, value) === true;
-    const verdict = new Verdict(type, observable, allowlisted ? 'Allowlisted' : 'Valid', key, !allowlisted);
+    const verdict = new Verdict(type, observable, allowlisted ? 'Allowlisted' : 'Valid', true, !allowlisted);
     if (!allowlisted) this.#distinct++;
     // An entry under the same value that is not this observable is a memo entry being replaced.
     if (known !== undefined) this.#memoOnly--;
@@ -208,7 +218,7 @@ export class OccurrenceBuilder {
     if (this.#memoOnly >= MEMO_LIMIT) {
       for (const other of this.#verdicts.values()) {
         for (const [memoKey, entry] of other) {
-          if (entry.key === '' || entry.observable !== memoKey) other.delete(memoKey);
+          if (!entry.isObservable || entry.observable !== memoKey) other.delete(memoKey);
         }
       }
       this.#memoOnly = 0;
