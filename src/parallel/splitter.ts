@@ -132,6 +132,8 @@ export class PartSplitter {
   #scanned = 0;
   /** CSV: -1, or the current record is open in a quoted field, whose closing quote is searched from here. */
   #openField = -1;
+  /** CSV: quotes of the unfinished line scanned so far. */
+  #lineQuotes = 0;
   #lines = 0;
   #records = 0;
   /** Start of the current record in the pending bytes, and the end of the last complete one. */
@@ -227,12 +229,13 @@ export class PartSplitter {
     // Line by line, deciding where records end exactly as the reader (csv-records.ts) does, malformed records
     // included: a line without quotes ends its record; a line with quotes, or the line that brings a pending
     // record's quote count to odd, ends it unless the record parses as still open. A malformed record (a stray
-    // quote) ends there too, so the part that holds it gets the reader's own error for it. Scanning stops at the
-    // last newline: an unfinished line is scanned again, whole, once it is complete.
+    // quote) ends there too, so the part that holds it gets the reader's own error for it. An unfinished line's
+    // quotes are counted as they come (#lineQuotes), so a long line fed in small chunks is scanned once.
     let quote = buffer.indexOf(QUOTE, at);
     let newline = buffer.indexOf(NEWLINE, at);
     while (newline !== -1) {
-      let quotes = 0;
+      let quotes = this.#lineQuotes;
+      this.#lineQuotes = 0;
       for (; quote !== -1 && quote < newline; quote = buffer.indexOf(QUOTE, quote + 1)) quotes++;
       this.#lines++;
       this.#lineStart = newline + 1;
@@ -248,7 +251,8 @@ export class PartSplitter {
       }
       newline = buffer.indexOf(NEWLINE, newline + 1);
     }
-    this.#scanned = this.#lineStart;
+    for (; quote !== -1; quote = buffer.indexOf(QUOTE, quote + 1)) this.#lineQuotes++;
+    this.#scanned = buffer.length;
   }
 
   /** Where the current record's text starts (after a BOM at the start of the input). */
