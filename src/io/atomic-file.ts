@@ -4,9 +4,11 @@
  * scheduled job or a resumed run never sees a half-written file.
  */
 import { randomBytes } from 'node:crypto';
-import { createWriteStream, statSync } from 'node:fs';
+import { createWriteStream, lstatSync, readlinkSync, realpathSync, statSync, type WriteStream } from 'node:fs';
 import { rename, unlink } from 'node:fs/promises';
 import { once } from 'node:events';
+import { dirname } from 'node:path';
+import { Writable } from 'node:stream';
 
 /** An output being written. */
 export interface AtomicOutput {
@@ -46,16 +48,66 @@ function stdoutOutput(stdout: NodeJS.WritableStream): AtomicOutput {
 }
 
 /**
- * True when `path` exists and is not a regular file or folder: a device (`/dev/null`, `/dev/stdout`), a pipe
- * (`-o >(gzip > out.gz)`, a FIFO) or a socket. Renaming a temporary file over one of those would replace it (as
- * root, `/dev/null` itself), so such a target is written in place.
+ * How a target is written. `replace`: a temporary file renamed over `path` (a regular file, a new one, or the
+ * regular file a symbolic link leads to: the link stays). `inPlace`: written through as it is, appending, for
+ * what a rename would wrongly replace (as root, `/dev/null` itself): devices (`/dev/null`), pipes (a FIFO,
+ * `-o >(gzip > out.gz)`), sockets, and this process's own descriptors (`/dev/stdout`, `/dev/fd/N`,
+ * `/proc/self/fd/N`, links whose target may be a regular file: `-o /dev/stdout >> log.txt` must not truncate
+ * log.txt, hence appending).
  */
-function isSpecialFile(path: string): boolean {
+function targetOf(path: string): { readonly mode: 'replace'; readonly path: string } | { readonly mode: 'inPlace' } {
+  let link;
   try {
-    const stats = statSync(path);
-    return !stats.isFile() && !stats.isDirectory();
+    link = lstatSync(path);
   } catch {
-    return false;
+    return { mode: 'replace', path };
+  }
+  if (!link.isSymbolicLink()) return link.isFile() || link.isDirectory() ? { mode: 'replace', path } : { mode: 'inPlace' };
+  try {
+    if (readlinkSync(path).startsWith('/proc/') || realpathSync(dirname(path)).startsWith('/proc/')) return { mode: 'inPlace' };
+    const real = realpathSync(path);
+    return statSync(real).isFile() ? { mode: 'replace', path: real } : { mode: 'inPlace' };
+  } catch {
+    // A dangling link, or one to `pipe:[…]`: write through it (a dangling one gets created, as a shell would).
+    return { mode: 'inPlace' };
+  }
+}
+
+/**
+ * A stream that opens its file only when the first byte comes (or at the end, for an empty output). Opening a
+ * FIFO blocks until a reader opens it; opened at once, a run that failed before writing (a missing input)
+ * would wait for a reader that may never come, and could not even exit.
+ */
+class LazyFileStream extends Writable {
+  readonly #path: string;
+  #file: WriteStream | undefined;
+
+  constructor(path: string) {
+    super();
+    this.#path = path;
+  }
+
+  #open(): WriteStream {
+    if (this.#file === undefined) {
+      const file = createWriteStream(this.#path, { flags: 'a' });
+      file.on('error', (error) => this.destroy(error));
+      this.#file = file;
+    }
+    return this.#file;
+  }
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, done: (error?: Error | null) => void): void {
+    this.#open().write(chunk, (error) => done(error ?? null));
+  }
+
+  override _final(done: (error?: Error | null) => void): void {
+    const file = this.#open();
+    file.end(() => done(null));
+  }
+
+  override _destroy(error: Error | null, done: (error?: Error | null) => void): void {
+    this.#file?.destroy();
+    done(error);
   }
 }
 
@@ -76,26 +128,31 @@ function watchedStream(path: string, options: { flags: string; flush?: boolean }
   return { stream, failure: () => failure, closed };
 }
 
-/** Writes straight into a device, pipe or socket: there is nothing to make atomic, and nothing to drop. */
-function directOutput(path: string): AtomicOutput {
-  const { stream, failure, closed } = watchedStream(path, { flags: 'w' });
+/** Writes through a device, pipe, socket or descriptor: there is nothing to make atomic, and nothing to drop. */
+function inPlaceOutput(path: string): AtomicOutput {
+  const stream = new LazyFileStream(path);
+  let failure: Error | undefined;
+  stream.on('error', (error) => {
+    failure ??= error;
+  });
   let settled: Promise<void> | undefined;
   return {
     stream,
     commit() {
       settled ??= (async () => {
-        if (failure() === undefined) stream.end();
-        else stream.destroy();
-        await closed();
-        const error = failure();
-        if (error !== undefined) throw error;
+        if (failure === undefined) {
+          stream.end();
+          await once(stream, 'finish').catch(() => undefined);
+        }
+        if (failure !== undefined) throw failure;
       })();
       return settled;
     },
     abort() {
       if (settled !== undefined) return settled.catch(() => undefined);
+      // Not waiting for the file to close: its open may be blocked on a FIFO without a reader.
       stream.destroy();
-      settled = closed();
+      settled = Promise.resolve();
       return settled;
     },
   };
@@ -103,13 +160,19 @@ function directOutput(path: string): AtomicOutput {
 
 /**
  * Opens `path` for writing atomically: the data goes to `<path>.tmp-<pid>-<random>` in the same folder until
- * {@link AtomicOutput.commit}. `-` means stdout; a device, pipe or socket is written in place (see
- * isSpecialFile). An error opening or writing the file (no such folder, no
+ * {@link AtomicOutput.commit}. `-` means stdout; a device, pipe, socket or descriptor is written in place, and
+ * a symbolic link to a regular file has that file replaced (see targetOf). An error opening or writing the file (no such folder, no
  * permission, disk full) is reported by `commit()`, and by a RowWriter writing to the stream.
  */
 export function openAtomicOutput(path: string, options: AtomicOutputOptions = {}): AtomicOutput {
   if (path === '-') return stdoutOutput(options.stdout ?? process.stdout);
-  if (isSpecialFile(path)) return directOutput(path);
+  const target = targetOf(path);
+  if (target.mode === 'inPlace') return inPlaceOutput(path);
+  return replacingOutput(target.path);
+}
+
+/** Writes `path` through a temporary file renamed over it on commit. */
+function replacingOutput(path: string): AtomicOutput {
   const temporary = `${path}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`;
   // `wx`: never write into an existing file; `flush`: fsync before close, so the rename never exposes a file
   // whose data is still only in the page cache (a crash would leave it empty).

@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { createReadStream } from 'node:fs';
-import { lstat, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { lstat, mkdtemp, open, readFile, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -30,6 +30,46 @@ function write(stream: NodeJS.WritableStream, text: string): Promise<void> {
 }
 
 describe('openAtomicOutput', () => {
+  it('a pipe nobody reads: abort returns at once (the pipe is only opened for the first byte)', async () => {
+    const { dir } = await target();
+    const fifo = join(dir, 'pipe');
+    expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
+    const output = openAtomicOutput(fifo);
+    const outcome = await Promise.race([output.abort().then(() => 'aborted'), new Promise((resolve) => setTimeout(() => resolve('hung'), 5_000))]);
+    expect(outcome).toBe('aborted');
+    expect((await lstat(fifo)).isFIFO()).toBe(true);
+  });
+
+  it('a symbolic link to a regular file: the file is replaced, the link stays', async () => {
+    const { dir } = await target();
+    const real = join(dir, 'real.csv');
+    await writeFile(real, 'old\n');
+    const link = join(dir, 'link.csv');
+    await symlink(real, link);
+    const output = openAtomicOutput(link);
+    await write(output.stream, 'new\n');
+    await output.commit();
+    expect((await lstat(link)).isSymbolicLink()).toBe(true);
+    expect(await readFile(real, 'utf8')).toBe('new\n');
+    expect((await readdir(dir)).sort()).toEqual(['link.csv', 'real.csv']);
+  });
+
+  it.skipIf(process.platform !== 'linux')('a descriptor of this process (/proc/self/fd/N, as /dev/stdout is) is appended to, never truncated or replaced', async () => {
+    const { dir } = await target();
+    const file = join(dir, 'log.txt');
+    await writeFile(file, 'kept\n');
+    const handle = await open(file, 'a');
+    try {
+      const output = openAtomicOutput(`/proc/self/fd/${handle.fd}`);
+      await write(output.stream, 'added\n');
+      await output.commit();
+    } finally {
+      await handle.close();
+    }
+    expect(await readFile(file, 'utf8')).toBe('kept\nadded\n');
+    expect(await readdir(dir)).toEqual(['log.txt']);
+  });
+
   it('writes a pipe (or device) in place: it is never replaced by a regular file', async () => {
     const { dir } = await target();
     const fifo = join(dir, 'pipe');
