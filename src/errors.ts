@@ -11,6 +11,7 @@ export type ErrorCode =
   | 'AUTHENTICATION'
   | 'API_ERROR'
   | 'CACHE_ERROR'
+  | 'OUTPUT_FAILED'
   | 'INTERRUPTED';
 
 /** Base class: every error the library throws on purpose. */

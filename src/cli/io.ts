@@ -1,3 +1,4 @@
+import { IocEnrichError } from '../errors.js';
 import { openAtomicOutput } from '../io/atomic-file.js';
 
 /**
@@ -42,11 +43,38 @@ export interface Output {
   abort(): Promise<void>;
 }
 
+/** Why an output could not be written, in words, by the system error's code. */
+const OUTPUT_PROBLEMS: Readonly<Record<string, string>> = {
+  ENOENT: 'its folder does not exist',
+  ENOTDIR: 'a part of its path is not a folder',
+  EACCES: 'permission denied',
+  EPERM: 'permission denied',
+  EISDIR: 'it is a folder',
+  EROFS: 'the file system is read-only',
+  ENOSPC: 'no space left on the device',
+  EDQUOT: 'the disk quota is exceeded',
+  EPIPE: 'the program reading it went away',
+  ENXIO: 'nothing can be written there (a socket, or a device without a driver)',
+};
+
+/** A failure to write `-o PATH` as one line naming the path (not the temporary file) and the problem. */
+export function outputError(path: string, error: unknown): IocEnrichError {
+  if (error instanceof IocEnrichError) return error;
+  const code = (error as NodeJS.ErrnoException | null)?.code;
+  const problem = (code === undefined ? undefined : OUTPUT_PROBLEMS[code]) ?? (error instanceof Error ? error.message : String(error));
+  return new IocEnrichError('OUTPUT_FAILED', `${path}: cannot write the output: ${problem}${code === undefined ? '' : ` (${code})`}`, { cause: error });
+}
+
 /** Opens `-o FILE` atomically, or the command's stdout when no file (or `-`) is given. */
 export function openOutput(path: string | undefined, io: CommandIo): Output {
   if (path === undefined || path === '-') {
     // stdout is never closed: the process may still write to it.
     return { stream: io.stdout, commit: async () => {}, abort: async () => {} };
   }
-  return openAtomicOutput(path);
+  const output = openAtomicOutput(path);
+  return {
+    stream: output.stream,
+    commit: () => output.commit().catch((error: unknown) => Promise.reject(outputError(path, error))),
+    abort: () => output.abort(),
+  };
 }

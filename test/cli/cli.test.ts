@@ -100,6 +100,17 @@ describe('ioc-enrich extract', () => {
     expect(existsSync(join(work, 'never.csv'))).toBe(false);
   });
 
+  it('an output that cannot be written is one line naming it and the problem, not the temporary file', async () => {
+    const input = join(work, 'one-ip.txt');
+    writeFileSync(input, 'seen 8.8.8.8\n');
+    const target = join(work, 'no-such-folder', 'out.csv');
+    const result = await run(['extract', input, '-o', target]);
+    expect(result.code).toBe(1);
+    expect(result.stderr.trim().split('\n').filter((line) => line.startsWith('ioc-enrich:'))).toEqual([
+      `ioc-enrich: ${target}: cannot write the output: its folder does not exist (ENOENT)`,
+    ]);
+  });
+
   it('skips malformed rows with --skip-bad-rows and reports them', async () => {
     const input = join(work, 'broken2.csv');
     writeFileSync(input, 'a,b\n8.8.8.8,x\n9.9.9.9,z,extra\n1.0.0.1,y\n');
