@@ -347,6 +347,18 @@ describe('PartSplitter', () => {
     return parts.map((part) => ({ ...part, text: part.bytes.toString('utf8') }));
   }
 
+  it('an open quoted field exactly at the limit passes, one character more fails: the reader\'s count', async () => {
+    // The reader counts a pending record as its lines and the newlines between them: 409 + 1 + 400 = 810 at the
+    // second line (the third closes the field). The first 1,000-byte chunk ends inside the third line, so the
+    // splitter checks while the field is open.
+    const content = `h,x\n1.1.1.1,"${'a'.repeat(400)}\n${'b'.repeat(400)}\n${'c'.repeat(400)}"\n2.2.2.2,y\n`;
+    const path = file(content, '.csv');
+    expect((await sequential(path, { inputFormat: 'csv', maxRecordBytes: 810 })).error).toBeUndefined();
+    expect(() => split(content, 'csv', 16, 810)).not.toThrow();
+    expect((await sequential(path, { inputFormat: 'csv', maxRecordBytes: 809 })).error).toMatch(/:2: quoted field not closed within 809 bytes$/);
+    expect(() => split(content, 'csv', 16, 809)).toThrow(/in:2: quoted field not closed within 809 bytes$/);
+  });
+
   it('text parts are whole lines that join back to the input, numbered from their first line', () => {
     const content = Array.from({ length: 5000 }, (_, line) => `line ${line} ${'x'.repeat(line % 90)}`).join('\n');
     const parts = split(content, 'text', 4096);
