@@ -26,7 +26,7 @@ function newSpaceBytes(): number {
 
 /**
  * Starts the cap; returns the check that stops growth once the target is reached. Call the check often (the
- * extract loop calls it after each part, 256 KiB of input): V8 grows the young generation at a minor
+ * extract loop calls it after each part, 128 KiB of input): V8 grows the young generation at a minor
  * collection, so a check that waited for a timer could come after a second growth (a test saw that happen).
  */
 export function capYoungGeneration(): () => void {
