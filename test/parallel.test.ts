@@ -359,6 +359,18 @@ describe('PartSplitter', () => {
     expect(() => split(content, 'csv', 16, 809)).toThrow(/in:2: quoted field not closed within 809 bytes$/);
   });
 
+  it('the open-field limit counts UTF-8 bytes in the splitter and the reader alike', async () => {
+    // 150 `€` are 150 characters but 450 bytes: at the second line the record is 459 + 1 + 450 = 910 bytes (310
+    // characters), every line under 700 bytes; the first 1,000-byte chunk ends inside the third line.
+    const content = `h,x\n1.1.1.1,"${'€'.repeat(150)}\n${'€'.repeat(150)}\n${'c'.repeat(200)}"\n2.2.2.2,y\n`;
+    const path = file(content, '.csv');
+    const expected = await sequential(path, { inputFormat: 'csv', maxRecordBytes: 700 });
+    expect(expected.error).toMatch(/:2: quoted field not closed within 700 bytes$/);
+    expect(() => split(content, 'csv', 16, 700)).toThrow(/in:2: quoted field not closed within 700 bytes$/);
+    expect((await sequential(path, { inputFormat: 'csv', maxRecordBytes: 910 })).error).toBeUndefined();
+    expect(() => split(content, 'csv', 16, 910)).not.toThrow();
+  });
+
   it('text parts are whole lines that join back to the input, numbered from their first line', () => {
     const content = Array.from({ length: 5000 }, (_, line) => `line ${line} ${'x'.repeat(line % 90)}`).join('\n');
     const parts = split(content, 'text', 4096);

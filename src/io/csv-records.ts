@@ -183,7 +183,8 @@ export async function* csvRowBatches(lineBatches: AsyncIterable<LineBatch>, opti
     else {
       pending = [text];
       pendingLine = line;
-      pendingBytes = text.length;
+      // Bytes (UTF-8), as the limit says and as the parallel splitter counts them; only open records pay for it.
+      pendingBytes = Buffer.byteLength(text);
     }
   };
 
@@ -193,7 +194,7 @@ export async function* csvRowBatches(lineBatches: AsyncIterable<LineBatch>, opti
         const line = lines[offset] as string;
         if (pending !== undefined) {
           pending.push(line);
-          pendingBytes += line.length + 1;
+          pendingBytes += Buffer.byteLength(line) + 1;
           // Inside a quoted field, quotes come in pairs (`""`) until the closing one: an odd count on this line
           // closes the field. Counting keeps a long multi-line field linear; the record is parsed once, complete.
           if (countQuotes(line) % 2 === 1) {

@@ -185,8 +185,7 @@ export class PartSplitter {
     // The reader's two limits: any physical line (inside quotes too), and the lines of a record whose quoted field
     // stayed open past them (a newline that ends no record is inside quotes, so those are the lines from the last
     // record end to the current line, without its last newline; the line that closes the field does not count,
-    // as in the reader). The reader counts characters and this counts bytes: they differ only past ASCII, where
-    // a record of multi-byte text can fail here under a limit the reader's count stays within.
+    // as in the reader, which counts UTF-8 bytes too).
     if (this.#pendingBytes - this.#lineStart > this.#maxRecordBytes) {
       this.failure = new InputError(this.#file, this.#nextLine + this.#lines + 1, `line is longer than ${this.#maxRecordBytes} bytes`);
     } else if (this.#csv && this.#lineStart - this.#lastEnd - 1 > this.#maxRecordBytes) {
