@@ -4,10 +4,11 @@
  * scheduled job or a resumed run never sees a half-written file.
  */
 import { randomBytes } from 'node:crypto';
-import { createWriteStream, lstatSync, readlinkSync, realpathSync, statSync, type WriteStream } from 'node:fs';
+import { closeSync, constants, createWriteStream, lstatSync, openSync, readlinkSync, realpathSync, statSync } from 'node:fs';
 import { rename, unlink } from 'node:fs/promises';
 import { once } from 'node:events';
 import { dirname } from 'node:path';
+import { Socket } from 'node:net';
 import { Writable } from 'node:stream';
 
 /** An output being written. */
@@ -73,40 +74,91 @@ function targetOf(path: string): { readonly mode: 'replace'; readonly path: stri
   }
 }
 
+/** True when `path` leads to a FIFO (a named pipe, or a pipe reached through `/dev/stdout` and the like). */
+function isFifo(path: string): boolean {
+  try {
+    return statSync(path).isFIFO();
+  } catch {
+    return false;
+  }
+}
+
+/** Opens a FIFO for writing without blocking: a descriptor, or undefined while no reader has it open (ENXIO). */
+function openFifoNow(path: string): number | undefined {
+  try {
+    return openSync(path, constants.O_WRONLY | constants.O_NONBLOCK);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENXIO') return undefined;
+    throw error;
+  }
+}
+
+/** How often a FIFO without a reader is tried again, in ms. */
+const FIFO_POLL_MS = 50;
+
 /**
- * A stream that opens its file only when the first byte comes (or at the end, for an empty output). Opening a
- * FIFO blocks until a reader opens it; opened at once, a run that failed before writing (a missing input)
- * would wait for a reader that may never come, and could not even exit.
+ * A stream that opens its target only when the first byte comes (or at the end, for an empty output), appending.
+ * A FIFO is opened without blocking, tried again until a reader has it open, and written as a pipe: a blocking
+ * open would hold one of libuv's threads until a reader came, and then not even a second Ctrl-C could end the
+ * process (its exit waits for that thread).
  */
 class LazyFileStream extends Writable {
   readonly #path: string;
-  #file: WriteStream | undefined;
+  #target: Promise<Writable> | undefined;
 
   constructor(path: string) {
     super();
     this.#path = path;
   }
 
-  #open(): WriteStream {
-    if (this.#file === undefined) {
-      const file = createWriteStream(this.#path, { flags: 'a' });
-      file.on('error', (error) => this.destroy(error));
-      this.#file = file;
-    }
-    return this.#file;
+  #open(): Promise<Writable> {
+    this.#target ??= (async (): Promise<Writable> => {
+      let target: Writable;
+      if (isFifo(this.#path)) {
+        let fd = openFifoNow(this.#path);
+        while (fd === undefined) {
+          if (this.destroyed) throw new Error('the output was dropped before a reader opened the pipe');
+          await new Promise((resolve) => setTimeout(resolve, FIFO_POLL_MS));
+          fd = openFifoNow(this.#path);
+        }
+        target = new Socket({ fd, readable: false, writable: true });
+      } else {
+        target = createWriteStream(this.#path, { flags: 'a' });
+      }
+      target.on('error', (error) => this.destroy(error));
+      return target;
+    })();
+    return this.#target;
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, done: (error?: Error | null) => void): void {
-    this.#open().write(chunk, (error) => done(error ?? null));
+    this.#open().then(
+      (target) => target.write(chunk, (error) => done(error ?? null)),
+      (error: Error) => done(error),
+    );
   }
 
   override _final(done: (error?: Error | null) => void): void {
-    const file = this.#open();
-    file.end(() => done(null));
+    this.#open().then(
+      (target) => target.end(() => done(null)),
+      (error: Error) => done(error),
+    );
   }
 
   override _destroy(error: Error | null, done: (error?: Error | null) => void): void {
-    this.#file?.destroy();
+    if (this.#target === undefined) {
+      // Never opened: a reader already waiting on a FIFO still gets its end of file (no reader: nothing to do).
+      try {
+        if (isFifo(this.#path)) {
+          const fd = openFifoNow(this.#path);
+          if (fd !== undefined) closeSync(fd);
+        }
+      } catch {
+        // Not ours to report: the run already failed, or was dropped.
+      }
+    } else {
+      this.#target.then((target) => target.destroy(), () => undefined);
+    }
     done(error);
   }
 }

@@ -40,6 +40,38 @@ describe('openAtomicOutput', () => {
     expect((await lstat(fifo)).isFIFO()).toBe(true);
   });
 
+  it('a pipe whose reader waits: abort before any write gives it its end of file', async () => {
+    const { dir } = await target();
+    const fifo = join(dir, 'pipe');
+    expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
+    const reader = createReadStream(fifo);
+    const ended = once(reader, 'end');
+    reader.resume();
+    // The reader's open blocks (in libuv's thread pool) until a writer comes: give it time to be waiting.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const output = openAtomicOutput(fifo);
+    await output.abort();
+    const outcome = await Promise.race([ended.then(() => 'ended'), new Promise((resolve) => setTimeout(() => resolve('waiting'), 5_000))]);
+    expect(outcome).toBe('ended');
+  });
+
+  it('a pipe whose reader comes later: the rows wait for it, then all arrive', async () => {
+    const { dir } = await target();
+    const fifo = join(dir, 'pipe');
+    expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
+    const output = openAtomicOutput(fifo);
+    const rows = 'x'.repeat(200_000);
+    const written = write(output.stream, rows).then(() => output.commit());
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const received: Buffer[] = [];
+    const reader = createReadStream(fifo);
+    reader.on('data', (chunk: string | Buffer) => {
+      received.push(Buffer.from(chunk));
+    });
+    await Promise.all([written, once(reader, 'end')]);
+    expect(Buffer.concat(received).toString('utf8')).toBe(rows);
+  });
+
   it('a symbolic link to a regular file: the file is replaced, the link stays', async () => {
     const { dir } = await target();
     const real = join(dir, 'real.csv');
