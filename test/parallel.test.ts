@@ -359,6 +359,20 @@ describe('PartSplitter', () => {
     expect(() => split(content, 'csv', 16, 809)).toThrow(/in:2: quoted field not closed within 809 bytes$/);
   });
 
+  it('an open quoted field in the header: the limit counts from after a BOM, as the reader does', async () => {
+    for (const bom of ['', '\uFEFF']) {
+      // The reader's count at the header's second line: 402 + 1 + 400 = 803, BOM or not.
+      const content = `${bom}"h${'a'.repeat(400)}\n${'b'.repeat(400)}\n${'c'.repeat(300)}",x\n1.1.1.1,y\n`;
+      const path = file(content, '.csv');
+      for (const limit of [802, 803]) {
+        const reader = await sequential(path, { inputFormat: 'csv', maxRecordBytes: limit });
+        expect(reader.error === undefined, `${JSON.stringify(bom)} ${limit}`).toBe(limit === 803);
+        if (limit === 803) expect(() => split(content, 'csv', 16, limit)).not.toThrow();
+        else expect(() => split(content, 'csv', 16, limit)).toThrow(/in:1: quoted field not closed within 802 bytes$/);
+      }
+    }
+  });
+
   it('the open-field limit counts UTF-8 bytes in the splitter and the reader alike', async () => {
     // 150 `€` are 150 characters but 450 bytes: at the second line the record is 459 + 1 + 450 = 910 bytes (310
     // characters), every line under 700 bytes; the first 1,000-byte chunk ends inside the third line.
