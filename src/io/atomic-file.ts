@@ -163,23 +163,6 @@ class LazyFileStream extends Writable {
   }
 }
 
-/** A file stream whose first error is kept (not thrown), and a wait for its closing. */
-function watchedStream(path: string, options: { flags: string; flush?: boolean }): {
-  stream: ReturnType<typeof createWriteStream>;
-  failure: () => Error | undefined;
-  closed: () => Promise<void>;
-} {
-  const stream = createWriteStream(path, options);
-  let failure: Error | undefined;
-  stream.on('error', (error) => {
-    failure ??= error;
-  });
-  const closed = async (): Promise<void> => {
-    if (!stream.closed) await once(stream, 'close').catch(() => undefined);
-  };
-  return { stream, failure: () => failure, closed };
-}
-
 /** Writes through a device, pipe, socket or descriptor: there is nothing to make atomic, and nothing to drop. */
 function inPlaceOutput(path: string): AtomicOutput {
   const stream = new LazyFileStream(path);
@@ -228,8 +211,16 @@ function replacingOutput(path: string): AtomicOutput {
   const temporary = `${path}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`;
   // `wx`: never write into an existing file; `flush`: fsync before close, so the rename never exposes a file
   // whose data is still only in the page cache (a crash would leave it empty).
-  const { stream, failure, closed } = watchedStream(temporary, { flags: 'wx', flush: true });
+  const stream = createWriteStream(temporary, { flags: 'wx', flush: true });
+  let failure: Error | undefined;
+  stream.on('error', (error) => {
+    failure ??= error;
+  });
   let settled: Promise<void> | undefined;
+
+  const closed = async (): Promise<void> => {
+    if (!stream.closed) await once(stream, 'close').catch(() => undefined);
+  };
   const removeTemporary = async (): Promise<void> => {
     await unlink(temporary).catch((error: NodeJS.ErrnoException) => {
       if (error.code !== 'ENOENT') throw error;
@@ -245,14 +236,13 @@ function replacingOutput(path: string): AtomicOutput {
     stream,
     commit() {
       settled ??= (async () => {
-        if (failure() === undefined) {
+        if (failure === undefined) {
           stream.end();
           await closed();
         }
-        const error = failure();
-        if (error !== undefined) {
+        if (failure !== undefined) {
           await abort();
-          throw error;
+          throw failure;
         }
         try {
           await rename(temporary, path);

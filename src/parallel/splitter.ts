@@ -256,10 +256,14 @@ export class PartSplitter {
     this.#scanned = buffer.length;
   }
 
+  /** The length of a BOM at the very start of the input (not data, and not copied with the header): 3 or 0. */
+  #bom(buffer: Buffer): number {
+    return this.#nextLine === 0 && buffer[0] === 0xef && buffer[1] === 0xbb && buffer[2] === 0xbf ? 3 : 0;
+  }
+
   /** Where the current record's text starts (after a BOM at the start of the input). */
   #recordStart(buffer: Buffer): number {
-    if (this.#groupStart !== 0 || this.#nextLine !== 0) return this.#groupStart;
-    return buffer[0] === 0xef && buffer[1] === 0xbb && buffer[2] === 0xbf ? 3 : 0;
+    return this.#groupStart === 0 ? this.#bom(buffer) : this.#groupStart;
   }
 
   /** A record (line) ends just before `end`: a part may end there once it is big enough. */
@@ -272,13 +276,12 @@ export class PartSplitter {
 
   /** A record (or a blank line, which is none) ends at the newline at `newline`. */
   #endRecord(buffer: Buffer, newline: number): void {
-    // A BOM at the very start of the input is not data, and is not copied with the header.
-    const bom = this.#nextLine === 0 && buffer[0] === 0xef && buffer[1] === 0xbb && buffer[2] === 0xbf ? 3 : 0;
-    const start = this.#groupStart === 0 ? bom : this.#groupStart;
+    const start = this.#recordStart(buffer);
     const length = newline - start;
     if (length === 0 || (length === 1 && buffer[start] === CR)) return;
     if (this.#header === undefined) {
-      this.#header = Buffer.from(buffer.subarray(bom, newline + 1));
+      // With any blank lines before it, which the header's line count includes.
+      this.#header = Buffer.from(buffer.subarray(this.#bom(buffer), newline + 1));
       this.#headerLines = this.#lines;
       return;
     }
