@@ -1,5 +1,5 @@
 /**
- * Builds dist/ once before the tests, so the end-to-end tests spawn the CLI exactly as a user runs it and
+ * Builds dist/ (and the native engine) once before the tests, so the end-to-end tests spawn the CLI exactly as a user runs it and
  * never a stale build. Type errors do not stop the build here (tsc still emits): `npm test` type-checks first
  * and fails on them there.
  */
@@ -13,4 +13,6 @@ export default function setup(): void {
     cwd: root,
     stdio: 'ignore',
   });
+  // The native engine too, when its source changed (a no-op otherwise; it says so when it cannot be built).
+  spawnSync(process.execPath, [join(root, 'scripts/build-native.mjs')], { cwd: root, stdio: 'inherit' });
 }

@@ -82,7 +82,7 @@ async function sequential(path: string, options: Options): Promise<Outcome> {
   return { output: out.text(), stats, error };
 }
 
-async function parallel(path: string, options: Options, jobs: number, partBytes = 4096): Promise<Outcome> {
+async function parallel(path: string, options: Options, jobs: number, partBytes = 4096, nativeEngine = true): Promise<Outcome> {
   const out = sink();
   const stats = newExtractStats();
   let error: string | undefined;
@@ -101,6 +101,7 @@ async function parallel(path: string, options: Options, jobs: number, partBytes 
       allowlist: options.allowlist === undefined ? undefined : { text: options.allowlist, source: 'allow.txt' },
       urlHostsAsDns: options.urlHostsAsDns ?? false,
       outputFormat: options.outputFormat ?? 'csv',
+      nativeEngine,
     });
   } catch (caught) {
     expect(caught).toBeInstanceOf(InputError);
@@ -166,8 +167,9 @@ describe('parallel extraction gives what one thread gives', () => {
       expect(expected.stats.occurrences).toBeGreaterThan(1000);
       // Parts of 4 KiB: the input spans dozens of them.
       expect(statSync(path).size).toBeGreaterThan(20 * 4096);
-      for (const jobs of [0, 2]) {
-        const got = await parallel(path, options, jobs);
+      // One thread in the native engine (when built) and in JavaScript, and two workers.
+      for (const [jobs, nativeEngine] of [[0, true], [0, false], [2, true]] as const) {
+        const got = await parallel(path, options, jobs, 4096, nativeEngine);
         expect(got.error).toBeUndefined();
         expect(got.stats).toEqual(expected.stats);
         expect(got.output === expected.output).toBe(true);

@@ -57,15 +57,17 @@ export function isPublicDomain(name: string): boolean {
 export function publicDomainKind(name: string): DomainKind {
   const known = kinds.get(name);
   if (known !== undefined) return known;
-  const kind = !computePublicDomain(name)
-    ? DomainKind.None
-    : FILE_EXTENSION_TLDS.has(topLabel(name))
-      ? DomainKind.FileExtensionTld
-      : DomainKind.Public;
+  const kind = domainKindOf(name);
   if (kinds.size >= MAX_MEMO) kinds.clear();
   // Stored as a copy: `name` is often a slice of an input line, which the memo would otherwise keep alive.
   kinds.set(` ${name}`.slice(1), kind);
   return kind;
+}
+
+/** {@link publicDomainKind} without its memo, for a caller that keeps its own (the native engine). */
+export function domainKindOf(name: string): DomainKind {
+  if (!computePublicDomain(name)) return DomainKind.None;
+  return FILE_EXTENSION_TLDS.has(topLabel(name)) ? DomainKind.FileExtensionTld : DomainKind.Public;
 }
 
 function computePublicDomain(name: string): boolean {

@@ -11,9 +11,12 @@
 import { Readable } from 'node:stream';
 import { Allowlist } from '../allowlist.js';
 import { InputError, IocEnrichError } from '../errors.js';
+import { DEFAULT_MAX_RECORD_BYTES } from '../io/line-splitter.js';
 import { readSourceBatches } from '../io/readers.js';
 import { csvCell, jsonCell } from '../io/writers.js';
+import { NativeEngine, nativeAvailable } from '../native/engine.js';
 import { OccurrenceBuilder, type Verdict, type VerdictSink } from '../occurrences.js';
+import type { SourceRecord } from '../types.js';
 
 /** What every part of one run shares: sent to each worker once. */
 export interface ChunkContext {
@@ -27,6 +30,11 @@ export interface ChunkContext {
   readonly allowlist?: { readonly text: string; readonly source: string } | undefined;
   readonly urlHostsAsDns: boolean;
   readonly outputFormat: 'csv' | 'jsonl';
+  /**
+   * One-thread extraction (`jobs: 0`) runs in the native engine when it is built (see src/native/engine.ts);
+   * false keeps it in JavaScript. Same output either way. @default true
+   */
+  readonly nativeEngine?: boolean | undefined;
 }
 
 /** One part of the input. */
@@ -77,6 +85,8 @@ export interface ChunkResult {
   readonly error?: ChunkError;
   /** The job's `bytes`, given back for reuse. */
   readonly input: Uint8Array;
+  /** True when `rows` is a buffer of its own, never reused (the native engine's): it can be written as it is. */
+  readonly ownRows?: boolean;
 }
 
 /** State a worker keeps from part to part: the screening memo (bounded) and the formatters. */
@@ -87,6 +97,8 @@ export interface ChunkState {
   readonly ownsDedup: boolean;
   /** Rows are encoded here, reused from part to part (a fresh buffer per part piled up as external garbage). */
   buffer: Buffer;
+  /** The native engine, when it does this thread's work (see newChunkState). */
+  readonly native?: NativeEngine | undefined;
 }
 
 /**
@@ -110,7 +122,14 @@ export function newChunkState(context: ChunkContext, ownsDedup = false): ChunkSt
     urlHostsAsDns: context.urlHostsAsDns,
     ...(ownsDedup ? {} : { forgetAfter: WORKER_MEMO_LIMIT }),
   });
-  return { context, builder, ownsDedup, buffer: Buffer.allocUnsafeSlow(0) };
+  // Design decision: the native engine (when built) takes one-thread extraction, where it owns dedup; workers keep
+  // the JavaScript engine, whose gaps and keys the main thread's dedup reads (with the native engine one thread
+  // outruns them: see README, Performance).
+  const native =
+    ownsDedup && context.nativeEngine !== false && nativeAvailable()
+      ? new NativeEngine({ outputFormat: context.outputFormat, urlHostsAsDns: context.urlHostsAsDns, allowlist }, context.outputFormat === 'csv' ? csvCell : jsonCell)
+      : undefined;
+  return { context, builder, ownsDedup, buffer: Buffer.allocUnsafeSlow(0), native };
 }
 
 function toChunkError(error: unknown): ChunkError {
@@ -240,8 +259,60 @@ class RowBuilder implements VerdictSink {
   }
 }
 
+/** The records of a part, as the JavaScript readers give them. */
+function partRecords(job: ChunkJob, context: ChunkContext): AsyncGenerator<SourceRecord[]> {
+  return readSourceBatches(
+    { path: context.file, stream: Readable.from([Buffer.from(job.bytes.buffer, job.bytes.byteOffset, job.bytes.byteLength)]) },
+    {
+      format: context.inputFormat,
+      columns: context.columns,
+      indexColumn: context.indexColumn,
+      maxRecordBytes: context.maxRecordBytes,
+      startLine: job.startLine,
+      startRecord: job.startRecord,
+    },
+  );
+}
+
+/**
+ * {@link extractChunk} in the native engine. Text parts go to it as bytes (it splits the lines as the text reader
+ * does); CSV records are read in JavaScript (csv-parse, with its errors) and handed over a batch at a time.
+ */
+async function extractNativeChunk(job: ChunkJob, state: ChunkState, native: NativeEngine): Promise<ChunkResult> {
+  const { context } = state;
+  let error: ChunkError | undefined;
+  try {
+    if (context.inputFormat === 'text') {
+      const maxBytes = context.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES;
+      const longLine = native.text(job.bytes, job.startLine, maxBytes);
+      if (longLine >= 0) throw new InputError(context.file, longLine + 1, `line is longer than ${maxBytes} bytes`);
+    } else {
+      for await (const batch of partRecords(job, context)) native.records(batch);
+    }
+  } catch (caught) {
+    error = toChunkError(caught);
+  }
+  const made = native.take();
+  return {
+    index: job.index,
+    rows: made.rows,
+    ownRows: true,
+    gaps: new Int32Array(0),
+    keys: [],
+    input: job.bytes,
+    records: made.records,
+    occurrences: made.occurrences,
+    duplicates: made.duplicates,
+    valid: made.valid,
+    allowlisted: made.allowlisted,
+    rejected: made.rejected,
+    ...(error === undefined ? {} : { error }),
+  };
+}
+
 /** Reads, extracts, screens and formats one part. Never throws for malformed input: see {@link ChunkResult.error}. */
 export async function extractChunk(job: ChunkJob, state: ChunkState): Promise<ChunkResult> {
+  if (state.native !== undefined) return extractNativeChunk(job, state, state.native);
   const { context, builder } = state;
   const rows = new RowBuilder(context.outputFormat === 'csv', job.index, state.buffer, state.ownsDedup);
   // The working buffer goes out with the rows; the next part encodes into the spare, or a new one.
@@ -250,18 +321,7 @@ export async function extractChunk(job: ChunkJob, state: ChunkState): Promise<Ch
   let records = 0;
   let error: ChunkError | undefined;
   try {
-    const batches = readSourceBatches(
-      { path: context.file, stream: Readable.from([Buffer.from(job.bytes.buffer, job.bytes.byteOffset, job.bytes.byteLength)]) },
-      {
-        format: context.inputFormat,
-        columns: context.columns,
-        indexColumn: context.indexColumn,
-        maxRecordBytes: context.maxRecordBytes,
-        startLine: job.startLine,
-        startRecord: job.startRecord,
-      },
-    );
-    for await (const batch of batches) {
+    for await (const batch of partRecords(job, context)) {
       for (const record of batch) {
         records++;
         rows.setIndex(record.sourceIndex);

@@ -139,6 +139,7 @@ export async function extractParallel(options: ParallelExtractOptions): Promise<
     allowlist: options.allowlist,
     urlHostsAsDns: options.urlHostsAsDns,
     outputFormat: options.outputFormat,
+    nativeEngine: options.nativeEngine,
   };
   const jobs = options.jobs ?? defaultJobs();
   // Design decision: the first part runs on this thread and the workers start with the second, so an input of
@@ -190,6 +191,12 @@ export async function extractParallel(options: ParallelExtractOptions): Promise<
     const { rows, gaps, keys } = result;
     // The rows with each gap filled: one buffer, one write. A fresh buffer each time: a stream may keep a
     // reference to what it was given (a sink collecting chunks), so a written buffer is never reused.
+    if (result.ownRows === true && keys.length === 0) {
+      // Rows in a buffer of their own (the native engine's), with no gap: written as they are.
+      pool.give(result.input.buffer as ArrayBuffer);
+      stats.valid += result.valid;
+      return finishPart(result, Buffer.from(rows.buffer, rows.byteOffset, rows.length), 0);
+    }
     const text = Buffer.allocUnsafe(rows.length + keys.length * DUPLICATE.length);
     let length = 0;
     let from = 0;
@@ -213,14 +220,19 @@ export async function extractParallel(options: ParallelExtractOptions): Promise<
     length += rows.length - from;
     pool.give(result.input.buffer as ArrayBuffer);
     if (spares.length <= limit) spares.push(rows.buffer as ArrayBuffer);
+    stats.valid += valid + result.valid;
+    return finishPart(result, text.subarray(0, length), keys.length - valid);
+  };
+
+  /** Counts a part written as `text` (`firstDuplicates`: gaps filled with Duplicate); false on an input error. */
+  const finishPart = async (result: ChunkResult, text: Buffer, firstDuplicates: number): Promise<boolean> => {
     stats.records += result.records;
     stats.occurrences += result.occurrences;
-    stats.valid += valid + result.valid;
-    stats.duplicates += result.duplicates + keys.length - valid;
+    stats.duplicates += result.duplicates + firstDuplicates;
     stats.allowlisted += result.allowlisted;
     for (const [status, count] of Object.entries(result.rejected)) stats.rejected[status] = (stats.rejected[status] ?? 0) + count;
-    if (result.records > 0 || length > 0) await writeHeader();
-    if (length > 0) await write(output, text.subarray(0, length));
+    if (result.records > 0 || text.length > 0) await writeHeader();
+    if (text.length > 0) await write(output, text);
     options.onPart?.();
     if (result.error !== undefined) {
       failure = fromChunkError(result.error);

@@ -1,0 +1,9 @@
+{
+  "targets": [
+    {
+      "target_name": "ioc_extract",
+      "sources": ["extract.cc"],
+      "cflags_cc": ["-std=c++17", "-O2"]
+    }
+  ]
+}

@@ -1,0 +1,1456 @@
+// The native extraction engine: the hot loop of `ioc-enrich extract` (one thread) in C++.
+//
+// Why it exists: the issue's throughput targets (text >= 60 MiB/s, CSV >= 30 MiB/s on dense logs, one core) are
+// out of reach of JavaScript on this machine. A JavaScript loop that only cuts one regular-expression match per
+// occurrence and looks it up in a Map already runs slower than that on logs with 14 occurrences per KiB; this
+// engine does the per-occurrence work (finding candidates, dedup, formatting the row) on bytes, without a string
+// or an object per occurrence.
+//
+// What stays in JavaScript, and is called back for: everything decided once per distinct value (screening, the
+// allowlist, the public-suffix test of a domain, IPv6 validation and canonical form), and the extraction of a
+// field with a non-ASCII byte (JavaScript's offsets count UTF-16 code units, and its lower-casing is Unicode's).
+// So the rules of screening live in one place, src/screen.ts and src/extract; this file is a port of
+// src/extract/refang.ts (finding the edits and the offset map), src/extract/index.ts (the scan of refanged ASCII
+// text), the verdict table of src/occurrences.ts and the row format of src/parallel/chunk-extract.ts. A change to
+// any of those must be made here too: test/native/native-engine.test.ts compares the two engines byte for byte on
+// random input, and test/parallel.test.ts on the corpus.
+//
+// Positions are byte offsets; on ASCII text they are the same as JavaScript's string offsets. `at()` reads 0
+// outside the text where JavaScript's charCodeAt gives NaN: the two compare alike everywhere below (neither is a
+// character class, a digit, a letter or any of the compared characters; `NaN | 0x20` is 0x20 as `0 | 0x20` is).
+
+#define NAPI_VERSION 8
+#include <node_api.h>
+
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <vector>
+
+namespace {
+
+// ---------------------------------------------------------------------------------------------------------------
+// Character classes (src/extract/index.ts)
+
+constexpr uint8_t HOST = 1, ALNUM = 2, HEX = 4, URL_CHAR = 8, LETTER = 16, IPV6_CHAR = 32, DIGIT = 64;
+uint8_t CLASS[256];
+
+void addClass(const char* chars, uint8_t flags) {
+  for (const char* c = chars; *c != 0; ++c) CLASS[static_cast<uint8_t>(*c)] |= flags;
+}
+
+void initClasses() {
+  for (int code = 33; code < 127; ++code) CLASS[code] = URL_CHAR;
+  for (const char* c = "\"'<>\\^`{|}"; *c != 0; ++c) CLASS[static_cast<uint8_t>(*c)] = 0;
+  addClass("0123456789", HOST | ALNUM | HEX | IPV6_CHAR | DIGIT);
+  addClass("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ", HOST | ALNUM | LETTER);
+  addClass("abcdefABCDEF", HEX | IPV6_CHAR);
+  addClass("-_.", HOST);
+  addClass(":.", IPV6_CHAR);
+}
+
+constexpr int DOT = 46, COLON = 58, SLASH = 47;
+
+// IoC types, in the order of IOC_TYPES (src/types.ts).
+enum Type : uint8_t { IPV4 = 0, IPV6 = 1, DNS = 2, URL = 3, MD5 = 4, SHA1 = 5, SHA256 = 6 };
+const char* const TYPE_NAMES[] = {"ipv4", "ipv6", "dns", "url", "md5_hash", "sha1_hash", "sha256_hash"};
+
+inline uint8_t lower(uint8_t c) { return (c >= 'A' && c <= 'Z') ? static_cast<uint8_t>(c | 0x20) : c; }
+
+// ---------------------------------------------------------------------------------------------------------------
+// A hash table of byte strings, keyed by a tag byte and the bytes, with an int value. Open addressing, linear
+// probing. Entries are removed only all at once (clear) or by kind (rebuild), which is all the memos need.
+
+struct Slot {
+  uint64_t hash;  // 0: empty
+  uint32_t off;   // key in the arena: the tag byte, then the bytes
+  uint32_t len;   // bytes, without the tag
+  int32_t value;
+  uint8_t memo;   // 1: a memo entry (dropped by dropMemo); 0: kept
+};
+
+inline uint64_t load64(const uint8_t* bytes) {
+  uint64_t value;
+  std::memcpy(&value, bytes, 8);
+  return value;
+}
+
+// Eight bytes at a time: keys are short (a domain, a URL, a hash), and this runs for every occurrence.
+uint64_t hashOf(uint8_t tag, const uint8_t* bytes, size_t length) {
+  uint64_t h = (0x9e3779b97f4a7c15ULL * (tag + 1ULL)) ^ length;
+  size_t i = 0;
+  for (; i + 8 <= length; i += 8) {
+    h = (h ^ load64(bytes + i)) * 0xff51afd7ed558ccdULL;
+    h ^= h >> 32;
+  }
+  uint64_t tail = 0;
+  std::memcpy(&tail, bytes + i, length - i);
+  h = (h ^ tail) * 0xc4ceb9fe1a85ec53ULL;
+  h ^= h >> 29;
+  h *= 0x9e3779b97f4a7c15ULL;
+  h ^= h >> 32;
+  return h | 1;
+}
+
+class Table {
+ public:
+  Table() : slots_(1024) {}
+
+  // The slot of the key, or the empty slot where it would go.
+  Slot* find(uint64_t hash, uint8_t tag, const uint8_t* bytes, size_t length) {
+    size_t mask = slots_.size() - 1;
+    size_t index = hash & mask;
+    for (;;) {
+      Slot& slot = slots_[index];
+      if (slot.hash == 0) return &slot;
+      if (slot.hash == hash && slot.len == length && static_cast<uint8_t>(arena_[slot.off]) == tag &&
+          std::memcmp(arena_.data() + slot.off + 1, bytes, length) == 0) {
+        return &slot;
+      }
+      index = (index + 1) & mask;
+    }
+  }
+
+  // Fills the empty slot `slot` (from find) with the key; may move every slot (the pointer is then stale).
+  void insert(Slot* slot, uint64_t hash, uint8_t tag, const uint8_t* bytes, size_t length, int32_t value, bool memo) {
+    slot->hash = hash;
+    slot->off = static_cast<uint32_t>(arena_.size());
+    slot->len = static_cast<uint32_t>(length);
+    slot->value = value;
+    slot->memo = memo ? 1 : 0;
+    arena_.push_back(static_cast<char>(tag));
+    arena_.append(reinterpret_cast<const char*>(bytes), length);
+    ++count_;
+    if (memo) ++memo_;
+    if (count_ * 2 > slots_.size()) rehash(slots_.size() * 2, false);
+  }
+
+  const uint8_t* keyAt(uint32_t off) const { return reinterpret_cast<const uint8_t*>(arena_.data()) + off + 1; }
+
+  // Makes a memo entry a kept one, with a new value (its key stays where it is).
+  void promote(Slot* slot, int32_t value) {
+    slot->value = value;
+    if (slot->memo != 0) --memo_;
+    slot->memo = 0;
+  }
+  size_t count() const { return count_; }
+  size_t memoCount() const { return memo_; }
+
+  void clear() {
+    std::vector<Slot>(1024).swap(slots_);
+    std::string().swap(arena_);
+    count_ = 0;
+    memo_ = 0;
+  }
+
+  // Drops the memo entries; `moved(value, newOffset)` is told where each kept key now is in the arena.
+  template <typename Moved>
+  void dropMemo(Moved moved) {
+    std::vector<Slot> old;
+    old.swap(slots_);
+    std::string oldArena;
+    oldArena.swap(arena_);
+    size_t kept = 0;
+    for (const Slot& slot : old) if (slot.hash != 0 && slot.memo == 0) ++kept;
+    size_t size = 1024;
+    while (kept * 2 > size) size *= 2;
+    slots_.assign(size, Slot{});
+    arena_.reserve(oldArena.size());
+    count_ = 0;
+    memo_ = 0;
+    for (const Slot& slot : old) {
+      if (slot.hash == 0 || slot.memo != 0) continue;
+      Slot* target = find(slot.hash, static_cast<uint8_t>(oldArena[slot.off]),
+                          reinterpret_cast<const uint8_t*>(oldArena.data()) + slot.off + 1, slot.len);
+      uint32_t offset = static_cast<uint32_t>(arena_.size());
+      insert(target, slot.hash, static_cast<uint8_t>(oldArena[slot.off]),
+             reinterpret_cast<const uint8_t*>(oldArena.data()) + slot.off + 1, slot.len, slot.value, false);
+      moved(slot.value, offset);
+    }
+  }
+
+ private:
+  void rehash(size_t size, bool) {
+    std::vector<Slot> old(size);
+    old.swap(slots_);
+    size_t mask = size - 1;
+    for (const Slot& slot : old) {
+      if (slot.hash == 0) continue;
+      size_t index = slot.hash & mask;
+      while (slots_[index].hash != 0) index = (index + 1) & mask;
+      slots_[index] = slot;
+    }
+  }
+
+  std::vector<Slot> slots_;
+  std::string arena_;
+  size_t count_ = 0;
+  size_t memo_ = 0;
+};
+
+// ---------------------------------------------------------------------------------------------------------------
+// Cells (src/io/writers.ts csvCell and jsonCell, src/io/csv-safe.ts safeCell)
+
+void appendCsvCell(std::string& out, const uint8_t* s, size_t n) {
+  bool formula = n > 0 && (s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@' || s[0] == '\t' || s[0] == '\r');
+  bool quote = false;
+  for (size_t i = 0; i < n; ++i) {
+    uint8_t c = s[i];
+    if (c == '"' || c == ',' || c == '\n' || c == '\r') {
+      quote = true;
+      break;
+    }
+  }
+  if (!quote) {
+    if (formula) out.push_back('\'');
+    out.append(reinterpret_cast<const char*>(s), n);
+    return;
+  }
+  out.push_back('"');
+  if (formula) out.push_back('\'');
+  for (size_t i = 0; i < n; ++i) {
+    if (s[i] == '"') out.push_back('"');
+    out.push_back(static_cast<char>(s[i]));
+  }
+  out.push_back('"');
+}
+
+// The inside of a JSON string (JSON.stringify's escapes); UTF-8 passes through (decoded input has no lone
+// surrogates, the only other characters JSON.stringify escapes).
+void appendJsonInner(std::string& out, const uint8_t* s, size_t n) {
+  static const char HEX_DIGITS[] = "0123456789abcdef";
+  size_t from = 0;
+  for (size_t i = 0; i < n; ++i) {
+    uint8_t c = s[i];
+    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    out.append(reinterpret_cast<const char*>(s) + from, i - from);
+    from = i + 1;
+    switch (c) {
+      case '"': out.append("\\\""); break;
+      case '\\': out.append("\\\\"); break;
+      case '\b': out.append("\\b"); break;
+      case '\f': out.append("\\f"); break;
+      case '\n': out.append("\\n"); break;
+      case '\r': out.append("\\r"); break;
+      case '\t': out.append("\\t"); break;
+      default:
+        out.append("\\u00");
+        out.push_back(HEX_DIGITS[c >> 4]);
+        out.push_back(HEX_DIGITS[c & 15]);
+    }
+  }
+  out.append(reinterpret_cast<const char*>(s) + from, n - from);
+}
+
+void appendJsonCell(std::string& out, const uint8_t* s, size_t n) {
+  out.push_back('"');
+  appendJsonInner(out, s, n);
+  out.push_back('"');
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The engine
+
+// Bounds, as in src/occurrences.ts (MEMO_LIMIT) and src/extract/domain.ts (MAX_MEMO).
+constexpr size_t MEMO_LIMIT = 100000;
+constexpr size_t DOMAIN_MEMO_LIMIT = 100000;
+constexpr size_t IPV6_MEMO_LIMIT = 100000;
+
+// Domain kinds (src/extract/domain.ts DomainKind).
+constexpr int KIND_NONE = 0, KIND_FILE_EXTENSION = 2;
+
+struct Observable {
+  uint32_t off;  // key offset in the verdict table's arena (tag byte first)
+  uint32_t len;
+  uint8_t type;
+  uint8_t allowlisted;
+  uint8_t seen;
+};
+
+struct Rejection {
+  uint32_t headOff;
+  uint32_t headLen;
+  int32_t status;
+};
+
+struct Status {
+  std::string text;
+  std::string cell;  // as written in the Status cell
+  double count = 0;  // occurrences in the current part
+};
+
+constexpr int32_t FAILED = INT32_MIN;
+
+class Engine;
+
+// An edit found in a field: the span it replaces and the index of its replacement in REPLACEMENTS.
+struct Found {
+  long start, end;
+  int replacement;
+};
+
+// Where each byte of a refanged text came from (src/extract/refang.ts OffsetMap): per edit, where its replacement
+// starts in the refanged text, its length, and the span of the original it replaced.
+struct Edit {
+  long refangedStart;
+  long replacementLength;
+  long originalStart;
+  long originalEnd;
+};
+
+struct Pass {
+  Engine* engine;
+  const uint8_t* text;  // the refanged text
+  int length;
+  int emitted;
+  const uint8_t* original;  // the field as written; == text when nothing was refanged
+  const std::vector<Edit>* edits;  // null when nothing was refanged
+  int at(long index) const { return index >= 0 && index < length ? text[index] : 0; }
+  int cls(long index) const { return CLASS[at(index)]; }
+
+  // The offset in the original text of refanged offset k (OffsetMap.original).
+  long originalAt(long k) const {
+    if (edits == nullptr) return k;
+    long low = 0, high = static_cast<long>(edits->size()) - 1, found = -1;
+    while (low <= high) {
+      long middle = (low + high) >> 1;
+      if ((*edits)[static_cast<size_t>(middle)].refangedStart <= k) {
+        found = middle;
+        low = middle + 1;
+      } else {
+        high = middle - 1;
+      }
+    }
+    if (found == -1) return k;
+    const Edit& edit = (*edits)[static_cast<size_t>(found)];
+    long after = edit.refangedStart + edit.replacementLength;
+    if (k < after) return edit.originalStart;
+    return edit.originalEnd + (k - after);
+  }
+};
+
+class Engine {
+ public:
+  bool csv = true;
+  bool hostsAsDns = false;
+  napi_env env = nullptr;
+  napi_ref screenFn = nullptr, extractFn = nullptr, domainFn = nullptr, ipv6Fn = nullptr;
+  bool failed = false;
+
+  std::string out;
+  std::string indexCell;
+  std::string fieldCell;
+  std::vector<std::string> fieldCells;
+  std::vector<Found> edits_;
+  std::vector<Edit> map_;
+  std::string refanged_;
+  // Scratch space of the scan (src/extract/index.ts allocates these strings): kept to spare an allocation each.
+  std::string scratchHash, scratchName, scratchUrl, scratchHost, scratchCanonical;
+  double records = 0, occurrences = 0, valid = 0, duplicates = 0, allowlisted = 0;
+  std::vector<Status> statuses;
+
+  void resetCounts() {
+    records = occurrences = valid = duplicates = allowlisted = 0;
+    for (Status& status : statuses) status.count = 0;
+  }
+
+  void setIndex(const uint8_t* s, size_t n) {
+    indexCell.clear();
+    if (csv) appendCsvCell(indexCell, s, n);
+    else appendJsonCell(indexCell, s, n);
+  }
+
+  // A line number as its SourceIndex cell: digits need no CSV quoting; JSON quotes them (it is a string there).
+  void setIndexNumber(double number) {
+    char digits[24];
+    char* end = digits + sizeof digits;
+    char* start = end;
+    uint64_t value = static_cast<uint64_t>(number);
+    do {
+      *--start = static_cast<char>('0' + value % 10);
+      value /= 10;
+    } while (value != 0);
+    indexCell.clear();
+    if (!csv) indexCell.push_back('"');
+    indexCell.append(start, static_cast<size_t>(end - start));
+    if (!csv) indexCell.push_back('"');
+  }
+
+  // One field's occurrences, in text order.
+  void field(const uint8_t* s, int n);
+
+  // One occurrence: its verdict, then its row.
+  void occurrence(uint8_t type, const uint8_t* value, size_t valueLength, const uint8_t* original, size_t originalLength) {
+    int32_t id = resolve(type, value, valueLength);
+    if (id == FAILED) return;
+    occurrences++;
+    if (id >= 0) {
+      Observable& o = observables_[static_cast<size_t>(id)];
+      const uint8_t* key = verdicts_.keyAt(o.off);
+      if (csv) {
+        appendCsvCell(out, key, o.len);
+        out.push_back(',');
+        out.append(TYPE_NAMES[o.type]);
+        out.push_back(',');
+      } else {
+        out.append("{\"Observable\":");
+        appendJsonCell(out, key, o.len);
+        out.append(",\"IoCType\":\"");
+        out.append(TYPE_NAMES[o.type]);
+        out.append("\",\"Status\":\"");
+      }
+      if (o.allowlisted != 0) {
+        out.append("Allowlisted");
+        allowlisted++;
+      } else if (o.seen != 0) {
+        out.append("Duplicate");
+        duplicates++;
+      } else {
+        o.seen = 1;
+        out.append("Valid");
+        valid++;
+      }
+    } else {
+      Rejection& r = rejections_[static_cast<size_t>(-id - 1)];
+      out.append(rejectionHeads_, r.headOff, r.headLen);
+      Status& status = statuses[static_cast<size_t>(r.status)];
+      out.append(status.cell);
+      if (status.text == "Allowlisted") allowlisted++;
+      else status.count++;
+    }
+    if (csv) {
+      out.push_back(',');
+      out.append(indexCell);
+      out.push_back(',');
+      out.append(fieldCell);
+      out.push_back(',');
+      appendCsvCell(out, original, originalLength);
+      out.push_back('\n');
+    } else {
+      out.append("\",\"SourceIndex\":");
+      out.append(indexCell);
+      out.append(",\"SourceField\":");
+      out.append(fieldCell);
+      out.append(",\"SourceText\":");
+      appendJsonCell(out, original, originalLength);
+      out.append("}\n");
+    }
+  }
+
+  // The kind of a lower-case domain name (src/extract/domain.ts publicDomainKind), memoised.
+  int domainKind(const uint8_t* name, size_t n) {
+    uint64_t hash = hashOf(0, name, n);
+    Slot* slot = domains_.find(hash, 0, name, n);
+    if (slot->hash != 0) return slot->value;
+    napi_value arg;
+    napi_value result;
+    if (!call(domainFn, name, n, &result, &arg)) return KIND_NONE;
+    int32_t kind = 0;
+    napi_get_value_int32(env, result, &kind);
+    if (domains_.count() >= DOMAIN_MEMO_LIMIT) {
+      domains_.clear();
+      slot = domains_.find(hash, 0, name, n);
+    }
+    domains_.insert(slot, hash, 0, name, n, kind, false);
+    return kind;
+  }
+
+  // The canonical form of a valid IPv6 address, or false (src/extract/ip.ts isValidIpv6, canonicalIpv6), memoised.
+  bool ipv6(const uint8_t* value, size_t n, std::string& canonical) {
+    uint64_t hash = hashOf(0, value, n);
+    Slot* slot = ipv6s_.find(hash, 0, value, n);
+    if (slot->hash == 0) {
+      napi_value arg;
+      napi_value result;
+      if (!call(ipv6Fn, value, n, &result, &arg)) return false;
+      napi_valuetype kind;
+      napi_typeof(env, result, &kind);
+      std::string text;
+      if (kind == napi_string && !stringOf(result, text)) return false;
+      if (ipv6s_.count() >= IPV6_MEMO_LIMIT) {
+        ipv6s_.clear();
+        ipv6Canonical_.clear();
+        slot = ipv6s_.find(hash, 0, value, n);
+      }
+      int32_t index = -1;
+      if (kind == napi_string) {
+        index = static_cast<int32_t>(ipv6Canonical_.size());
+        ipv6Canonical_.push_back(std::move(text));
+      }
+      ipv6s_.insert(slot, hash, 0, value, n, index, false);
+      if (index < 0) return false;
+      canonical = ipv6Canonical_[static_cast<size_t>(index)];
+      return true;
+    }
+    if (slot->value < 0) return false;
+    canonical = ipv6Canonical_[static_cast<size_t>(slot->value)];
+    return true;
+  }
+
+  bool stringOf(napi_value value, std::string& text) {
+    size_t length = 0;
+    if (napi_get_value_string_utf8(env, value, nullptr, 0, &length) != napi_ok) return fail("expected a string");
+    text.resize(length + 1);
+    napi_get_value_string_utf8(env, value, &text[0], length + 1, &length);
+    text.resize(length);
+    return true;
+  }
+
+  bool fail(const char* message) {
+    if (!failed) {
+      bool pending = false;
+      napi_is_exception_pending(env, &pending);
+      if (!pending) napi_throw_error(env, nullptr, message);
+    }
+    failed = true;
+    return false;
+  }
+
+  // Calls `fn` with one string argument.
+  bool call(napi_ref fn, const uint8_t* bytes, size_t n, napi_value* result, napi_value* arg) {
+    if (failed) return false;
+    napi_value function;
+    napi_value global;
+    napi_get_reference_value(env, fn, &function);
+    napi_get_undefined(env, &global);
+    napi_create_string_utf8(env, reinterpret_cast<const char*>(bytes), n, arg);
+    if (napi_call_function(env, global, function, 1, arg, result) != napi_ok) {
+      failed = true;
+      return false;
+    }
+    return true;
+  }
+
+  // A field handed to src/extract/index.ts: [type, value, original, type, value, original, ...].
+  void extractInJs(const uint8_t* s, int n) {
+    napi_handle_scope scope;
+    napi_open_handle_scope(env, &scope);
+    napi_value arg;
+    napi_value result;
+    if (call(extractFn, s, static_cast<size_t>(n), &result, &arg)) {
+      uint32_t length = 0;
+      napi_get_array_length(env, result, &length);
+      std::string value;
+      std::string original;
+      for (uint32_t i = 0; i + 2 < length && !failed; i += 3) {
+        napi_value element;
+        int32_t type = 0;
+        napi_get_element(env, result, i, &element);
+        napi_get_value_int32(env, element, &type);
+        napi_get_element(env, result, i + 1, &element);
+        if (!stringOf(element, value)) break;
+        napi_get_element(env, result, i + 2, &element);
+        if (!stringOf(element, original)) break;
+        occurrence(static_cast<uint8_t>(type), reinterpret_cast<const uint8_t*>(value.data()), value.size(),
+                   reinterpret_cast<const uint8_t*>(original.data()), original.size());
+      }
+    }
+    napi_close_handle_scope(env, scope);
+  }
+
+  int32_t statusId(const std::string& text) {
+    for (size_t i = 0; i < statuses.size(); ++i) if (statuses[i].text == text) return static_cast<int32_t>(i);
+    Status status;
+    status.text = text;
+    const uint8_t* bytes = reinterpret_cast<const uint8_t*>(text.data());
+    if (csv) appendCsvCell(status.cell, bytes, text.size());
+    else appendJsonInner(status.cell, bytes, text.size());
+    statuses.push_back(std::move(status));
+    return static_cast<int32_t>(statuses.size() - 1);
+  }
+
+ private:
+  // Verdict table (src/occurrences.ts OccurrenceBuilder): entries keyed by type and value. An observable's own
+  // entry (value: its index in observables_) is kept for the whole run: it is the dedup state. Memo entries
+  // (a spelling that normalises to an observable, or a rejected value: value < 0 for a rejection) are bounded.
+  Table verdicts_;
+  std::vector<Observable> observables_;
+  std::vector<Rejection> rejections_;
+  std::string rejectionHeads_;
+  Table domains_;
+  Table ipv6s_;
+  std::vector<std::string> ipv6Canonical_;
+
+  int32_t observable(uint8_t type, const uint8_t* value, size_t n, bool isAllowlisted) {
+    uint64_t hash = hashOf(type, value, n);
+    Slot* slot = verdicts_.find(hash, type, value, n);
+    if (slot->hash != 0 && slot->memo == 0) return slot->value;
+    int32_t id = static_cast<int32_t>(observables_.size());
+    if (slot->hash != 0) {
+      // A memo entry under the observable's own value becomes the observable's entry (src/occurrences.ts
+      // replaces it too).
+      verdicts_.promote(slot, id);
+    } else {
+      verdicts_.insert(slot, hash, type, value, n, id, false);
+      slot = verdicts_.find(hash, type, value, n);
+    }
+    observables_.push_back(Observable{slot->off, static_cast<uint32_t>(n), type, static_cast<uint8_t>(isAllowlisted ? 1 : 0), 0});
+    return id;
+  }
+
+  void rebuild() {
+    verdicts_.dropMemo([this](int32_t id, uint32_t offset) { observables_[static_cast<size_t>(id)].off = offset; });
+  }
+
+  // Memoises `id` under a value that is not its observable's own entry; returns the id, which changes when the
+  // memo entries are dropped first (a rejection's, the only one then kept).
+  int32_t remember(uint8_t type, const uint8_t* value, size_t n, int32_t id) {
+    if (verdicts_.memoCount() >= MEMO_LIMIT) {
+      rebuild();
+      // Rejections are only referred to by memo entries: they go with them.
+      if (id >= 0) {
+        rejections_.clear();
+        rejectionHeads_.clear();
+      } else {
+        Rejection kept = rejections_[static_cast<size_t>(-id - 1)];
+        std::string head = rejectionHeads_.substr(kept.headOff, kept.headLen);
+        rejections_.clear();
+        rejectionHeads_.swap(head);
+        rejections_.push_back(Rejection{0, kept.headLen, kept.status});
+        id = -1;
+      }
+    }
+    uint64_t hash = hashOf(type, value, n);
+    verdicts_.insert(verdicts_.find(hash, type, value, n), hash, type, value, n, id, true);
+    return id;
+  }
+
+  // src/occurrences.ts #verdict: the verdict on an extracted candidate, screened (in JavaScript) the first time.
+  int32_t resolve(uint8_t type, const uint8_t* value, size_t n) {
+    uint64_t hash = hashOf(type, value, n);
+    Slot* slot = verdicts_.find(hash, type, value, n);
+    if (slot->hash != 0) return slot->value;
+    napi_handle_scope scope;
+    napi_open_handle_scope(env, &scope);
+    int32_t id = screen(type, value, n);
+    napi_close_handle_scope(env, scope);
+    return id;
+  }
+
+  int32_t screen(uint8_t type, const uint8_t* value, size_t n) {
+    napi_value function;
+    napi_value global;
+    napi_value args[2];
+    napi_value result;
+    if (failed) return FAILED;
+    napi_get_reference_value(env, screenFn, &function);
+    napi_get_undefined(env, &global);
+    napi_create_uint32(env, type, &args[0]);
+    napi_create_string_utf8(env, reinterpret_cast<const char*>(value), n, &args[1]);
+    if (napi_call_function(env, global, function, 2, args, &result) != napi_ok) {
+      failed = true;
+      return FAILED;
+    }
+    // [1, type index, observable, allowlisted] or [0, type name, value, status]
+    napi_value element;
+    int32_t accepted = 0;
+    napi_get_element(env, result, 0, &element);
+    napi_get_value_int32(env, element, &accepted);
+    std::string outValue;
+    napi_get_element(env, result, 2, &element);
+    if (!stringOf(element, outValue)) return FAILED;
+    const uint8_t* outBytes = reinterpret_cast<const uint8_t*>(outValue.data());
+    if (accepted != 0) {
+      int32_t outType = 0;
+      bool isAllowlisted = false;
+      napi_get_element(env, result, 1, &element);
+      napi_get_value_int32(env, element, &outType);
+      napi_get_element(env, result, 3, &element);
+      napi_get_value_bool(env, element, &isAllowlisted);
+      int32_t id = observable(static_cast<uint8_t>(outType), outBytes, outValue.size(), isAllowlisted);
+      bool same = outType == type && outValue.size() == n && std::memcmp(outBytes, value, n) == 0;
+      return same ? id : remember(type, value, n, id);
+    }
+    std::string typeName;
+    std::string status;
+    napi_get_element(env, result, 1, &element);
+    if (!stringOf(element, typeName)) return FAILED;
+    napi_get_element(env, result, 3, &element);
+    if (!stringOf(element, status)) return FAILED;
+    Rejection rejection{static_cast<uint32_t>(rejectionHeads_.size()), 0, statusId(status)};
+    if (csv) {
+      appendCsvCell(rejectionHeads_, outBytes, outValue.size());
+      rejectionHeads_.push_back(',');
+      rejectionHeads_.append(typeName);
+      rejectionHeads_.push_back(',');
+    } else {
+      rejectionHeads_.append("{\"Observable\":");
+      appendJsonCell(rejectionHeads_, outBytes, outValue.size());
+      rejectionHeads_.append(",\"IoCType\":\"");
+      rejectionHeads_.append(typeName);
+      rejectionHeads_.append("\",\"Status\":\"");
+    }
+    rejection.headLen = static_cast<uint32_t>(rejectionHeads_.size()) - rejection.headOff;
+    rejections_.push_back(rejection);
+    return remember(type, value, n, -static_cast<int32_t>(rejections_.size()));
+  }
+};
+
+// ---------------------------------------------------------------------------------------------------------------
+// Refanging (src/extract/refang.ts): the edits of a field, in order.
+
+bool matchesAt(const Pass& p, long position, const char* form) {
+  long length = static_cast<long>(std::strlen(form));
+  if (position < 0 || position + length > p.length) return false;
+  for (long i = 0; i < length; ++i) {
+    if (lower(static_cast<uint8_t>(p.at(position + i))) != static_cast<uint8_t>(form[i])) return false;
+  }
+  return true;
+}
+
+struct SchemeForm {
+  const char* form;
+  int replacement;
+};
+struct BracketForm {
+  const char* form;
+  int replacement;
+};
+// REPLACEMENTS of src/extract/refang.ts, and the forms that map to them (same order: the first match wins).
+const char* const REPLACEMENTS[] = {".", "@", "://", ":", "//", "/", "http", "https", "ftp", "ftps", "sftp"};
+const SchemeForm SCHEME_FORMS[] = {{"h[tt]ps", 7}, {"h[tt]p", 6}, {"hxxps", 7}, {"hxtps", 7}, {"htxps", 7}, {"h**ps", 7},
+                                   {"h__ps", 7},   {"meows", 7},  {"sfxp", 10},  {"fxps", 9},   {"hxxp", 6},  {"hxtp", 6},
+                                   {"htxp", 6},    {"h**p", 6},   {"h__p", 6},   {"meow", 6},   {"fxp", 8}};
+const BracketForm BRACKET_FORMS[] = {{".", 0}, {"dot", 0}, {"@", 1}, {"at", 1}, {"://", 2}, {":", 3}, {"//", 4}, {"/", 5}};
+
+bool isAlphanumeric(int code) { return (code >= 48 && code <= 57) || (code >= 65 && code <= 90) || (code >= 97 && code <= 122); }
+
+bool schemeBefore(const Pass& p, long position, long floor, Found& found) {
+  int last = p.at(position - 1) | 0x20;
+  int previous = p.at(position - 2) | 0x20;
+  if (last == 0x70) {
+    if (previous != 0x78 && previous != 0x74 && previous != 0x2a && previous != 0x7f && previous != 0x7d) return false;
+  } else if (last == 0x73) {
+    if (previous != 0x70) return false;
+  } else if (last != 0x77 || previous != 0x6f) {
+    return false;
+  }
+  if (matchesAt(p, position - 4, "http") || matchesAt(p, position - 5, "https") || matchesAt(p, position - 3, "ftp")) return false;
+  for (const SchemeForm& form : SCHEME_FORMS) {
+    long start = position - static_cast<long>(std::strlen(form.form));
+    if (start < floor || !matchesAt(p, start, form.form)) continue;
+    if (start > 0 && isAlphanumeric(p.at(start - 1))) continue;
+    found = Found{start, position, form.replacement};
+    return true;
+  }
+  return false;
+}
+
+bool bracketAt(const Pass& p, long position, Found& found) {
+  int open = p.at(position);
+  if (open != 91 && open != 40 && open != 123) return false;
+  long inner = position + 1;
+  if (p.at(inner) == 32) inner += 1;
+  int first = p.at(inner);
+  if (!(first == 46 || first == 64 || first == 58 || first == 47 || (first | 0x20) == 0x64 || (first | 0x20) == 0x61)) return false;
+  for (const BracketForm& form : BRACKET_FORMS) {
+    if (!matchesAt(p, inner, form.form)) continue;
+    long end = inner + static_cast<long>(std::strlen(form.form));
+    if (p.at(end) == 32) end += 1;
+    int close = p.at(end);
+    if (close != 93 && close != 41 && close != 125) continue;
+    end += 1;
+    long start = position;
+    if (form.replacement == 0 && p.at(start - 1) == 32 && p.at(end) == 32) {
+      start -= 1;
+      end += 1;
+    }
+    found = Found{start, end, form.replacement};
+    return true;
+  }
+  return false;
+}
+
+// Bytes that may start an edit, or that send the field to JavaScript (non-ASCII).
+bool TRIGGER[256];
+
+void initTriggers() {
+  for (int code = 0x80; code < 256; ++code) TRIGGER[code] = true;
+  TRIGGER['['] = TRIGGER['('] = TRIGGER['{'] = TRIGGER[':'] = true;
+}
+
+// findEdits of src/extract/refang.ts: the edits that refang the field, in order and not overlapping. Returns false
+// when the field has a non-ASCII byte (left to JavaScript, whose offsets count UTF-16 code units).
+bool findEdits(const Pass& p, std::vector<Found>& edits) {
+  edits.clear();
+  long floor = 0;
+  Found found{0, 0, 0};
+  for (long position = 0; position < p.length; ++position) {
+    uint8_t code = p.text[position];
+    if (!TRIGGER[code]) continue;
+    if (code >= 0x80) return false;
+    if (position < floor) continue;
+    if (code == ':') {
+      if (schemeBefore(p, position, floor, found)) {
+        edits.push_back(found);
+        floor = found.end;
+      }
+      continue;
+    }
+    if (!bracketAt(p, position, found) || found.start < floor) continue;
+    Found bracket = found;
+    // A bracketed colon may follow a defanged scheme: `hxxps[:]//`.
+    if ((bracket.replacement == 2 || bracket.replacement == 3) && schemeBefore(p, position, floor, found)) edits.push_back(found);
+    edits.push_back(bracket);
+    floor = bracket.end;
+  }
+  return true;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Extraction on refanged ASCII text: a port of src/extract/index.ts (see there for the rules and their reasons).
+
+void emit(Pass& p, uint8_t type, const uint8_t* value, size_t valueLength, long start, long end) {
+  p.emitted++;
+  long from = p.originalAt(start);
+  long to = p.originalAt(end);
+  p.engine->occurrence(type, value, valueLength, p.original + from, static_cast<size_t>(to - from));
+}
+
+// True when [start, end) of the refanged text was written differently (src/extract/index.ts wasDefanged).
+bool wasDefanged(const Pass& p, long start, long end) {
+  if (p.edits == nullptr) return false;
+  long from = p.originalAt(start);
+  long to = p.originalAt(end);
+  return to - from != end - start || std::memcmp(p.original + from, p.text + start, static_cast<size_t>(end - start)) != 0;
+}
+
+// A lower-case copy of [start, end).
+void lowered(const Pass& p, long start, long end, std::string& into) {
+  into.resize(static_cast<size_t>(end - start));
+  for (long i = start; i < end; ++i) into[static_cast<size_t>(i - start)] = static_cast<char>(lower(p.text[i]));
+}
+
+void scanHashes(Pass& p, long start, long end) {
+  long index = start;
+  std::string& value = p.engine->scratchHash;
+  while (index < end) {
+    while (index < end && (p.cls(index) & ALNUM) == 0) index += 1;
+    long runStart = index;
+    bool allHex = true;
+    while (index < end) {
+      int cls = p.cls(index);
+      if ((cls & ALNUM) == 0) break;
+      if ((cls & HEX) == 0) allHex = false;
+      index += 1;
+    }
+    long length = index - runStart;
+    int type = length == 32 ? MD5 : length == 40 ? SHA1 : length == 64 ? SHA256 : -1;
+    if (allHex && type >= 0) {
+      lowered(p, runStart, index, value);
+      emit(p, static_cast<uint8_t>(type), reinterpret_cast<const uint8_t*>(value.data()), value.size(), runStart, index);
+    }
+  }
+}
+
+bool tryIpv4(Pass& p, long start, long end) {
+  if (end - start > 15 || end - start < 7) return false;
+  int parts = 0, digits = 0, part = 0;
+  for (long index = start; index <= end; index += 1) {
+    int code = index < end ? p.at(index) : DOT;
+    if (code == DOT) {
+      if (digits == 0 || part > 255) return false;
+      parts += 1;
+      digits = 0;
+      part = 0;
+    } else {
+      digits += 1;
+      part = part * 10 + code - 48;
+      if (digits > 3) return false;
+    }
+  }
+  if (parts != 4) return false;
+  if (start >= 2 && p.at(start - 1) == SLASH && p.at(end - 1) == 48 && p.at(end - 2) == DOT && p.at(end - 3) == 48 &&
+      p.at(end - 4) == DOT && (p.cls(start - 2) & LETTER) != 0) {
+    return false;
+  }
+  emit(p, IPV4, p.text + start, static_cast<size_t>(end - start), start, end);
+  return true;
+}
+
+void scanRangeParts(Pass& p, long start, long end) {
+  long partStart = start;
+  for (long index = start; index <= end; index += 1) {
+    int code = index < end ? p.at(index) : 45;
+    if (code != 45 && code != 95) continue;
+    long from = partStart;
+    long to = index;
+    while (from < to && p.at(from) == DOT) from += 1;
+    while (to > from && p.at(to - 1) == DOT) to -= 1;
+    if (to - from >= 7) {
+      bool digitsAndDots = true;
+      for (long i = from; i < to; ++i) {
+        int c = p.at(i);
+        if (c != DOT && (c < 48 || c > 57)) digitsAndDots = false;
+      }
+      if (digitsAndDots) tryIpv4(p, from, to);
+    }
+    partStart = index + 1;
+  }
+}
+
+bool hasHostSyntax(const Pass& p, long start, long end) {
+  long labelStart = start;
+  int labels = 0;
+  bool letterInLabel = false;
+  for (long index = start; index <= end; index += 1) {
+    int code = index < end ? p.at(index) : DOT;
+    if (code == DOT) {
+      long length = index - labelStart;
+      if (length == 0 || length > 63) return false;
+      if (p.at(labelStart) == 45 || p.at(index - 1) == 45) return false;
+      labels += 1;
+      labelStart = index + 1;
+      if (index == end) return labels > 1 && letterInLabel;
+      letterInLabel = false;
+    } else {
+      int cls = CLASS[code];
+      if ((cls & ALNUM) == 0 && code != 45) return false;
+      if ((cls & LETTER) != 0) letterInLabel = true;
+    }
+  }
+  return false;
+}
+
+bool isDomainAt(Pass& p, long start, long end, long runEnd) {
+  if (end - start < 3 || end - start > 253 || !hasHostSyntax(p, start, end)) return false;
+  std::string& name = p.engine->scratchName;
+  lowered(p, start, end, name);
+  const uint8_t* bytes = reinterpret_cast<const uint8_t*>(name.data());
+  int kind = p.engine->domainKind(bytes, name.size());
+  if (p.engine->failed || kind == KIND_NONE) return false;
+  int after = runEnd == end ? p.at(end) : DOT;
+  if (after == 61) return false;
+  if (kind == KIND_FILE_EXTENSION) {
+    bool port = after == COLON && (p.cls(end + 1) & DIGIT) != 0;
+    if (!port && name.compare(0, 4, "www.") != 0 && !wasDefanged(p, start, end)) return false;
+  }
+  emit(p, DNS, bytes, name.size(), start, end);
+  return true;
+}
+
+void scanDottedRun(Pass& p, long runStart, long runEnd) {
+  long start = runStart;
+  long end = runEnd;
+  while (start < end && p.at(start) == DOT) start += 1;
+  while (end > start && p.at(end - 1) == DOT) end -= 1;
+  bool digitsAndDots = true;
+  bool separators = false;
+  for (long index = start; index < end; index += 1) {
+    int code = p.at(index);
+    if (code == 45 || code == 95) separators = true;
+    else if (code != DOT && (CLASS[code] & DIGIT) == 0) digitsAndDots = false;
+  }
+  if (digitsAndDots && !separators) {
+    tryIpv4(p, start, end);
+    return;
+  }
+  if (!digitsAndDots && isDomainAt(p, start, end, runEnd)) return;
+  if (separators) scanRangeParts(p, start, end);
+  if (end - start >= 32) scanHashes(p, start, end);
+}
+
+long trimUrlEnd(const Pass& p, long start, long end) {
+  int open = 0, close = 0, openSquare = 0, closeSquare = 0;
+  for (long index = start; index < end; index += 1) {
+    int code = p.at(index);
+    if (code == 40) open += 1;
+    else if (code == 41) close += 1;
+    else if (code == 91) openSquare += 1;
+    else if (code == 93) closeSquare += 1;
+  }
+  long stop = end;
+  while (stop > start) {
+    int code = p.at(stop - 1);
+    if (code == 46 || code == 44 || code == 59 || code == 58 || code == 33 || code == 63 || code == 42) {
+      stop -= 1;
+    } else if (code == 41 && close > open) {
+      close -= 1;
+      stop -= 1;
+    } else if (code == 93 && closeSquare > openSquare) {
+      closeSquare -= 1;
+      stop -= 1;
+    } else {
+      break;
+    }
+  }
+  return stop;
+}
+
+bool isSchemeChar(int code, bool first) {
+  bool letter = (code >= 97 && code <= 122) || (code >= 65 && code <= 90);
+  if (first) return letter;
+  return letter || (code >= 48 && code <= 57) || code == 43 || code == 45 || code == 46;
+}
+
+struct UrlParts {
+  long separator, hostStart, hostEnd;
+};
+
+// src/extract/url.ts splitUrl, for a URL at [start, end) whose `://` is the first one from start.
+bool splitUrl(const Pass& p, long start, long end, UrlParts& parts) {
+  long separator = -1;
+  for (long i = start; i + 2 < p.length; ++i) {
+    if (p.text[i] == ':' && p.text[i + 1] == '/' && p.text[i + 2] == '/') {
+      separator = i;
+      break;
+    }
+  }
+  if (separator <= start || separator >= end) return false;
+  for (long index = start; index < separator; index += 1) {
+    if (!isSchemeChar(p.at(index), index == start)) return false;
+  }
+  long authorityStart = separator + 3;
+  long authorityEnd = authorityStart;
+  long hostStart = authorityStart;
+  while (authorityEnd < end) {
+    int code = p.at(authorityEnd);
+    if (code == 47 || code == 63 || code == 35) break;
+    if (code == 64) hostStart = authorityEnd + 1;
+    authorityEnd += 1;
+  }
+  long hostEnd = authorityEnd;
+  bool bracketed = p.at(hostStart) == 91;
+  for (long index = hostStart; index < authorityEnd; index += 1) {
+    int code = p.at(index);
+    if (bracketed ? code == 93 : code == 58) {
+      hostEnd = bracketed ? index + 1 : index;
+      break;
+    }
+  }
+  parts.separator = separator;
+  parts.hostStart = hostStart;
+  parts.hostEnd = hostEnd;
+  return true;
+}
+
+bool isUrlScheme(const Pass& p, long start, long end) {
+  static const char* const SCHEMES[] = {"http", "https", "ftp", "telnet", "ldap", "file"};
+  for (const char* scheme : SCHEMES) {
+    if (static_cast<long>(std::strlen(scheme)) == end - start && matchesAt(p, start, scheme)) return true;
+  }
+  return false;
+}
+
+long scanUrl(Pass& p, long start, long colon) {
+  long end = colon + 3;
+  while (end < p.length && (p.cls(end) & URL_CHAR) != 0) end += 1;
+  end = trimUrlEnd(p, colon + 3, end);
+  UrlParts parts;
+  if (!splitUrl(p, start, end, parts)) return colon + 3;
+  bool file = parts.separator - start == 4 && matchesAt(p, start, "file");
+  if ((parts.hostEnd == parts.hostStart && !file) || end == colon + 3) return colon + 3;
+  // The scheme and the host in lower case; userinfo, port, path, query and fragment as they are.
+  std::string& url = p.engine->scratchUrl;
+  url.assign(reinterpret_cast<const char*>(p.text) + start, static_cast<size_t>(end - start));
+  for (long i = start; i < parts.separator; ++i) url[static_cast<size_t>(i - start)] = static_cast<char>(lower(p.text[i]));
+  for (long i = parts.hostStart; i < parts.hostEnd; ++i) url[static_cast<size_t>(i - start)] = static_cast<char>(lower(p.text[i]));
+  emit(p, URL, reinterpret_cast<const uint8_t*>(url.data()), url.size(), start, end);
+  if (p.engine->hostsAsDns && !p.engine->failed) {
+    std::string& host = p.engine->scratchHost;
+    lowered(p, parts.hostStart, parts.hostEnd, host);
+    const uint8_t* bytes = reinterpret_cast<const uint8_t*>(host.data());
+    // isPublicDomain: the whole of publicDomainKind's tests, including its length and label checks.
+    if (p.engine->domainKind(bytes, host.size()) != KIND_NONE) emit(p, DNS, bytes, host.size(), parts.hostStart, parts.hostEnd);
+  }
+  return end;
+}
+
+long scanIpv6(Pass& p, long colon) {
+  long start = colon;
+  while (start > 0 && colon - start < 4 && (p.cls(start - 1) & HEX) != 0) start -= 1;
+  if (start > 0) {
+    int before = p.at(start - 1);
+    if (before == COLON || (CLASS[before] & HOST) != 0) return colon + 1;
+  }
+  long end = colon + 1;
+  int colons = 1;
+  long hexDigits = colon - start;
+  bool doubleColon = false;
+  while (end < p.length) {
+    int code = p.at(end);
+    int cls = CLASS[code];
+    if ((cls & IPV6_CHAR) == 0) break;
+    if (code == COLON) {
+      colons += 1;
+      if (p.at(end - 1) == COLON) doubleColon = true;
+    } else if ((cls & HEX) != 0) {
+      hexDigits += 1;
+    }
+    end += 1;
+  }
+  if (colons < 2 || hexDigits == 0 || (p.cls(end) & HOST) != 0) return colon + 1;
+  if (colons < 6 && !doubleColon) return colon + 1;
+  std::string& canonical = p.engine->scratchCanonical;
+  for (long stop = end, trimmed = 0; stop > start && trimmed <= 2; stop -= 1, trimmed += 1) {
+    if (stop - start <= 45) {
+      if (p.engine->ipv6(p.text + start, static_cast<size_t>(stop - start), canonical)) {
+        emit(p, IPV6, reinterpret_cast<const uint8_t*>(canonical.data()), canonical.size(), start, stop);
+        return stop;
+      }
+      if (p.engine->failed) return p.length;
+    }
+    int last = p.at(stop - 1);
+    if (last != DOT && last != COLON) break;
+  }
+  return colon + 1;
+}
+
+constexpr long HASH_PROBE = 32;
+
+long scanHashProbe(Pass& p, long probe, long floor) {
+  if ((p.cls(probe) & HEX) == 0) return probe;
+  bool dotted = false;
+  long start = probe;
+  while (start > floor) {
+    int code = p.at(start - 1);
+    if ((CLASS[code] & HOST) == 0) break;
+    if (code == DOT) dotted = true;
+    start -= 1;
+  }
+  long end = probe + 1;
+  while (end < p.length) {
+    int code = p.at(end);
+    if ((CLASS[code] & HOST) == 0) break;
+    if (code == DOT) dotted = true;
+    end += 1;
+  }
+  if (dotted || end - start < 32) return end;
+  int before = p.emitted;
+  scanHashes(p, start, end);
+  return p.emitted > before ? -(end + 1) : end;
+}
+
+bool isSchemeSeparator(const Pass& p, long index) { return p.at(index) == COLON && p.at(index + 1) == SLASH && p.at(index + 2) == SLASH; }
+
+long scanRunAround(Pass& p, long dot, long floor) {
+  long runStart = dot;
+  while (runStart > floor && (p.cls(runStart - 1) & HOST) != 0) runStart -= 1;
+  long runEnd = dot + 1;
+  while (runEnd < p.length && (p.cls(runEnd) & HOST) != 0) runEnd += 1;
+  if (isSchemeSeparator(p, runEnd)) {
+    long schemeStart = runEnd;
+    while (schemeStart > runStart && (p.cls(schemeStart - 1) & LETTER) != 0) schemeStart -= 1;
+    if (isUrlScheme(p, schemeStart, runEnd)) {
+      if (schemeStart > runStart) scanDottedRun(p, runStart, schemeStart);
+      return scanUrl(p, schemeStart, runEnd);
+    }
+  }
+  scanDottedRun(p, runStart, runEnd);
+  return runEnd;
+}
+
+long scanColon(Pass& p, long colon, long floor) {
+  if (isSchemeSeparator(p, colon)) {
+    long schemeStart = colon;
+    while (schemeStart > floor && (p.cls(schemeStart - 1) & LETTER) != 0) schemeStart -= 1;
+    bool glued = schemeStart > 0 && (p.cls(schemeStart - 1) & HOST) != 0;
+    if (!glued && schemeStart < colon && isUrlScheme(p, schemeStart, colon)) return scanUrl(p, schemeStart, colon);
+    return colon + 1;
+  }
+  return scanIpv6(p, colon);
+}
+
+long indexOf(const Pass& p, uint8_t c, long from) {
+  if (from >= p.length) return -1;
+  const void* found = std::memchr(p.text + from, c, static_cast<size_t>(p.length - from));
+  return found == nullptr ? -1 : static_cast<const uint8_t*>(found) - p.text;
+}
+
+void extract(Pass& p) {
+  long length = p.length;
+  long floor = 0;
+  long nextDot = indexOf(p, '.', 0);
+  long nextColon = indexOf(p, ':', 0);
+  long nextProbe = HASH_PROBE - 1;
+  while (!p.engine->failed) {
+    if (nextDot != -1 && nextDot < floor) nextDot = indexOf(p, '.', floor);
+    if (nextColon != -1 && nextColon < floor) nextColon = indexOf(p, ':', floor);
+    if (nextProbe < floor + HASH_PROBE - 1) nextProbe = floor + HASH_PROBE - 1;
+    long dot = nextDot == -1 ? length : nextDot;
+    long colon = nextColon == -1 ? length : nextColon;
+    if (dot < colon && dot < nextProbe) {
+      floor = scanRunAround(p, dot, floor);
+      nextDot = indexOf(p, '.', floor > dot + 1 ? floor : dot + 1);
+    } else if (colon < length && colon <= nextProbe) {
+      long resume = scanColon(p, colon, floor);
+      if (resume > colon + 1) floor = resume;
+      nextColon = indexOf(p, ':', colon + 1);
+    } else if (nextProbe < length) {
+      long end = scanHashProbe(p, nextProbe, floor);
+      if (end < 0) {
+        end = -end - 1;
+        floor = end;
+      }
+      nextProbe = end + HASH_PROBE;
+    } else {
+      break;
+    }
+  }
+}
+
+void Engine::field(const uint8_t* s, int n) {
+  if (n == 0 || failed) return;
+  Pass p{this, s, n, 0, s, nullptr};
+  if (!findEdits(p, edits_)) {
+    extractInJs(s, n);
+    return;
+  }
+  if (edits_.empty()) {
+    extract(p);
+    return;
+  }
+  // refangWithMap: the refanged text and where its bytes came from.
+  refanged_.clear();
+  map_.clear();
+  long original = 0;
+  for (const Found& edit : edits_) {
+    refanged_.append(reinterpret_cast<const char*>(s) + original, static_cast<size_t>(edit.start - original));
+    const char* replacement = REPLACEMENTS[edit.replacement];
+    long length = static_cast<long>(std::strlen(replacement));
+    map_.push_back(Edit{static_cast<long>(refanged_.size()), length, edit.start, edit.end});
+    refanged_.append(replacement);
+    original = edit.end;
+  }
+  refanged_.append(reinterpret_cast<const char*>(s) + original, static_cast<size_t>(n - original));
+  Pass refangedPass{this, reinterpret_cast<const uint8_t*>(refanged_.data()), static_cast<int>(refanged_.size()), 0, s, &map_};
+  extract(refangedPass);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Input: lines of text (src/io/line-splitter.ts and the text reader of src/io/readers.ts)
+
+// The lines of one part, each one record with one field; returns the 0-based number of a line longer than
+// `maxBytes` (where the JavaScript reader fails, after the lines before it), or -1.
+double textPart(Engine& engine, const uint8_t* bytes, size_t n, double startLine, double maxBytes) {
+  engine.fieldCell = engine.csv ? "" : "\"\"";
+  size_t start = 0;
+  double line = startLine;
+  while (start < n && !engine.failed) {
+    const void* newline = std::memchr(bytes + start, '\n', n - start);
+    size_t end = newline == nullptr ? n : static_cast<size_t>(static_cast<const uint8_t*>(newline) - bytes);
+    if (static_cast<double>(end - start) > maxBytes) return line;
+    size_t from = start;
+    size_t to = end;
+    if (line == 0 && to - from >= 3 && bytes[from] == 0xef && bytes[from + 1] == 0xbb && bytes[from + 2] == 0xbf) from += 3;
+    if (to > from && bytes[to - 1] == '\r') to -= 1;
+    engine.records++;
+    if (to > from) {
+      engine.setIndexNumber(line);
+      engine.field(bytes + from, static_cast<int>(to - from));
+    }
+    line += 1;
+    start = end + 1;
+  }
+  return -1;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------------------------
+// The module's functions (see src/native/engine.ts for their JavaScript side)
+
+namespace {
+
+bool argsOf(napi_env env, napi_callback_info info, size_t expected, napi_value* args) {
+  size_t count = expected;
+  napi_get_cb_info(env, info, &count, args, nullptr, nullptr);
+  if (count < expected) {
+    napi_throw_type_error(env, nullptr, "ioc_extract: too few arguments");
+    return false;
+  }
+  return true;
+}
+
+Engine* engineOf(napi_env env, napi_value value) {
+  void* data = nullptr;
+  if (napi_get_value_external(env, value, &data) != napi_ok || data == nullptr) {
+    napi_throw_type_error(env, nullptr, "ioc_extract: not an engine");
+    return nullptr;
+  }
+  Engine* engine = static_cast<Engine*>(data);
+  engine->env = env;
+  engine->failed = false;
+  return engine;
+}
+
+// The data and element count of a typed array of the given type; null (with a TypeError thrown) otherwise.
+void* typedArray(napi_env env, napi_value value, napi_typedarray_type expected, size_t* length, const char* message) {
+  napi_typedarray_type type;
+  void* data = nullptr;
+  napi_value buffer;
+  size_t offset = 0;
+  if (napi_get_typedarray_info(env, value, &type, length, &data, &buffer, &offset) != napi_ok || type != expected) {
+    napi_throw_type_error(env, nullptr, message);
+    return nullptr;
+  }
+  // An empty array may have no data pointer: any non-null one will do, nothing is read.
+  return data == nullptr ? static_cast<void*>(length) : data;
+}
+
+bool flag(napi_env env, napi_value object, const char* name) {
+  napi_value value;
+  bool result = false;
+  if (napi_get_named_property(env, object, name, &value) == napi_ok) napi_get_value_bool(env, value, &result);
+  return result;
+}
+
+// create({ csv, urlHostsAsDns }, screen, extract, domainKind, ipv6) -> engine
+napi_value Create(napi_env env, napi_callback_info info) {
+  napi_value args[5];
+  if (!argsOf(env, info, 5, args)) return nullptr;
+  Engine* engine = new Engine();
+  engine->env = env;
+  engine->csv = flag(env, args[0], "csv");
+  engine->hostsAsDns = flag(env, args[0], "urlHostsAsDns");
+  napi_create_reference(env, args[1], 1, &engine->screenFn);
+  napi_create_reference(env, args[2], 1, &engine->extractFn);
+  napi_create_reference(env, args[3], 1, &engine->domainFn);
+  napi_create_reference(env, args[4], 1, &engine->ipv6Fn);
+  napi_value result;
+  napi_create_external(
+      env, engine,
+      [](napi_env finalizeEnv, void* data, void*) {
+        Engine* dying = static_cast<Engine*>(data);
+        napi_delete_reference(finalizeEnv, dying->screenFn);
+        napi_delete_reference(finalizeEnv, dying->extractFn);
+        napi_delete_reference(finalizeEnv, dying->domainFn);
+        napi_delete_reference(finalizeEnv, dying->ipv6Fn);
+        delete dying;
+      },
+      nullptr, &result);
+  return result;
+}
+
+// text(engine, bytes, startLine, maxBytes) -> the 0-based number of an over-long line, or -1
+napi_value Text(napi_env env, napi_callback_info info) {
+  napi_value args[4];
+  if (!argsOf(env, info, 4, args)) return nullptr;
+  Engine* engine = engineOf(env, args[0]);
+  if (engine == nullptr) return nullptr;
+  size_t length = 0;
+  void* data = typedArray(env, args[1], napi_uint8_array, &length, "ioc_extract: bytes must be a Uint8Array");
+  if (data == nullptr) return nullptr;
+  double startLine = 0;
+  double maxBytes = 0;
+  napi_get_value_double(env, args[2], &startLine);
+  napi_get_value_double(env, args[3], &maxBytes);
+  double errorLine = textPart(*engine, static_cast<const uint8_t*>(data), length, startLine, maxBytes);
+  if (engine->failed) return nullptr;
+  napi_value result;
+  napi_create_double(env, errorLine, &result);
+  return result;
+}
+
+// fields(engine, cells): the SourceField cell of each column id used by records()
+napi_value Fields(napi_env env, napi_callback_info info) {
+  napi_value args[2];
+  if (!argsOf(env, info, 2, args)) return nullptr;
+  Engine* engine = engineOf(env, args[0]);
+  if (engine == nullptr) return nullptr;
+  uint32_t length = 0;
+  napi_get_array_length(env, args[1], &length);
+  engine->fieldCells.clear();
+  for (uint32_t i = 0; i < length; ++i) {
+    napi_value element;
+    napi_get_element(env, args[1], i, &element);
+    std::string cell;
+    if (!engine->stringOf(element, cell)) return nullptr;
+    engine->fieldCells.push_back(std::move(cell));
+  }
+  return nullptr;
+}
+
+// records(engine, values, layout): records read in JavaScript. `values` holds, per record, its SourceIndex and
+// then its non-empty field values; `layout` holds, per record, its field count and then each field's column id.
+napi_value Records(napi_env env, napi_callback_info info) {
+  napi_value args[3];
+  if (!argsOf(env, info, 3, args)) return nullptr;
+  Engine* engine = engineOf(env, args[0]);
+  if (engine == nullptr) return nullptr;
+  size_t length = 0;
+  void* data = typedArray(env, args[2], napi_int32_array, &length, "ioc_extract: layout must be an Int32Array");
+  if (data == nullptr) return nullptr;
+  const int32_t* layout = static_cast<const int32_t*>(data);
+  uint32_t next = 0;
+  std::string text;
+  size_t at = 0;
+  while (at < length && !engine->failed) {
+    int32_t fields = layout[at++];
+    napi_value element;
+    napi_get_element(env, args[1], next++, &element);
+    if (!engine->stringOf(element, text)) return nullptr;
+    engine->records++;
+    engine->setIndex(reinterpret_cast<const uint8_t*>(text.data()), text.size());
+    for (int32_t field = 0; field < fields && at < length && !engine->failed; ++field) {
+      int32_t column = layout[at++];
+      if (column < 0 || static_cast<size_t>(column) >= engine->fieldCells.size()) {
+        napi_throw_range_error(env, nullptr, "ioc_extract: unknown column id");
+        return nullptr;
+      }
+      engine->fieldCell = engine->fieldCells[static_cast<size_t>(column)];
+      napi_get_element(env, args[1], next++, &element);
+      if (!engine->stringOf(element, text)) return nullptr;
+      engine->field(reinterpret_cast<const uint8_t*>(text.data()), static_cast<int>(text.size()));
+    }
+  }
+  return nullptr;
+}
+
+void setNumber(napi_env env, napi_value object, const char* name, double value) {
+  napi_value number;
+  napi_create_double(env, value, &number);
+  napi_set_named_property(env, object, name, number);
+}
+
+// take(engine) -> { rows, records, occurrences, valid, duplicates, allowlisted, rejected }: what was made since
+// the last take, which starts the next part afresh.
+napi_value Take(napi_env env, napi_callback_info info) {
+  napi_value args[1];
+  if (!argsOf(env, info, 1, args)) return nullptr;
+  Engine* engine = engineOf(env, args[0]);
+  if (engine == nullptr) return nullptr;
+  napi_value result;
+  napi_value rows;
+  void* copy = nullptr;
+  napi_create_object(env, &result);
+  napi_create_buffer_copy(env, engine->out.size(), engine->out.data(), &copy, &rows);
+  napi_set_named_property(env, result, "rows", rows);
+  setNumber(env, result, "records", engine->records);
+  setNumber(env, result, "occurrences", engine->occurrences);
+  setNumber(env, result, "valid", engine->valid);
+  setNumber(env, result, "duplicates", engine->duplicates);
+  setNumber(env, result, "allowlisted", engine->allowlisted);
+  napi_value rejected;
+  napi_create_object(env, &rejected);
+  for (const Status& status : engine->statuses) {
+    if (status.count == 0) continue;
+    napi_value count;
+    napi_value key;
+    napi_create_double(env, status.count, &count);
+    napi_create_string_utf8(env, status.text.data(), status.text.size(), &key);
+    napi_set_property(env, rejected, key, count);
+  }
+  napi_set_named_property(env, result, "rejected", rejected);
+  // Keeps the output's capacity for the next part when it is moderate.
+  if (engine->out.capacity() > (8u << 20)) std::string().swap(engine->out);
+  else engine->out.clear();
+  engine->resetCounts();
+  return result;
+}
+
+}  // namespace
+
+NAPI_MODULE_INIT() {
+  initClasses();
+  initTriggers();
+  napi_property_descriptor functions[] = {
+      {"create", nullptr, Create, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"text", nullptr, Text, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"fields", nullptr, Fields, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"records", nullptr, Records, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"take", nullptr, Take, nullptr, nullptr, nullptr, napi_default, nullptr},
+  };
+  napi_define_properties(env, exports, sizeof functions / sizeof functions[0], functions);
+  return exports;
+}

@@ -1,0 +1,158 @@
+/**
+ * The native extraction engine (native/extract.cc), loaded when it was built: the per-occurrence work of one-thread
+ * extraction (finding candidates, dedup, formatting rows) on bytes. Everything decided once per distinct value
+ * stays here, in JavaScript, and the engine calls back for it: screening and the allowlist, the public-suffix test,
+ * IPv6 validation, and the extraction of fields with a non-ASCII byte or a defanged form. See the C++ file's head
+ * for why it exists, and test/native/native-engine.test.ts for the byte-for-byte comparison with the JavaScript
+ * engine.
+ *
+ * Design decision: optional. `npm ci` builds it (scripts/build-native.mjs) where a C++ compiler is found; without
+ * one, or with `IOC_ENRICH_ENGINE=js` in the environment, extraction runs in JavaScript with the same output.
+ */
+import { createRequire } from 'node:module';
+import type { Allowlist } from '../allowlist.js';
+import { domainKindOf } from '../extract/domain.js';
+import { extractCandidates } from '../extract/index.js';
+import { canonicalIpv6, isValidIpv6 } from '../extract/ip.js';
+import { screenRefanged } from '../screen.js';
+import { IOC_TYPES, type IocType, type SourceRecord } from '../types.js';
+
+/** What the engine made since the last {@link NativeEngine.take}. */
+export interface NativeOutput {
+  /** Extract rows, UTF-8, in the format the engine was made for. */
+  readonly rows: Buffer;
+  readonly records: number;
+  readonly occurrences: number;
+  readonly valid: number;
+  readonly duplicates: number;
+  readonly allowlisted: number;
+  /** Rejected occurrences by screening message. */
+  readonly rejected: Record<string, number>;
+}
+
+/** The compiled module's functions (native/extract.cc, "The module's functions"). */
+interface Binding {
+  create(
+    options: { csv: boolean; urlHostsAsDns: boolean },
+    screen: (type: number, value: string) => unknown[],
+    extract: (text: string) => unknown[],
+    domainKind: (name: string) => number,
+    ipv6: (value: string) => string | null,
+  ): object;
+  text(engine: object, bytes: Uint8Array, startLine: number, maxBytes: number): number;
+  fields(engine: object, cells: readonly string[]): void;
+  records(engine: object, values: readonly string[], layout: Int32Array): void;
+  take(engine: object): NativeOutput;
+}
+
+let binding: Binding | null | undefined;
+
+/** The compiled module, or null when it was not built or `IOC_ENRICH_ENGINE=js` asks for JavaScript. */
+function loadBinding(): Binding | null {
+  if (binding !== undefined) return binding;
+  binding = null;
+  if (process.env.IOC_ENRICH_ENGINE === 'js') return binding;
+  try {
+    // Two levels up from both src/native (tests) and dist/native (the build).
+    binding = createRequire(import.meta.url)('../../native/build/Release/ioc_extract.node') as Binding;
+  } catch {
+    binding = null;
+  }
+  return binding;
+}
+
+/** True when the native engine is built and not turned off. */
+export function nativeAvailable(): boolean {
+  return loadBinding() !== null;
+}
+
+/** Options of {@link NativeEngine}. */
+export interface NativeEngineOptions {
+  readonly outputFormat: 'csv' | 'jsonl';
+  readonly urlHostsAsDns: boolean;
+  readonly allowlist?: Allowlist | undefined;
+}
+
+/**
+ * One run's extraction state in the native engine: it owns dedup (it sees every record, in input order), like a
+ * one-thread {@link OccurrenceBuilder}. Rows come out in {@link NativeEngine.take}.
+ */
+export class NativeEngine {
+  readonly #binding: Binding;
+  readonly #engine: object;
+  readonly #csv: boolean;
+  /** Column ids of the field names met so far, and their SourceField cells (sent to the engine). */
+  readonly #columns = new Map<string, number>();
+  readonly #cells: string[] = [];
+  readonly #cellOf: (value: string) => string;
+
+  /** Throws when the engine is not available (see {@link nativeAvailable}). */
+  constructor(options: NativeEngineOptions, cell: (value: string) => string) {
+    const loaded = loadBinding();
+    if (loaded === null) throw new Error('the native extraction engine is not built');
+    this.#binding = loaded;
+    this.#csv = options.outputFormat === 'csv';
+    this.#cellOf = cell;
+    const { allowlist } = options;
+    const extractOptions = { urlHostsAsDns: options.urlHostsAsDns };
+    this.#engine = loaded.create(
+      { csv: this.#csv, urlHostsAsDns: options.urlHostsAsDns },
+      (type, value) => {
+        const outcome = screenRefanged(IOC_TYPES[type] as IocType, value);
+        if (!outcome.accepted) return [0, outcome.type, outcome.value, outcome.status];
+        return [1, IOC_TYPES.indexOf(outcome.type), outcome.value, allowlist?.matches(outcome.type, outcome.value) === true];
+      },
+      (text) => {
+        const out: unknown[] = [];
+        for (const candidate of extractCandidates(text, extractOptions)) {
+          out.push(IOC_TYPES.indexOf(candidate.type), candidate.value, candidate.original);
+        }
+        return out;
+      },
+      domainKindOf,
+      (value) => (isValidIpv6(value) ? canonicalIpv6(value) : null),
+    );
+  }
+
+  /**
+   * The lines of a text part (whole lines; line `startLine` first). Returns the 0-based number of a line longer
+   * than `maxBytes`, where the JavaScript reader fails after the lines before it, or -1.
+   */
+  text(bytes: Uint8Array, startLine: number, maxBytes: number): number {
+    return this.#binding.text(this.#engine, bytes, startLine, maxBytes);
+  }
+
+  /** Records read in JavaScript (CSV). */
+  records(batch: readonly SourceRecord[]): void {
+    const values: string[] = [];
+    let layoutLength = 0;
+    for (const record of batch) layoutLength += 1 + record.fields.length;
+    const layout = new Int32Array(layoutLength);
+    let at = 0;
+    for (const record of batch) {
+      values.push(record.sourceIndex);
+      layout[at++] = record.fields.length;
+      for (const field of record.fields) {
+        layout[at++] = this.#column(field.name);
+        values.push(field.value);
+      }
+    }
+    this.#binding.records(this.#engine, values, layout);
+  }
+
+  #column(name: string): number {
+    let id = this.#columns.get(name);
+    if (id === undefined) {
+      id = this.#cells.length;
+      this.#columns.set(name, id);
+      this.#cells.push(this.#cellOf(name));
+      this.#binding.fields(this.#engine, this.#cells);
+    }
+    return id;
+  }
+
+  /** The rows and counts made since the last call. */
+  take(): NativeOutput {
+    return this.#binding.take(this.#engine);
+  }
+}

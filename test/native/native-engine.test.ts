@@ -1,0 +1,187 @@
+// The native engine (native/extract.cc) is a port of the JavaScript extraction and row format: on any input it
+// must give, byte for byte, the rows, counts and errors the JavaScript engine gives. Both run the same one-thread
+// part engine (`jobs: 0`), once with `nativeEngine: false`; the inputs are random lines built from the pieces
+// extraction decides on (defanged forms, schemes, dotted numbers, hex runs, brackets, quotes, non-ASCII text), so
+// every branch of the scan meets its neighbours, in parts of a few KiB.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { afterAll, describe, expect, it } from 'vitest';
+import { mulberry32 } from '../../src/emulator/random.js';
+import { nativeAvailable } from '../../src/native/engine.js';
+import { extractParallel } from '../../src/parallel/parallel-extract.js';
+import { newExtractStats, type ExtractStats } from '../../src/pipeline.js';
+
+const folder = mkdtempSync(join(tmpdir(), 'ioc-native-'));
+afterAll(() => rmSync(folder, { recursive: true, force: true }));
+let files = 0;
+
+function file(content: string, extension: string): string {
+  const path = join(folder, `input-${files++}${extension}`);
+  writeFileSync(path, content);
+  return path;
+}
+
+interface Options {
+  readonly inputFormat: 'csv' | 'text';
+  readonly outputFormat?: 'csv' | 'jsonl';
+  readonly indexColumn?: string;
+  readonly allowlist?: string;
+  readonly urlHostsAsDns?: boolean;
+  readonly maxRecordBytes?: number;
+}
+
+interface Outcome {
+  readonly output: string;
+  readonly stats: ExtractStats;
+  readonly error: string | undefined;
+}
+
+async function run(path: string, options: Options, nativeEngine: boolean, partBytes = 4096): Promise<Outcome> {
+  const chunks: Buffer[] = [];
+  const output = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      chunks.push(chunk);
+      done();
+    },
+  });
+  const stats = newExtractStats();
+  let error: string | undefined;
+  try {
+    await extractParallel({
+      input: { path },
+      output,
+      stats,
+      jobs: 0,
+      partBytes,
+      nativeEngine,
+      inputFormat: options.inputFormat,
+      outputFormat: options.outputFormat ?? 'csv',
+      indexColumn: options.indexColumn,
+      maxRecordBytes: options.maxRecordBytes,
+      allowlist: options.allowlist === undefined ? undefined : { text: options.allowlist, source: 'allow.txt' },
+      urlHostsAsDns: options.urlHostsAsDns ?? false,
+    });
+  } catch (caught) {
+    error = (caught as Error).message;
+  }
+  return { output: Buffer.concat(chunks).toString('utf8'), stats, error };
+}
+
+/** Runs both engines and expects the same outcome; returns it. */
+async function same(path: string, options: Options, partBytes = 4096): Promise<Outcome> {
+  const javascript = await run(path, options, false, partBytes);
+  const native = await run(path, options, true, partBytes);
+  expect(native.error).toBe(javascript.error);
+  expect(native.stats).toEqual(javascript.stats);
+  if (native.output !== javascript.output) {
+    // The first differing row, rather than two megabytes of diff.
+    const a = native.output.split('\n');
+    const b = javascript.output.split('\n');
+    const row = a.findIndex((line, index) => line !== b[index]);
+    expect({ row, native: a[row] }).toEqual({ row, native: b[row] });
+  }
+  return javascript;
+}
+
+const PIECES = [
+  '.', '..', ':', '::', '://', '/', '//', '[.]', '(.)', '{.}', '[dot]', '(DOT)', ' [.] ', '[ . ]', '[:]', '[://]', '(://)',
+  '[/]', '[//]', '[@]', '[at]', '(at)', 'hxxp', 'hXXps', 'hxtp', 'h**p', 'h__ps', 'h[tt]p', 'meow', 'fxp', 'sfxp', 'http',
+  'HTTPS', 'ftp', 'file', 'ldap', 'telnet', 'www.', 'evil', 'Evil', 'com', 'org', 'co.uk', 'zip', 'so', 'io', 'exe',
+  'local', 'localhost', 'example', 'xn--bcher-kva', '10', '1', '8', '255', '256', '0', '00', '01', '192', '168', '172',
+  '100', '64', 'ffff', 'fe80', 'FE80', '2001', 'db8', 'abc', 'DEF', 'd41d8cd98f00b204e9800998ecf8427e',
+  'DA39A3EE5E6B4B0D3255BFEF95601890AFD80709', 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855',
+  '00000000000000000000000000000000', ' ', ' ', ' ', '\t', ',', '"', "'", '=', '-', '_', '@', '?', '#', '!', '*', ';',
+  '(', ')', '[', ']', '{', '}', '<', '>', '%2F', '&', '+', '\\', '^', '`', '|', '~', 'Chrome/', '.0.0', 'HIER_DIRECT/',
+  'user.name', 'é', 'Ü', 'bÜcher', '日本', '\u00a0', '\u0001', '\u007f', ':443', ':8080', 'http://a.com/x',
+  'https://Sub.Evil.com', 'hxxp://b[.]org', 'ftp://[::1]:21/', 'http://user@h.io:8080/p?q=1#f', '1.2.3.4', '8.8.8.8',
+  '10.0.0.1-10.0.0.9', '::ffff:1.2.3.4', 'fe80::1', '2001:db8::1',
+];
+
+function randomLine(next: () => number): string {
+  let line = '';
+  const pieces = 1 + Math.floor(next() * 40);
+  for (let index = 0; index < pieces; index++) line += PIECES[Math.floor(next() * PIECES.length)];
+  return line;
+}
+
+function randomText(seed: number, lines: number): string {
+  const next = mulberry32(seed);
+  let text = '';
+  for (let line = 0; line < lines; line++) {
+    const roll = next();
+    text += roll < 0.03 ? '' : randomLine(next);
+    text += roll > 0.95 ? '\r\n' : '\n';
+  }
+  return text;
+}
+
+function csvField(value: string): string {
+  return `"${value.replaceAll('"', '""')}"`;
+}
+
+function randomCsv(seed: number, rows: number): string {
+  const next = mulberry32(seed);
+  let text = 'id,message,detail\n';
+  for (let row = 0; row < rows; row++) {
+    // Quoted fields with newlines, commas and quotes, and SourceIndex cells that need quoting or start a formula.
+    const id = next() < 0.2 ? csvField(`=${randomLine(next).slice(0, 8)}`) : `${row}`;
+    text += `${id},${csvField(randomLine(next))},${next() < 0.5 ? csvField(`${randomLine(next)}\n${randomLine(next)}`) : ''}\n`;
+  }
+  return text;
+}
+
+describe.skipIf(!nativeAvailable())('the native engine gives what the JavaScript engine gives', () => {
+  it('random lines of the pieces extraction decides on, as CSV and as JSON lines', async () => {
+    for (const seed of [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]) {
+      const path = file(randomText(seed, 4000), '.txt');
+      const outcome = await same(path, { inputFormat: 'text', outputFormat: seed % 2 === 0 ? 'jsonl' : 'csv', urlHostsAsDns: seed % 3 === 0 });
+      expect(outcome.stats.occurrences).toBeGreaterThan(1000);
+      expect(outcome.stats.valid).toBeGreaterThan(100);
+    }
+  });
+
+  it('random CSV with multi-line quoted fields and an index column that needs quoting', async () => {
+    for (const seed of [11, 12]) {
+      const path = file(randomCsv(seed, 2000), '.csv');
+      const outcome = await same(path, { inputFormat: 'csv', indexColumn: 'id', outputFormat: seed === 11 ? 'csv' : 'jsonl' });
+      expect(outcome.stats.occurrences).toBeGreaterThan(1000);
+    }
+  });
+
+  it('an allowlist, a BOM, and the first line numbered 0', async () => {
+    const text = `\uFEFFhttp://evil.com/a 8.8.8.8\n${randomText(21, 500)}evil.com sub.evil.com 8.8.4.4\n`;
+    const outcome = await same(file(text, '.txt'), { inputFormat: 'text', allowlist: 'evil.com\n8.8.8.0/24\n' });
+    expect(outcome.stats.allowlisted).toBeGreaterThan(1);
+    expect(outcome.output.split("\n")[1]).toBe("http://evil.com/a,url,Allowlisted,0,,http://evil.com/a");
+  });
+
+  it('more distinct values than the memos hold: rejections, spellings and domains forgotten and screened again', async () => {
+    const lines: string[] = [];
+    // 120,000 distinct private addresses (rejections, past the verdict memo's 100,000) and 110,000 distinct
+    // domain-shaped names (past the domain memo's), with public values repeated among them and early ones again.
+    for (let index = 0; index < 120_000; index++) {
+      lines.push(`10.${(index >> 16) & 255}.${(index >> 8) & 255}.${index & 255} 8.8.${index % 3}.8 HXXP://Host${index % 5}[.]com/x`);
+      if (index < 110_000) lines.push(`file${index}.so name${index}.example.org`);
+    }
+    lines.push('10.0.0.1 10.0.0.2 name1.example.org 8.8.1.8');
+    const outcome = await same(file(`${lines.join('\n')}\n`, '.txt'), { inputFormat: 'text' }, 256 * 1024);
+    expect(outcome.stats.rejected['IP address is not global']).toBe(120_002);
+  }, 60_000);
+
+  it('a line over the length limit: the same error, after the same rows', async () => {
+    const text = `${randomText(31, 200)}${'a.b '.repeat(300)}\nevil.com\n`;
+    const outcome = await same(file(text, '.txt'), { inputFormat: 'text', maxRecordBytes: 1000 });
+    expect(outcome.error).toMatch(/:201: line is longer than 1000 bytes$/);
+  });
+});
+
+describe('the native engine is built where it can be', () => {
+  it('loads when a C++ compiler is installed', () => {
+    const compiler = spawnSync('c++', ['--version']).status === 0;
+    if (!compiler || process.env.IOC_ENRICH_ENGINE === 'js') return;
+    expect(nativeAvailable()).toBe(true);
+  });
+});
