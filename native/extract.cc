@@ -281,6 +281,9 @@ struct Status {
 
 constexpr int32_t FAILED = INT32_MIN;
 
+// Zero bytes around the text a Pass scans.
+constexpr size_t PADDING = 16;
+
 class Engine;
 
 // An edit found in a field: the span it replaces and the index of its replacement in REPLACEMENTS.
@@ -305,7 +308,9 @@ struct Pass {
   int emitted;
   const uint8_t* original;  // the field as written; == text when nothing was refanged
   const std::vector<Edit>* edits;  // null when nothing was refanged
-  int at(long index) const { return index >= 0 && index < length ? text[index] : 0; }
+  // Reads 0 outside the text: `text` has PADDING zero bytes on each side (see Engine::field), and no read here
+  // strays further than a few bytes past either end (each call site is bounded by the length or a bounded offset).
+  int at(long index) const { return text[index]; }
   int cls(long index) const { return CLASS[at(index)]; }
 
   // The offset in the original text of refanged offset k (OffsetMap.original).
@@ -333,8 +338,9 @@ class Engine {
  public:
   bool csv = true;
   bool hostsAsDns = false;
+  bool hasAllowlist = true;
   napi_env env = nullptr;
-  napi_ref screenFn = nullptr, extractFn = nullptr, domainFn = nullptr, ipv6Fn = nullptr;
+  napi_ref screenFn = nullptr, extractFn = nullptr, domainFn = nullptr, ipv6Fn = nullptr, tldFn = nullptr;
   bool failed = false;
 
   std::string out;
@@ -344,6 +350,7 @@ class Engine {
   std::vector<Found> edits_;
   std::vector<Edit> map_;
   std::string refanged_;
+  std::string padded_;
   // Scratch space of the scan (src/extract/index.ts allocates these strings): kept to spare an allocation each.
   std::string scratchHash, scratchName, scratchUrl, scratchHost, scratchCanonical;
   double records = 0, occurrences = 0, valid = 0, duplicates = 0, allowlisted = 0;
@@ -437,8 +444,18 @@ class Engine {
     }
   }
 
-  // The kind of a lower-case domain name (src/extract/domain.ts publicDomainKind), memoised.
+  // The kind of a lower-case domain name (src/extract/domain.ts publicDomainKind), memoised. A name whose last
+  // label is no ICANN top-level domain is none, without a call (see tldMayBeIcann in src/extract/domain.ts):
+  // most domain-shaped runs in logs are `report.pdf` or `287.93ms`, and a thousand last labels stand for them.
   int domainKind(const uint8_t* name, size_t n) {
+    const uint8_t* label = name;
+    for (size_t i = n; i > 0; --i) {
+      if (name[i - 1] == '.') {
+        label = name + i;
+        break;
+      }
+    }
+    if (!tldMayBeIcann(label, n - static_cast<size_t>(label - name))) return KIND_NONE;
     uint64_t hash = hashOf(0, name, n);
     Slot* slot = domains_.find(hash, 0, name, n);
     if (slot->hash != 0) return slot->value;
@@ -453,6 +470,23 @@ class Engine {
     }
     domains_.insert(slot, hash, 0, name, n, kind, false);
     return kind;
+  }
+
+  bool tldMayBeIcann(const uint8_t* label, size_t n) {
+    uint64_t hash = hashOf(0, label, n);
+    Slot* slot = tlds_.find(hash, 0, label, n);
+    if (slot->hash != 0) return slot->value != 0;
+    napi_value arg;
+    napi_value result;
+    if (!call(tldFn, label, n, &result, &arg)) return false;
+    bool may = false;
+    napi_get_value_bool(env, result, &may);
+    if (tlds_.count() >= DOMAIN_MEMO_LIMIT) {
+      tlds_.clear();
+      slot = tlds_.find(hash, 0, label, n);
+    }
+    tlds_.insert(slot, hash, 0, label, n, may ? 1 : 0, false);
+    return may;
   }
 
   // The canonical form of a valid IPv6 address, or false (src/extract/ip.ts isValidIpv6, canonicalIpv6), memoised.
@@ -568,6 +602,7 @@ class Engine {
   std::vector<Rejection> rejections_;
   std::string rejectionHeads_;
   Table domains_;
+  Table tlds_;
   Table ipv6s_;
   std::vector<std::string> ipv6Canonical_;
 
@@ -620,6 +655,10 @@ class Engine {
     uint64_t hash = hashOf(type, value, n);
     Slot* slot = verdicts_.find(hash, type, value, n);
     if (slot->hash != 0) return slot->value;
+    // An extracted dns candidate is a lower-case public domain without a trailing dot (extraction tested it with
+    // the same domain kind screening uses), which screenDns (src/screen.ts) accepts as it is: only the allowlist
+    // could still say otherwise. A quarter of the first sightings in logs, spared a call.
+    if (type == DNS && !hasAllowlist) return observable(DNS, value, n, false);
     napi_handle_scope scope;
     napi_open_handle_scope(env, &scope);
     int32_t id = screen(type, value, n);
@@ -641,7 +680,15 @@ class Engine {
       failed = true;
       return FAILED;
     }
-    // [1, type index, observable, allowlisted] or [0, type name, value, status]
+    // 1 or 2: accepted as it is (2: allowlisted); else [1, type index, observable, allowlisted] or
+    // [0, type name, value, status].
+    napi_valuetype kind;
+    napi_typeof(env, result, &kind);
+    if (kind == napi_number) {
+      int32_t code = 0;
+      napi_get_value_int32(env, result, &code);
+      return observable(type, value, n, code == 2);
+    }
     napi_value element;
     int32_t accepted = 0;
     napi_get_element(env, result, 0, &element);
@@ -1191,7 +1238,12 @@ void extract(Pass& p) {
 
 void Engine::field(const uint8_t* s, int n) {
   if (n == 0 || failed) return;
-  Pass p{this, s, n, 0, s, nullptr};
+  // A padded copy (see Pass::at): the scan reads a few bytes around its positions without a bounds test each.
+  padded_.assign(PADDING, '\0');
+  padded_.append(reinterpret_cast<const char*>(s), static_cast<size_t>(n));
+  padded_.append(PADDING, '\0');
+  const uint8_t* text = reinterpret_cast<const uint8_t*>(padded_.data()) + PADDING;
+  Pass p{this, text, n, 0, text, nullptr};
   if (!findEdits(p, edits_)) {
     extractInJs(s, n);
     return;
@@ -1201,19 +1253,22 @@ void Engine::field(const uint8_t* s, int n) {
     return;
   }
   // refangWithMap: the refanged text and where its bytes came from.
-  refanged_.clear();
+  refanged_.assign(PADDING, '\0');
+  s = text;
   map_.clear();
   long original = 0;
   for (const Found& edit : edits_) {
     refanged_.append(reinterpret_cast<const char*>(s) + original, static_cast<size_t>(edit.start - original));
     const char* replacement = REPLACEMENTS[edit.replacement];
     long length = static_cast<long>(std::strlen(replacement));
-    map_.push_back(Edit{static_cast<long>(refanged_.size()), length, edit.start, edit.end});
+    map_.push_back(Edit{static_cast<long>(refanged_.size() - PADDING), length, edit.start, edit.end});
     refanged_.append(replacement);
     original = edit.end;
   }
   refanged_.append(reinterpret_cast<const char*>(s) + original, static_cast<size_t>(n - original));
-  Pass refangedPass{this, reinterpret_cast<const uint8_t*>(refanged_.data()), static_cast<int>(refanged_.size()), 0, s, &map_};
+  int length = static_cast<int>(refanged_.size() - PADDING);
+  refanged_.append(PADDING, '\0');
+  Pass refangedPass{this, reinterpret_cast<const uint8_t*>(refanged_.data()) + PADDING, length, 0, s, &map_};
   extract(refangedPass);
 }
 
@@ -1295,18 +1350,20 @@ bool flag(napi_env env, napi_value object, const char* name) {
   return result;
 }
 
-// create({ csv, urlHostsAsDns }, screen, extract, domainKind, ipv6) -> engine
+// create({ csv, urlHostsAsDns }, screen, extract, domainKind, ipv6, tldMayBeIcann) -> engine
 napi_value Create(napi_env env, napi_callback_info info) {
-  napi_value args[5];
-  if (!argsOf(env, info, 5, args)) return nullptr;
+  napi_value args[6];
+  if (!argsOf(env, info, 6, args)) return nullptr;
   Engine* engine = new Engine();
   engine->env = env;
   engine->csv = flag(env, args[0], "csv");
   engine->hostsAsDns = flag(env, args[0], "urlHostsAsDns");
+  engine->hasAllowlist = flag(env, args[0], "allowlist");
   napi_create_reference(env, args[1], 1, &engine->screenFn);
   napi_create_reference(env, args[2], 1, &engine->extractFn);
   napi_create_reference(env, args[3], 1, &engine->domainFn);
   napi_create_reference(env, args[4], 1, &engine->ipv6Fn);
+  napi_create_reference(env, args[5], 1, &engine->tldFn);
   napi_value result;
   napi_create_external(
       env, engine,
@@ -1316,6 +1373,7 @@ napi_value Create(napi_env env, napi_callback_info info) {
         napi_delete_reference(finalizeEnv, dying->extractFn);
         napi_delete_reference(finalizeEnv, dying->domainFn);
         napi_delete_reference(finalizeEnv, dying->ipv6Fn);
+        napi_delete_reference(finalizeEnv, dying->tldFn);
         delete dying;
       },
       nullptr, &result);

@@ -11,7 +11,7 @@
  */
 import { createRequire } from 'node:module';
 import type { Allowlist } from '../allowlist.js';
-import { domainKindOf } from '../extract/domain.js';
+import { domainKindOf, tldMayBeIcann } from '../extract/domain.js';
 import { extractCandidates } from '../extract/index.js';
 import { canonicalIpv6, isValidIpv6 } from '../extract/ip.js';
 import { screenRefanged } from '../screen.js';
@@ -33,11 +33,12 @@ export interface NativeOutput {
 /** The compiled module's functions (native/extract.cc, "The module's functions"). */
 interface Binding {
   create(
-    options: { csv: boolean; urlHostsAsDns: boolean },
-    screen: (type: number, value: string) => unknown[],
+    options: { csv: boolean; urlHostsAsDns: boolean; allowlist: boolean },
+    screen: (type: number, value: string) => number | unknown[],
     extract: (text: string) => unknown[],
     domainKind: (name: string) => number,
     ipv6: (value: string) => string | null,
+    tldMayBeIcann: (label: string) => boolean,
   ): object;
   text(engine: object, bytes: Uint8Array, startLine: number, maxBytes: number): number;
   fields(engine: object, cells: readonly string[]): void;
@@ -96,11 +97,14 @@ export class NativeEngine {
     const { allowlist } = options;
     const extractOptions = { urlHostsAsDns: options.urlHostsAsDns };
     this.#engine = loaded.create(
-      { csv: this.#csv, urlHostsAsDns: options.urlHostsAsDns },
+      { csv: this.#csv, urlHostsAsDns: options.urlHostsAsDns, allowlist: allowlist !== undefined },
       (type, value) => {
         const outcome = screenRefanged(IOC_TYPES[type] as IocType, value);
         if (!outcome.accepted) return [0, outcome.type, outcome.value, outcome.status];
-        return [1, IOC_TYPES.indexOf(outcome.type), outcome.value, allowlist?.matches(outcome.type, outcome.value) === true];
+        const allowlisted = allowlist?.matches(outcome.type, outcome.value) === true;
+        // Most values are accepted as they are: a number then, rather than an array and a string to read back.
+        if (outcome.type === IOC_TYPES[type] && outcome.value === value) return allowlisted ? 2 : 1;
+        return [1, IOC_TYPES.indexOf(outcome.type), outcome.value, allowlisted];
       },
       (text) => {
         const out: unknown[] = [];
@@ -111,6 +115,7 @@ export class NativeEngine {
       },
       domainKindOf,
       (value) => (isValidIpv6(value) ? canonicalIpv6(value) : null),
+      tldMayBeIcann,
     );
   }
 

@@ -1,0 +1,79 @@
+// tldMayBeIcann lets the native engine call a name's domain kind None from its last label alone. That is exact only
+// if it is true for every top-level label under which an ICANN rule sits, including labels that are no rule
+// themselves (`co.za` is a rule, `za` is not: this test found it). It reads the flat trie out of the installed tldts
+// bundle and checks every such label. If a tldts upgrade changes the bundle's layout, this test fails loudly rather
+// than passing on nothing.
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { describe, expect, it } from 'vitest';
+import { domainKindOf, DomainKind, tldMayBeIcann } from '../../src/extract/domain.js';
+
+interface Trie {
+  readonly nodeFlags: Uint8Array;
+  readonly edgeStart: Uint16Array | Uint32Array;
+  readonly edgeLength: Uint8Array;
+  readonly edgeChild: Uint16Array | Uint32Array;
+  readonly labelText: string;
+  readonly rulesRoot: number;
+  readonly exceptionsRoot: number;
+}
+
+function tldtsTrie(): Trie {
+  const require = createRequire(import.meta.url);
+  const source = readFileSync(require.resolve('tldts'), 'utf8');
+  const names = ['nodeFlags', 'edgeStart', 'edgeLength', 'edgeChild', 'labelText', 'rulesRoot', 'exceptionsRoot'];
+  // The bundle's module scope, with a line that hands its trie out (test only: the library never does this).
+  const load = new Function('module', 'exports', 'require', `${source}\n;return { ${names.join(', ')} };`) as (
+    ...args: unknown[]
+  ) => Trie;
+  return load({ exports: {} }, {}, require);
+}
+
+const ICANN = 1;
+
+describe('tldMayBeIcann', () => {
+  it('is true for every top-level label with an ICANN rule at or under it in tldts, and its false is final', () => {
+    const trie = tldtsTrie();
+    const edgeOffset: number[] = [];
+    for (let node = 0, offset = 0; node < trie.nodeFlags.length; node += 1) {
+      for (let edge = trie.edgeStart[node] as number; edge < (trie.edgeStart[node + 1] as number); edge += 1) {
+        edgeOffset[edge] = offset;
+        offset += trie.edgeLength[edge] as number;
+      }
+    }
+    const hasIcann = (node: number): boolean => {
+      if (((trie.nodeFlags[node] as number) & ICANN) !== 0) return true;
+      for (let edge = trie.edgeStart[node] as number; edge < (trie.edgeStart[node + 1] as number); edge += 1) {
+        if (hasIcann(trie.edgeChild[edge] as number)) return true;
+      }
+      return false;
+    };
+    const checked = new Set<string>();
+    for (const root of [trie.rulesRoot, trie.exceptionsRoot]) {
+      for (let edge = trie.edgeStart[root] as number; edge < (trie.edgeStart[root + 1] as number); edge += 1) {
+        const label = trie.labelText.slice(edgeOffset[edge], (edgeOffset[edge] as number) + (trie.edgeLength[edge] as number));
+        // A wildcard top level would make every label a possible ICANN one.
+        expect(label).not.toBe('*');
+        if (!hasIcann(trie.edgeChild[edge] as number)) continue;
+        checked.add(label);
+        expect({ label, may: tldMayBeIcann(label) }).toEqual({ label, may: true });
+      }
+    }
+    // The trie was read (over a thousand ICANN top-level domains), including a wildcard-only one (`*.ck`).
+    expect(checked.size).toBeGreaterThan(1000);
+    for (const label of ['com', 'uk', 'ck', 'za', 'zip', 'xn--p1ai']) expect(checked.has(label)).toBe(true);
+  });
+
+  it('is true for za, whose names under co.za are public domains', () => {
+    expect(tldMayBeIcann('za')).toBe(true);
+    expect(domainKindOf('evil.co.za')).toBe(DomainKind.Public);
+  });
+
+  it('is false for file extensions and numbers that are not top-level domains, whose names are never domains', () => {
+    for (const label of ['exe', 'pdf', 'dll', '93ms', 'tmp', 'local', 'localhost', 'internal']) {
+      expect(tldMayBeIcann(label)).toBe(false);
+      expect(domainKindOf(`evil.${label}`)).toBe(DomainKind.None);
+      expect(domainKindOf(`a.b.evil.${label}`)).toBe(DomainKind.None);
+    }
+  });
+});
