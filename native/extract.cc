@@ -1079,7 +1079,21 @@ bool isUrlScheme(const Pass& p, long start, long end) {
   return false;
 }
 
+// src/extract/index.ts hasEmptyHost: an empty host read from the untrimmed authority, which rejects the URL whatever
+// its end (the quadratic case it avoids: `http:///http:///…`).
+bool hasEmptyHost(const Pass& p, long from) {
+  long end = from;
+  long hostStart = from;
+  for (; end < p.length; end += 1) {
+    int code = p.at(end);
+    if ((CLASS[code] & URL_CHAR) == 0 || code == SLASH || code == 63 || code == 35) break;
+    if (code == 64) hostStart = end + 1;
+  }
+  return hostStart == end || p.at(hostStart) == COLON;
+}
+
 long scanUrl(Pass& p, long start, long colon) {
+  if (hasEmptyHost(p, colon + 3) && !(colon - start == 4 && matchesAt(p, start, "file"))) return colon + 3;
   long end = colon + 3;
   while (end < p.length && (p.cls(end) & URL_CHAR) != 0) end += 1;
   end = trimUrlEnd(p, colon + 3, end);

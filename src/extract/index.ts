@@ -284,9 +284,30 @@ function trimUrlEnd(text: string, start: number, end: number): number {
   return stop;
 }
 
+/**
+ * True when the URL whose authority starts at `from` has an empty host (`http:///`, `http://?`, `http://user@/`,
+ * `http://:80/`), read up to the end of its authority in the untrimmed text: `/`, `?`, `#`, or the first character
+ * that is no URL character. Such a URL is rejected whatever trimUrlEnd makes of its end (trimming removes only
+ * `.,;:!?*)]` from the end, which cannot make an empty host non-empty), so scanUrl rejects it without reading to
+ * the end of the run first: reading it for each of the `://` of a line like `http:///http:///…` was quadratic
+ * (a 256 KB line took 15 s).
+ */
+function hasEmptyHost(text: string, from: number): boolean {
+  let end = from;
+  let hostStart = from;
+  for (; end < text.length; end += 1) {
+    const code = text.charCodeAt(end);
+    if ((classOf(code) & URL_CHAR) === 0 || code === SLASH || code === 63 || code === 35) break;
+    if (code === 64) hostStart = end + 1;
+  }
+  // As splitUrl reads it: a bracketed host is never empty; another one ends at its first `:`.
+  return hostStart === end || text.charCodeAt(hostStart) === COLON;
+}
+
 /** A URL whose scheme starts at `start` and whose `://` is at `colon`; returns where scanning resumes. */
 function scanUrl(pass: Pass, start: number, colon: number): number {
   const { text } = pass;
+  if (hasEmptyHost(text, colon + 3) && !(colon - start === 4 && text.slice(start, colon).toLowerCase() === 'file')) return colon + 3;
   let end = colon + 3;
   while (end < text.length && (classOf(text.charCodeAt(end)) & URL_CHAR) !== 0) end += 1;
   end = trimUrlEnd(text, colon + 3, end);

@@ -170,6 +170,19 @@ describe('extractCandidates: hostile input stays correct', () => {
     expect(candidates.slice(0, 2).map((candidate) => candidate.value)).toEqual(['http://a.com/x', 'http://user@b.com:81/y']);
   });
 
+  it('rejects URLs with an empty host, and still finds what follows their `://`', () => {
+    expect(found('http:/// http://? http://user@/x http://:80/ https://#f')).toEqual([]);
+    expect(found('http://:80/evil.com/x http://u@/8.8.8.8 file:///etc/passwd')).toEqual([
+      'dns:evil.com',
+      'ipv4:8.8.8.8',
+      'url:file:///etc/passwd',
+    ]);
+    expect(found('http://[::1]/ http://?evil.com')).toEqual(['url:http://[::1]/', 'dns:evil.com']);
+    // Each `://` of such a line is one rejected URL (that a long line of them is read in linear time is the
+    // benchmark's hostile `http:///…` case).
+    expect(found('http:///'.repeat(2_000))).toEqual([]);
+  });
+
   it('finds indicators next to a long hostile run', () => {
     expect(found(`${'a.'.repeat(10_000)} 8.8.8.8`)).toEqual(['ipv4:8.8.8.8']);
   });

@@ -97,7 +97,8 @@ const PIECES = [
   '(', ')', '[', ']', '{', '}', '<', '>', '%2F', '&', '+', '\\', '^', '`', '|', '~', 'Chrome/', '.0.0', 'HIER_DIRECT/',
   'user.name', 'é', 'Ü', 'bÜcher', '日本', '\u00a0', '\u0001', '\u007f', ':443', ':8080', 'http://a.com/x',
   'https://Sub.Evil.com', 'hxxp://b[.]org', 'ftp://[::1]:21/', 'http://user@h.io:8080/p?q=1#f', '1.2.3.4', '8.8.8.8',
-  '10.0.0.1-10.0.0.9', '::ffff:1.2.3.4', 'fe80::1', '2001:db8::1',
+  '10.0.0.1-10.0.0.9', '::ffff:1.2.3.4', 'fe80::1', '2001:db8::1', 'http:///', 'http://?', 'http://@/', 'http://:1/',
+  'file:///', 'FILE://', 'http://a@', 'http://[',
 ];
 
 function randomLine(next: () => number): string {
