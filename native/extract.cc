@@ -25,6 +25,7 @@
 #include <cstdint>
 #include <cstring>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 namespace {
@@ -113,6 +114,11 @@ class Table {
 
   // Fills the empty slot `slot` (from find) with the key; may move every slot (the pointer is then stale).
   void insert(Slot* slot, uint64_t hash, uint8_t tag, const uint8_t* bytes, size_t length, int32_t value, bool memo) {
+    // Keys are found by 32-bit offsets: past 4 GiB of keys nothing more goes in (the engine then fails the run).
+    if (arena_.size() + length + 1 > UINT32_MAX) {
+      full_ = true;
+      return;
+    }
     slot->hash = hash;
     slot->off = static_cast<uint32_t>(arena_.size());
     slot->len = static_cast<uint32_t>(length);
@@ -134,6 +140,7 @@ class Table {
     slot->memo = 0;
   }
   size_t count() const { return count_; }
+  bool full() const { return full_; }
   size_t memoCount() const { return memo_; }
 
   void clear() {
@@ -186,6 +193,7 @@ class Table {
   std::string arena_;
   size_t count_ = 0;
   size_t memo_ = 0;
+  bool full_ = false;
 };
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -281,10 +289,27 @@ struct Status {
 
 constexpr int32_t FAILED = INT32_MIN;
 
+// V8's longest string (String::kMaxLength on 64-bit): the JavaScript engine cannot read a longer line.
+constexpr size_t MAX_STRING_LENGTH = 0x1fffffe8;
+
 // Zero bytes around the text a Pass scans.
 constexpr size_t PADDING = 16;
 
 class Engine;
+
+// A handle scope for the JavaScript values of one call back: without it they would pile up until the engine's
+// function returns (a part can make thousands).
+class Scope {
+ public:
+  explicit Scope(napi_env env) : env_(env) { napi_open_handle_scope(env_, &scope_); }
+  ~Scope() { napi_close_handle_scope(env_, scope_); }
+  Scope(const Scope&) = delete;
+  Scope& operator=(const Scope&) = delete;
+
+ private:
+  napi_env env_;
+  napi_handle_scope scope_;
+};
 
 // An edit found in a field: the span it replaces and the index of its replacement in REPLACEMENTS.
 struct Found {
@@ -355,10 +380,13 @@ class Engine {
   std::string scratchHash, scratchName, scratchUrl, scratchHost, scratchCanonical;
   double records = 0, occurrences = 0, valid = 0, duplicates = 0, allowlisted = 0;
   std::vector<Status> statuses;
+  // The statuses counted since the last take, in the order first met.
+  std::vector<int32_t> usedStatuses;
 
   void resetCounts() {
     records = occurrences = valid = duplicates = allowlisted = 0;
-    for (Status& status : statuses) status.count = 0;
+    for (int32_t id : usedStatuses) statuses[static_cast<size_t>(id)].count = 0;
+    usedStatuses.clear();
   }
 
   void setIndex(const uint8_t* s, size_t n) {
@@ -388,8 +416,10 @@ class Engine {
 
   // One occurrence: its verdict, then its row.
   void occurrence(uint8_t type, const uint8_t* value, size_t valueLength, const uint8_t* original, size_t originalLength) {
+    // After a failed call nothing more is written: the JavaScript engine stops at the occurrence that failed.
+    if (failed) return;
     int32_t id = resolve(type, value, valueLength);
-    if (id == FAILED) return;
+    if (id == FAILED || failed) return;
     occurrences++;
     if (id >= 0) {
       Observable& o = observables_[static_cast<size_t>(id)];
@@ -422,8 +452,7 @@ class Engine {
       out.append(rejectionHeads_, r.headOff, r.headLen);
       Status& status = statuses[static_cast<size_t>(r.status)];
       out.append(status.cell);
-      if (status.text == "Allowlisted") allowlisted++;
-      else status.count++;
+      if (status.count++ == 0) usedStatuses.push_back(r.status);
     }
     if (csv) {
       out.push_back(',');
@@ -459,16 +488,20 @@ class Engine {
     uint64_t hash = hashOf(0, name, n);
     Slot* slot = domains_.find(hash, 0, name, n);
     if (slot->hash != 0) return slot->value;
-    napi_value arg;
-    napi_value result;
-    if (!call(domainFn, name, n, &result, &arg)) return KIND_NONE;
     int32_t kind = 0;
-    napi_get_value_int32(env, result, &kind);
+    {
+      Scope scope(env);
+      napi_value arg;
+      napi_value result;
+      if (!call(domainFn, name, n, &result, &arg)) return KIND_NONE;
+      napi_get_value_int32(env, result, &kind);
+    }
     if (domains_.count() >= DOMAIN_MEMO_LIMIT) {
       domains_.clear();
       slot = domains_.find(hash, 0, name, n);
     }
     domains_.insert(slot, hash, 0, name, n, kind, false);
+    if (domains_.full()) return tooMany();
     return kind;
   }
 
@@ -476,16 +509,20 @@ class Engine {
     uint64_t hash = hashOf(0, label, n);
     Slot* slot = tlds_.find(hash, 0, label, n);
     if (slot->hash != 0) return slot->value != 0;
-    napi_value arg;
-    napi_value result;
-    if (!call(tldFn, label, n, &result, &arg)) return false;
     bool may = false;
-    napi_get_value_bool(env, result, &may);
+    {
+      Scope scope(env);
+      napi_value arg;
+      napi_value result;
+      if (!call(tldFn, label, n, &result, &arg)) return false;
+      napi_get_value_bool(env, result, &may);
+    }
     if (tlds_.count() >= DOMAIN_MEMO_LIMIT) {
       tlds_.clear();
       slot = tlds_.find(hash, 0, label, n);
     }
     tlds_.insert(slot, hash, 0, label, n, may ? 1 : 0, false);
+    if (tlds_.full()) return tooMany();
     return may;
   }
 
@@ -494,13 +531,16 @@ class Engine {
     uint64_t hash = hashOf(0, value, n);
     Slot* slot = ipv6s_.find(hash, 0, value, n);
     if (slot->hash == 0) {
-      napi_value arg;
-      napi_value result;
-      if (!call(ipv6Fn, value, n, &result, &arg)) return false;
       napi_valuetype kind;
-      napi_typeof(env, result, &kind);
       std::string text;
-      if (kind == napi_string && !stringOf(result, text)) return false;
+      {
+        Scope scope(env);
+        napi_value arg;
+        napi_value result;
+        if (!call(ipv6Fn, value, n, &result, &arg)) return false;
+        napi_typeof(env, result, &kind);
+        if (kind == napi_string && !stringOf(result, text)) return false;
+      }
       if (ipv6s_.count() >= IPV6_MEMO_LIMIT) {
         ipv6s_.clear();
         ipv6Canonical_.clear();
@@ -512,6 +552,7 @@ class Engine {
         ipv6Canonical_.push_back(std::move(text));
       }
       ipv6s_.insert(slot, hash, 0, value, n, index, false);
+      if (ipv6s_.full()) return tooMany();
       if (index < 0) return false;
       canonical = ipv6Canonical_[static_cast<size_t>(index)];
       return true;
@@ -530,6 +571,9 @@ class Engine {
     return true;
   }
 
+  // Fails the run (false, for the callers' returns) when a table has no room left.
+  bool tooMany() { return fail("ioc_extract: more than 4 GiB of distinct values for the native engine; run with IOC_ENRICH_ENGINE=js"); }
+
   bool fail(const char* message) {
     if (!failed) {
       bool pending = false;
@@ -547,7 +591,7 @@ class Engine {
     napi_value global;
     napi_get_reference_value(env, fn, &function);
     napi_get_undefined(env, &global);
-    napi_create_string_utf8(env, reinterpret_cast<const char*>(bytes), n, arg);
+    if (napi_create_string_utf8(env, reinterpret_cast<const char*>(bytes), n, arg) != napi_ok) return fail("ioc_extract: a value too long for a string");
     if (napi_call_function(env, global, function, 1, arg, result) != napi_ok) {
       failed = true;
       return false;
@@ -557,33 +601,35 @@ class Engine {
 
   // A field handed to src/extract/index.ts: [type, value, original, type, value, original, ...].
   void extractInJs(const uint8_t* s, int n) {
-    napi_handle_scope scope;
-    napi_open_handle_scope(env, &scope);
+    Scope scope(env);
     napi_value arg;
     napi_value result;
-    if (call(extractFn, s, static_cast<size_t>(n), &result, &arg)) {
-      uint32_t length = 0;
-      napi_get_array_length(env, result, &length);
-      std::string value;
-      std::string original;
-      for (uint32_t i = 0; i + 2 < length && !failed; i += 3) {
-        napi_value element;
-        int32_t type = 0;
-        napi_get_element(env, result, i, &element);
-        napi_get_value_int32(env, element, &type);
-        napi_get_element(env, result, i + 1, &element);
-        if (!stringOf(element, value)) break;
-        napi_get_element(env, result, i + 2, &element);
-        if (!stringOf(element, original)) break;
-        occurrence(static_cast<uint8_t>(type), reinterpret_cast<const uint8_t*>(value.data()), value.size(),
-                   reinterpret_cast<const uint8_t*>(original.data()), original.size());
-      }
+    if (!call(extractFn, s, static_cast<size_t>(n), &result, &arg)) return;
+    uint32_t length = 0;
+    napi_get_array_length(env, result, &length);
+    std::string value;
+    std::string original;
+    for (uint32_t i = 0; i + 2 < length && !failed; i += 3) {
+      Scope each(env);
+      napi_value element;
+      int32_t type = 0;
+      napi_get_element(env, result, i, &element);
+      napi_get_value_int32(env, element, &type);
+      napi_get_element(env, result, i + 1, &element);
+      if (!stringOf(element, value)) return;
+      napi_get_element(env, result, i + 2, &element);
+      if (!stringOf(element, original)) return;
+      occurrence(static_cast<uint8_t>(type), reinterpret_cast<const uint8_t*>(value.data()), value.size(),
+                 reinterpret_cast<const uint8_t*>(original.data()), original.size());
     }
-    napi_close_handle_scope(env, scope);
   }
 
+  // The id of a status text: a map, since a status can name its value (`Could not obtain scheme or host from
+  // file:///x0`), so there can be as many as values (a list searched each time was quadratic: found in review).
   int32_t statusId(const std::string& text) {
-    for (size_t i = 0; i < statuses.size(); ++i) if (statuses[i].text == text) return static_cast<int32_t>(i);
+    auto known = statusIds_.find(text);
+    if (known != statusIds_.end()) return known->second;
+    statusIds_.emplace(text, static_cast<int32_t>(statuses.size()));
     Status status;
     status.text = text;
     const uint8_t* bytes = reinterpret_cast<const uint8_t*>(text.data());
@@ -598,6 +644,7 @@ class Engine {
   // entry (value: its index in observables_) is kept for the whole run: it is the dedup state. Memo entries
   // (a spelling that normalises to an observable, or a rejected value: value < 0 for a rejection) are bounded.
   Table verdicts_;
+  std::unordered_map<std::string, int32_t> statusIds_;
   std::vector<Observable> observables_;
   std::vector<Rejection> rejections_;
   std::string rejectionHeads_;
@@ -617,6 +664,10 @@ class Engine {
       verdicts_.promote(slot, id);
     } else {
       verdicts_.insert(slot, hash, type, value, n, id, false);
+      if (verdicts_.full()) {
+        tooMany();
+        return FAILED;
+      }
       slot = verdicts_.find(hash, type, value, n);
     }
     observables_.push_back(Observable{slot->off, static_cast<uint32_t>(n), type, static_cast<uint8_t>(isAllowlisted ? 1 : 0), 0});
@@ -647,6 +698,10 @@ class Engine {
     }
     uint64_t hash = hashOf(type, value, n);
     verdicts_.insert(verdicts_.find(hash, type, value, n), hash, type, value, n, id, true);
+    if (verdicts_.full()) {
+      tooMany();
+      return FAILED;
+    }
     return id;
   }
 
@@ -659,11 +714,8 @@ class Engine {
     // the same domain kind screening uses), which screenDns (src/screen.ts) accepts as it is: only the allowlist
     // could still say otherwise. A quarter of the first sightings in logs, spared a call.
     if (type == DNS && !hasAllowlist) return observable(DNS, value, n, false);
-    napi_handle_scope scope;
-    napi_open_handle_scope(env, &scope);
-    int32_t id = screen(type, value, n);
-    napi_close_handle_scope(env, scope);
-    return id;
+    Scope scope(env);
+    return screen(type, value, n);
   }
 
   int32_t screen(uint8_t type, const uint8_t* value, size_t n) {
@@ -675,7 +727,10 @@ class Engine {
     napi_get_reference_value(env, screenFn, &function);
     napi_get_undefined(env, &global);
     napi_create_uint32(env, type, &args[0]);
-    napi_create_string_utf8(env, reinterpret_cast<const char*>(value), n, &args[1]);
+    if (napi_create_string_utf8(env, reinterpret_cast<const char*>(value), n, &args[1]) != napi_ok) {
+      fail("ioc_extract: a value too long for a string");
+      return FAILED;
+    }
     if (napi_call_function(env, global, function, 2, args, &result) != napi_ok) {
       failed = true;
       return FAILED;
@@ -705,6 +760,7 @@ class Engine {
       napi_get_element(env, result, 3, &element);
       napi_get_value_bool(env, element, &isAllowlisted);
       int32_t id = observable(static_cast<uint8_t>(outType), outBytes, outValue.size(), isAllowlisted);
+      if (id == FAILED) return FAILED;
       bool same = outType == type && outValue.size() == n && std::memcmp(outBytes, value, n) == 0;
       return same ? id : remember(type, value, n, id);
     }
@@ -714,6 +770,10 @@ class Engine {
     if (!stringOf(element, typeName)) return FAILED;
     napi_get_element(env, result, 3, &element);
     if (!stringOf(element, status)) return FAILED;
+    if (rejectionHeads_.size() + outValue.size() * 2 + typeName.size() + 64 > UINT32_MAX) {
+      tooMany();
+      return FAILED;
+    }
     Rejection rejection{static_cast<uint32_t>(rejectionHeads_.size()), 0, statusId(status)};
     if (csv) {
       appendCsvCell(rejectionHeads_, outBytes, outValue.size());
@@ -1299,6 +1359,11 @@ double textPart(Engine& engine, const uint8_t* bytes, size_t n, double startLine
     const void* newline = std::memchr(bytes + start, '\n', n - start);
     size_t end = newline == nullptr ? n : static_cast<size_t>(static_cast<const uint8_t*>(newline) - bytes);
     if (static_cast<double>(end - start) > maxBytes) return line;
+    // The JavaScript reader cannot make a string of such a line (V8's limit) and fails: so does this engine.
+    if (end - start > MAX_STRING_LENGTH) {
+      engine.fail("Cannot create a string longer than 0x1fffffe8 characters");
+      return -1;
+    }
     size_t from = start;
     size_t to = end;
     if (line == 0 && to - from >= 3 && bytes[from] == 0xef && bytes[from + 1] == 0xbb && bytes[from + 2] == 0xbf) from += 3;
@@ -1448,6 +1513,7 @@ napi_value Records(napi_env env, napi_callback_info info) {
   std::string text;
   size_t at = 0;
   while (at < length && !engine->failed) {
+    Scope each(env);
     int32_t fields = layout[at++];
     napi_value element;
     napi_get_element(env, args[1], next++, &element);
@@ -1495,8 +1561,8 @@ napi_value Take(napi_env env, napi_callback_info info) {
   setNumber(env, result, "allowlisted", engine->allowlisted);
   napi_value rejected;
   napi_create_object(env, &rejected);
-  for (const Status& status : engine->statuses) {
-    if (status.count == 0) continue;
+  for (int32_t id : engine->usedStatuses) {
+    const Status& status = engine->statuses[static_cast<size_t>(id)];
     napi_value count;
     napi_value key;
     napi_create_double(env, status.count, &count);

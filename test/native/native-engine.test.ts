@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
 import { mulberry32 } from '../../src/emulator/random.js';
-import { nativeAvailable } from '../../src/native/engine.js';
+import type { Allowlist } from '../../src/allowlist.js';
+import { NativeEngine, nativeAvailable } from '../../src/native/engine.js';
 import { extractParallel } from '../../src/parallel/parallel-extract.js';
 import { newExtractStats, type ExtractStats } from '../../src/pipeline.js';
 
@@ -171,6 +172,27 @@ describe.skipIf(!nativeAvailable())('the native engine gives what the JavaScript
     const outcome = await same(file(`${lines.join('\n')}\n`, '.txt'), { inputFormat: 'text' }, 256 * 1024);
     expect(outcome.stats.rejected['IP address is not global']).toBe(120_002);
   }, 60_000);
+
+  it('a status per value (file URLs without a host): each counted, part after part, as in JavaScript', async () => {
+    const lines = Array.from({ length: 3000 }, (_, index) => `file:///x${index % 1000} 8.8.8.8`);
+    const outcome = await same(file(`${lines.join('\n')}\n`, '.txt'), { inputFormat: 'text' });
+    expect(Object.keys(outcome.stats.rejected)).toHaveLength(1000);
+    expect(outcome.stats.rejected['Could not obtain scheme or host from file:///x7']).toBe(3);
+  });
+
+  it('stops writing rows at a callback that throws, as the JavaScript engine stops at it', () => {
+    const h1 = 'd41d8cd98f00b204e9800998ecf8427e';
+    const h2 = 'e3b0c44298fc1c149afbf4c8996fb924';
+    const allowlist = {
+      matches: (_type: string, value: string): boolean => {
+        if (value === h1) throw new Error('boom');
+        return false;
+      },
+    } as unknown as Allowlist;
+    const engine = new NativeEngine({ outputFormat: 'csv', urlHostsAsDns: false, allowlist }, (value) => value);
+    expect(() => engine.text(Buffer.from(`${h2}\n${h1}_${h2}\n`), 0, 1 << 20)).toThrow('boom');
+    expect(engine.take().rows.toString()).toBe(`${h2},md5_hash,Valid,0,,${h2}\n`);
+  });
 
   it('a line over the length limit: the same error, after the same rows', async () => {
     const text = `${randomText(31, 200)}${'a.b '.repeat(300)}\nevil.com\n`;
