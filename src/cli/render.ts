@@ -8,7 +8,9 @@ import type { EnrichProgress, EnrichSummary, ExtractStats } from '../pipeline.js
 const number = new Intl.NumberFormat('en-US');
 
 function table(rows: ReadonlyArray<readonly [string, string | number]>, indent = '  '): string {
-  const width = Math.max(0, ...rows.map(([label]) => label.length));
+  // A loop, not Math.max(...labels): a spread of 200,000 arguments overflows the stack.
+  let width = 0;
+  for (const [label] of rows) width = Math.max(width, label.length);
   return rows.map(([label, value]) => `${indent}${label.padEnd(width)}  ${typeof value === 'number' ? number.format(value) : value}\n`).join('');
 }
 
@@ -27,6 +29,20 @@ function badRowLines(badRows: BadRows): string {
   return `  skipped ${number.format(badRows.count)} malformed row(s); the first: ${badRows.first ?? ''}\n`;
 }
 
+/** Reasons listed in a summary; the rest are summed on one line. */
+const MAX_REASONS = 20;
+
+/**
+ * The most frequent reasons, then one line for the others: some messages name their value (`Could not obtain scheme
+ * or host from file:///…`), so there can be as many reasons as values, and a summary of 200,000 lines helps nobody.
+ */
+function reasonRows(sorted: ReadonlyArray<readonly [string, number]>): Array<readonly [string, number]> {
+  if (sorted.length <= MAX_REASONS) return [...sorted];
+  const shown = sorted.slice(0, MAX_REASONS - 1);
+  const rest = sorted.slice(MAX_REASONS - 1).reduce((sum, [, count]) => sum + count, 0);
+  return [...shown, [`(${number.format(sorted.length - MAX_REASONS + 1)} other reasons)`, rest]];
+}
+
 /** The end-of-run summary of `extract`. */
 export function formatExtractSummary(stats: ExtractStats, badRows: BadRows): string {
   const rejected = sortedEntries(stats.rejected);
@@ -41,7 +57,7 @@ export function formatExtractSummary(stats: ExtractStats, badRows: BadRows): str
       ['allowlisted', stats.allowlisted],
       ['rejected', rejectedTotal],
     ]) +
-    (rejected.length === 0 ? '' : `  rejected by reason:\n${table(rejected, '    ')}`) +
+    (rejected.length === 0 ? '' : `  rejected by reason:\n${table(reasonRows(rejected), '    ')}`) +
     badRowLines(badRows)
   );
 }
