@@ -21,6 +21,7 @@ import { Worker } from 'node:worker_threads';
 import { IocEnrichError } from '../errors.js';
 import { inputName, readChunks, type InputSpec } from '../io/input-source.js';
 import { drained } from '../io/writers.js';
+import { nativeAvailable } from '../native/engine.js';
 import { EXTRACT_COLUMNS } from '../types.js';
 import type { ExtractStats } from '../pipeline.js';
 import { extractChunk, fromChunkError, newChunkState, type ChunkContext, type ChunkJob, type ChunkResult, type ChunkState } from './chunk-extract.js';
@@ -44,12 +45,15 @@ export interface ParallelExtractOptions extends Omit<ChunkContext, 'file'> {
 }
 
 /**
- * Worker count for library callers who do not choose: one per core the process may use, at most 4; none on a
- * single core. The main thread needs little CPU (reading, cutting, writing), so workers do not leave it a core
- * of its own; the cap bounds memory (each worker has its own heap and memo). The CLI does not use this default
- * (see extract-command.ts).
+ * Worker count for library callers who do not choose. With the native engine built (and not turned off), none: one
+ * thread in it is faster than workers, which run the JavaScript engine, and needs a third of their memory (see the
+ * README's figures). Otherwise one per core the process may use, at most 4; none on a single core. The main thread
+ * needs little CPU (reading, cutting, writing), so workers do not leave it a core of its own; the cap bounds memory
+ * (each worker has its own heap and memo). The CLI does not use this default (see extract-command.ts).
+ * @param nativeEngine - whether the caller lets one-thread extraction use the native engine (its `nativeEngine`).
  */
-export function defaultJobs(): number {
+export function defaultJobs(nativeEngine = true): number {
+  if (nativeEngine && nativeAvailable()) return 0;
   const cores = availableParallelism();
   return cores < 2 ? 0 : Math.min(4, cores);
 }
@@ -146,7 +150,7 @@ export async function extractParallel(options: ParallelExtractOptions): Promise<
     outputFormat: options.outputFormat,
     nativeEngine: options.nativeEngine,
   };
-  const jobs = options.jobs ?? defaultJobs();
+  const jobs = options.jobs ?? defaultJobs(options.nativeEngine !== false);
   // Design decision: the first part runs on this thread and the workers start with the second, so an input of
   // one part (most interactive uses) costs no thread start-up (about 50 ms a worker).
   let workers: WorkerPool | undefined;

@@ -5,14 +5,14 @@
 // every branch of the scan meets its neighbours, in parts of a few KiB.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
 import { mulberry32 } from '../../src/emulator/random.js';
 import type { Allowlist } from '../../src/allowlist.js';
 import { NativeEngine, nativeAvailable } from '../../src/native/engine.js';
-import { extractParallel } from '../../src/parallel/parallel-extract.js';
+import { defaultJobs, extractParallel } from '../../src/parallel/parallel-extract.js';
 import { newExtractStats, type ExtractStats } from '../../src/pipeline.js';
 
 const folder = mkdtempSync(join(tmpdir(), 'ioc-native-'));
@@ -202,6 +202,12 @@ describe.skipIf(!nativeAvailable())('the native engine gives what the JavaScript
 });
 
 describe('the native engine is built where it can be', () => {
+  it('is the library default: no workers when it is built, workers when it is turned off', () => {
+    if (!nativeAvailable()) return;
+    expect(defaultJobs()).toBe(0);
+    expect(defaultJobs(false)).toBe(availableParallelism() < 2 ? 0 : Math.min(4, availableParallelism()));
+  });
+
   it('loads when a C++ compiler is installed', () => {
     const compiler = spawnSync('c++', ['--version']).status === 0;
     if (!compiler || process.env.IOC_ENRICH_ENGINE === 'js') return;
