@@ -1590,5 +1590,10 @@ NAPI_MODULE_INIT() {
       {"take", nullptr, Take, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   napi_define_properties(env, exports, sizeof functions / sizeof functions[0], functions);
+  // The interface version src/native/engine.ts expects (NATIVE_INTERFACE): a module built from older sources is
+  // not used. Raise both when a function's arguments or results change.
+  napi_value version;
+  napi_create_uint32(env, 2, &version);
+  napi_set_named_property(env, exports, "version", version);
   return exports;
 }

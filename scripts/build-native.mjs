@@ -8,7 +8,7 @@
 //   there (`<prefix>/include/node`), and npm's own `nodedir` setting wins when it is set.
 // - Built again only when a source is newer than the module.
 import { spawnSync } from 'node:child_process';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, rmSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -21,6 +21,13 @@ function say(message) {
   process.stderr.write(`ioc-enrich: ${message}\n`);
 }
 
+/** Says why the engine is not built, removing an older build so that no stale module is ever loaded. */
+function notBuilt(reason) {
+  rmSync(join(folder, 'build'), { recursive: true, force: true });
+  say(`the native extraction engine is not built (${reason}); extraction runs in JavaScript, with the same output, slower`);
+  process.exit(0);
+}
+
 if (existsSync(built) && sources.every((source) => statSync(source).mtimeMs <= statSync(built).mtimeMs)) process.exit(0);
 
 const candidates = [
@@ -28,19 +35,20 @@ const candidates = [
   join(dirname(process.execPath), '..', 'lib', 'node_modules', 'npm', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js'),
   join(dirname(process.execPath), 'node_modules', 'npm', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js'),
 ].filter((path) => path !== undefined && existsSync(path));
-if (candidates.length === 0) {
-  say('node-gyp not found: the native extraction engine is not built; extraction runs in JavaScript (slower)');
-  process.exit(0);
-}
+if (candidates.length === 0) notBuilt('node-gyp not found');
 const args = [candidates[0], 'rebuild'];
 const prefix = resolve(dirname(process.execPath), '..');
 if (process.env.npm_config_nodedir === undefined && existsSync(join(prefix, 'include', 'node', 'node_api.h'))) {
   args.push(`--nodedir=${prefix}`);
 }
-const result = spawnSync(process.execPath, args, { cwd: folder, encoding: 'utf8' });
+// A time limit: without local headers node-gyp downloads them, which could hang an install on a network that
+// drops traffic.
+const result = spawnSync(process.execPath, args, { cwd: folder, encoding: 'utf8', timeout: 180_000 });
 if (result.status !== 0 || !existsSync(built)) {
-  const lines = `${result.stderr ?? ''}${result.stdout ?? ''}`.split('\n').filter((line) => /error/i.test(line));
-  say(`the native extraction engine could not be built (${lines[0]?.trim() ?? `node-gyp exit code ${result.status}`}); extraction runs in JavaScript (slower)`);
-  process.exit(0);
+  const output = `${result.stderr ?? ''}${result.stdout ?? ''}`.split('\n');
+  // node-gyp's own account of the failure ("gyp ERR! stack Error: not found: make"), else its first error line.
+  const cause = output.find((line) => line.includes('ERR! stack Error:')) ?? output.find((line) => /\berror\b/i.test(line));
+  const reason = result.error !== undefined ? `node-gyp: ${result.error.message}` : (cause?.replace(/^gyp ERR! stack /, '').trim() ?? `node-gyp exit code ${result.status}`);
+  notBuilt(reason);
 }
 say('native extraction engine built');

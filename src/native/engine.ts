@@ -2,7 +2,7 @@
  * The native extraction engine (native/extract.cc), loaded when it was built: the per-occurrence work of one-thread
  * extraction (finding candidates, dedup, formatting rows) on bytes. Everything decided once per distinct value
  * stays here, in JavaScript, and the engine calls back for it: screening and the allowlist, the public-suffix test,
- * IPv6 validation, and the extraction of fields with a non-ASCII byte or a defanged form. See the C++ file's head
+ * IPv6 validation, and the extraction of fields with a non-ASCII byte. See the C++ file's head
  * for why it exists, and test/native/native-engine.test.ts for the byte-for-byte comparison with the JavaScript
  * engine.
  *
@@ -32,6 +32,8 @@ export interface NativeOutput {
 
 /** The compiled module's functions (native/extract.cc, "The module's functions"). */
 interface Binding {
+  /** The interface version (see NATIVE_INTERFACE). */
+  readonly version?: number;
   create(
     options: { csv: boolean; urlHostsAsDns: boolean; allowlist: boolean },
     screen: (type: number, value: string) => number | unknown[],
@@ -46,6 +48,12 @@ interface Binding {
   take(engine: object): NativeOutput;
 }
 
+/**
+ * The interface version this file speaks (the module's `version`, set at the end of native/extract.cc). A module
+ * built from other sources (a stale build that could not be rebuilt) is not used: extraction runs in JavaScript.
+ */
+const NATIVE_INTERFACE = 2;
+
 let binding: Binding | null | undefined;
 
 /** The compiled module, or null when it was not built or `IOC_ENRICH_ENGINE=js` asks for JavaScript. */
@@ -55,7 +63,8 @@ function loadBinding(): Binding | null {
   if (process.env.IOC_ENRICH_ENGINE === 'js') return binding;
   try {
     // Two levels up from both src/native (tests) and dist/native (the build).
-    binding = createRequire(import.meta.url)('../../native/build/Release/ioc_extract.node') as Binding;
+    const loaded = createRequire(import.meta.url)('../../native/build/Release/ioc_extract.node') as Binding;
+    if (loaded.version === NATIVE_INTERFACE) binding = loaded;
   } catch {
     binding = null;
   }

@@ -208,9 +208,10 @@ describe('the native engine is built where it can be', () => {
     expect(defaultJobs(false)).toBe(availableParallelism() < 2 ? 0 : Math.min(4, availableParallelism()));
   });
 
-  it('loads when a C++ compiler is installed', () => {
-    const compiler = spawnSync('c++', ['--version']).status === 0;
-    if (!compiler || process.env.IOC_ENRICH_ENGINE === 'js') return;
+  it('loads where node-gyp has what it needs (a C++ compiler, make, Python): the comparisons above then run', () => {
+    const runs = (command: string): boolean => spawnSync(command, ['--version']).status === 0;
+    const tools = (runs('c++') || runs('g++')) && runs('make') && runs('python3');
+    if (!tools || process.env.IOC_ENRICH_ENGINE === 'js') return;
     expect(nativeAvailable()).toBe(true);
   });
 });
