@@ -128,7 +128,7 @@ class Table {
     arena_.append(reinterpret_cast<const char*>(bytes), length);
     ++count_;
     if (memo) ++memo_;
-    if (count_ * 2 > slots_.size()) rehash(slots_.size() * 2, false);
+    if (count_ * 2 > slots_.size()) rehash(slots_.size() * 2);
   }
 
   const uint8_t* keyAt(uint32_t off) const { return reinterpret_cast<const uint8_t*>(arena_.data()) + off + 1; }
@@ -177,7 +177,7 @@ class Table {
   }
 
  private:
-  void rehash(size_t size, bool) {
+  void rehash(size_t size) {
     std::vector<Slot> old(size);
     old.swap(slots_);
     size_t mask = size - 1;
@@ -261,8 +261,8 @@ void appendJsonCell(std::string& out, const uint8_t* s, size_t n) {
 
 // Bounds, as in src/occurrences.ts (MEMO_LIMIT) and src/extract/domain.ts (MAX_MEMO).
 constexpr size_t MEMO_LIMIT = 100000;
-constexpr size_t DOMAIN_MEMO_LIMIT = 100000;
-constexpr size_t IPV6_MEMO_LIMIT = 100000;
+// The memos of the domain-kind, top-level-label and IPv6 calls.
+constexpr size_t CALL_MEMO_LIMIT = 100000;
 
 // Domain kinds (src/extract/domain.ts DomainKind).
 constexpr int KIND_NONE = 0, KIND_FILE_EXTENSION = 2;
@@ -485,45 +485,48 @@ class Engine {
       }
     }
     if (!tldMayBeIcann(label, n - static_cast<size_t>(label - name))) return KIND_NONE;
-    uint64_t hash = hashOf(0, name, n);
-    Slot* slot = domains_.find(hash, 0, name, n);
-    if (slot->hash != 0) return slot->value;
-    int32_t kind = 0;
-    {
-      Scope scope(env);
-      napi_value arg;
-      napi_value result;
-      if (!call(domainFn, name, n, &result, &arg)) return KIND_NONE;
-      napi_get_value_int32(env, result, &kind);
-    }
-    if (domains_.count() >= DOMAIN_MEMO_LIMIT) {
-      domains_.clear();
-      slot = domains_.find(hash, 0, name, n);
-    }
-    domains_.insert(slot, hash, 0, name, n, kind, false);
-    if (domains_.full()) return tooMany();
+    int32_t kind = KIND_NONE;
+    memoised(domains_, domainFn, name, n, kind, [this](napi_value result, int32_t& value) {
+      return napi_get_value_int32(env, result, &value) == napi_ok;
+    });
     return kind;
   }
 
   bool tldMayBeIcann(const uint8_t* label, size_t n) {
-    uint64_t hash = hashOf(0, label, n);
-    Slot* slot = tlds_.find(hash, 0, label, n);
-    if (slot->hash != 0) return slot->value != 0;
-    bool may = false;
+    int32_t may = 0;
+    memoised(tlds_, tldFn, label, n, may, [this](napi_value result, int32_t& value) {
+      bool answer = false;
+      napi_get_value_bool(env, result, &answer);
+      value = answer ? 1 : 0;
+      return true;
+    });
+    return may != 0;
+  }
+
+  // The answer of a call back taking one string, memoised in `memo` (bounded: it starts over when full). `read`
+  // turns the call's result into the number kept. False when the call or the memo failed (`value` untouched).
+  template <typename Read>
+  bool memoised(Table& memo, napi_ref fn, const uint8_t* key, size_t n, int32_t& value, Read read) {
+    uint64_t hash = hashOf(0, key, n);
+    Slot* slot = memo.find(hash, 0, key, n);
+    if (slot->hash != 0) {
+      value = slot->value;
+      return true;
+    }
+    int32_t answer = 0;
     {
       Scope scope(env);
-      napi_value arg;
       napi_value result;
-      if (!call(tldFn, label, n, &result, &arg)) return false;
-      napi_get_value_bool(env, result, &may);
+      if (!call(fn, key, n, &result) || !read(result, answer)) return false;
     }
-    if (tlds_.count() >= DOMAIN_MEMO_LIMIT) {
-      tlds_.clear();
-      slot = tlds_.find(hash, 0, label, n);
+    if (memo.count() >= CALL_MEMO_LIMIT) {
+      memo.clear();
+      slot = memo.find(hash, 0, key, n);
     }
-    tlds_.insert(slot, hash, 0, label, n, may ? 1 : 0, false);
-    if (tlds_.full()) return tooMany();
-    return may;
+    memo.insert(slot, hash, 0, key, n, answer, false);
+    if (memo.full()) return tooMany();
+    value = answer;
+    return true;
   }
 
   // The canonical form of a valid IPv6 address, or false (src/extract/ip.ts isValidIpv6, canonicalIpv6), memoised.
@@ -535,13 +538,12 @@ class Engine {
       std::string text;
       {
         Scope scope(env);
-        napi_value arg;
         napi_value result;
-        if (!call(ipv6Fn, value, n, &result, &arg)) return false;
+        if (!call(ipv6Fn, value, n, &result)) return false;
         napi_typeof(env, result, &kind);
         if (kind == napi_string && !stringOf(result, text)) return false;
       }
-      if (ipv6s_.count() >= IPV6_MEMO_LIMIT) {
+      if (ipv6s_.count() >= CALL_MEMO_LIMIT) {
         ipv6s_.clear();
         ipv6Canonical_.clear();
         slot = ipv6s_.find(hash, 0, value, n);
@@ -585,14 +587,15 @@ class Engine {
   }
 
   // Calls `fn` with one string argument.
-  bool call(napi_ref fn, const uint8_t* bytes, size_t n, napi_value* result, napi_value* arg) {
+  bool call(napi_ref fn, const uint8_t* bytes, size_t n, napi_value* result) {
     if (failed) return false;
     napi_value function;
     napi_value global;
     napi_get_reference_value(env, fn, &function);
     napi_get_undefined(env, &global);
-    if (napi_create_string_utf8(env, reinterpret_cast<const char*>(bytes), n, arg) != napi_ok) return fail("ioc_extract: a value too long for a string");
-    if (napi_call_function(env, global, function, 1, arg, result) != napi_ok) {
+    napi_value arg;
+    if (napi_create_string_utf8(env, reinterpret_cast<const char*>(bytes), n, &arg) != napi_ok) return fail("ioc_extract: a value too long for a string");
+    if (napi_call_function(env, global, function, 1, &arg, result) != napi_ok) {
       failed = true;
       return false;
     }
@@ -602,9 +605,8 @@ class Engine {
   // A field handed to src/extract/index.ts: [type, value, original, type, value, original, ...].
   void extractInJs(const uint8_t* s, int n) {
     Scope scope(env);
-    napi_value arg;
     napi_value result;
-    if (!call(extractFn, s, static_cast<size_t>(n), &result, &arg)) return;
+    if (!call(extractFn, s, static_cast<size_t>(n), &result)) return;
     uint32_t length = 0;
     napi_get_array_length(env, result, &length);
     std::string value;
