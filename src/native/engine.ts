@@ -14,6 +14,7 @@ import type { Allowlist } from '../allowlist.js';
 import { domainKindOf, tldMayBeIcann } from '../extract/domain.js';
 import { extractCandidates } from '../extract/index.js';
 import { canonicalIpv6, isValidIpv6 } from '../extract/ip.js';
+import { csvCell, jsonCell } from '../io/writers.js';
 import { screenRefanged } from '../screen.js';
 import { IOC_TYPES, type IocType, type SourceRecord } from '../types.js';
 
@@ -94,15 +95,13 @@ export class NativeEngine {
   /** Column ids of the field names met so far, and their SourceField cells (sent to the engine). */
   readonly #columns = new Map<string, number>();
   readonly #cells: string[] = [];
-  readonly #cellOf: (value: string) => string;
 
   /** Throws when the engine is not available (see {@link nativeAvailable}). */
-  constructor(options: NativeEngineOptions, cell: (value: string) => string) {
+  constructor(options: NativeEngineOptions) {
     const loaded = loadBinding();
     if (loaded === null) throw new Error('the native extraction engine is not built');
     this.#binding = loaded;
     this.#csv = options.outputFormat === 'csv';
-    this.#cellOf = cell;
     const { allowlist } = options;
     const extractOptions = { urlHostsAsDns: options.urlHostsAsDns };
     this.#engine = loaded.create(
@@ -159,7 +158,7 @@ export class NativeEngine {
     if (id === undefined) {
       id = this.#cells.length;
       this.#columns.set(name, id);
-      this.#cells.push(this.#cellOf(name));
+      this.#cells.push(this.#csv ? csvCell(name) : jsonCell(name));
       this.#binding.fields(this.#engine, this.#cells);
     }
     return id;

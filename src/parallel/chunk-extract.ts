@@ -127,7 +127,7 @@ export function newChunkState(context: ChunkContext, ownsDedup = false): ChunkSt
   // outruns them: see README, Performance).
   const native =
     ownsDedup && context.nativeEngine !== false && nativeAvailable()
-      ? new NativeEngine({ outputFormat: context.outputFormat, urlHostsAsDns: context.urlHostsAsDns, allowlist }, context.outputFormat === 'csv' ? csvCell : jsonCell)
+      ? new NativeEngine({ outputFormat: context.outputFormat, urlHostsAsDns: context.urlHostsAsDns, allowlist })
       : undefined;
   return { context, builder, ownsDedup, buffer: Buffer.allocUnsafeSlow(0), native };
 }
@@ -276,7 +276,7 @@ function partRecords(job: ChunkJob, context: ChunkContext): AsyncGenerator<Sourc
 
 /**
  * {@link extractChunk} in the native engine. Text parts go to it as bytes (it splits the lines as the text reader
- * does); CSV records are read in JavaScript (csv-parse, with its errors) and handed over a batch at a time.
+ * does); CSV records are read in JavaScript (src/io/csv-records.ts, with its errors) and handed over a batch at a time.
  */
 async function extractNativeChunk(job: ChunkJob, state: ChunkState, native: NativeEngine): Promise<ChunkResult> {
   const { context } = state;

@@ -189,7 +189,7 @@ describe.skipIf(!nativeAvailable())('the native engine gives what the JavaScript
         return false;
       },
     } as unknown as Allowlist;
-    const engine = new NativeEngine({ outputFormat: 'csv', urlHostsAsDns: false, allowlist }, (value) => value);
+    const engine = new NativeEngine({ outputFormat: 'csv', urlHostsAsDns: false, allowlist });
     expect(() => engine.text(Buffer.from(`${h2}\n${h1}_${h2}\n`), 0, 1 << 20)).toThrow('boom');
     expect(engine.take().rows.toString()).toBe(`${h2},md5_hash,Valid,0,,${h2}\n`);
   });
