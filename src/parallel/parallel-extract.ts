@@ -203,8 +203,7 @@ export async function extractParallel(options: ParallelExtractOptions): Promise<
     if (result.ownRows === true && keys.length === 0) {
       // Rows in a buffer of their own (the native engine's), with no gap: written as they are.
       pool.give(result.input.buffer as ArrayBuffer);
-      stats.valid += result.valid;
-      return finishPart(result, Buffer.from(rows.buffer, rows.byteOffset, rows.length), 0);
+      return finishPart(result, Buffer.from(rows.buffer, rows.byteOffset, rows.length), 0, 0);
     }
     const text = Buffer.allocUnsafe(rows.length + keys.length * DUPLICATE.length);
     let length = 0;
@@ -229,15 +228,15 @@ export async function extractParallel(options: ParallelExtractOptions): Promise<
     length += rows.length - from;
     pool.give(result.input.buffer as ArrayBuffer);
     if (spares.length <= limit) spares.push(rows.buffer as ArrayBuffer);
-    stats.valid += valid + result.valid;
-    return finishPart(result, text.subarray(0, length), keys.length - valid);
+    return finishPart(result, text.subarray(0, length), valid, keys.length - valid);
   };
 
-  /** Counts a part written as `text` (`firstDuplicates`: gaps filled with Duplicate); false on an input error. */
-  const finishPart = async (result: ChunkResult, text: Buffer, firstDuplicates: number): Promise<boolean> => {
+  /** Counts a part written as `text`, its gaps filled with `gapsValid` Valid and `gapsDuplicate` Duplicate; false on an input error. */
+  const finishPart = async (result: ChunkResult, text: Buffer, gapsValid: number, gapsDuplicate: number): Promise<boolean> => {
+    stats.valid += result.valid + gapsValid;
     stats.records += result.records;
     stats.occurrences += result.occurrences;
-    stats.duplicates += result.duplicates + firstDuplicates;
+    stats.duplicates += result.duplicates + gapsDuplicate;
     stats.allowlisted += result.allowlisted;
     for (const [status, count] of Object.entries(result.rejected)) stats.rejected[status] = (stats.rejected[status] ?? 0) + count;
     if (result.records > 0 || text.length > 0) await writeHeader();
