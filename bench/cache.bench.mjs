@@ -13,13 +13,21 @@ const engines = (count, verdict) =>
   Object.fromEntries(
     Array.from({ length: count }, (_, index) => [
       `Engine${index}`,
-      { category: verdict(index), engine_name: `Engine${index}`, engine_version: '1.2.3.4', engine_update: '20260101', method: 'blacklist', result: verdict(index) === 'malicious' ? 'Trojan.Generic' : null },
+      {
+        category: verdict(index),
+        engine_name: `Engine${index}`,
+        engine_version: '1.2.3.4',
+        engine_update: '20260101',
+        method: 'blacklist',
+        result: verdict(index) === 'malicious' ? 'Trojan.Generic' : null,
+      },
     ]),
   );
 
 function hex(seed, length) {
   let text = '';
-  for (let index = 0; text.length < length; index++) text += ((seed * 2654435761 + index * 40503) >>> 0).toString(16).padStart(8, '0');
+  for (let index = 0; text.length < length; index++)
+    text += ((seed * 2654435761 + index * 40503) >>> 0).toString(16).padStart(8, '0');
   return text.slice(0, length);
 }
 
@@ -28,24 +36,60 @@ function replyFor(index, fetchedAt) {
   if (index % 10 === 0) {
     const malicious = index % 3;
     return {
-      api: 'v3', type: 'md5_hash', value: hex(index, 32), fetchedAt,
-      body: { data: { type: 'file', id: hex(index, 64), attributes: {
-        md5: hex(index, 32), sha1: hex(index + 1, 40), sha256: hex(index, 64), size: 12345, names: ['a.exe', 'b.dll'],
-        last_analysis_stats: { harmless: 0, malicious, suspicious: 0, undetected: 70 - malicious },
-        last_analysis_results: engines(70, (engine) => (engine < malicious ? 'malicious' : 'undetected')),
-        last_analysis_date: 1767225600, reputation: -malicious, tags: ['peexe'],
-      } } },
+      api: 'v3',
+      type: 'md5_hash',
+      value: hex(index, 32),
+      fetchedAt,
+      body: {
+        data: {
+          type: 'file',
+          id: hex(index, 64),
+          attributes: {
+            md5: hex(index, 32),
+            sha1: hex(index + 1, 40),
+            sha256: hex(index, 64),
+            size: 12345,
+            names: ['a.exe', 'b.dll'],
+            last_analysis_stats: { harmless: 0, malicious, suspicious: 0, undetected: 70 - malicious },
+            last_analysis_results: engines(70, (engine) => (engine < malicious ? 'malicious' : 'undetected')),
+            last_analysis_date: 1767225600,
+            reputation: -malicious,
+            tags: ['peexe'],
+          },
+        },
+      },
     };
   }
   const type = index % 2 === 0 ? 'ipv4' : 'dns';
-  const value = type === 'ipv4' ? `203.${(index >> 16) & 255}.${(index >> 8) & 255}.${index & 255}` : `host-${index}.example.com`;
+  const value =
+    type === 'ipv4' ? `203.${(index >> 16) & 255}.${(index >> 8) & 255}.${index & 255}` : `host-${index}.example.com`;
   return {
-    api: 'v3', type, value, fetchedAt,
-    body: { data: { type: type === 'ipv4' ? 'ip_address' : 'domain', id: value, attributes: {
-      last_analysis_stats: { harmless: 60, malicious: index % 7 === 0 ? 2 : 0, suspicious: 0, undetected: 10, timeout: 0 },
-      last_analysis_results: engines(20, () => 'harmless'),
-      reputation: 0, country: 'NL', as_owner: 'Example AS', asn: 64500, network: '203.0.0.0/8', tags: [],
-    } } },
+    api: 'v3',
+    type,
+    value,
+    fetchedAt,
+    body: {
+      data: {
+        type: type === 'ipv4' ? 'ip_address' : 'domain',
+        id: value,
+        attributes: {
+          last_analysis_stats: {
+            harmless: 60,
+            malicious: index % 7 === 0 ? 2 : 0,
+            suspicious: 0,
+            undetected: 10,
+            timeout: 0,
+          },
+          last_analysis_results: engines(20, () => 'harmless'),
+          reputation: 0,
+          country: 'NL',
+          as_owner: 'Example AS',
+          asn: 64500,
+          network: '203.0.0.0/8',
+          tags: [],
+        },
+      },
+    },
   };
 }
 
@@ -87,12 +131,14 @@ export default async function run() {
     started = process.hrtime.bigint();
     let aliasHits = 0;
     const files = keys.filter(([type]) => type === 'md5_hash').map((_, index) => hex(index * 10, 64));
-    for (let round = 0; round < 10; round++) for (const sha256 of files) if (cache.get('v3', 'sha256_hash', sha256) !== undefined) aliasHits++;
+    for (let round = 0; round < 10; round++)
+      for (const sha256 of files) if (cache.get('v3', 'sha256_hash', sha256) !== undefined) aliasHits++;
     const aliasNs = process.hrtime.bigint() - started;
 
     let misses = 0;
     started = process.hrtime.bigint();
-    for (let index = 0; index < LOOKUPS / 4; index++) if (cache.get('v3', 'dns', `absent-${index}.example.org`) === undefined) misses++;
+    for (let index = 0; index < LOOKUPS / 4; index++)
+      if (cache.get('v3', 'dns', `absent-${index}.example.org`) === undefined) misses++;
     const missNs = process.hrtime.bigint() - started;
 
     const size = statSync(path).size;
@@ -100,9 +146,15 @@ export default async function run() {
     if (hits !== LOOKUPS || bodies !== LOOKUPS / 4 || aliasHits !== files.length * 10 || misses !== LOOKUPS / 4) {
       throw new Error(`unexpected cache answers: ${hits} ${bodies} ${aliasHits} ${misses}`);
     }
-    console.log(`cache lookups: ${rate(LOOKUPS, getNs)} /s (fresh hits from a ${(size / 1048576).toFixed(0)} MiB file of ${ENTRIES.toLocaleString('en-US')} v3 replies, random order; target >= 50,000; ${rate(LOOKUPS, (user + system) * 1000)} per CPU-second, load average ${loadavg()[0].toFixed(1)} on ${cpus().length} CPUs)`);
-    console.log(`cache lookups + reply JSON parsed: ${rate(LOOKUPS / 4, parseNs)} /s (what a hit costs when its row is normalised)`);
-    console.log(`cache lookups by another hash of a file: ${rate(files.length * 10, aliasNs)} /s (sha256 of files stored under their md5)`);
+    console.log(
+      `cache lookups: ${rate(LOOKUPS, getNs)} /s (fresh hits from a ${(size / 1048576).toFixed(0)} MiB file of ${ENTRIES.toLocaleString('en-US')} v3 replies, random order; target >= 50,000; ${rate(LOOKUPS, (user + system) * 1000)} per CPU-second, load average ${loadavg()[0].toFixed(1)} on ${cpus().length} CPUs)`,
+    );
+    console.log(
+      `cache lookups + reply JSON parsed: ${rate(LOOKUPS / 4, parseNs)} /s (what a hit costs when its row is normalised)`,
+    );
+    console.log(
+      `cache lookups by another hash of a file: ${rate(files.length * 10, aliasNs)} /s (sha256 of files stored under their md5)`,
+    );
     console.log(`cache misses: ${rate(LOOKUPS / 4, missNs)} /s`);
     console.log(`cache puts: ${rate(ENTRIES, putNs)} /s (each committed on its own, WAL, synchronous=NORMAL)`);
   } finally {

@@ -26,14 +26,89 @@ function rng(seed) {
   };
 }
 
-const SYLLABLES = ['ka', 'zo', 'mir', 'tec', 'lo', 'va', 'net', 'sec', 'pro', 'bit', 'on', 'ex', 'ra', 'qu', 'dy', 'fin', 'gal', 'hub', 'cdn', 'web'];
-const TLDS = ['com', 'com', 'com', 'net', 'org', 'ru', 'de', 'info', 'xyz', 'top', 'io', 'co.uk', 'com.br', 'biz', 'cn', 'site'];
+const SYLLABLES = [
+  'ka',
+  'zo',
+  'mir',
+  'tec',
+  'lo',
+  'va',
+  'net',
+  'sec',
+  'pro',
+  'bit',
+  'on',
+  'ex',
+  'ra',
+  'qu',
+  'dy',
+  'fin',
+  'gal',
+  'hub',
+  'cdn',
+  'web',
+];
+const TLDS = [
+  'com',
+  'com',
+  'com',
+  'net',
+  'org',
+  'ru',
+  'de',
+  'info',
+  'xyz',
+  'top',
+  'io',
+  'co.uk',
+  'com.br',
+  'biz',
+  'cn',
+  'site',
+];
 const SUBS = ['www', 'mail', 'cdn', 'login', 'update', 'api', 'static', 'files'];
 const PATH_WORDS = ['gate', 'Panel', 'admin', 'wp-content', 'uploads', 'img', 'Download', 'api', 'v2', 'Login', 'css'];
-const FILES = ['invoice.zip', 'readme.md', 'script.py', 'setup.exe', 'report.pdf', 'notes.txt', 'run.sh', 'Safari.app', 'lib.so', 'oem1.cat', 'data.json', 'archive.rar', 'main.rs'];
-const VERSIONS = ['10.4.27.5423', '1.2.3.4.5', '2.0.1', 'v1.2.3.4', '10.0.19045.3693', '6.1.7601.24545', '3.11.4', '120.0.6099.109'];
-const LOW_ENTROPY = ['00000000000000000000000000000000', '0102030405060708090a0b0c0d0e0f10', 'aaaaaaaaaaaaaaaabbbbbbbbbbbbbbbbcccccccc', 'ffffffffffffffffffffffffffffffff'];
-const PRIVATE_IPS = ['10.1.2.3', '192.168.1.20', '172.16.5.4', '127.0.0.1', '169.254.10.20', '100.64.3.2', '203.0.113.9', '198.51.100.23'];
+const FILES = [
+  'invoice.zip',
+  'readme.md',
+  'script.py',
+  'setup.exe',
+  'report.pdf',
+  'notes.txt',
+  'run.sh',
+  'Safari.app',
+  'lib.so',
+  'oem1.cat',
+  'data.json',
+  'archive.rar',
+  'main.rs',
+];
+const VERSIONS = [
+  '10.4.27.5423',
+  '1.2.3.4.5',
+  '2.0.1',
+  'v1.2.3.4',
+  '10.0.19045.3693',
+  '6.1.7601.24545',
+  '3.11.4',
+  '120.0.6099.109',
+];
+const LOW_ENTROPY = [
+  '00000000000000000000000000000000',
+  '0102030405060708090a0b0c0d0e0f10',
+  'aaaaaaaaaaaaaaaabbbbbbbbbbbbbbbbcccccccc',
+  'ffffffffffffffffffffffffffffffff',
+];
+const PRIVATE_IPS = [
+  '10.1.2.3',
+  '192.168.1.20',
+  '172.16.5.4',
+  '127.0.0.1',
+  '169.254.10.20',
+  '100.64.3.2',
+  '203.0.113.9',
+  '198.51.100.23',
+];
 const UA =
   'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36';
 
@@ -60,10 +135,13 @@ function makeGenerator(seed, { unique = false, poolSize = POOL_SIZE } = {}) {
   };
   const domain = () => `${chance(0.4) ? `${pick(SUBS)}.` : ''}${label()}.${pick(TLDS)}`;
   const publicIp = () => {
-    const firsts = [5, 8, 23, 31, 37, 45, 46, 52, 62, 77, 78, 81, 85, 91, 93, 104, 107, 142, 151, 176, 185, 188, 195, 212, 217];
+    const firsts = [
+      5, 8, 23, 31, 37, 45, 46, 52, 62, 77, 78, 81, 85, 91, 93, 104, 107, 142, 151, 176, 185, 188, 195, 212, 217,
+    ];
     return `${pick(firsts)}.${int(256)}.${int(256)}.${1 + int(254)}`;
   };
-  const publicIpv6 = () => `2a0${1 + int(8)}:${hex(4).replace(/^0+/, '') || '1'}:${(1 + int(4095)).toString(16)}::${(1 + int(65534)).toString(16)}`;
+  const publicIpv6 = () =>
+    `2a0${1 + int(8)}:${hex(4).replace(/^0+/, '') || '1'}:${(1 + int(4095)).toString(16)}::${(1 + int(65534)).toString(16)}`;
   const hash = () => {
     // Screening rejects hashes below 3 bits/char of entropy; a random one is that flat about once in 2,000 draws.
     for (;;) {
@@ -107,7 +185,8 @@ function makeGenerator(seed, { unique = false, poolSize = POOL_SIZE } = {}) {
   const poolHash = pooled(hash);
   const poolUrl = pooled(() => url(chance(0.2) ? publicIp() : domain()));
   const poolDomainUrl = pooled(() => url(domain()));
-  const time = () => `2026-11-${10 + int(20)}T${String(int(24)).padStart(2, '0')}:${String(int(60)).padStart(2, '0')}:${String(int(60)).padStart(2, '0')}.${int(1000)}Z`;
+  const time = () =>
+    `2026-11-${10 + int(20)}T${String(int(24)).padStart(2, '0')}:${String(int(60)).padStart(2, '0')}:${String(int(60)).padStart(2, '0')}.${int(1000)}Z`;
 
   /** Each returns { fields: string[], truth: [{ type, value }] } for one record. */
   const kinds = [
@@ -118,7 +197,12 @@ function makeGenerator(seed, { unique = false, poolSize = POOL_SIZE } = {}) {
       truth.push({ type: v6 ? 'ipv6' : 'ipv4', value: dst });
       const src = pick(PRIVATE_IPS);
       return {
-        fields: [time(), `fw0${int(9)}`, `action=${pick(['allow', 'deny'])} proto=TCP src=${src} sport=${1024 + int(60000)}`, `dst=${dst} dport=${pick([443, 80, 53, 8443])} bytes=${int(100000)} rule=web-${int(99)}`],
+        fields: [
+          time(),
+          `fw0${int(9)}`,
+          `action=${pick(['allow', 'deny'])} proto=TCP src=${src} sport=${1024 + int(60000)}`,
+          `dst=${dst} dport=${pick([443, 80, 53, 8443])} bytes=${int(100000)} rule=web-${int(99)}`,
+        ],
         truth,
       };
     },
@@ -126,7 +210,10 @@ function makeGenerator(seed, { unique = false, poolSize = POOL_SIZE } = {}) {
       const target = poolUrl();
       const via = poolIp();
       return {
-        fields: [`${1700000000 + int(9999999)}.${int(1000)} ${int(900)} ${pick(PRIVATE_IPS)} TCP_MISS/200 ${int(99999)} GET ${target} - HIER_DIRECT/${via} text/html`, UA],
+        fields: [
+          `${1700000000 + int(9999999)}.${int(1000)} ${int(900)} ${pick(PRIVATE_IPS)} TCP_MISS/200 ${int(99999)} GET ${target} - HIER_DIRECT/${via} text/html`,
+          UA,
+        ],
         truth: [
           { type: 'url', value: target },
           { type: 'ipv4', value: via },
@@ -143,7 +230,9 @@ function makeGenerator(seed, { unique = false, poolSize = POOL_SIZE } = {}) {
     function dnsLog() {
       const name = poolDomain();
       return {
-        fields: [`22-Nov-2026 01:02:03.${int(999)} queries: info: client @0x7f${hex(10)} ${pick(PRIVATE_IPS)}#${int(65000)} (${name}): query: ${name} IN ${pick(['A', 'AAAA', 'TXT'])} + (10.0.0.53)`],
+        fields: [
+          `22-Nov-2026 01:02:03.${int(999)} queries: info: client @0x7f${hex(10)} ${pick(PRIVATE_IPS)}#${int(65000)} (${name}): query: ${name} IN ${pick(['A', 'AAAA', 'TXT'])} + (10.0.0.53)`,
+        ],
         truth: [
           { type: 'dns', value: name },
           { type: 'dns', value: name },
@@ -154,7 +243,10 @@ function makeGenerator(seed, { unique = false, poolSize = POOL_SIZE } = {}) {
       const value = poolHash();
       const upper = chance(0.3);
       return {
-        fields: [`EventID=4688 Image=C:\\Windows\\System32\\${pick(['cmd.exe', 'rundll32.exe', 'powershell.exe'])} Parent=explorer.exe File=${pick(FILES)}`, `Hashes=${hashType(value).replace('_hash', '').toUpperCase()}=${upper ? value.toUpperCase() : value}`],
+        fields: [
+          `EventID=4688 Image=C:\\Windows\\System32\\${pick(['cmd.exe', 'rundll32.exe', 'powershell.exe'])} Parent=explorer.exe File=${pick(FILES)}`,
+          `Hashes=${hashType(value).replace('_hash', '').toUpperCase()}=${upper ? value.toUpperCase() : value}`,
+        ],
         truth: [{ type: hashType(value), value }],
       };
     },
@@ -181,14 +273,18 @@ function makeGenerator(seed, { unique = false, poolSize = POOL_SIZE } = {}) {
     },
     function noise() {
       return {
-        fields: [`job ${pick(['backup', 'sync', 'scan'])} ok files=${pick(FILES)},${pick(FILES)} version=${pick(VERSIONS)} host=${pick(PRIVATE_IPS)} token=${pick(LOW_ENTROPY)} user.name=svc_${label()} took ${int(999)}.${int(99)}ms`],
+        fields: [
+          `job ${pick(['backup', 'sync', 'scan'])} ok files=${pick(FILES)},${pick(FILES)} version=${pick(VERSIONS)} host=${pick(PRIVATE_IPS)} token=${pick(LOW_ENTROPY)} user.name=svc_${label()} took ${int(999)}.${int(99)}ms`,
+        ],
         truth: [],
       };
     },
     function parenthesised() {
       const target = poolDomainUrl();
       return {
-        fields: [`See the report (${target}), then "${pick(PRIVATE_IPS)}" and [${pick(['fe80::1', '::1', 'fd00::5'])}]; done.`],
+        fields: [
+          `See the report (${target}), then "${pick(PRIVATE_IPS)}" and [${pick(['fe80::1', '::1', 'fd00::5'])}]; done.`,
+        ],
         truth: [{ type: 'url', value: target }],
       };
     },
@@ -243,7 +339,10 @@ export function generateCorpus({ seed = 1, lines = 1000, format = 'text', unique
  * Stream a corpus of about `bytes` bytes to `path` (no truth kept: memory stays flat for 500 MB files).
  * Resolves to { bytes, lines }.
  */
-export async function writeCorpus(path, { seed = 1, bytes = 50 * 1024 * 1024, format = 'text', unique = false, poolSize = POOL_SIZE } = {}) {
+export async function writeCorpus(
+  path,
+  { seed = 1, bytes = 50 * 1024 * 1024, format = 'text', unique = false, poolSize = POOL_SIZE } = {},
+) {
   const { pick, kinds } = makeGenerator(seed, { unique, poolSize });
   const stream = createWriteStream(path);
   let written = 0;

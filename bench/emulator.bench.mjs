@@ -59,7 +59,9 @@ function drive(url, mode, connections) {
       output += chunk;
     });
     child.once('error', reject);
-    child.once('exit', (code) => (code === 0 ? resolve(JSON.parse(output)) : reject(new Error(`load generator exited with ${code}`))));
+    child.once('exit', (code) =>
+      code === 0 ? resolve(JSON.parse(output)) : reject(new Error(`load generator exited with ${code}`)),
+    );
   });
 }
 
@@ -86,9 +88,15 @@ export default async function run() {
       const cpuSeconds = (cpu.user + cpu.system) / 1e6;
       const served = emulator.stats().requests;
       const refused = emulator.stats().byStatus['429'] ?? 0;
-      const statuses = Object.entries(result.byStatus).map(([status, count]) => `${status}: ${format(count)}`).join(', ');
-      console.log(`emulator: ${format(result.perSecond)} req/s (keep-alive, ${connections} connections, ${name}; ${statuses}; ${result.errors} errors, ${refused} 429s)`);
-      console.log(`emulator: ${format(served / cpuSeconds)} req/s per server CPU second (${name}, ${connections} connections)`);
+      const statuses = Object.entries(result.byStatus)
+        .map(([status, count]) => `${status}: ${format(count)}`)
+        .join(', ');
+      console.log(
+        `emulator: ${format(result.perSecond)} req/s (keep-alive, ${connections} connections, ${name}; ${statuses}; ${result.errors} errors, ${refused} 429s)`,
+      );
+      console.log(
+        `emulator: ${format(served / cpuSeconds)} req/s per server CPU second (${name}, ${connections} connections)`,
+      );
     }
   } finally {
     await emulator.close();

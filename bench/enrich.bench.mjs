@@ -11,7 +11,8 @@ import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const cli = join(here, '..', 'dist', 'cli', 'main.js');
-const number = (value, digits = 0) => value.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+const number = (value, digits = 0) =>
+  value.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 
 const OCCURRENCES = 1_000_000;
 const DISTINCT = 100_000;
@@ -20,7 +21,7 @@ const DISTINCT = 100_000;
 export function observable(index) {
   switch (index % 4) {
     case 0:
-      return `5.${(index >> 16) & 255}.${(index >> 8) & 255}.${(index & 255) || 1}`;
+      return `5.${(index >> 16) & 255}.${(index >> 8) & 255}.${index & 255 || 1}`;
     case 1:
       return `host-${index}.bench-${index % 97}.example.com`;
     case 2:
@@ -53,7 +54,9 @@ export async function writeInput(path) {
 }
 
 export function startEmulatorProcess() {
-  const child = spawn(process.execPath, [cli, 'emulator', '--unlimited', '--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [cli, 'emulator', '--unlimited', '--port', '0'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   return new Promise((resolve, reject) => {
     let text = '';
     child.stdout.on('data', (data) => {
@@ -94,8 +97,26 @@ export async function warmRerun(work, url) {
   for (let line = 0; line < 20_000; line++) out.write(`seen ${observable(line % 5_000)} again\n`);
   out.end();
   await once(out, 'finish');
-  const args = ['enrich', '--vt-url', url, '--tier', 'premium', '--rate', '10000000', '--concurrency', '32', '--log-level', 'warn',
-    '--cache', join(work, 'warm-cache.db'), '--input-format', 'text', input, '-o', join(work, 'warm-out.csv')];
+  const args = [
+    'enrich',
+    '--vt-url',
+    url,
+    '--tier',
+    'premium',
+    '--rate',
+    '10000000',
+    '--concurrency',
+    '32',
+    '--log-level',
+    'warn',
+    '--cache',
+    join(work, 'warm-cache.db'),
+    '--input-format',
+    'text',
+    input,
+    '-o',
+    join(work, 'warm-out.csv'),
+  ];
   const before = await emulatorRequests(url);
   const cold = await runCli(args);
   const middle = await emulatorRequests(url);
@@ -104,7 +125,9 @@ export async function warmRerun(work, url) {
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   const after = await emulatorRequests(url);
   if (cold.code !== 0 || warm.code !== 0) throw new Error(`warm rerun: exit codes ${cold.code}, ${warm.code}`);
-  console.log(`warm rerun: ${number(after - middle)} requests (target 0) for 5,000 distinct observables answered from the cache in ${number(seconds, 2)} s; the cold run made ${number(middle - before)}`);
+  console.log(
+    `warm rerun: ${number(after - middle)} requests (target 0) for 5,000 distinct observables answered from the cache in ${number(seconds, 2)} s; the cold run made ${number(middle - before)}`,
+  );
 }
 
 export default async function run() {
@@ -116,15 +139,34 @@ export default async function run() {
     const output = join(work, 'out.csv');
     const started = process.hrtime.bigint();
     const { code, stderr } = await runCli([
-      'enrich', '--vt-url', emulator.url, '--tier', 'premium', '--rate', '10000000', '--concurrency', '32',
-      '--log-level', 'warn', '--no-cache', '--input-format', 'text', input, '-o', output,
+      'enrich',
+      '--vt-url',
+      emulator.url,
+      '--tier',
+      'premium',
+      '--rate',
+      '10000000',
+      '--concurrency',
+      '32',
+      '--log-level',
+      'warn',
+      '--no-cache',
+      '--input-format',
+      'text',
+      input,
+      '-o',
+      output,
     ]);
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     const rss = Number(/MAXRSS (\d+)/.exec(stderr)?.[1] ?? 0) / 1024;
     const identity = /(\S+) occurrences = .*/.exec(stderr)?.[0] ?? '(no summary)';
     if (code !== 0) throw new Error(`enrich exited ${code}: ${stderr.split('\n').slice(-5).join(' | ')}`);
-    console.log(`enrich end to end: ${number(OCCURRENCES)} occurrences of ${number(DISTINCT)} distinct in ${number(seconds, 1)} s = ${number(DISTINCT / seconds)} lookups/s (premium, --concurrency 32, unthrottled emulator in its own process)`);
-    console.log(`enrich peak RSS: ${number(rss)} MB for ${number(OCCURRENCES)} occurrences of ${number(DISTINCT)} distinct (target <= 300 MB); output ${number(statSync(output).size / 2 ** 20, 1)} MiB`);
+    console.log(
+      `enrich end to end: ${number(OCCURRENCES)} occurrences of ${number(DISTINCT)} distinct in ${number(seconds, 1)} s = ${number(DISTINCT / seconds)} lookups/s (premium, --concurrency 32, unthrottled emulator in its own process)`,
+    );
+    console.log(
+      `enrich peak RSS: ${number(rss)} MB for ${number(OCCURRENCES)} occurrences of ${number(DISTINCT)} distinct (target <= 300 MB); output ${number(statSync(output).size / 2 ** 20, 1)} MiB`,
+    );
     console.log(`enrich accounting: ${identity}`);
     await warmRerun(work, emulator.url);
   } finally {

@@ -12,16 +12,70 @@ const SOURCE_BYTES = 200 * 1024 * 1024;
 const RESULT_EVERY = 10;
 
 // Every column enrich writes, so that reading the results costs what it costs on a real enrich output.
-const RESULT_COLUMNS = ['Observable', 'IoCType', 'Status', 'ResponseCode', 'RawResponse', 'Resource', 'SourceIndex', 'VerboseMsg',
-  'ScanId', 'Permalink', 'Positives', 'MD5', 'SHA1', 'SHA256', 'ResolvedDomains', 'ResolvedIPs', 'DetectedUrls', 'Suspicious',
-  'Total', 'Severity', 'Reputation', 'LastAnalysisDate', 'Tags', 'CacheHit', 'FetchedAt', 'SourceField', 'SourceText'];
+const RESULT_COLUMNS = [
+  'Observable',
+  'IoCType',
+  'Status',
+  'ResponseCode',
+  'RawResponse',
+  'Resource',
+  'SourceIndex',
+  'VerboseMsg',
+  'ScanId',
+  'Permalink',
+  'Positives',
+  'MD5',
+  'SHA1',
+  'SHA256',
+  'ResolvedDomains',
+  'ResolvedIPs',
+  'DetectedUrls',
+  'Suspicious',
+  'Total',
+  'Severity',
+  'Reputation',
+  'LastAnalysisDate',
+  'Tags',
+  'CacheHit',
+  'FetchedAt',
+  'SourceField',
+  'SourceText',
+];
 
 function resultRow(observable, type, row, positives, field) {
   const kind = type === 'ipv4' ? 'ip-address' : 'domain';
   const severity = positives > 1 ? 'high' : positives === 1 ? 'warning' : 'information';
-  return [observable, type, 'Success', 1, '', observable, row, '', `${observable}-1767225600`,
-    `https://www.virustotal.com/gui/${kind}/${observable}`, positives, '', '', '', '', type === 'dns' ? '203.0.113.7' : '', '',
-    0, 88, severity, -positives, '2026-01-01T00:00:00Z', '', 'false', '2026-01-02T03:04:05.000Z', field, observable].join(',') + '\n';
+  return (
+    [
+      observable,
+      type,
+      'Success',
+      1,
+      '',
+      observable,
+      row,
+      '',
+      `${observable}-1767225600`,
+      `https://www.virustotal.com/gui/${kind}/${observable}`,
+      positives,
+      '',
+      '',
+      '',
+      '',
+      type === 'dns' ? '203.0.113.7' : '',
+      '',
+      0,
+      88,
+      severity,
+      -positives,
+      '2026-01-01T00:00:00Z',
+      '',
+      'false',
+      '2026-01-02T03:04:05.000Z',
+      field,
+      observable,
+    ].join(',') + '\n'
+  );
 }
 
 /** Writes the source and the results; returns the number of data rows. */
@@ -42,9 +96,13 @@ async function generate(sourcePath, resultsPath, format) {
           row % 7 === 0
             ? `"login failed, user said ""hello""\r\nsecond line ${row}"`
             : `connection from ${ip} to evil-${row % 1000}.example.com accepted`;
-        lines.push(`2026-01-01T00:00:${String(row % 60).padStart(2, '0')}Z,host-${row % 97},user${row % 13},${message},${ip},http://evil-${row % 1000}.example.com/p?q=${row}\r\n`);
+        lines.push(
+          `2026-01-01T00:00:${String(row % 60).padStart(2, '0')}Z,host-${row % 97},user${row % 13},${message},${ip},http://evil-${row % 1000}.example.com/p?q=${row}\r\n`,
+        );
       } else {
-        lines.push(`${JSON.stringify({ time: '2026-01-01T00:00:00Z', host: `host-${row % 97}`, message: `connection from ${ip} accepted`, url: `http://evil-${row % 1000}.example.com/p?q=${row}` })}\n`);
+        lines.push(
+          `${JSON.stringify({ time: '2026-01-01T00:00:00Z', host: `host-${row % 97}`, message: `connection from ${ip} accepted`, url: `http://evil-${row % 1000}.example.com/p?q=${row}` })}\n`,
+        );
       }
       if (row % RESULT_EVERY === 0) {
         found.push(resultRow(ip, 'ipv4', row, row % 3, 'src_ip'));

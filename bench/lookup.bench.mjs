@@ -41,17 +41,34 @@ function virtualClock() {
   };
 }
 
-const number = (value, digits = 0) => value.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+const number = (value, digits = 0) =>
+  value.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 
 async function utilisation(label, api, tier, perMinute, concurrency, count, type) {
   const clock = virtualClock();
-  const emulator = await startEmulator({ keys: [{ key: KEY, tier }], perMinute, perDay: Infinity, perMonth: Infinity, now: clock.now });
+  const emulator = await startEmulator({
+    keys: [{ key: KEY, tier }],
+    perMinute,
+    perDay: Infinity,
+    perMonth: Infinity,
+    now: clock.now,
+  });
   try {
     const start = clock.now();
     let results = 0;
     const stats = await lookupObservables(
       observables(type, count, `u${label}`),
-      { api, apiKey: KEY, baseUrl: emulator.url, tier, perMinute, perDay: Infinity, perMonth: Infinity, concurrency, clock },
+      {
+        api,
+        apiKey: KEY,
+        baseUrl: emulator.url,
+        tier,
+        perMinute,
+        perDay: Infinity,
+        perMonth: Infinity,
+        concurrency,
+        clock,
+      },
       { onResult: () => results++ },
     );
     // The last requests open a window that ends a minute later: the run used (elapsed + 1) minutes of quota.
@@ -70,7 +87,12 @@ async function utilisation(label, api, tier, perMinute, concurrency, count, type
 async function requestsPerObservable(label, tier, type, count) {
   const clock = virtualClock();
   // Day and month unlimited: the figure is about batching, not about the budget.
-  const emulator = await startEmulator({ keys: [{ key: KEY, tier }], perDay: Infinity, perMonth: Infinity, now: clock.now });
+  const emulator = await startEmulator({
+    keys: [{ key: KEY, tier }],
+    perDay: Infinity,
+    perMonth: Infinity,
+    now: clock.now,
+  });
   try {
     const input = observables(type, count, `r${label}`);
     const stats = await lookupObservables(

@@ -35,7 +35,19 @@ const CPU_PRELOAD =
  */
 function runExtract(file, format, jobs, javascript = false) {
   return new Promise((resolve, reject) => {
-    const args = ['--require', join(here, 'report-rss.cjs'), '--import', CPU_PRELOAD, cli, 'extract', '--input-format', format, file, '-o', '/dev/null'];
+    const args = [
+      '--require',
+      join(here, 'report-rss.cjs'),
+      '--import',
+      CPU_PRELOAD,
+      cli,
+      'extract',
+      '--input-format',
+      format,
+      file,
+      '-o',
+      '/dev/null',
+    ];
     if (jobs !== undefined) args.push('--jobs', String(jobs));
     const started = process.hrtime.bigint();
     const env = javascript ? { ...process.env, IOC_ENRICH_ENGINE: 'js' } : process.env;
@@ -115,7 +127,8 @@ export function writeSparse(source, target, bytes) {
   let chunk = '';
   for (let index = 0; written < bytes; index += 1) {
     chunk += `${lines[index % lines.length]}\n`;
-    for (let noise = 0; noise < 9; noise += 1) chunk += `2026-11-21T22:${String(index % 60).padStart(2, '0')}:07Z EventID=${4624 + noise} ${NOISE[(index + noise) % NOISE.length]}\n`;
+    for (let noise = 0; noise < 9; noise += 1)
+      chunk += `2026-11-21T22:${String(index % 60).padStart(2, '0')}:07Z EventID=${4624 + noise} ${NOISE[(index + noise) % NOISE.length]}\n`;
     if (chunk.length > 1 << 20) {
       written += writeSync(fd, chunk);
       chunk = '';
@@ -133,7 +146,10 @@ async function corpusRuns(folder) {
   const jobs = Math.min(4, availableParallelism());
   const workers = `--jobs ${jobs} (JavaScript workers)`;
   const { nativeAvailable } = await import('../dist/native/engine.js');
-  const engine = nativeAvailable() && process.env.IOC_ENRICH_ENGINE !== 'js' ? 'native engine' : 'JavaScript engine: native not built';
+  const engine =
+    nativeAvailable() && process.env.IOC_ENRICH_ENGINE !== 'js'
+      ? 'native engine'
+      : 'JavaScript engine: native not built';
   console.log(`extract: one thread runs in the ${engine}`);
   for (const format of formats) {
     small[format] = join(folder, `corpus-50.${format === 'csv' ? 'csv' : 'txt'}`);
@@ -142,7 +158,12 @@ async function corpusRuns(folder) {
     const run = await runExtract(small[format], format);
     rates[format] = mib / run.wall;
     report(format, '50 MB', mib, run);
-    report(format, '50 MB, one thread, JavaScript engine', mib, await runExtract(small[format], format, undefined, true));
+    report(
+      format,
+      '50 MB, one thread, JavaScript engine',
+      mib,
+      await runExtract(small[format], format, undefined, true),
+    );
     report(format, `50 MB, ${workers}`, mib, await runExtract(small[format], format, jobs));
   }
   // The 500 MB runs go one after the other: each uses every core.
@@ -162,7 +183,12 @@ async function corpusRuns(folder) {
   // dense corpus above measures the cost per occurrence; this one measures the scan over text without IoCs.
   const sparse = join(folder, 'sparse-50.txt');
   writeSparse(small.text, sparse, 50 * MIB);
-  report('text', '50 MB sparse (1 line in 10 with IoCs)', statSync(sparse).size / MIB, await runExtract(sparse, 'text'));
+  report(
+    'text',
+    '50 MB sparse (1 line in 10 with IoCs)',
+    statSync(sparse).size / MIB,
+    await runExtract(sparse, 'text'),
+  );
   const sparseLarge = join(folder, 'sparse-500.txt');
   repeatFile(sparse, sparseLarge, 10, 'text');
   report('text', '500 MB sparse', statSync(sparseLarge).size / MIB, await runExtract(sparseLarge, 'text'));

@@ -24,11 +24,14 @@ function say(message) {
 /** Says why the engine is not built, removing an older build so that no stale module is ever loaded. */
 function notBuilt(reason) {
   rmSync(join(folder, 'build'), { recursive: true, force: true });
-  say(`the native extraction engine is not built (${reason}); extraction runs in JavaScript, with the same output, slower`);
+  say(
+    `the native extraction engine is not built (${reason}); extraction runs in JavaScript, with the same output, slower`,
+  );
   process.exit(0);
 }
 
-if (existsSync(built) && sources.every((source) => statSync(source).mtimeMs <= statSync(built).mtimeMs)) process.exit(0);
+if (existsSync(built) && sources.every((source) => statSync(source).mtimeMs <= statSync(built).mtimeMs))
+  process.exit(0);
 
 const candidates = [
   process.env.npm_config_node_gyp,
@@ -47,8 +50,12 @@ const result = spawnSync(process.execPath, args, { cwd: folder, encoding: 'utf8'
 if (result.status !== 0 || !existsSync(built)) {
   const output = `${result.stderr ?? ''}${result.stdout ?? ''}`.split('\n');
   // node-gyp's own account of the failure ("gyp ERR! stack Error: not found: make"), else its first error line.
-  const cause = output.find((line) => line.includes('ERR! stack Error:')) ?? output.find((line) => /\berror\b/i.test(line));
-  const reason = result.error !== undefined ? `node-gyp: ${result.error.message}` : (cause?.replace(/^gyp ERR! stack /, '').trim() ?? `node-gyp exit code ${result.status}`);
+  const cause =
+    output.find((line) => line.includes('ERR! stack Error:')) ?? output.find((line) => /\berror\b/i.test(line));
+  const reason =
+    result.error !== undefined
+      ? `node-gyp: ${result.error.message}`
+      : (cause?.replace(/^gyp ERR! stack /, '').trim() ?? `node-gyp exit code ${result.status}`);
   notBuilt(reason);
 }
 say('native extraction engine built');

@@ -35,7 +35,7 @@ export class Allowlist {
     const lines = text.split(/\r?\n/);
     for (let index = 0; index < lines.length; index += 1) {
       const hash = (lines[index] ?? '').indexOf('#');
-      const entry = refang((hash === -1 ? lines[index] ?? '' : (lines[index] ?? '').slice(0, hash)).trim());
+      const entry = refang((hash === -1 ? (lines[index] ?? '') : (lines[index] ?? '').slice(0, hash)).trim());
       if (entry === '') continue;
       if (!list.#add(entry.toLowerCase())) {
         throw new InputError(

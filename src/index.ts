@@ -37,7 +37,17 @@ export type { ErrorCode } from './errors.js';
 
 // The pipeline.
 export { enrich, extractOccurrenceBatches, extractOccurrences, extractedRow, newExtractStats } from './pipeline.js';
-export type { EnrichOptions, EnrichProgress, EnrichSummary, ExtractOptions, ExtractStats, Finding, LookupPlan, RecordInput, RecordSource } from './pipeline.js';
+export type {
+  EnrichOptions,
+  EnrichProgress,
+  EnrichSummary,
+  ExtractOptions,
+  ExtractStats,
+  Finding,
+  LookupPlan,
+  RecordInput,
+  RecordSource,
+} from './pipeline.js';
 
 // The stages, usable one by one.
 export { extractCandidates, refang } from './extract/index.js';
@@ -49,12 +59,26 @@ export { Allowlist } from './allowlist.js';
 export { Deduper } from './dedup.js';
 export { OccurrenceBuilder } from './occurrences.js';
 export { lookupObservables, normalizeLookupOptions, TIER_DEFAULTS } from './vt/lookup-stage.js';
-export type { Clock, LookupHooks, LookupOptions, LookupProgress, LookupStats, NormalizedLookupOptions, Tier } from './vt/lookup-stage.js';
+export type {
+  Clock,
+  LookupHooks,
+  LookupOptions,
+  LookupProgress,
+  LookupStats,
+  NormalizedLookupOptions,
+  Tier,
+} from './vt/lookup-stage.js';
 export { normalizeReply, severity } from './normalize.js';
 export { canonicalUrl, guiLink, urlIdBase64, urlIdSha256 } from './vt/ids.js';
 
 // Input and output.
-export { inferInputFormat, readSourceBatches, readSourceRecords, readTypedBatches, readTypedRecords } from './io/readers.js';
+export {
+  inferInputFormat,
+  readSourceBatches,
+  readSourceRecords,
+  readTypedBatches,
+  readTypedRecords,
+} from './io/readers.js';
 export type { InputFormat, InputSpec, ReaderOptions, TypedReaderOptions } from './io/readers.js';
 export { createRowWriter } from './io/writers.js';
 export type { OutputFormat, RowWriter } from './io/writers.js';

@@ -164,7 +164,10 @@ function normalizeV3(reply: VtReply, options: { raw: boolean; redact?: string })
     permalink: id === '' ? '' : guiLink(reply.type, id),
     positives: stats === undefined ? '' : verdict('malicious'),
     suspicious: stats === undefined ? '' : verdict('suspicious'),
-    total: stats === undefined ? '' : verdict('harmless') + verdict('malicious') + verdict('suspicious') + verdict('undetected'),
+    total:
+      stats === undefined
+        ? ''
+        : verdict('harmless') + verdict('malicious') + verdict('suspicious') + verdict('undetected'),
     md5: file ? text(attributes['md5']) : '',
     sha1: file ? text(attributes['sha1']) : '',
     sha256: file ? text(attributes['sha256']) || id : '',
@@ -173,7 +176,10 @@ function normalizeV3(reply: VtReply, options: { raw: boolean; redact?: string })
     detectedUrls: '',
     reputation: count(attributes['reputation']),
     lastAnalysisDate: isoFromEpochSeconds(date),
-    tags: list(attributes['tags']).map(text).filter((tag) => tag !== '').join(', '),
+    tags: list(attributes['tags'])
+      .map(text)
+      .filter((tag) => tag !== '')
+      .join(', '),
     rawResponse: rawText(reply.body, options),
     cacheHit: false,
     fetchedAt: isoFromEpochMs(reply.fetchedAt),
@@ -201,7 +207,9 @@ function normalizeV2(reply: VtReply, options: { raw: boolean; redact?: string })
     const resolutions = list(body['resolutions']).map(object);
     return {
       ...base,
-      positives: Array.isArray(detected) ? detectedUrls.reduce((sum, item) => sum + (count(item?.['positives']) || 0), 0) : '',
+      positives: Array.isArray(detected)
+        ? detectedUrls.reduce((sum, item) => sum + (count(item?.['positives']) || 0), 0)
+        : '',
       detectedUrls: joined(detectedUrls.map((item) => text(item?.['url']))),
       resolvedIps: reply.type === 'dns' ? joined(resolutions.map((item) => text(item?.['ip_address']))) : '',
       resolvedDomains: reply.type === 'dns' ? '' : joined(resolutions.map((item) => text(item?.['hostname']))),

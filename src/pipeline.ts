@@ -86,7 +86,9 @@ function count(stats: ExtractStats, occurrence: Occurrence): void {
 }
 
 /** A record source, or (the fast way, as the readers produce them) a source of record batches. */
-export type RecordInput = RecordSource<SourceRecord | TypedRecord> | { readonly batches: RecordSource<ReadonlyArray<SourceRecord | TypedRecord>> };
+export type RecordInput =
+  | RecordSource<SourceRecord | TypedRecord>
+  | { readonly batches: RecordSource<ReadonlyArray<SourceRecord | TypedRecord>> };
 
 function batchesOf(input: RecordInput): RecordSource<ReadonlyArray<SourceRecord | TypedRecord>> {
   return 'batches' in input ? input.batches : singletons(input);
@@ -237,7 +239,15 @@ export interface Finding {
 const TOP_FINDINGS = 10;
 
 // A spooled occurrence: positional to keep the spool small and fast to parse.
-type SpoolLine = [sourceIndex: string, field: string, original: string, observable: string, type: string, status: string, key: string];
+type SpoolLine = [
+  sourceIndex: string,
+  field: string,
+  original: string,
+  observable: string,
+  type: string,
+  status: string,
+  key: string,
+];
 
 // The result fields of a row that had no lookup (screened out, allowlisted).
 const NO_RESULT: LookupResult = failedResult('NotSubmitted: no lookup');
@@ -301,7 +311,9 @@ function planFor(pending: Iterable<Observable>, cached: number, options: Normali
     byType[observable.type]++;
     lookups++;
     const needsResolutions =
-      options.resolutions && options.api === 'v3' && (observable.type === 'ipv4' || observable.type === 'ipv6' || observable.type === 'dns');
+      options.resolutions &&
+      options.api === 'v3' &&
+      (observable.type === 'ipv4' || observable.type === 'ipv6' || observable.type === 'dns');
     quotaItems += needsResolutions ? 2 : 1;
   }
   return {
@@ -373,7 +385,10 @@ export async function enrich(
         pending.push(observable);
       } else {
         cacheHits++;
-        results.set(observable.key, { ...normalizeReply(cached.reply, { raw: lookupOptions.raw, redact: lookupOptions.apiKey }), cacheHit: true });
+        results.set(observable.key, {
+          ...normalizeReply(cached.reply, { raw: lookupOptions.raw, redact: lookupOptions.apiKey }),
+          cacheHit: true,
+        });
       }
     }
     const plan = planFor(pending, cacheHits, lookupOptions);
@@ -431,7 +446,9 @@ export async function enrich(
                     perMonth: progress.perMonth,
                     perMinute: progress.perMinute,
                     total: plan.lookups,
-                    etaMs: Number.isFinite(progress.perMinute) ? etaMinutes(left * itemsPerLookup, progress.perMinute) * 60_000 : undefined,
+                    etaMs: Number.isFinite(progress.perMinute)
+                      ? etaMinutes(left * itemsPerLookup, progress.perMinute) * 60_000
+                      : undefined,
                   });
                 },
               }),
@@ -463,7 +480,11 @@ export async function enrich(
     // Findings by the first occurrence's key; memory is bounded by the distinct observables, like `results`.
     const findings = new Map<string, Finding>();
     const notSubmitted = failedResult(
-      options.dryRun === true ? 'NotSubmitted: dry run' : failure === undefined ? 'NotSubmitted: interrupted' : 'NotSubmitted: run failed',
+      options.dryRun === true
+        ? 'NotSubmitted: dry run'
+        : failure === undefined
+          ? 'NotSubmitted: interrupted'
+          : 'NotSubmitted: run failed',
     );
     for await (const lines of readSpool(spoolPath)) {
       for (const line of lines) {
@@ -476,7 +497,8 @@ export async function enrich(
           row = makeRow(line, status, result);
           if (typeof result.positives === 'number' && result.positives > 0) {
             const finding = findings.get(key);
-            if (finding === undefined) findings.set(key, { observable, type, positives: result.positives, total: result.total, occurrences: 1 });
+            if (finding === undefined)
+              findings.set(key, { observable, type, positives: result.positives, total: result.total, occurrences: 1 });
             else finding.occurrences++;
           }
           if (duplicate) summary.duplicates++;
@@ -492,14 +514,18 @@ export async function enrich(
         }
         summary.occurrences++;
         summary.byStatus[String(row.Status)] = (summary.byStatus[String(row.Status)] ?? 0) + 1;
-        if (row.Severity !== '') summary.bySeverity[String(row.Severity)] = (summary.bySeverity[String(row.Severity)] ?? 0) + 1;
+        if (row.Severity !== '')
+          summary.bySeverity[String(row.Severity)] = (summary.bySeverity[String(row.Severity)] ?? 0) + 1;
         // Await only what asks to be awaited (a writer's backpressure): an await per row costs more than the row.
         const pending = onRow(row);
         if (pending !== undefined) await pending;
       }
     }
     summary.topFindings = [...findings.values()]
-      .sort((a, b) => b.positives - a.positives || b.occurrences - a.occurrences || a.observable.localeCompare(b.observable))
+      .sort(
+        (a, b) =>
+          b.positives - a.positives || b.occurrences - a.occurrences || a.observable.localeCompare(b.observable),
+      )
       .slice(0, TOP_FINDINGS);
     if (failure !== undefined) throw failure;
     return summary;

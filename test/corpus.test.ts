@@ -35,7 +35,9 @@ function score(found: readonly Truth[], truth: readonly Truth[]): Map<string, Sc
   };
   const got = count(found);
   const want = count(truth);
-  const scores = new Map<string, Scores>(IOC_TYPES.map((type) => [type, { truePositives: 0, falsePositives: 0, falseNegatives: 0 }]));
+  const scores = new Map<string, Scores>(
+    IOC_TYPES.map((type) => [type, { truePositives: 0, falsePositives: 0, falseNegatives: 0 }]),
+  );
   for (const key of new Set([...got.keys(), ...want.keys()])) {
     const type = key.split('|')[1] ?? '';
     const entry = scores.get(type);
@@ -75,7 +77,10 @@ describe('generated corpus', () => {
   it('streams a corpus of about the asked size to a file, deterministically', async () => {
     const folder = mkdtempSync(join(tmpdir(), 'corpus-'));
     try {
-      const first = (await writeCorpus(join(folder, 'a.csv'), { seed: 5, bytes: 200_000, format: 'csv' })) as { bytes: number; lines: number };
+      const first = (await writeCorpus(join(folder, 'a.csv'), { seed: 5, bytes: 200_000, format: 'csv' })) as {
+        bytes: number;
+        lines: number;
+      };
       await writeCorpus(join(folder, 'b.csv'), { seed: 5, bytes: 200_000, format: 'csv' });
       const text = readFileSync(join(folder, 'a.csv'), 'utf8');
       expect(text).toBe(readFileSync(join(folder, 'b.csv'), 'utf8'));
@@ -89,14 +94,20 @@ describe('generated corpus', () => {
   });
 
   it('reaches precision and recall ≥ 0.99 per type on text lines', () => {
-    const { text, truth } = generateCorpus({ seed: 11, lines: 8000, format: 'text' }) as { text: string; truth: Truth[] };
+    const { text, truth } = generateCorpus({ seed: 11, lines: 8000, format: 'text' }) as {
+      text: string;
+      truth: Truth[];
+    };
     const lines = text.split('\n');
     const found = lines.flatMap((line, index) => accepted(index, line));
     expectQuality(score(found, truth));
   });
 
   it('reaches precision and recall ≥ 0.99 per type on CSV rows', () => {
-    const { text, truth } = generateCorpus({ seed: 12, lines: 8000, format: 'csv' }) as { text: string; truth: Truth[] };
+    const { text, truth } = generateCorpus({ seed: 12, lines: 8000, format: 'csv' }) as {
+      text: string;
+      truth: Truth[];
+    };
     const rows = parse(text, { columns: false, from_line: 2 }) as string[][];
     expect(rows).toHaveLength(8000);
     const found = rows.flatMap((fields, index) => fields.flatMap((field) => accepted(index, field)));

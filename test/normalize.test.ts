@@ -47,7 +47,10 @@ describe('failedResult', () => {
 
 describe('normalizeReply on the project fixtures (v3)', () => {
   it('maps a file: Positives = malicious, Total = engines that answered, ScanId, GUI link, hashes', () => {
-    const result = normalizeReply(reply('v3', 'md5_hash', '7657fcb7d772448a6d8504e4b20168b8', load(join(fixtures, 'v3/file.json'))), { raw: false });
+    const result = normalizeReply(
+      reply('v3', 'md5_hash', '7657fcb7d772448a6d8504e4b20168b8', load(join(fixtures, 'v3/file.json'))),
+      { raw: false },
+    );
     expect(result).toMatchObject({
       status: 'Success',
       responseCode: 1,
@@ -71,17 +74,34 @@ describe('normalizeReply on the project fixtures (v3)', () => {
   });
 
   it('maps a url to its GUI link by the id VirusTotal returned', () => {
-    const result = normalizeReply(reply('v3', 'url', 'http://www.microsoft.com', load(join(fixtures, 'v3/url.json'))), { raw: false });
-    expect(result).toMatchObject({ positives: 1, suspicious: 0, total: 66, md5: '', sha256: '', reputation: 5, tags: '' });
-    expect(result.permalink).toBe('https://www.virustotal.com/gui/url/01e5e2a9f10d16606f167941c517caf591c45558ce4ed68253b6adcf5c6e292b');
+    const result = normalizeReply(reply('v3', 'url', 'http://www.microsoft.com', load(join(fixtures, 'v3/url.json'))), {
+      raw: false,
+    });
+    expect(result).toMatchObject({
+      positives: 1,
+      suspicious: 0,
+      total: 66,
+      md5: '',
+      sha256: '',
+      reputation: 5,
+      tags: '',
+    });
+    expect(result.permalink).toBe(
+      'https://www.virustotal.com/gui/url/01e5e2a9f10d16606f167941c517caf591c45558ce4ed68253b6adcf5c6e292b',
+    );
   });
 
   it('gives a domain its A/AAAA records as ResolvedIPs, distinct, then the fetched resolutions', () => {
     const body = load(join(fixtures, 'v3/domain.json'));
-    expect(normalizeReply(reply('v3', 'dns', 'club-fox.ru', body), { raw: false }).resolvedIps).toBe('90.156.201.20, 2001:4860:4860::8888');
-    const withResolutions = normalizeReply(reply('v3', 'dns', 'club-fox.ru', body, resolutionsOf(join(fixtures, 'v3/domain-resolutions.json'))), {
-      raw: false,
-    });
+    expect(normalizeReply(reply('v3', 'dns', 'club-fox.ru', body), { raw: false }).resolvedIps).toBe(
+      '90.156.201.20, 2001:4860:4860::8888',
+    );
+    const withResolutions = normalizeReply(
+      reply('v3', 'dns', 'club-fox.ru', body, resolutionsOf(join(fixtures, 'v3/domain-resolutions.json'))),
+      {
+        raw: false,
+      },
+    );
     expect(withResolutions.resolvedIps).toBe('90.156.201.20, 2001:4860:4860::8888, 90.156.201.21');
     expect(withResolutions.resolvedDomains).toBe('');
   });
@@ -89,8 +109,17 @@ describe('normalizeReply on the project fixtures (v3)', () => {
   it('gives an IP its resolutions as ResolvedDomains, and none without them', () => {
     const body = load(join(fixtures, 'v3/ip.json'));
     expect(normalizeReply(reply('v3', 'ipv4', '23.129.64.215', body), { raw: false }).resolvedDomains).toBe('');
-    const result = normalizeReply(reply('v3', 'ipv4', '23.129.64.215', body, resolutionsOf(join(fixtures, 'v3/ip-resolutions.json'))), { raw: false });
-    expect(result).toMatchObject({ resolvedDomains: 'foo.com, bar.foo.com', positives: 5, suspicious: 2, total: 87, reputation: -4 });
+    const result = normalizeReply(
+      reply('v3', 'ipv4', '23.129.64.215', body, resolutionsOf(join(fixtures, 'v3/ip-resolutions.json'))),
+      { raw: false },
+    );
+    expect(result).toMatchObject({
+      resolvedDomains: 'foo.com, bar.foo.com',
+      positives: 5,
+      suspicious: 2,
+      total: 87,
+      reputation: -4,
+    });
     // No last_analysis_date: the ScanId is the bare id and the date is empty.
     expect(result.scanId).toBe('23.129.64.215');
     expect(result.lastAnalysisDate).toBe('');
@@ -103,7 +132,13 @@ describe('normalizeReply on the project fixtures (v3)', () => {
     ['v3', 'dns'],
   ] as const)('%s %s with no body is NotFound with ResponseCode 0', (api, type) => {
     const result = normalizeReply(reply(api, type, 'x', null), { raw: true });
-    expect(result).toMatchObject({ status: 'NotFound', responseCode: 0, resource: 'x', positives: '', rawResponse: '' });
+    expect(result).toMatchObject({
+      status: 'NotFound',
+      responseCode: 0,
+      resource: 'x',
+      positives: '',
+      rawResponse: '',
+    });
   });
 
   it.each([
@@ -111,11 +146,19 @@ describe('normalizeReply on the project fixtures (v3)', () => {
     ['data without attributes', { data: { id: 'a' } }],
     ['an array', []],
   ])('marks a v3 body with %s Failed: malformed reply', (_name, body) => {
-    expect(normalizeReply(reply('v3', 'dns', 'example.com', body), { raw: false }).status).toBe('Failed: malformed reply');
+    expect(normalizeReply(reply('v3', 'dns', 'example.com', body), { raw: false }).status).toBe(
+      'Failed: malformed reply',
+    );
   });
 
   it('keeps the raw JSON only when asked, with the key redacted', () => {
-    const body = { data: { id: 'example.com', type: 'domain', attributes: { whois: 'echo SECRET-KEY-123', last_analysis_stats: {} } } };
+    const body = {
+      data: {
+        id: 'example.com',
+        type: 'domain',
+        attributes: { whois: 'echo SECRET-KEY-123', last_analysis_stats: {} },
+      },
+    };
     const quiet = normalizeReply(reply('v3', 'dns', 'example.com', body), { raw: false });
     expect(quiet.rawResponse).toBe('');
     const raw = normalizeReply(reply('v3', 'dns', 'example.com', body), { raw: true, redact: 'SECRET-KEY-123' });
@@ -126,7 +169,10 @@ describe('normalizeReply on the project fixtures (v3)', () => {
 
 describe('normalizeReply on the project fixtures (v2, as msticpy fills it)', () => {
   it('fills a file report, SHA-256 included', () => {
-    const result = normalizeReply(reply('v2', 'md5_hash', '7657fcb7d772448a6d8504e4b20168b8', load(join(fixtures, 'v2/file.json'))), { raw: false });
+    const result = normalizeReply(
+      reply('v2', 'md5_hash', '7657fcb7d772448a6d8504e4b20168b8', load(join(fixtures, 'v2/file.json'))),
+      { raw: false },
+    );
     expect(result).toMatchObject({
       status: 'Success',
       responseCode: 1,
@@ -139,7 +185,8 @@ describe('normalizeReply on the project fixtures (v2, as msticpy fills it)', () 
       md5: '7657fcb7d772448a6d8504e4b20168b8',
       sha1: '84c7201f7e59cb416280fd69a2e7f2e349ec8242',
       scanId: '54bc950d46a0d1aa72048a17c8275743209e6c17bdacfc4cb9601c9ce3ec9a71-1545942061',
-      permalink: 'https://www.virustotal.com/file/54bc950d46a0d1aa72048a17c8275743209e6c17bdacfc4cb9601c9ce3ec9a71/analysis/1545942061/',
+      permalink:
+        'https://www.virustotal.com/file/54bc950d46a0d1aa72048a17c8275743209e6c17bdacfc4cb9601c9ce3ec9a71/analysis/1545942061/',
       lastAnalysisDate: '2018-12-27T20:21:01Z',
       reputation: '',
       tags: '',
@@ -147,12 +194,17 @@ describe('normalizeReply on the project fixtures (v2, as msticpy fills it)', () 
   });
 
   it('keeps a queued URL (response_code -2) a Success with ResponseCode -2', () => {
-    const result = normalizeReply(reply('v2', 'url', 'http://example.com/new', load(join(fixtures, 'v2/url-queued.json'))), { raw: false });
+    const result = normalizeReply(
+      reply('v2', 'url', 'http://example.com/new', load(join(fixtures, 'v2/url-queued.json'))),
+      { raw: false },
+    );
     expect(result).toMatchObject({ status: 'Success', responseCode: -2, positives: '', md5: '', sha256: '' });
   });
 
   it('sums detected_urls positives for a domain and lists its resolutions and detected URLs', () => {
-    const result = normalizeReply(reply('v2', 'dns', 'club-fox.ru', load(join(fixtures, 'v2/domain.json'))), { raw: false });
+    const result = normalizeReply(reply('v2', 'dns', 'club-fox.ru', load(join(fixtures, 'v2/domain.json'))), {
+      raw: false,
+    });
     expect(result).toMatchObject({
       positives: 19,
       total: '',
@@ -165,13 +217,23 @@ describe('normalizeReply on the project fixtures (v2, as msticpy fills it)', () 
   });
 
   it('gives an IP with no detected URLs Positives 0 and its host names', () => {
-    const result = normalizeReply(reply('v2', 'ipv4', '23.253.135.79', load(join(fixtures, 'v2/ip.json'))), { raw: false });
-    expect(result).toMatchObject({ positives: 0, detectedUrls: '', resolvedDomains: 'Python.org, www.python.org', resolvedIps: '' });
+    const result = normalizeReply(reply('v2', 'ipv4', '23.253.135.79', load(join(fixtures, 'v2/ip.json'))), {
+      raw: false,
+    });
+    expect(result).toMatchObject({
+      positives: 0,
+      detectedUrls: '',
+      resolvedDomains: 'Python.org, www.python.org',
+      resolvedIps: '',
+    });
     expect(severity(result.positives)).toBe('information');
   });
 
   it('reads response_code 0 as NotFound and keeps VirusTotal’s message', () => {
-    const result = normalizeReply(reply('v2', 'md5_hash', '0123456789abcdef0123456789abcdee', load(join(fixtures, 'v2/not-found.json'))), { raw: false });
+    const result = normalizeReply(
+      reply('v2', 'md5_hash', '0123456789abcdef0123456789abcdee', load(join(fixtures, 'v2/not-found.json'))),
+      { raw: false },
+    );
     expect(result).toMatchObject({
       status: 'NotFound',
       responseCode: 0,
@@ -184,18 +246,43 @@ describe('normalizeReply on the project fixtures (v2, as msticpy fills it)', () 
 describe.skipIf(!existsSync(samples))('normalizeReply on the recorded VirusTotal replies', () => {
   const sample = (path: string): unknown => load(join(samples, path));
   // Some v3 samples are the bare `data` member: wrap them as a reply carries them.
-  const asReply = (value: unknown): unknown => (typeof value === 'object' && value !== null && 'data' in value ? value : { data: value });
+  const asReply = (value: unknown): unknown =>
+    typeof value === 'object' && value !== null && 'data' in value ? value : { data: value };
 
   const cases: Array<[string, () => LookupResult, Partial<LookupResult>]> = [
     [
       'v2/fileresponse.json',
-      () => normalizeReply(reply('v2', 'md5_hash', '7657fcb7d772448a6d8504e4b20168b8', sample('v2/fileresponse.json')), { raw: false }),
-      { status: 'Success', positives: 65, total: 71, sha256: '54bc950d46a0d1aa72048a17c8275743209e6c17bdacfc4cb9601c9ce3ec9a71', lastAnalysisDate: '2018-12-27T20:21:01Z' },
+      () =>
+        normalizeReply(reply('v2', 'md5_hash', '7657fcb7d772448a6d8504e4b20168b8', sample('v2/fileresponse.json')), {
+          raw: false,
+        }),
+      {
+        status: 'Success',
+        positives: 65,
+        total: 71,
+        sha256: '54bc950d46a0d1aa72048a17c8275743209e6c17bdacfc4cb9601c9ce3ec9a71',
+        lastAnalysisDate: '2018-12-27T20:21:01Z',
+      },
     ],
     [
       'v2/url_pos.json',
-      () => normalizeReply(reply('v2', 'url', 'http://club-fox.ru/img/www.loginalibaba.com/alibaba/alibaba/login.alibaba.com.php?email=biuro', sample('v2/url_pos.json')), { raw: false }),
-      { status: 'Success', positives: 12, total: 66, md5: '', scanId: '700994c09c45224fd5d6cb938e043ce648baa2231401e74cf77a5fe8c2351002-1544782435' },
+      () =>
+        normalizeReply(
+          reply(
+            'v2',
+            'url',
+            'http://club-fox.ru/img/www.loginalibaba.com/alibaba/alibaba/login.alibaba.com.php?email=biuro',
+            sample('v2/url_pos.json'),
+          ),
+          { raw: false },
+        ),
+      {
+        status: 'Success',
+        positives: 12,
+        total: 66,
+        md5: '',
+        scanId: '700994c09c45224fd5d6cb938e043ce648baa2231401e74cf77a5fe8c2351002-1544782435',
+      },
     ],
     [
       'v2/url_neg.json',
@@ -205,7 +292,10 @@ describe.skipIf(!existsSync(samples))('normalizeReply on the recorded VirusTotal
     [
       'v2/domain_pos.json',
       () => normalizeReply(reply('v2', 'dns', 'club-fox.ru', sample('v2/domain_pos.json')), { raw: false }),
-      { positives: 655, resolvedIps: '90.156.201.20, 90.156.201.27, 90.156.201.34, 90.156.201.41, 90.156.201.65, 90.156.201.80' },
+      {
+        positives: 655,
+        resolvedIps: '90.156.201.20, 90.156.201.27, 90.156.201.34, 90.156.201.41, 90.156.201.65, 90.156.201.80',
+      },
     ],
     [
       'v2/domain_neg.json',
@@ -219,7 +309,16 @@ describe.skipIf(!existsSync(samples))('normalizeReply on the recorded VirusTotal
     ],
     [
       'v3/vt3_file_1.json',
-      () => normalizeReply(reply('v3', 'sha256_hash', '03bd9a94482f180bb047626cb2f27ccf8daa0e201345480b43585580e09c311b', asReply(sample('v3/vt3_file_1.json'))), { raw: false }),
+      () =>
+        normalizeReply(
+          reply(
+            'v3',
+            'sha256_hash',
+            '03bd9a94482f180bb047626cb2f27ccf8daa0e201345480b43585580e09c311b',
+            asReply(sample('v3/vt3_file_1.json')),
+          ),
+          { raw: false },
+        ),
       {
         positives: 40,
         total: 68,
@@ -231,21 +330,38 @@ describe.skipIf(!existsSync(samples))('normalizeReply on the recorded VirusTotal
     ],
     [
       'v3/vt3_url_0.json',
-      () => normalizeReply(reply('v3', 'url', 'http://218.54.47.77/', asReply(sample('v3/vt3_url_0.json'))), { raw: false }),
-      { positives: 0, total: 66, permalink: 'https://www.virustotal.com/gui/url/380269259e1f607fb07769fee779f0dc3144924f865e76a3c05c8898295d02f8' },
+      () =>
+        normalizeReply(reply('v3', 'url', 'http://218.54.47.77/', asReply(sample('v3/vt3_url_0.json'))), {
+          raw: false,
+        }),
+      {
+        positives: 0,
+        total: 66,
+        permalink:
+          'https://www.virustotal.com/gui/url/380269259e1f607fb07769fee779f0dc3144924f865e76a3c05c8898295d02f8',
+      },
     ],
     [
       'v3/v3_ip_address.json + v3_ip_resolutions_page.json',
       () =>
         normalizeReply(
-          reply('v3', 'ipv4', '23.129.64.215', sample('v3/v3_ip_address.json'), (sample('v3/v3_ip_resolutions_page.json') as { data: unknown[] }).data),
+          reply(
+            'v3',
+            'ipv4',
+            '23.129.64.215',
+            sample('v3/v3_ip_address.json'),
+            (sample('v3/v3_ip_resolutions_page.json') as { data: unknown[] }).data,
+          ),
           { raw: false },
         ),
       { positives: 5, suspicious: 2, total: 87, reputation: -4, resolvedDomains: 'foo.com, bar.foo.com' },
     ],
     [
       'v3/v3_domain_with_relationships.json',
-      () => normalizeReply(reply('v3', 'dns', 'down.mykings.pw', sample('v3/v3_domain_with_relationships.json')), { raw: false }),
+      () =>
+        normalizeReply(reply('v3', 'dns', 'down.mykings.pw', sample('v3/v3_domain_with_relationships.json')), {
+          raw: false,
+        }),
       { positives: 8, total: 98, resolvedIps: ':ip:' },
     ],
   ];
@@ -256,7 +372,9 @@ describe.skipIf(!existsSync(samples))('normalizeReply on the recorded VirusTotal
 
   it('v2/file-multi_pos.json: each report of a batch reply reads on its own', () => {
     const reports = sample('v2/file-multi_pos.json') as Array<{ resource: string }>;
-    const results = reports.map((report) => normalizeReply(reply('v2', 'sha256_hash', report.resource, report), { raw: true }));
+    const results = reports.map((report) =>
+      normalizeReply(reply('v2', 'sha256_hash', report.resource, report), { raw: true }),
+    );
     expect(results.map((result) => result.positives)).toEqual([7, 8, 5]);
     for (const [index, result] of results.entries()) {
       expect(result.sha256).toBe(reports[index]?.resource);

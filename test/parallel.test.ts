@@ -69,10 +69,19 @@ async function sequential(path: string, options: Options): Promise<Outcome> {
   try {
     const batches = readSourceBatches(
       { path },
-      { format: options.inputFormat, columns: options.columns, indexColumn: options.indexColumn, maxRecordBytes: options.maxRecordBytes },
+      {
+        format: options.inputFormat,
+        columns: options.columns,
+        indexColumn: options.indexColumn,
+        maxRecordBytes: options.maxRecordBytes,
+      },
     );
     const allowlist = options.allowlist === undefined ? undefined : Allowlist.parse(options.allowlist, 'allow.txt');
-    for await (const occurrences of extractOccurrenceBatches({ batches }, { ...(allowlist === undefined ? {} : { allowlist }), urlHostsAsDns: options.urlHostsAsDns ?? false }, stats)) {
+    for await (const occurrences of extractOccurrenceBatches(
+      { batches },
+      { ...(allowlist === undefined ? {} : { allowlist }), urlHostsAsDns: options.urlHostsAsDns ?? false },
+      stats,
+    )) {
       for (const occurrence of occurrences) await writer.write(extractedRow(occurrence));
     }
   } catch (caught) {
@@ -82,7 +91,13 @@ async function sequential(path: string, options: Options): Promise<Outcome> {
   return { output: out.text(), stats, error };
 }
 
-async function parallel(path: string, options: Options, jobs: number, partBytes = 4096, nativeEngine = true): Promise<Outcome> {
+async function parallel(
+  path: string,
+  options: Options,
+  jobs: number,
+  partBytes = 4096,
+  nativeEngine = true,
+): Promise<Outcome> {
   const out = sink();
   const stats = newExtractStats();
   let error: string | undefined;
@@ -127,7 +142,13 @@ function twoWorkersOnText(path: string, output: Writable, worker: URL): Promise<
 
 /** How a run ends: 'resolved', its error's message, or 'hung' after 10 s. */
 function settled(run: Promise<void>): Promise<unknown> {
-  return Promise.race([run.then(() => 'resolved', (error: Error) => error.message), new Promise((resolve) => setTimeout(() => resolve('hung'), 10_000))]);
+  return Promise.race([
+    run.then(
+      () => 'resolved',
+      (error: Error) => error.message,
+    ),
+    new Promise((resolve) => setTimeout(() => resolve('hung'), 10_000)),
+  ]);
 }
 
 /** CSV with what cutting must respect: quoted fields spanning lines, CRLF, blank lines, a BOM, `""` quotes. */
@@ -136,7 +157,8 @@ function trickyCsv(rows: number): string {
   for (let row = 0; row < rows; row++) {
     const ip = `${(row % 200) + 20}.${row % 7}.${row % 250}.${(row * 7) % 250}`;
     if (row % 5 === 0) text += `r${row},"see ""hxxp://evil${row % 13}[.]com/a?x=${row}""\nthen ${ip}",plain\n`;
-    else if (row % 5 === 1) text += `r${row},"${'a'.repeat(row % 300)} ${ip}\r\n\r\nmore: d41d8cd98f00b204e9800998ecf8427${row % 10}",x\r\n`;
+    else if (row % 5 === 1)
+      text += `r${row},"${'a'.repeat(row % 300)} ${ip}\r\n\r\nmore: d41d8cd98f00b204e9800998ecf8427${row % 10}",x\r\n`;
     else if (row % 5 === 2) text += '\n';
     else text += `r${row},host${row % 17}.example.org ${ip},10.0.0.${row % 250}\n`;
   }
@@ -148,15 +170,34 @@ describe('parallel extraction gives what one thread gives', () => {
   const csv = generateCorpus({ seed: 8, lines: 3000, format: 'csv' }).text as string;
   const cases: Array<[string, () => string, Options]> = [
     ['text', () => file(text, '.txt'), { inputFormat: 'text' }],
-    ['text without a last newline, as JSON lines', () => file(text.trimEnd(), '.txt'), { inputFormat: 'text', outputFormat: 'jsonl' }],
+    [
+      'text without a last newline, as JSON lines',
+      () => file(text.trimEnd(), '.txt'),
+      { inputFormat: 'text', outputFormat: 'jsonl' },
+    ],
     ['generated CSV', () => file(csv, '.csv'), { inputFormat: 'csv' }],
-    ['CSV with multi-line quoted fields, CRLF, blank lines and a BOM', () => file(trickyCsv(2000), '.csv'), { inputFormat: 'csv' }],
+    [
+      'CSV with multi-line quoted fields, CRLF, blank lines and a BOM',
+      () => file(trickyCsv(2000), '.csv'),
+      { inputFormat: 'csv' },
+    ],
     // The first column of a CSV with a BOM: every part's copy of the header must name it without the BOM.
-    ['CSV with a BOM and --index-col on its first column', () => file(trickyCsv(2000), '.csv'), { inputFormat: 'csv', indexColumn: 'id' }],
+    [
+      'CSV with a BOM and --index-col on its first column',
+      () => file(trickyCsv(2000), '.csv'),
+      { inputFormat: 'csv', indexColumn: 'id' },
+    ],
     [
       'CSV with --columns, --index-col, an allowlist and URL hosts as dns',
       () => file(trickyCsv(1500), '.csv'),
-      { inputFormat: 'csv', columns: ['message'], indexColumn: 'id', allowlist: 'example.org\n20.0.0.0/8\n', urlHostsAsDns: true, outputFormat: 'jsonl' },
+      {
+        inputFormat: 'csv',
+        columns: ['message'],
+        indexColumn: 'id',
+        allowlist: 'example.org\n20.0.0.0/8\n',
+        urlHostsAsDns: true,
+        outputFormat: 'jsonl',
+      },
     ],
   ];
   for (const [name, make, options] of cases) {
@@ -168,7 +209,11 @@ describe('parallel extraction gives what one thread gives', () => {
       // Parts of 4 KiB: the input spans dozens of them.
       expect(statSync(path).size).toBeGreaterThan(20 * 4096);
       // One thread in the native engine (when built) and in JavaScript, and two workers.
-      for (const [jobs, nativeEngine] of [[0, true], [0, false], [2, true]] as const) {
+      for (const [jobs, nativeEngine] of [
+        [0, true],
+        [0, false],
+        [2, true],
+      ] as const) {
         const got = await parallel(path, options, jobs, 4096, nativeEngine);
         expect(got.error).toBeUndefined();
         expect(got.stats).toEqual(expected.stats);
@@ -210,11 +255,13 @@ describe('errors in parallel extraction', () => {
     }
   });
 
-  it('a stray quote before many well-formed quoted fields: the reader\'s error, not an unclosed quoted field', async () => {
+  it("a stray quote before many well-formed quoted fields: the reader's error, not an unclosed quoted field", async () => {
     // The quote count after the stray quote stays even on each later line, so counting quotes alone would take
     // every later newline as inside a field and fail at the length limit with the wrong message.
     const good = trickyCsv(600);
-    const after = Array.from({ length: 3000 }, (_, row) => `r${row},"quoted ${row} 10.1.${row % 250}.9",plain\n`).join('');
+    const after = Array.from({ length: 3000 }, (_, row) => `r${row},"quoted ${row} 10.1.${row % 250}.9",plain\n`).join(
+      '',
+    );
     const path = file(`${good}r-stray,he said "hi 8.8.8.8,x\n${after}`, '.csv');
     const options: Options = { inputFormat: 'csv', maxRecordBytes: 20_000 };
     const expected = await sequential(path, options);
@@ -238,7 +285,10 @@ describe('errors in parallel extraction', () => {
   });
 
   it('a line over the length limit: the same error, and every line before it written', async () => {
-    const before = Array.from({ length: 20_000 }, (_, line) => `${line} to 8.8.${line % 200}.${line % 250} and evil${line % 50}[.]com`).join('\n');
+    const before = Array.from(
+      { length: 20_000 },
+      (_, line) => `${line} to 8.8.${line % 200}.${line % 250} and evil${line % 50}[.]com`,
+    ).join('\n');
     const path = file(`${before}\n${'x'.repeat(300_000)} 1.1.1.1\nafter 9.9.9.9\n`, '.txt');
     const options: Options = { inputFormat: 'text', maxRecordBytes: 100_000 };
     const expected = await sequential(path, options);
@@ -261,7 +311,9 @@ describe('errors in parallel extraction', () => {
       expect(expected.error).toBeDefined();
       for (const jobs of [0, 2]) expect(await parallel(path, options, jobs, 50)).toEqual(expected);
     }
-    expect((await sequential(file(cases[0]?.[0] ?? '', '.in'), { inputFormat: 'text', maxRecordBytes: 40 })).stats.records).toBe(2);
+    expect(
+      (await sequential(file(cases[0]?.[0] ?? '', '.in'), { inputFormat: 'text', maxRecordBytes: 40 })).stats.records,
+    ).toBe(2);
   });
 
   it('a failing output stream ends the run with its error (no hang, no uncaught exception)', async () => {
@@ -285,7 +337,10 @@ describe('errors in parallel extraction', () => {
 
   it('a worker that quits (exit code 0) with a part unanswered fails the run instead of hanging it', async () => {
     const path = file(generateCorpus({ seed: 10, lines: 3000, format: 'text' }).text as string, '.txt');
-    const quitter = file("import { parentPort } from 'node:worker_threads';\nparentPort.on('message', () => process.exit(0));\n", '.mjs');
+    const quitter = file(
+      "import { parentPort } from 'node:worker_threads';\nparentPort.on('message', () => process.exit(0));\n",
+      '.mjs',
+    );
     const run = twoWorkersOnText(path, sink().stream, pathToFileURL(quitter));
     const outcome = await settled(run);
     expect(outcome).toBe('an extraction worker stopped with exit code 0');
@@ -330,7 +385,9 @@ describe('openFieldAt', () => {
           continue; // still pending: the reader does not parse
         }
         open = openFieldAt(bytes, 0, newline, open);
-        expect(open >= 0, JSON.stringify(text.slice(0, newline))).toBe(parseRecord(text.slice(0, newline)).kind === 'open');
+        expect(open >= 0, JSON.stringify(text.slice(0, newline))).toBe(
+          parseRecord(text.slice(0, newline)).kind === 'open',
+        );
         if (open < 0) break;
       }
     }
@@ -349,7 +406,7 @@ describe('PartSplitter', () => {
     return parts.map((part) => ({ ...part, text: part.bytes.toString('utf8') }));
   }
 
-  it('an open quoted field exactly at the limit passes, one character more fails: the reader\'s count', async () => {
+  it("an open quoted field exactly at the limit passes, one character more fails: the reader's count", async () => {
     // The reader counts a pending record as its lines and the newlines between them: 409 + 1 + 400 = 810 at the
     // second line (the third closes the field). The first 1,000-byte chunk ends inside the third line, so the
     // splitter checks while the field is open.
@@ -357,7 +414,9 @@ describe('PartSplitter', () => {
     const path = file(content, '.csv');
     expect((await sequential(path, { inputFormat: 'csv', maxRecordBytes: 810 })).error).toBeUndefined();
     expect(() => split(content, 'csv', 16, 810)).not.toThrow();
-    expect((await sequential(path, { inputFormat: 'csv', maxRecordBytes: 809 })).error).toMatch(/:2: quoted field not closed within 809 bytes$/);
+    expect((await sequential(path, { inputFormat: 'csv', maxRecordBytes: 809 })).error).toMatch(
+      /:2: quoted field not closed within 809 bytes$/,
+    );
     expect(() => split(content, 'csv', 16, 809)).toThrow(/in:2: quoted field not closed within 809 bytes$/);
   });
 
@@ -428,9 +487,13 @@ describe('PartSplitter', () => {
     expect(() => split(content, 'text', 4096, 20_000)).toThrow('in:2: line is longer than 20000 bytes');
     // As the reader: a physical line over the limit, even inside quotes, is a long line; a quoted field open over
     // more than the limit, in short lines, is an unclosed field (named by the line it starts on).
-    expect(() => split(`a,b\n1,"open${'z'.repeat(50_000)}\n`, 'csv', 4096, 20_000)).toThrow('in:2: line is longer than 20000 bytes');
+    expect(() => split(`a,b\n1,"open${'z'.repeat(50_000)}\n`, 'csv', 4096, 20_000)).toThrow(
+      'in:2: line is longer than 20000 bytes',
+    );
     const short = `${'z'.repeat(15_000)}\n`;
-    expect(() => split(`a,b\n1,"open\n${short}${short}${short}`, 'csv', 4096, 20_000)).toThrow('in:2: quoted field not closed within 20000 bytes');
+    expect(() => split(`a,b\n1,"open\n${short}${short}${short}`, 'csv', 4096, 20_000)).toThrow(
+      'in:2: quoted field not closed within 20000 bytes',
+    );
     // A closed multi-line record longer than the limit in all, but with short lines, is no error (the reader
     // checks lines, and quoted fields while open): here the input ends with it, unterminated.
     const record = `1,"${'z'.repeat(1500)}\n${'z'.repeat(1500)}",y`;

@@ -7,11 +7,21 @@ import type { EnrichedRow, SourceRecord, TypedRecord } from '../src/types.js';
 import { virtualClock, type VirtualClock } from './support/virtual-clock.js';
 
 function text(lines: string[]): SourceRecord[] {
-  return lines.map((line, index) => ({ recordNumber: index, sourceIndex: String(index), fields: [{ name: '', value: line }] }));
+  return lines.map((line, index) => ({
+    recordNumber: index,
+    sourceIndex: String(index),
+    fields: [{ name: '', value: line }],
+  }));
 }
 
 function typed(values: Array<[string, string]>): TypedRecord[] {
-  return values.map(([observable, type], index) => ({ recordNumber: index, sourceIndex: String(index), observable, type, field: 'Observable' }));
+  return values.map(([observable, type], index) => ({
+    recordNumber: index,
+    sourceIndex: String(index),
+    observable,
+    type,
+    field: 'Observable',
+  }));
 }
 
 let emulator: Emulator | undefined;
@@ -39,7 +49,12 @@ async function run(
 function accountingHolds(summary: EnrichSummary): boolean {
   return (
     summary.occurrences ===
-    summary.rejected + summary.allowlisted + summary.duplicates + summary.lookedUp + summary.notSubmitted + summary.failed
+    summary.rejected +
+      summary.allowlisted +
+      summary.duplicates +
+      summary.lookedUp +
+      summary.notSubmitted +
+      summary.failed
   );
 }
 
@@ -47,7 +62,11 @@ describe('extractOccurrences', () => {
   it('marks refanged and padded repeats of one observable as duplicates, in input order', async () => {
     const stats = newExtractStats();
     const occurrences = [];
-    for await (const occurrence of extractOccurrences(text(['from 8.8.8.8 to 10.1.2.3', 'again 8[.]8[.]8[.]8', 'evil[.]com and evil.com']), {}, stats)) {
+    for await (const occurrence of extractOccurrences(
+      text(['from 8.8.8.8 to 10.1.2.3', 'again 8[.]8[.]8[.]8', 'evil[.]com and evil.com']),
+      {},
+      stats,
+    )) {
       occurrences.push(occurrence);
     }
     expect(occurrences.map((o) => [o.sourceIndex, o.observable, o.status])).toEqual([
@@ -63,7 +82,13 @@ describe('extractOccurrences', () => {
 
   it('gives exactly one occurrence per pre-typed record, whatever its type', async () => {
     const occurrences = [];
-    for await (const occurrence of extractOccurrences(typed([[' 8.8.8.8', 'ipv4'], ['x', 'email'], ['8.8.8.8', 'ipv4']]))) {
+    for await (const occurrence of extractOccurrences(
+      typed([
+        [' 8.8.8.8', 'ipv4'],
+        ['x', 'email'],
+        ['8.8.8.8', 'ipv4'],
+      ]),
+    )) {
       occurrences.push(occurrence);
     }
     expect(occurrences).toHaveLength(3);
@@ -85,7 +110,9 @@ describe('enrich against the emulator (v3)', () => {
       'hash 0123456789abcdef0123456789abcdef md5 of dropper',
     ]);
     const { rows, summary } = await run(records, {}, clock);
-    expect(rows.map((row) => Number(row.SourceIndex))).toEqual([...rows.map((row) => Number(row.SourceIndex))].sort((a, b) => a - b));
+    expect(rows.map((row) => Number(row.SourceIndex))).toEqual(
+      [...rows.map((row) => Number(row.SourceIndex))].sort((a, b) => a - b),
+    );
     expect(rows).toHaveLength(summary.occurrences);
     expect(accountingHolds(summary)).toBe(true);
     const first = rows.find((row) => row.Observable === '45.77.12.9' && row.SourceIndex === '0');
@@ -113,7 +140,14 @@ describe('enrich against the emulator (v3)', () => {
     const sha256 = String(probe.rows[0]?.SHA256);
     expect(sha256).toMatch(/^[0-9a-f]{64}$/);
     emulator.resetStats();
-    const { rows, summary } = await run(typed([[md5, 'md5_hash'], [sha256, 'sha256_hash']]), {}, clock);
+    const { rows, summary } = await run(
+      typed([
+        [md5, 'md5_hash'],
+        [sha256, 'sha256_hash'],
+      ]),
+      {},
+      clock,
+    );
     expect(emulator.stats().itemsLookedUp).toBe(1);
     expect(rows.map((row) => row.Status)).toEqual(['Success', 'Duplicate']);
     expect(rows[1]?.MD5).toBe(md5);
@@ -124,7 +158,10 @@ describe('enrich against the emulator (v3)', () => {
   it('stops submitting when the daily quota is spent, and says so in every remaining row', async () => {
     const clock = virtualClock();
     emulator = await startEmulator({ now: clock.now, perDay: 3 });
-    const values: Array<[string, string]> = ['a1', 'b2', 'c3', 'd4', 'e5', 'f6'].map((label) => [`${label}-host.example.org`, 'dns']);
+    const values: Array<[string, string]> = ['a1', 'b2', 'c3', 'd4', 'e5', 'f6'].map((label) => [
+      `${label}-host.example.org`,
+      'dns',
+    ]);
     const { rows, summary } = await run(typed(values), {}, clock);
     expect(rows).toHaveLength(6);
     expect(rows.filter((row) => row.Status === 'Success' || row.Status === 'NotFound')).toHaveLength(3);
@@ -139,7 +176,10 @@ describe('enrich against the emulator (v3)', () => {
     emulator = await startEmulator({ now: clock.now, keys: [{ key: 'the-right-key', tier: 'public' }] });
     const rows: EnrichedRow[] = [];
     const failure = await enrich(
-      typed([['8.8.4.4', 'ipv4'], ['example.org', 'dns']]),
+      typed([
+        ['8.8.4.4', 'ipv4'],
+        ['example.org', 'dns'],
+      ]),
       { lookup: { baseUrl: emulator.url, apiKey: 'the-wrong-key', tier: 'public', clock } },
       (row) => {
         rows.push(row);
@@ -156,7 +196,10 @@ describe('enrich against the emulator (v3)', () => {
     const clock = virtualClock();
     emulator = await startEmulator({ now: clock.now });
     const controller = new AbortController();
-    const values: Array<[string, string]> = Array.from({ length: 12 }, (_, index) => [`h${index}-node.example.org`, 'dns']);
+    const values: Array<[string, string]> = Array.from({ length: 12 }, (_, index) => [
+      `h${index}-node.example.org`,
+      'dns',
+    ]);
     const rows: EnrichedRow[] = [];
     let results = 0;
     const summary = await enrich(

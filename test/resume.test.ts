@@ -30,14 +30,24 @@ afterEach(async () => {
 });
 
 function typed(values: Array<[string, string]>): TypedRecord[] {
-  return values.map(([observable, type], index) => ({ recordNumber: index, sourceIndex: String(index), observable, type, field: 'Observable' }));
+  return values.map(([observable, type], index) => ({
+    recordNumber: index,
+    sourceIndex: String(index),
+    observable,
+    type,
+    field: 'Observable',
+  }));
 }
 
 async function runWith(cache: ResultCache, records: TypedRecord[], clock: VirtualClock): Promise<EnrichedRow[]> {
   const rows: EnrichedRow[] = [];
-  await enrich(records, { lookup: { baseUrl: emulator?.url ?? '', apiKey: 'k', tier: 'premium', clock }, cache }, (row) => {
-    rows.push(row);
-  });
+  await enrich(
+    records,
+    { lookup: { baseUrl: emulator?.url ?? '', apiKey: 'k', tier: 'premium', clock }, cache },
+    (row) => {
+      rows.push(row);
+    },
+  );
   return rows;
 }
 
@@ -71,11 +81,28 @@ describe('the persistent cache in the pipeline', () => {
   it('looks a stale entry up again', async () => {
     const clock = virtualClock();
     emulator = await startEmulator({ now: clock.now });
-    const cache = ResultCache.open(join(work, 'cache.db'), { now: clock.now, maxAge: { malicious: 60 * 60_000, clean: 7 * 24 * 60 * 60_000, notFound: 24 * 60 * 60_000 } });
-    await runWith(cache, typed([['malware.example.com', 'dns'], ['www.example.org', 'dns']]), clock);
+    const cache = ResultCache.open(join(work, 'cache.db'), {
+      now: clock.now,
+      maxAge: { malicious: 60 * 60_000, clean: 7 * 24 * 60 * 60_000, notFound: 24 * 60 * 60_000 },
+    });
+    await runWith(
+      cache,
+      typed([
+        ['malware.example.com', 'dns'],
+        ['www.example.org', 'dns'],
+      ]),
+      clock,
+    );
     emulator.resetStats();
     clock.advance(2 * 60 * 60_000);
-    const rows = await runWith(cache, typed([['malware.example.com', 'dns'], ['www.example.org', 'dns']]), clock);
+    const rows = await runWith(
+      cache,
+      typed([
+        ['malware.example.com', 'dns'],
+        ['www.example.org', 'dns'],
+      ]),
+      clock,
+    );
     // The malicious answer (max age 1 h) is refetched; the clean one (7 days) is not.
     expect(emulator.stats().itemsLookedUp).toBe(1);
     expect(rows.map((row) => row.CacheHit)).toEqual([false, true]);
@@ -90,7 +117,12 @@ describe('the persistent cache in the pipeline', () => {
     emulator.resetStats();
     const [second] = await runWith(cache, typed([[String(first?.SHA256), 'sha256_hash']]), clock);
     expect(emulator.stats().requests).toBe(0);
-    expect(second).toMatchObject({ Status: 'Success', CacheHit: true, MD5: 'e85bcfce6f59e0c96ea44b4c59d00ea1', Positives: first?.Positives });
+    expect(second).toMatchObject({
+      Status: 'Success',
+      CacheHit: true,
+      MD5: 'e85bcfce6f59e0c96ea44b4c59d00ea1',
+      Positives: first?.Positives,
+    });
     cache.close();
   });
 
@@ -98,7 +130,14 @@ describe('the persistent cache in the pipeline', () => {
     const clock = virtualClock();
     emulator = await startEmulator({ now: clock.now, perDay: 1 });
     const cache = ResultCache.open(join(work, 'cache.db'), { now: clock.now });
-    const rows = await runWith(cache, typed([['one.example.com', 'dns'], ['two.example.com', 'dns']]), clock);
+    const rows = await runWith(
+      cache,
+      typed([
+        ['one.example.com', 'dns'],
+        ['two.example.com', 'dns'],
+      ]),
+      clock,
+    );
     expect(rows.filter((row) => String(row.Status).startsWith('NotSubmitted'))).toHaveLength(1);
     expect(cache.stats().entries).toBe(1);
     cache.close();
@@ -111,7 +150,10 @@ interface Child {
 }
 
 function spawnCli(args: string[]): Child {
-  const child = spawn(process.execPath, [cli, ...args], { env: { PATH: process.env['PATH'] ?? '', HOME: work, VT_API_KEY: 'resume-key' }, cwd: work });
+  const child = spawn(process.execPath, [cli, ...args], {
+    env: { PATH: process.env['PATH'] ?? '', HOME: work, VT_API_KEY: 'resume-key' },
+    cwd: work,
+  });
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => {
     stderr += chunk.toString();
@@ -128,7 +170,10 @@ function csvRows(path: string): Array<Record<string, string>> {
 }
 
 function hosts(count: number, prefix: string): string {
-  return Array.from({ length: count }, (_, index) => `${index},seen ${prefix}-${index}.resume-test.example.com on the proxy\n`).join('');
+  return Array.from(
+    { length: count },
+    (_, index) => `${index},seen ${prefix}-${index}.resume-test.example.com on the proxy\n`,
+  ).join('');
 }
 
 describe('interrupted and concurrent runs (real processes)', () => {
@@ -137,7 +182,22 @@ describe('interrupted and concurrent runs (real processes)', () => {
     const input = join(work, 'input.csv');
     writeFileSync(input, `id,message\n${hosts(40, 'k9')}`);
     // 10 lookups a second, one at a time: the kill lands mid-run.
-    const args = ['enrich', '--vt-url', emulator.url, '--tier', 'premium', '--rate', '600', '--concurrency', '1', '--cache', join(work, 'cache.db'), input, '-o', join(work, 'out.csv')];
+    const args = [
+      'enrich',
+      '--vt-url',
+      emulator.url,
+      '--tier',
+      'premium',
+      '--rate',
+      '600',
+      '--concurrency',
+      '1',
+      '--cache',
+      join(work, 'cache.db'),
+      input,
+      '-o',
+      join(work, 'out.csv'),
+    ];
     const first = spawnCli(args);
     while (emulator.stats().itemsLookedUp < 10) await new Promise((resolve) => setTimeout(resolve, 20));
     first.process.kill('SIGKILL');

@@ -122,7 +122,11 @@ describe("screenValue: msticpy's rejection messages", () => {
     ['md5_hash', '0102030405060708090a0b0c0d0e0f10', 'String has too low an entropy to be a hash'],
     ['sha1_hash', 'aaaaaaaaaaaaaaaaaaaabbbbbbbbbbbbbbbbbbbb', 'String has too low an entropy to be a hash'],
     // unknown types
-    ['sh256_hash', 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855', 'Unsupported IoC type: sh256_hash'],
+    [
+      'sh256_hash',
+      'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855',
+      'Unsupported IoC type: sh256_hash',
+    ],
     ['email', 'bob@evil.com', 'Unsupported IoC type: email'],
   ])('%s %j → %s', (type, raw, status) => {
     const outcome = screenValue(type, raw);

@@ -60,8 +60,7 @@ export function classifyReply(reply: VtReply): ReplyClass {
     // the domain itself (its defect 9), so such a report ages as clean.
     positives = count(fields['positives']);
   }
-  const verdict: CacheVerdict =
-    (positives ?? 0) > 0 ? 'malicious' : (suspicious ?? 0) > 0 ? 'suspicious' : 'clean';
+  const verdict: CacheVerdict = (positives ?? 0) > 0 ? 'malicious' : (suspicious ?? 0) > 0 ? 'suspicious' : 'clean';
   const hashes = isHashType(reply.type)
     ? (['md5', 'sha1', 'sha256'] as const)
         .map((name) => fields[name])

@@ -182,9 +182,7 @@ export class ResultCache {
     this.#now = options.now ?? Date.now;
     this.#policy = resolveMaxAge(options.maxAge);
     this.#redact = (options.redact ?? []).filter((secret) => secret !== '');
-    this.#selectDirect = db.prepare(
-      `SELECT ${ROW_COLUMNS} FROM replies r WHERE r.api = ? AND r.kind = ? AND r.id = ?`,
-    );
+    this.#selectDirect = db.prepare(`SELECT ${ROW_COLUMNS} FROM replies r WHERE r.api = ? AND r.kind = ? AND r.id = ?`);
     this.#selectFile = db.prepare(
       `SELECT ${ROW_COLUMNS} FROM file_aliases a
        JOIN replies r ON r.api = a.api AND r.kind = 'file' AND r.id = a.id
@@ -363,8 +361,12 @@ export class ResultCache {
         deleted = this.#db.prepare('DELETE FROM replies').run().changes;
       } else {
         const [where, parameters] =
-          olderThanMs === undefined ? [STALE_SQL, this.#cutoffs()] : ['fetched_at <= @cutoff', { cutoff: this.#now() - olderThanMs }];
-        this.#db.prepare(`DELETE FROM bodies WHERE reply_id IN (SELECT reply_id FROM replies WHERE ${where})`).run(parameters);
+          olderThanMs === undefined
+            ? [STALE_SQL, this.#cutoffs()]
+            : ['fetched_at <= @cutoff', { cutoff: this.#now() - olderThanMs }];
+        this.#db
+          .prepare(`DELETE FROM bodies WHERE reply_id IN (SELECT reply_id FROM replies WHERE ${where})`)
+          .run(parameters);
         deleted = this.#db.prepare(`DELETE FROM replies WHERE ${where}`).run(parameters).changes;
       }
       this.#db
@@ -426,7 +428,10 @@ export class ResultCache {
   readReply(api: ApiVersion, row: ReplyRow): VtReply {
     const stored = this.#selectBody.get(row.reply_id);
     if (stored === undefined) {
-      throw new IocEnrichError('CACHE_ERROR', `${this.path}: the cached reply for ${row.value} was purged while being read`);
+      throw new IocEnrichError(
+        'CACHE_ERROR',
+        `${this.path}: the cached reply for ${row.value} was purged while being read`,
+      );
     }
     return {
       api,

@@ -59,7 +59,12 @@ const ONLY_FOR: Record<string, Subcommand> = { 'older-than': 'purge', all: 'purg
 
 /** `90000` → `90s`, `86400000` → `1d`: the largest unit that divides the duration (days, not weeks: `7d` reads better). */
 function formatDuration(ms: number): string {
-  for (const [unit, size] of [['d', 86_400_000], ['h', 3_600_000], ['m', 60_000], ['s', 1_000]] as const) {
+  for (const [unit, size] of [
+    ['d', 86_400_000],
+    ['h', 3_600_000],
+    ['m', 60_000],
+    ['s', 1_000],
+  ] as const) {
     if (ms >= size && ms % size === 0) return `${ms / size}${unit}`;
   }
   return `${ms}ms`;
@@ -138,7 +143,8 @@ export async function cacheCommand(args: string[], io: CommandIo): Promise<numbe
     throw new OptionError('--all', true, 'not combined with --older-than');
   }
   const maxAge = values['max-age'] === undefined ? {} : parseMaxAge(values['max-age']);
-  const olderThanMs = values['older-than'] === undefined ? undefined : parseDuration(values['older-than'], '--older-than');
+  const olderThanMs =
+    values['older-than'] === undefined ? undefined : parseDuration(values['older-than'], '--older-than');
   const path = values.cache ?? defaultCachePath(io.env, homedir());
   // Looking at a cache that does not exist yet must not create one: an in-memory stand-in answers instead.
   const exists = path === ':memory:' || existsSync(path);
@@ -147,11 +153,18 @@ export async function cacheCommand(args: string[], io: CommandIo): Promise<numbe
     switch (subcommand as Subcommand) {
       case 'stats': {
         const stats = { ...cache.stats(), path };
-        io.stdout.write(values.json === true ? `${JSON.stringify({ ...stats, exists, maxAge: resolveMaxAge(maxAge) })}\n` : formatStats(stats, resolveMaxAge(maxAge), exists));
+        io.stdout.write(
+          values.json === true
+            ? `${JSON.stringify({ ...stats, exists, maxAge: resolveMaxAge(maxAge) })}\n`
+            : formatStats(stats, resolveMaxAge(maxAge), exists),
+        );
         return EXIT.ok;
       }
       case 'purge': {
-        const purged = cache.purge({ ...(olderThanMs === undefined ? {} : { olderThanMs }), ...(values.all === true ? { all: true } : {}) });
+        const purged = cache.purge({
+          ...(olderThanMs === undefined ? {} : { olderThanMs }),
+          ...(values.all === true ? { all: true } : {}),
+        });
         io.stdout.write(`purged ${purged.toLocaleString('en-US')} entries from ${path}\n`);
         return EXIT.ok;
       }

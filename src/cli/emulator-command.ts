@@ -5,7 +5,18 @@
 import { once } from 'node:events';
 import { parseArgs } from 'node:util';
 import { IocEnrichError, OptionError } from '../errors.js';
-import { FAULT_KINDS, isTier, startEmulator, TIER_LIMITS, type Emulator, type EmulatorKey, type EmulatorOptions, type FaultKind, type FaultOptions, type Tier } from '../emulator/index.js';
+import {
+  FAULT_KINDS,
+  isTier,
+  startEmulator,
+  TIER_LIMITS,
+  type Emulator,
+  type EmulatorKey,
+  type EmulatorOptions,
+  type FaultKind,
+  type FaultOptions,
+  type Tier,
+} from '../emulator/index.js';
 
 /** `--help` text. */
 export const EMULATOR_HELP = `Usage: ioc-enrich emulator [options]
@@ -67,14 +78,16 @@ export interface EmulatorCommandIo {
 function integer(option: string, text: string | undefined, min: number): number | undefined {
   if (text === undefined) return undefined;
   const value = Number(text);
-  if (text.trim() === '' || !Number.isInteger(value) || value < min) throw new OptionError(option, text, `an integer ≥ ${min}`);
+  if (text.trim() === '' || !Number.isInteger(value) || value < min)
+    throw new OptionError(option, text, `an integer ≥ ${min}`);
   return value;
 }
 
 function share(option: string, text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
   const value = Number(text);
-  if (text.trim() === '' || !Number.isFinite(value) || value < 0 || value > 1) throw new OptionError(option, text, 'a number from 0 to 1');
+  if (text.trim() === '' || !Number.isFinite(value) || value < 0 || value > 1)
+    throw new OptionError(option, text, 'a number from 0 to 1');
   return value;
 }
 
@@ -99,7 +112,8 @@ function parseFaults(specs: readonly string[]): FaultOptions {
     }
     for (const part of spec.split(',')) {
       const [kind = '', rate] = part.split('=');
-      if (!(FAULT_KINDS as readonly string[]).includes(kind)) throw new OptionError('--fault-rate', part, `kind=p with a kind among ${FAULT_KINDS.join(', ')}`);
+      if (!(FAULT_KINDS as readonly string[]).includes(kind))
+        throw new OptionError('--fault-rate', part, `kind=p with a kind among ${FAULT_KINDS.join(', ')}`);
       faults[kind as FaultKind] = (faults[kind as FaultKind] ?? 0) + (share('--fault-rate', rate ?? '') ?? 0);
     }
   }
@@ -170,7 +184,9 @@ export async function emulatorCommand(args: string[], io: EmulatorCommandIo): Pr
     options = emulatorOptions(args);
   } catch (error) {
     // parseArgs explains some mistakes over several lines; the contract is one line.
-    io.stderr.write(`ioc-enrich emulator: ${(error instanceof Error ? error.message : String(error)).replaceAll('\n', ' ')}\n`);
+    io.stderr.write(
+      `ioc-enrich emulator: ${(error instanceof Error ? error.message : String(error)).replaceAll('\n', ' ')}\n`,
+    );
     return 2;
   }
   if (options === 'help') {
@@ -187,10 +203,14 @@ export async function emulatorCommand(args: string[], io: EmulatorCommandIo): Pr
   io.stdout.write(`${emulator.url}\n`);
   const keys = options.keys ?? [];
   const accepted = keys.length === 0 ? `any non-empty key (${options.tier ?? 'public'})` : `${keys.length} key(s)`;
-  io.stderr.write(`VirusTotal emulator on ${emulator.url} (API v3 /api/v3, v2 /vtapi/v2); accepts ${accepted}; ${describeLimits(options)}; stats at ${emulator.url}/__emulator/stats; Ctrl-C to stop\n`);
+  io.stderr.write(
+    `VirusTotal emulator on ${emulator.url} (API v3 /api/v3, v2 /vtapi/v2); accepts ${accepted}; ${describeLimits(options)}; stats at ${emulator.url}/__emulator/stats; Ctrl-C to stop\n`,
+  );
   await untilStopped(io.signal);
   const stats = emulator.stats();
   await emulator.close();
-  io.stderr.write(`emulator stopped: ${stats.requests} requests, ${stats.itemsLookedUp} items looked up, ${stats.quotaRefusals} quota refusals, ${stats.faultsInjected} faults injected\n`);
+  io.stderr.write(
+    `emulator stopped: ${stats.requests} requests, ${stats.itemsLookedUp} items looked up, ${stats.quotaRefusals} quota refusals, ${stats.faultsInjected} faults injected\n`,
+  );
   return 0;
 }

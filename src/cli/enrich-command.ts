@@ -55,7 +55,8 @@ export async function enrichCommand(args: string[], io: CommandIo): Promise<numb
   const sourceFormat = values['input-format'] ?? inferInputFormat(input.path);
   if (joinTarget !== undefined) {
     // The join reads the results back from -o and the source again from its file.
-    if (values.output === undefined || values.output === '-') throw new OptionError('--join', joinTarget, 'given with -o FILE');
+    if (values.output === undefined || values.output === '-')
+      throw new OptionError('--join', joinTarget, 'given with -o FILE');
     if (input.path === '-' || (sourceFormat !== 'csv' && sourceFormat !== 'jsonl')) {
       throw new OptionError('--join', joinTarget, 'used with a CSV or JSON-lines input file, not stdin or text');
     }
@@ -116,7 +117,9 @@ export async function enrichCommand(args: string[], io: CommandIo): Promise<numb
       output: joinTarget,
       indexColumn: values['index-col'],
     });
-    io.stderr.write(`  joined verdicts into ${joined.matchedRows} of ${joined.sourceRows} source row(s): ${joinTarget}\n`);
+    io.stderr.write(
+      `  joined verdicts into ${joined.matchedRows} of ${joined.sourceRows} source row(s): ${joinTarget}\n`,
+    );
   }
   if (summary.stopReason === 'interrupted') return EXIT.interrupted;
   if (summary.notSubmitted > 0) return EXIT.notSubmitted;

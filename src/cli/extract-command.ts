@@ -119,7 +119,10 @@ async function writeRows(
 ): Promise<void> {
   const writer = createRowWriter(EXTRACT_COLUMNS, format, stream);
   try {
-    const options = { ...(input.allowlist === undefined ? {} : { allowlist: input.allowlist }), urlHostsAsDns: input.urlHostsAsDns };
+    const options = {
+      ...(input.allowlist === undefined ? {} : { allowlist: input.allowlist }),
+      urlHostsAsDns: input.urlHostsAsDns,
+    };
     for await (const occurrences of extractOccurrenceBatches(input.records, options, stats)) {
       for (const occurrence of occurrences) {
         // Await only when the writer asks for it (backpressure): an await per row would cost more than the row.

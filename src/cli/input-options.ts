@@ -102,36 +102,44 @@ export async function resolveInput(values: InputValues, positionals: string[]): 
   let parallel: ResolvedInput['parallel'];
   if (observableColumn !== undefined || typeColumn !== undefined) {
     if (observableColumn === undefined || typeColumn === undefined) {
-      throw new OptionError(observableColumn === undefined ? '--observable-col' : '--type-col', '(missing)', 'given together with the other (pre-typed input)');
+      throw new OptionError(
+        observableColumn === undefined ? '--observable-col' : '--type-col',
+        '(missing)',
+        'given together with the other (pre-typed input)',
+      );
     }
     if (inputFormat !== 'csv') throw new OptionError('--input-format', inputFormat, 'csv for pre-typed input');
-    records = { batches: readTypedBatches(
-      { path },
-      {
-        observableColumn,
-        typeColumn,
-        ...(values['index-col'] === undefined ? {} : { indexColumn: values['index-col'] }),
-        skipBadRows,
-        onBadRow,
-      },
-    ) };
+    records = {
+      batches: readTypedBatches(
+        { path },
+        {
+          observableColumn,
+          typeColumn,
+          ...(values['index-col'] === undefined ? {} : { indexColumn: values['index-col'] }),
+          skipBadRows,
+          onBadRow,
+        },
+      ),
+    };
   } else {
     const columns = list(values.columns);
     const fields = list(values.fields);
     if (inputFormat === 'text' || (inputFormat === 'csv' && !skipBadRows)) {
       parallel = { inputFormat, columns, indexColumn: values['index-col'], allowlist: undefined };
     }
-    records = { batches: readSourceBatches(
-      { path },
-      {
-        format: inputFormat,
-        ...(columns === undefined ? {} : { columns }),
-        ...(fields === undefined ? {} : { fields }),
-        ...(values['index-col'] === undefined ? {} : { indexColumn: values['index-col'] }),
-        skipBadRows,
-        onBadRow,
-      },
-    ) };
+    records = {
+      batches: readSourceBatches(
+        { path },
+        {
+          format: inputFormat,
+          ...(columns === undefined ? {} : { columns }),
+          ...(fields === undefined ? {} : { fields }),
+          ...(values['index-col'] === undefined ? {} : { indexColumn: values['index-col'] }),
+          skipBadRows,
+          onBadRow,
+        },
+      ),
+    };
   }
   let allowlist: Allowlist | undefined;
   if (values.allowlist !== undefined) {
@@ -139,7 +147,10 @@ export async function resolveInput(values: InputValues, positionals: string[]): 
     try {
       text = await readFile(values.allowlist, 'utf8');
     } catch (error) {
-      throw new IocEnrichError('INPUT_NOT_FOUND', `${values.allowlist}: cannot read the allowlist (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+      throw new IocEnrichError(
+        'INPUT_NOT_FOUND',
+        `${values.allowlist}: cannot read the allowlist (${(error as NodeJS.ErrnoException).code ?? 'error'})`,
+      );
     }
     allowlist = Allowlist.parse(text, values.allowlist);
     if (parallel !== undefined) parallel.allowlist = { text, source: values.allowlist };

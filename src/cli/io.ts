@@ -61,8 +61,14 @@ const OUTPUT_PROBLEMS: Readonly<Record<string, string>> = {
 export function outputError(path: string, error: unknown): IocEnrichError {
   if (error instanceof IocEnrichError) return error;
   const code = (error as NodeJS.ErrnoException | null)?.code;
-  const problem = (code === undefined ? undefined : OUTPUT_PROBLEMS[code]) ?? (error instanceof Error ? error.message : String(error));
-  return new IocEnrichError('OUTPUT_FAILED', `${path}: cannot write the output: ${problem}${code === undefined ? '' : ` (${code})`}`, { cause: error });
+  const problem =
+    (code === undefined ? undefined : OUTPUT_PROBLEMS[code]) ??
+    (error instanceof Error ? error.message : String(error));
+  return new IocEnrichError(
+    'OUTPUT_FAILED',
+    `${path}: cannot write the output: ${problem}${code === undefined ? '' : ` (${code})`}`,
+    { cause: error },
+  );
 }
 
 /** Opens `-o FILE` atomically, or the command's stdout when no file (or `-`) is given. */

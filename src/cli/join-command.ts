@@ -44,7 +44,11 @@ export async function joinCommand(args: string[], io: CommandIo): Promise<number
     return EXIT.ok;
   }
   if (values.results === undefined || values.results === '') {
-    throw new OptionError('--results', values.results ?? '(none)', 'the enrich output to join (see ioc-enrich join --help)');
+    throw new OptionError(
+      '--results',
+      values.results ?? '(none)',
+      'the enrich output to join (see ioc-enrich join --help)',
+    );
   }
   if (positionals.length !== 1) {
     throw new OptionError('SOURCE', positionals.join(' ') || '(none)', 'exactly one source file (- for stdin)');

@@ -46,14 +46,27 @@ const TABLE_COLUMNS = ['Observable', 'IoCType', 'Status', 'Positives', 'Total', 
 function renderTable(rows: readonly EnrichedRow[]): string {
   const cells = [TABLE_COLUMNS.map(String), ...rows.map((row) => TABLE_COLUMNS.map((column) => String(row[column])))];
   const widths = TABLE_COLUMNS.map((_, index) => Math.max(...cells.map((line) => (line[index] ?? '').length)));
-  return cells.map((line) => `${line.map((cell, index) => cell.padEnd(widths[index] ?? 0)).join('  ').trimEnd()}\n`).join('');
+  return cells
+    .map(
+      (line) =>
+        `${line
+          .map((cell, index) => cell.padEnd(widths[index] ?? 0))
+          .join('  ')
+          .trimEnd()}\n`,
+    )
+    .join('');
 }
 
 /** Runs `lookup`; returns the exit code. */
 export async function lookupCommand(args: string[], io: CommandIo): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
-    options: { ...VT_OPTIONS, type: { type: 'string' }, format: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    options: {
+      ...VT_OPTIONS,
+      type: { type: 'string' },
+      format: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
     allowPositionals: true,
     strict: true,
   });
@@ -68,7 +81,8 @@ export async function lookupCommand(args: string[], io: CommandIo): Promise<numb
   }
   const tty = (io.stdout as { isTTY?: boolean }).isTTY === true;
   const format = values.format ?? (tty ? 'table' : 'csv');
-  if (format !== 'table' && format !== 'csv' && format !== 'json') throw new OptionError('--format', format, 'table, csv or json');
+  if (format !== 'table' && format !== 'csv' && format !== 'json')
+    throw new OptionError('--format', format, 'table, csv or json');
   const records: TypedRecord[] = positionals.map((value, index) => ({
     recordNumber: index,
     sourceIndex: String(index),
@@ -83,7 +97,11 @@ export async function lookupCommand(args: string[], io: CommandIo): Promise<numb
   try {
     summary = await enrich(
       records,
-      { lookup: vt.lookup, ...(vt.cache === undefined ? {} : { cache: vt.cache }), onProgress: (state) => progress.update(state) },
+      {
+        lookup: vt.lookup,
+        ...(vt.cache === undefined ? {} : { cache: vt.cache }),
+        onProgress: (state) => progress.update(state),
+      },
       (row) => {
         rows.push(row);
       },

@@ -11,7 +11,12 @@ function table(rows: ReadonlyArray<readonly [string, string | number]>, indent =
   // A loop, not Math.max(...labels): a spread of 200,000 arguments overflows the stack.
   let width = 0;
   for (const [label] of rows) width = Math.max(width, label.length);
-  return rows.map(([label, value]) => `${indent}${label.padEnd(width)}  ${typeof value === 'number' ? number.format(value) : value}\n`).join('');
+  return rows
+    .map(
+      ([label, value]) =>
+        `${indent}${label.padEnd(width)}  ${typeof value === 'number' ? number.format(value) : value}\n`,
+    )
+    .join('');
 }
 
 function sortedEntries(record: Record<string, number>): Array<[string, number]> {
@@ -73,7 +78,8 @@ function duration(minutes: number): string {
 export function formatDryRun(summary: EnrichSummary): string {
   const { plan } = summary;
   const perType = Object.entries(plan.byType).filter(([, count]) => count > 0);
-  const days = plan.days > 1 ? ` (the daily budget of ${number.format(plan.perDay)} spreads it over ${plan.days} days)` : '';
+  const days =
+    plan.days > 1 ? ` (the daily budget of ${number.format(plan.perDay)} spreads it over ${plan.days} days)` : '';
   return (
     `Dry run: ${number.format(summary.occurrences)} occurrences, ${number.format(summary.extract.valid)} distinct observables to enrich\n` +
     table([
@@ -83,7 +89,9 @@ export function formatDryRun(summary: EnrichSummary): string {
       ['quota items', plan.quotaItems],
       [
         'time at the configured rate',
-        Number.isFinite(plan.perMinute) ? `${duration(plan.minutes)} at ${number.format(plan.perMinute)}/min${days}` : 'unthrottled',
+        Number.isFinite(plan.perMinute)
+          ? `${duration(plan.minutes)} at ${number.format(plan.perMinute)}/min${days}`
+          : 'unthrottled',
       ],
     ])
   );
@@ -93,7 +101,10 @@ export function formatDryRun(summary: EnrichSummary): string {
 export function formatEnrichSummary(summary: EnrichSummary, badRows: BadRows): string {
   const lookup = summary.lookup;
   const identity = `${number.format(summary.occurrences)} occurrences = ${number.format(summary.rejected)} rejected + ${number.format(summary.allowlisted)} allowlisted + ${number.format(summary.duplicates)} duplicates + ${number.format(summary.lookedUp)} looked up + ${number.format(summary.notSubmitted)} not submitted + ${number.format(summary.failed)} failed`;
-  const remaining = summary.notSubmitted > 0 ? `  ${number.format(summary.notSubmitted)} occurrence(s) not submitted (${summary.stopReason}): run the same command again later to finish them.\n` : '';
+  const remaining =
+    summary.notSubmitted > 0
+      ? `  ${number.format(summary.notSubmitted)} occurrence(s) not submitted (${summary.stopReason}): run the same command again later to finish them.\n`
+      : '';
   return (
     'ioc-enrich enrich summary\n' +
     `  ${identity}\n` +
@@ -106,7 +117,9 @@ export function formatEnrichSummary(summary: EnrichSummary, badRows: BadRows): s
       ['stopped because', summary.stopReason],
     ]) +
     `  by Status:\n${table(sortedEntries(summary.byStatus), '    ')}` +
-    (Object.keys(summary.bySeverity).length === 0 ? '' : `  by Severity:\n${table(sortedEntries(summary.bySeverity), '    ')}`) +
+    (Object.keys(summary.bySeverity).length === 0
+      ? ''
+      : `  by Severity:\n${table(sortedEntries(summary.bySeverity), '    ')}`) +
     findingLines(summary) +
     remaining +
     badRowLines(badRows)
@@ -173,10 +186,21 @@ export class ProgressReporter {
       const width = 24;
       const filled = progress.total === 0 ? width : Math.round((progress.done / progress.total) * width);
       const bar = `${'#'.repeat(filled)}${'-'.repeat(width - filled)}`;
-      this.#stream.write(`\r\x1b[2K[${bar}] ${number.format(progress.done)}/${number.format(progress.total)} lookups${quota}${eta}`);
+      this.#stream.write(
+        `\r\x1b[2K[${bar}] ${number.format(progress.done)}/${number.format(progress.total)} lookups${quota}${eta}`,
+      );
       this.#drawn = true;
     } else {
-      this.#logger.info({ done: progress.done, total: progress.total, requests: progress.requests, dayUsed: progress.dayUsed, etaMs: progress.etaMs }, 'lookup progress');
+      this.#logger.info(
+        {
+          done: progress.done,
+          total: progress.total,
+          requests: progress.requests,
+          dayUsed: progress.dayUsed,
+          etaMs: progress.etaMs,
+        },
+        'lookup progress',
+      );
     }
   }
 

@@ -100,7 +100,8 @@ function rate(value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
   const match = /^(\d+)(?:\/min)?$/.exec(value.trim());
   const number = match === null ? Number.NaN : Number(match[1]);
-  if (!Number.isInteger(number) || number <= 0) throw new OptionError('--rate', value, 'N or N/min with N a positive integer');
+  if (!Number.isInteger(number) || number <= 0)
+    throw new OptionError('--rate', value, 'N or N/min with N a positive integer');
   return number;
 }
 
@@ -111,7 +112,10 @@ async function readKey(values: VtValues, io: CommandIo, required: boolean): Prom
     try {
       text = await readFile(file, 'utf8');
     } catch (error) {
-      throw new IocEnrichError('INPUT_NOT_FOUND', `${file}: cannot read the API key file (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+      throw new IocEnrichError(
+        'INPUT_NOT_FOUND',
+        `${file}: cannot read the API key file (${(error as NodeJS.ErrnoException).code ?? 'error'})`,
+      );
     }
     const key = text.trim();
     if (key === '') throw new OptionError('--api-key-file', file, 'a file holding the API key');
@@ -120,11 +124,19 @@ async function readKey(values: VtValues, io: CommandIo, required: boolean): Prom
   const key = io.env['VT_API_KEY']?.trim() ?? '';
   if (key !== '') return key;
   if (values.emulator === true || !required) return EMULATOR_KEY;
-  throw new OptionError('VT_API_KEY', '(unset)', 'set to your VirusTotal API key (or use --api-key-file FILE, or --emulator to try the tool)');
+  throw new OptionError(
+    'VT_API_KEY',
+    '(unset)',
+    'set to your VirusTotal API key (or use --api-key-file FILE, or --emulator to try the tool)',
+  );
 }
 
 /** Resolves the VT options; starts the emulator and opens the cache when asked. */
-export async function resolveVt(values: VtValues, io: CommandIo, options: { keyRequired: boolean }): Promise<ResolvedVt> {
+export async function resolveVt(
+  values: VtValues,
+  io: CommandIo,
+  options: { keyRequired: boolean },
+): Promise<ResolvedVt> {
   const api = values.api ?? 'v3';
   if (api !== 'v3' && api !== 'v2') throw new OptionError('--api', api, 'v3 or v2');
   const tierGiven = values.tier;
@@ -141,7 +153,10 @@ export async function resolveVt(values: VtValues, io: CommandIo, options: { keyR
   }
   const apiKey = await readKey(values, io, options.keyRequired);
   // The key is redacted wherever a logged object carries it; the client never puts it in a message.
-  const logger = pino({ level, redact: { paths: ['apiKey', '*.apiKey', 'headers["x-apikey"]'], censor: '[redacted]' } }, pino.destination({ dest: 2, sync: true }));
+  const logger = pino(
+    { level, redact: { paths: ['apiKey', '*.apiKey', 'headers["x-apikey"]'], censor: '[redacted]' } },
+    pino.destination({ dest: 2, sync: true }),
+  );
   const tier = tierGiven ?? (values.emulator === true ? 'premium' : 'public');
   const perMinute = rate(values.rate);
   const perDay = positiveInteger('--daily', values.daily);

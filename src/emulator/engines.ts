@@ -18,34 +18,134 @@ export interface EngineResult {
 
 /** Antivirus engines that scan files: [name, version]. */
 const FILE_ENGINES: ReadonlyArray<readonly [string, string]> = [
-  ['Bkav', '2.0.0.1'], ['Lionic', '7.5'], ['Elastic', '4.0.120'], ['MicroWorld-eScan', '14.0.409.0'],
-  ['ClamAV', '1.2.2.0'], ['CAT-QuickHeal', '22.00'], ['Skyhigh', 'v2021.2.0+4045'], ['McAfee', '6.0.6.653'],
-  ['Malwarebytes', '4.5.5.54'], ['Zillya', '2.0.0.5000'], ['Sangfor', '2.23.0.0'], ['K7AntiVirus', '12.126.50603'],
-  ['Alibaba', '0.3.0.5'], ['K7GW', '12.126.50604'], ['CrowdStrike', '1.0'], ['Arcabit', '2022.0.0.18'],
-  ['Baidu', '1.0.0.2'], ['VirIT', '9.5.606'], ['Symantec', '1.21.0.0'], ['ESET-NOD32', '28391'],
-  ['TrendMicro-HouseCall', '10.0.0.1040'], ['Avast', '23.9.8494.0'], ['Cynet', '4.0.0.27'], ['Kaspersky', '22.0.1.28'],
-  ['BitDefender', '7.2'], ['NANO-Antivirus', '1.0.146.25908'], ['SUPERAntiSpyware', '5.6.0.1032'], ['Tencent', '1.0.0.1'],
-  ['Emsisoft', '2022.6.0.32461'], ['F-Secure', '18.10.1547.307'], ['DrWeb', '7.0.61.8090'], ['VIPRE', '6.0.0.35'],
-  ['TrendMicro', '11.0.0.1006'], ['Sophos', '2.4.3.0'], ['SentinelOne', '23.4.2.3'], ['Jiangmin', '16.0.100'],
-  ['Google', '1701216043'], ['Avira', '8.3.3.16'], ['Antiy-AVL', '3.0'], ['Kingsoft', 'None'],
-  ['Microsoft', '1.1.23110.2'], ['Xcitium', '36206'], ['GData', 'A:25.36870B:27.33682'], ['Varist', '6.5.1.2'],
-  ['AhnLab-V3', '3.24.1.10477'], ['Acronis', '1.2.0.121'], ['VBA32', '5.0.0'], ['ALYac', '1.1.3.1'],
-  ['MAX', '2023.1.4.1'], ['Panda', '4.6.4.2'], ['Zoner', '2.2.2.0'], ['Rising', '25.0.0.27'],
-  ['Yandex', '5.5.2.24'], ['Ikarus', '6.2.4.0'], ['MaxSecure', '1.0.0.1'], ['Fortinet', 'None'],
-  ['AVG', '23.9.8494.0'], ['Cybereason', '1.2.449'], ['DeepInstinct', '3.1.0.15'], ['Trapmine', '4.0.14.97'],
+  ['Bkav', '2.0.0.1'],
+  ['Lionic', '7.5'],
+  ['Elastic', '4.0.120'],
+  ['MicroWorld-eScan', '14.0.409.0'],
+  ['ClamAV', '1.2.2.0'],
+  ['CAT-QuickHeal', '22.00'],
+  ['Skyhigh', 'v2021.2.0+4045'],
+  ['McAfee', '6.0.6.653'],
+  ['Malwarebytes', '4.5.5.54'],
+  ['Zillya', '2.0.0.5000'],
+  ['Sangfor', '2.23.0.0'],
+  ['K7AntiVirus', '12.126.50603'],
+  ['Alibaba', '0.3.0.5'],
+  ['K7GW', '12.126.50604'],
+  ['CrowdStrike', '1.0'],
+  ['Arcabit', '2022.0.0.18'],
+  ['Baidu', '1.0.0.2'],
+  ['VirIT', '9.5.606'],
+  ['Symantec', '1.21.0.0'],
+  ['ESET-NOD32', '28391'],
+  ['TrendMicro-HouseCall', '10.0.0.1040'],
+  ['Avast', '23.9.8494.0'],
+  ['Cynet', '4.0.0.27'],
+  ['Kaspersky', '22.0.1.28'],
+  ['BitDefender', '7.2'],
+  ['NANO-Antivirus', '1.0.146.25908'],
+  ['SUPERAntiSpyware', '5.6.0.1032'],
+  ['Tencent', '1.0.0.1'],
+  ['Emsisoft', '2022.6.0.32461'],
+  ['F-Secure', '18.10.1547.307'],
+  ['DrWeb', '7.0.61.8090'],
+  ['VIPRE', '6.0.0.35'],
+  ['TrendMicro', '11.0.0.1006'],
+  ['Sophos', '2.4.3.0'],
+  ['SentinelOne', '23.4.2.3'],
+  ['Jiangmin', '16.0.100'],
+  ['Google', '1701216043'],
+  ['Avira', '8.3.3.16'],
+  ['Antiy-AVL', '3.0'],
+  ['Kingsoft', 'None'],
+  ['Microsoft', '1.1.23110.2'],
+  ['Xcitium', '36206'],
+  ['GData', 'A:25.36870B:27.33682'],
+  ['Varist', '6.5.1.2'],
+  ['AhnLab-V3', '3.24.1.10477'],
+  ['Acronis', '1.2.0.121'],
+  ['VBA32', '5.0.0'],
+  ['ALYac', '1.1.3.1'],
+  ['MAX', '2023.1.4.1'],
+  ['Panda', '4.6.4.2'],
+  ['Zoner', '2.2.2.0'],
+  ['Rising', '25.0.0.27'],
+  ['Yandex', '5.5.2.24'],
+  ['Ikarus', '6.2.4.0'],
+  ['MaxSecure', '1.0.0.1'],
+  ['Fortinet', 'None'],
+  ['AVG', '23.9.8494.0'],
+  ['Cybereason', '1.2.449'],
+  ['DeepInstinct', '3.1.0.15'],
+  ['Trapmine', '4.0.14.97'],
 ];
 
 /** Blocklists and URL scanners that rate URLs, domains and IP addresses. */
 const URL_ENGINES: readonly string[] = [
-  'Bkav', 'CMC Threat Intelligence', 'Snort IP sample list', '0xSI_f33d', 'ViriBack', 'PhishLabs', 'K7AntiVirus',
-  'CINS Army', 'Quttera', 'PrecisionSec', 'OpenPhish', 'VX Vault', 'ArcSight Threat Intelligence', 'Scantitan',
-  'AlienVault', 'Sophos', 'Phishtank', 'Cyan', 'Spam404', 'SecureBrain', 'CRDF', 'Fortinet', 'alphaMountain.ai',
-  'Lionic', 'Cyble', 'Seclookup', 'Xcitium Verdict Cloud', 'Google Safebrowsing', 'SafeToOpen', 'ADMINUSLabs',
-  'ESTsecurity', 'Juniper Networks', 'Heimdal Security', 'AutoShun', 'Trustwave', 'AICC (MONITORAPP)',
-  'CyRadar', 'Dr.Web', 'Emsisoft', 'Abusix', 'Webroot', 'Avira', 'securolytics', 'Antiy-AVL', 'AlphaSOC',
-  'Acronis', 'Quick Heal', 'URLQuery', 'Viettel Threat Intelligence', 'DNS8', 'benkow.cc', 'EmergingThreats',
-  'Chong Lua Dao', 'Yandex Safebrowsing', 'Lumu', 'zvelo', 'Kaspersky', 'Segasec', 'Sucuri SiteCheck',
-  'desenmascara.me', 'URLhaus', 'PREBYTES', 'StopForumSpam', 'Blueliv',
+  'Bkav',
+  'CMC Threat Intelligence',
+  'Snort IP sample list',
+  '0xSI_f33d',
+  'ViriBack',
+  'PhishLabs',
+  'K7AntiVirus',
+  'CINS Army',
+  'Quttera',
+  'PrecisionSec',
+  'OpenPhish',
+  'VX Vault',
+  'ArcSight Threat Intelligence',
+  'Scantitan',
+  'AlienVault',
+  'Sophos',
+  'Phishtank',
+  'Cyan',
+  'Spam404',
+  'SecureBrain',
+  'CRDF',
+  'Fortinet',
+  'alphaMountain.ai',
+  'Lionic',
+  'Cyble',
+  'Seclookup',
+  'Xcitium Verdict Cloud',
+  'Google Safebrowsing',
+  'SafeToOpen',
+  'ADMINUSLabs',
+  'ESTsecurity',
+  'Juniper Networks',
+  'Heimdal Security',
+  'AutoShun',
+  'Trustwave',
+  'AICC (MONITORAPP)',
+  'CyRadar',
+  'Dr.Web',
+  'Emsisoft',
+  'Abusix',
+  'Webroot',
+  'Avira',
+  'securolytics',
+  'Antiy-AVL',
+  'AlphaSOC',
+  'Acronis',
+  'Quick Heal',
+  'URLQuery',
+  'Viettel Threat Intelligence',
+  'DNS8',
+  'benkow.cc',
+  'EmergingThreats',
+  'Chong Lua Dao',
+  'Yandex Safebrowsing',
+  'Lumu',
+  'zvelo',
+  'Kaspersky',
+  'Segasec',
+  'Sucuri SiteCheck',
+  'desenmascara.me',
+  'URLhaus',
+  'PREBYTES',
+  'StopForumSpam',
+  'Blueliv',
 ];
 
 /** Number of engines that rate files. */
@@ -54,14 +154,30 @@ export const FILE_ENGINE_COUNT = FILE_ENGINES.length;
 export const URL_ENGINE_COUNT = URL_ENGINES.length;
 
 /** The order categories are handed out to engines. */
-const FILE_CATEGORY_ORDER = ['malicious', 'suspicious', 'undetected', 'harmless', 'type-unsupported', 'timeout', 'confirmed-timeout', 'failure'];
+const FILE_CATEGORY_ORDER = [
+  'malicious',
+  'suspicious',
+  'undetected',
+  'harmless',
+  'type-unsupported',
+  'timeout',
+  'confirmed-timeout',
+  'failure',
+];
 const URL_CATEGORY_ORDER = ['malicious', 'suspicious', 'harmless', 'undetected', 'timeout'];
 
 /** Malware-name styles of different vendors, as functions: no string replacement per engine and object. */
 const MALWARE_NAME_FORMATS: ReadonlyArray<(family: string, n: number) => string> = [
-  (_f, n) => `Trojan.GenericKD.${n}`, (f) => `Win32:${f}-A [Trj]`, (f) => `Trojan:Win32/${f}!ml`, (f, n) => `Gen:Variant.${f}.${n}`,
-  (f) => `HEUR:Trojan.Win32.${f}.gen`, (f) => `W32/${f}.A!tr`, (f) => `Trojan.${f}`, (_f, n) => `Malware.AI.${n}`,
-  (f, n) => `Trojan/Win32.${f}.C${n}`, (f, n) => `TR/${f}.${n}`,
+  (_f, n) => `Trojan.GenericKD.${n}`,
+  (f) => `Win32:${f}-A [Trj]`,
+  (f) => `Trojan:Win32/${f}!ml`,
+  (f, n) => `Gen:Variant.${f}.${n}`,
+  (f) => `HEUR:Trojan.Win32.${f}.gen`,
+  (f) => `W32/${f}.A!tr`,
+  (f) => `Trojan.${f}`,
+  (_f, n) => `Malware.AI.${n}`,
+  (f, n) => `Trojan/Win32.${f}.C${n}`,
+  (f, n) => `TR/${f}.${n}`,
 ];
 const URL_MALICIOUS_RESULTS: readonly string[] = ['malicious', 'phishing', 'malware'];
 
@@ -127,7 +243,20 @@ function memberJson(name: string, entry: EngineResult): string {
   const result = entry.result === null ? 'null' : JSON.stringify(entry.result);
   // Built by join(), which makes one flat string: a template literal makes a rope, which every join of a
   // results map would walk again (it was most of a map's cost).
-  return [quoted(name), ':{"category":', quoted(entry.category), ',"engine_name":', quoted(entry.engine_name), version, ',"result":', result, ',"method":', quoted(entry.method), update, '}'].join('');
+  return [
+    quoted(name),
+    ':{"category":',
+    quoted(entry.category),
+    ',"engine_name":',
+    quoted(entry.engine_name),
+    version,
+    ',"result":',
+    result,
+    ',"method":',
+    quoted(entry.method),
+    update,
+    '}',
+  ].join('');
 }
 
 /** A results-map member with its JSON. */
@@ -166,7 +295,11 @@ function urlMember(category: string, index: number, table: Member[] | undefined)
   let found = table?.[index];
   if (found === undefined) {
     const name = URL_ENGINES[index] ?? 'Unknown';
-    found = member(name, { category, engine_name: name, method: 'blacklist', result: urlResult(category, index) }, table !== undefined);
+    found = member(
+      name,
+      { category, engine_name: name, method: 'blacklist', result: urlResult(category, index) },
+      table !== undefined,
+    );
     if (table !== undefined) table[index] = found;
   }
   return found;
@@ -183,14 +316,18 @@ function fileMember(category: string, index: number, context: ResultsContext, ta
   let found = table?.[index];
   if (found === undefined) {
     const [name, version] = FILE_ENGINES[index] ?? ['Unknown', '1.0'];
-    found = member(name, {
-      category,
-      engine_name: name,
-      engine_version: version,
-      result: fileResult(category, index, context.family, context.familyNumber),
-      method: 'blacklist',
-      engine_update: context.update,
-    }, table !== undefined);
+    found = member(
+      name,
+      {
+        category,
+        engine_name: name,
+        engine_version: version,
+        result: fileResult(category, index, context.family, context.familyNumber),
+        method: 'blacklist',
+        engine_update: context.update,
+      },
+      table !== undefined,
+    );
     if (table !== undefined) table[index] = found;
   }
   return found;
@@ -232,7 +369,11 @@ export function analysisResults(stats: AnalysisStats, context: ResultsContext): 
       looked[place] = true;
     }
     const table = tables[place];
-    const { name, entry, json: piece } = context.files ? fileMember(category, index, context, table) : urlMember(category, index, table);
+    const {
+      name,
+      entry,
+      json: piece,
+    } = context.files ? fileMember(category, index, context, table) : urlMember(category, index, table);
     results[name] = entry;
     parts.push(piece);
   }

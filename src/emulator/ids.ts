@@ -9,7 +9,8 @@ const HASH = /^(?:[0-9a-f]{32}|[0-9a-f]{40}|[0-9a-f]{64})$/i;
 const SHA256 = /^[0-9a-f]{64}$/i;
 const BASE64URL = /^[A-Za-z0-9_-]+={0,2}$/;
 /** Host-name labels; the last one (the TLD) must hold a letter. Bounded quantifiers: no backtracking blow-up. */
-const DOMAIN = /^(?=.{1,253}$)(?:[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9])?\.)+(?=[a-z0-9-]*[a-z])[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+const DOMAIN =
+  /^(?=.{1,253}$)(?:[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9])?\.)+(?=[a-z0-9-]*[a-z])[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 // A URL with control characters is not one VirusTotal would know.
 const CONTROL = /[\u0000-\u001f\u007f]/;
 

@@ -36,7 +36,15 @@ export interface FaultOptions {
 }
 
 /** The fault kinds, in the order the seeded draw tests them. */
-export const FAULT_KINDS = ['tooManyRequests', 'transient', 'deadline', 'reset', 'slow', 'truncated', 'malformed'] as const;
+export const FAULT_KINDS = [
+  'tooManyRequests',
+  'transient',
+  'deadline',
+  'reset',
+  'slow',
+  'truncated',
+  'malformed',
+] as const;
 
 /** One of {@link FAULT_KINDS}. */
 export type FaultKind = (typeof FAULT_KINDS)[number];
@@ -158,7 +166,8 @@ function resolveFaults(faults: FaultOptions | undefined): Record<FaultKind, numb
 /** Validates every option and fills in the defaults. Throws {@link OptionError}. */
 export function normalizeEmulatorOptions(options: EmulatorOptions = {}): NormalizedEmulatorOptions {
   const port = options.port ?? 0;
-  if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new OptionError('port', port, 'an integer from 0 to 65535');
+  if (!Number.isInteger(port) || port < 0 || port > 65_535)
+    throw new OptionError('port', port, 'an integer from 0 to 65535');
   const tier = options.tier ?? 'public';
   if (!isTier(tier)) throw new OptionError('tier', tier, '`public` or `premium`');
   const keys = new Map<string, Tier>();
@@ -171,12 +180,21 @@ export function normalizeEmulatorOptions(options: EmulatorOptions = {}): Normali
   const notFoundRate = checkRate('notFoundRate', options.notFoundRate, 0.1);
   const maliciousRate = checkRate('maliciousRate', options.maliciousRate, 0.2);
   // The default suspicious share gives way when the other two shares leave less room.
-  const suspiciousRate = checkRate('suspiciousRate', options.suspiciousRate, Math.min(0.05, Math.max(0, 1 - notFoundRate - maliciousRate)));
+  const suspiciousRate = checkRate(
+    'suspiciousRate',
+    options.suspiciousRate,
+    Math.min(0.05, Math.max(0, 1 - notFoundRate - maliciousRate)),
+  );
   if (notFoundRate + maliciousRate + suspiciousRate > 1) {
-    throw new OptionError('notFoundRate + maliciousRate + suspiciousRate', notFoundRate + maliciousRate + suspiciousRate, 'at most 1');
+    throw new OptionError(
+      'notFoundRate + maliciousRate + suspiciousRate',
+      notFoundRate + maliciousRate + suspiciousRate,
+      'at most 1',
+    );
   }
   const slowDelayMs = options.faults?.slowDelayMs ?? 2_000;
-  if (!Number.isFinite(slowDelayMs) || slowDelayMs < 0) throw new OptionError('faults.slowDelayMs', slowDelayMs, 'a non-negative number');
+  if (!Number.isFinite(slowDelayMs) || slowDelayMs < 0)
+    throw new OptionError('faults.slowDelayMs', slowDelayMs, 'a non-negative number');
   const seed = options.seed ?? 1;
   if (!Number.isInteger(seed)) throw new OptionError('seed', seed, 'an integer');
   return {

@@ -57,7 +57,8 @@ export class KeyQuota {
   tryConsume(items: number, now: number): boolean {
     this.advance(now);
     const { perMinute, perDay, perMonth } = this.limits;
-    if (this.minuteUsed + items > perMinute || this.dayUsed + items > perDay || this.monthUsed + items > perMonth) return false;
+    if (this.minuteUsed + items > perMinute || this.dayUsed + items > perDay || this.monthUsed + items > perMonth)
+      return false;
     this.times.push(now);
     this.counts.push(items);
     this.minuteUsed += items;

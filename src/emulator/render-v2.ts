@@ -30,7 +30,9 @@ export function positivesAndTotal(object: VtObject): { positives: number; total:
 
 /** A v2 reply for a resource that is not in the dataset, or that is not valid. */
 export function v2Missing(responseCode: 0 | -1, verboseMsg: string, resource?: string): Record<string, unknown> {
-  return resource === undefined ? { response_code: responseCode, verbose_msg: verboseMsg } : { response_code: responseCode, resource, verbose_msg: verboseMsg };
+  return resource === undefined
+    ? { response_code: responseCode, verbose_msg: verboseMsg }
+    : { response_code: responseCode, resource, verbose_msg: verboseMsg };
 }
 
 /** `file/report` for one found file. */
@@ -117,7 +119,10 @@ export function v2DomainReport(object: VtObject, hosted: readonly HostedUrl[]): 
     detected_downloaded_samples: [],
     detected_referrer_samples: [],
     undetected_downloaded_samples: [],
-    resolutions: object.resolutions.map((resolution) => ({ last_resolved: v2Date(resolution.date), ip_address: resolution.ipAddress })),
+    resolutions: object.resolutions.map((resolution) => ({
+      last_resolved: v2Date(resolution.date),
+      ip_address: resolution.ipAddress,
+    })),
     detected_communicating_samples: [],
     undetected_communicating_samples: [],
     categories: [...new Set(Object.values(categories))],
@@ -141,7 +146,10 @@ export function v2IpReport(object: VtObject, hosted: readonly HostedUrl[]): Reco
     as_owner: object.attributes['as_owner'] ?? '',
     verbose_msg: 'IP address in dataset',
     country: object.attributes['country'] ?? '',
-    resolutions: object.resolutions.map((resolution) => ({ last_resolved: v2Date(resolution.date), hostname: resolution.hostName })),
+    resolutions: object.resolutions.map((resolution) => ({
+      last_resolved: v2Date(resolution.date),
+      hostname: resolution.hostName,
+    })),
     asn: String(object.attributes['asn'] ?? ''),
   };
 }

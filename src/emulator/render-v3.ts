@@ -92,11 +92,16 @@ export function resolutionsPage(
   const items = object.resolutions.slice(page.offset, page.offset + page.limit);
   const nextOffset = page.offset + items.length;
   const more = nextOffset < object.resolutions.length;
-  const self = page.offset === 0 ? `${path}?limit=${page.limit}` : `${path}?cursor=${encodeURIComponent(encodeCursor(page.offset))}&limit=${page.limit}`;
+  const self =
+    page.offset === 0
+      ? `${path}?limit=${page.limit}`
+      : `${path}?cursor=${encodeURIComponent(encodeCursor(page.offset))}&limit=${page.limit}`;
   const cursor = encodeCursor(nextOffset);
   return JSON.stringify({
     data: items.map((resolution) =>
-      statsOf === undefined ? { type: 'resolution', id: `${resolution.ipAddress}${resolution.hostName}` } : resolutionItem(resolution, baseUrl, statsOf),
+      statsOf === undefined
+        ? { type: 'resolution', id: `${resolution.ipAddress}${resolution.hostName}` }
+        : resolutionItem(resolution, baseUrl, statsOf),
     ),
     meta: more ? { count: object.resolutions.length, cursor } : { count: object.resolutions.length },
     links: {

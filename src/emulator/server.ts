@@ -9,11 +9,26 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { canonicalUrl, urlIdSha256 } from '../vt/ids.js';
 import type { FaultInjector } from './faults.js';
-import { normalizeDomain, normalizeFileResource, normalizeHash, normalizeIp, normalizeUrlResource, parseUrlId } from './ids.js';
+import {
+  normalizeDomain,
+  normalizeFileResource,
+  normalizeHash,
+  normalizeIp,
+  normalizeUrlResource,
+  parseUrlId,
+} from './ids.js';
 import type { ObjectKind, VtObject } from './model.js';
 import { V2_BATCH_LIMIT, type FaultKind, type NormalizedEmulatorOptions, type Tier } from './options.js';
 import { KeyQuota } from './quota.js';
-import { v2DomainReport, v2FileReport, v2IpReport, v2Missing, v2UrlReport, v2Date, type HostedUrl } from './render-v2.js';
+import {
+  v2DomainReport,
+  v2FileReport,
+  v2IpReport,
+  v2Missing,
+  v2UrlReport,
+  v2Date,
+  type HostedUrl,
+} from './render-v2.js';
 import { decodeCursor, errorBody, objectBody, quotasBody, resolutionsPage } from './render-v3.js';
 import { copyStats, emptyStats, increment, type EmulatorStats } from './stats.js';
 import type { ObjectStore } from './store.js';
@@ -32,10 +47,20 @@ const JSON_TYPE = 'application/json; charset=utf-8';
 const NO_QUERY = new URLSearchParams();
 
 /** v3 collection → store kind. */
-const KIND_OF: Readonly<Record<string, ObjectKind>> = { files: 'file', urls: 'url', domains: 'domain', ip_addresses: 'ip_address' };
+const KIND_OF: Readonly<Record<string, ObjectKind>> = {
+  files: 'file',
+  urls: 'url',
+  domains: 'domain',
+  ip_addresses: 'ip_address',
+};
 
 /** How error messages name each kind, as VirusTotal's do (`URL "…" not found`). */
-const KIND_NAME: Readonly<Record<ObjectKind, string>> = { file: 'File', url: 'URL', domain: 'Domain', ip_address: 'IP address' };
+const KIND_NAME: Readonly<Record<ObjectKind, string>> = {
+  file: 'File',
+  url: 'URL',
+  domain: 'Domain',
+  ip_address: 'IP address',
+};
 
 /** Per-fault v3 replies; v2 answers a bare status (204 for "too many requests", as for quotas). */
 const FAULT_REPLIES: Partial<Record<FaultKind, { status: number; code: string; message: string; v2Status: number }>> = {
@@ -114,7 +139,8 @@ export class Router {
       request.on('data', (chunk: Buffer) => chunks.push(chunk));
       request.on('end', () => {
         const merged = new URLSearchParams(query);
-        for (const [name, value] of new URLSearchParams(Buffer.concat(chunks).toString('utf8'))) merged.set(name, value);
+        for (const [name, value] of new URLSearchParams(Buffer.concat(chunks).toString('utf8')))
+          merged.set(name, value);
         this.dispatch(request, response, path, merged);
       });
       return;
@@ -170,17 +196,29 @@ export class Router {
     const kind = KIND_OF[collection];
     // `/{collection}/{id}/resolutions` (objects) or `/{collection}/{id}/relationships/resolutions` (descriptors).
     const descriptors = relationship === 'relationships' && segments.length === 4 && segments[3] === 'resolutions';
-    const isResolutions = ((relationship === 'resolutions' && segments.length === 3) || descriptors) && (kind === 'domain' || kind === 'ip_address');
-    const endpoint = isQuotas ? 'v3/overall_quotas' : isResolutions ? 'v3/resolutions' : kind !== undefined && segments.length === 2 ? `v3/${collection}` : 'v3/other';
+    const isResolutions =
+      ((relationship === 'resolutions' && segments.length === 3) || descriptors) &&
+      (kind === 'domain' || kind === 'ip_address');
+    const endpoint = isQuotas
+      ? 'v3/overall_quotas'
+      : isResolutions
+        ? 'v3/resolutions'
+        : kind !== undefined && segments.length === 2
+          ? `v3/${collection}`
+          : 'v3/other';
     increment(this.counters.byEndpoint, endpoint);
-    if (key === '') return this.send(response, v3Error(401, 'AuthenticationRequiredError', 'X-Apikey header is missing'));
+    if (key === '')
+      return this.send(response, v3Error(401, 'AuthenticationRequiredError', 'X-Apikey header is missing'));
     const tier = this.tierOf(key);
     if (tier === undefined) return this.send(response, v3Error(401, 'WrongCredentialsError', 'Wrong API key'));
     if (isQuotas) {
       // The key in the path must be one the emulator knows; it is never echoed back.
       const pathTier = this.tierOf(id);
       if (pathTier === undefined) return this.send(response, v3Error(404, 'NotFoundError', 'User not found'));
-      return this.send(response, { status: 200, body: quotasBody(this.quotaOf(id, pathTier).report(this.options.now())) });
+      return this.send(response, {
+        status: 200,
+        body: quotasBody(this.quotaOf(id, pathTier).report(this.options.now())),
+      });
     }
     if (endpoint === 'v3/other' || kind === undefined) {
       // The path is not echoed: under /users/ it holds a key.
@@ -189,10 +227,13 @@ export class Router {
     this.withFault(response, 'v3', () => {
       if (!this.charge(key, tier, 1)) return v3Error(429, 'QuotaExceededError', 'Quota exceeded');
       const objectId = this.v3Id(kind, id);
-      if (objectId === undefined) return v3Error(400, 'InvalidArgumentError', `${KIND_NAME[kind]} id "${id}" is not valid`);
+      if (objectId === undefined)
+        return v3Error(400, 'InvalidArgumentError', `${KIND_NAME[kind]} id "${id}" is not valid`);
       const object = this.store.get(kind, objectId);
       if (object === undefined) return v3Error(404, 'NotFoundError', `${KIND_NAME[kind]} "${id}" not found`);
-      return isResolutions ? this.resolutions(object, query, descriptors) : { status: 200, body: this.objectBody(object) };
+      return isResolutions
+        ? this.resolutions(object, query, descriptors)
+        : { status: 200, body: this.objectBody(object) };
     });
   }
 
@@ -225,18 +266,28 @@ export class Router {
   private resolutions(object: VtObject, query: URLSearchParams, descriptors: boolean): Reply {
     const limitText = query.get('limit');
     const limit = limitText === null ? 10 : Number(limitText);
-    if (!Number.isInteger(limit) || limit < 1) return v3Error(400, 'InvalidArgumentError', `Invalid limit "${limitText ?? ''}"`);
+    if (!Number.isInteger(limit) || limit < 1)
+      return v3Error(400, 'InvalidArgumentError', `Invalid limit "${limitText ?? ''}"`);
     const cursor = query.get('cursor');
     const offset = cursor === null || cursor === '' ? 0 : decodeCursor(cursor);
     if (offset === undefined) return v3Error(400, 'InvalidArgumentError', 'Invalid cursor');
     // VirusTotal caps most relationship pages at 40 items.
     const page = { offset, limit: Math.min(limit, 40) };
-    return { status: 200, body: resolutionsPage(object, page, this.baseUrl, descriptors ? undefined : (kind, id) => this.store.statsOf(kind, id)) };
+    return {
+      status: 200,
+      body: resolutionsPage(
+        object,
+        page,
+        this.baseUrl,
+        descriptors ? undefined : (kind, id) => this.store.statsOf(kind, id),
+      ),
+    };
   }
 
   private handleV2(response: ServerResponse, route: string, query: URLSearchParams): void {
     const endpoint = `v2/${route}`;
-    const known = route === 'file/report' || route === 'url/report' || route === 'domain/report' || route === 'ip-address/report';
+    const known =
+      route === 'file/report' || route === 'url/report' || route === 'domain/report' || route === 'ip-address/report';
     increment(this.counters.byEndpoint, known ? endpoint : 'v2/other');
     if (!known) return this.send(response, { status: 404, body: '' });
     const key = query.get('apikey') ?? '';
@@ -260,7 +311,9 @@ export class Router {
     }
     const resource = query.get('resource');
     if (resource === null) return undefined;
-    const items = (route === 'file/report' ? resource.split(',') : resource.split('\n')).map((item) => item.trim()).filter((item) => item !== '');
+    const items = (route === 'file/report' ? resource.split(',') : resource.split('\n'))
+      .map((item) => item.trim())
+      .filter((item) => item !== '');
     return items.length === 0 ? undefined : items.slice(0, V2_BATCH_LIMIT[tier]);
   }
 
@@ -292,7 +345,9 @@ export class Router {
         const ip = normalizeIp(resource);
         if (ip === undefined) return v2Missing(-1, 'Invalid IP address');
         const object = this.store.get('ip_address', ip);
-        return object === undefined ? v2Missing(0, 'IP address not in dataset') : v2IpReport(object, this.hosted(object));
+        return object === undefined
+          ? v2Missing(0, 'IP address not in dataset')
+          : v2IpReport(object, this.hosted(object));
       }
     }
   }
@@ -331,7 +386,10 @@ export class Router {
     }
     const canned = fault === undefined ? undefined : FAULT_REPLIES[fault];
     if (canned !== undefined) {
-      this.send(response, api === 'v3' ? v3Error(canned.status, canned.code, canned.message) : { status: canned.v2Status, body: '' });
+      this.send(
+        response,
+        api === 'v3' ? v3Error(canned.status, canned.code, canned.message) : { status: canned.v2Status, body: '' },
+      );
       return;
     }
     switch (fault) {

@@ -24,7 +24,15 @@ export interface EmulatorStats {
 
 /** A fresh, all-zero stats object. */
 export function emptyStats(): EmulatorStats {
-  return { requests: 0, byStatus: {}, byEndpoint: {}, itemsLookedUp: 0, quotaRefusals: 0, faultsInjected: 0, faultsByKind: {} };
+  return {
+    requests: 0,
+    byStatus: {},
+    byEndpoint: {},
+    itemsLookedUp: 0,
+    quotaRefusals: 0,
+    faultsInjected: 0,
+    faultsByKind: {},
+  };
 }
 
 /** Adds one to `record[key]`. */
@@ -34,5 +42,10 @@ export function increment(record: Record<string, number>, key: string): void {
 
 /** A deep copy, so a caller holding it does not see later requests. */
 export function copyStats(stats: EmulatorStats): EmulatorStats {
-  return { ...stats, byStatus: { ...stats.byStatus }, byEndpoint: { ...stats.byEndpoint }, faultsByKind: { ...stats.faultsByKind } };
+  return {
+    ...stats,
+    byStatus: { ...stats.byStatus },
+    byEndpoint: { ...stats.byEndpoint },
+    faultsByKind: { ...stats.faultsByKind },
+  };
 }

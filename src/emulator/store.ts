@@ -135,7 +135,12 @@ export class ObjectStore {
     return object;
   }
 
-  private buildSynthetic(kind: ObjectKind, id: string, verdict: Verdict, fixedResolutions: Resolution[] | undefined): VtObject {
+  private buildSynthetic(
+    kind: ObjectKind,
+    id: string,
+    verdict: Verdict,
+    fixedResolutions: Resolution[] | undefined,
+  ): VtObject {
     switch (kind) {
       case 'file': {
         const attributes = syntheticFile(id, verdict);
@@ -173,9 +178,15 @@ export class ObjectStore {
       if (chosen.length >= wanted || tries >= 32) break;
       tries += 1;
       if (chosen.includes(url)) continue;
-      const needBad = malicious > 1 && !chosen.some((pick) => syntheticVerdict('url', urlIdSha256(pick), this.rates) === 'malicious');
+      const needBad =
+        malicious > 1 && !chosen.some((pick) => syntheticVerdict('url', urlIdSha256(pick), this.rates) === 'malicious');
       // While the malicious one is still missing, keep the last slot free for it.
-      if (needBad && chosen.length === wanted - 1 && syntheticVerdict('url', urlIdSha256(url), this.rates) !== 'malicious') continue;
+      if (
+        needBad &&
+        chosen.length === wanted - 1 &&
+        syntheticVerdict('url', urlIdSha256(url), this.rates) !== 'malicious'
+      )
+        continue;
       chosen.push(url);
     }
     return chosen;
@@ -186,7 +197,9 @@ export class ObjectStore {
     for (const [subdir, kind] of FIXTURE_DIRS) {
       const path = join(dir, subdir);
       if (!existsSync(path)) continue;
-      for (const name of readdirSync(path).filter((file) => file.endsWith('.json')).sort()) {
+      for (const name of readdirSync(path)
+        .filter((file) => file.endsWith('.json'))
+        .sort()) {
         const file = join(path, name);
         const object = this.fixtureObject(kind, file, JSON.parse(readFileSync(file, 'utf8')) as unknown);
         this.fixtures.set(`${kind}:${object.id}`, object);
@@ -223,11 +236,14 @@ export class ObjectStore {
     const fixture = raw as FixtureFile;
     const attributes = fixture.attributes ?? {};
     const id = this.fixtureId(kind, file, fixture, attributes);
-    const stats = isRecord(attributes['last_analysis_stats']) ? (attributes['last_analysis_stats'] as AnalysisStats) : undefined;
+    const stats = isRecord(attributes['last_analysis_stats'])
+      ? (attributes['last_analysis_stats'] as AnalysisStats)
+      : undefined;
     if (stats !== undefined) {
       const total = Object.values(stats).reduce((sum, count) => sum + count, 0);
       const engines = kind === 'file' ? FILE_ENGINE_COUNT : URL_ENGINE_COUNT;
-      if (total > engines) throw new OptionError('fixturesDir', file, `last_analysis_stats adding up to at most ${engines} engines`);
+      if (total > engines)
+        throw new OptionError('fixturesDir', file, `last_analysis_stats adding up to at most ${engines} engines`);
     }
     const resolutions = fixture.resolutions
       ?.map((entry) => ({
@@ -236,7 +252,12 @@ export class ObjectStore {
         ipAddress: kind === 'ip_address' ? id : (entry.ip_address ?? ''),
       }))
       .sort((a, b) => b.date - a.date);
-    const base = this.buildSynthetic(kind, kind === 'file' ? (attributes['sha256'] as string) : id, verdictOfStats(stats), resolutions);
+    const base = this.buildSynthetic(
+      kind,
+      kind === 'file' ? (attributes['sha256'] as string) : id,
+      verdictOfStats(stats),
+      resolutions,
+    );
     const merged: Record<string, unknown> = { ...base.attributes, ...attributes };
     if (stats !== undefined && attributes['last_analysis_results'] === undefined) {
       const bytes = new ValueBytes(kind, id);
@@ -271,8 +292,18 @@ export class ObjectStore {
       }
       case 'domain':
       case 'ip_address': {
-        const id = typeof fixture.id === 'string' ? (kind === 'domain' ? normalizeDomain(fixture.id) : normalizeIp(fixture.id)) : undefined;
-        if (id === undefined) throw new OptionError('fixturesDir', file, `a fixture with a valid ${kind === 'domain' ? 'domain' : 'IP address'} \`id\``);
+        const id =
+          typeof fixture.id === 'string'
+            ? kind === 'domain'
+              ? normalizeDomain(fixture.id)
+              : normalizeIp(fixture.id)
+            : undefined;
+        if (id === undefined)
+          throw new OptionError(
+            'fixturesDir',
+            file,
+            `a fixture with a valid ${kind === 'domain' ? 'domain' : 'IP address'} \`id\``,
+          );
         return id;
       }
     }

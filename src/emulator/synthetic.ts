@@ -32,7 +32,8 @@ export class ValueBytes {
    * same digest, one right after the other, so the second read costs no hash. Instances are never mutated.
    */
   static of(kind: string, key: string): ValueBytes {
-    if (ValueBytes.last !== undefined && ValueBytes.lastKind === kind && ValueBytes.lastKey === key) return ValueBytes.last;
+    if (ValueBytes.last !== undefined && ValueBytes.lastKind === kind && ValueBytes.lastKey === key)
+      return ValueBytes.last;
     const bytes = new ValueBytes(kind, key);
     ValueBytes.last = bytes;
     ValueBytes.lastKind = kind;
@@ -104,7 +105,8 @@ export function syntheticStats(kind: ObjectKind, verdict: Verdict, bytes: ValueB
     };
   }
   const malicious = verdict === 'malicious' ? bytes.between(8, 4, 18) : verdict === 'suspicious' ? 1 : 0;
-  const suspicious = verdict === 'suspicious' ? bytes.between(12, 1, 3) : verdict === 'malicious' ? bytes.between(12, 0, 2) : 0;
+  const suspicious =
+    verdict === 'suspicious' ? bytes.between(12, 1, 3) : verdict === 'malicious' ? bytes.between(12, 0, 2) : 0;
   const undetected = bytes.between(4, 8, 20);
   return {
     harmless: URL_ENGINE_COUNT - malicious - suspicious - undetected,
@@ -115,30 +117,106 @@ export function syntheticStats(kind: ObjectKind, verdict: Verdict, bytes: ValueB
   };
 }
 
-const FAMILIES: readonly string[] = ['Emotet', 'AgentTesla', 'Formbook', 'Qakbot', 'RedLine', 'Remcos', 'AsyncRAT', 'Lokibot', 'NjRAT', 'Ramnit', 'Zbot', 'Dridex'];
+const FAMILIES: readonly string[] = [
+  'Emotet',
+  'AgentTesla',
+  'Formbook',
+  'Qakbot',
+  'RedLine',
+  'Remcos',
+  'AsyncRAT',
+  'Lokibot',
+  'NjRAT',
+  'Ramnit',
+  'Zbot',
+  'Dridex',
+];
 const WORDS: readonly string[] = [
-  'alpha', 'amber', 'atlas', 'beacon', 'birch', 'cedar', 'cobalt', 'delta', 'ember', 'falcon', 'garnet', 'harbor',
-  'indigo', 'juniper', 'kestrel', 'lumen', 'maple', 'nimbus', 'onyx', 'orbit', 'pioneer', 'quartz', 'raven',
-  'sierra', 'summit', 'tango', 'umber', 'vertex', 'willow', 'zephyr',
+  'alpha',
+  'amber',
+  'atlas',
+  'beacon',
+  'birch',
+  'cedar',
+  'cobalt',
+  'delta',
+  'ember',
+  'falcon',
+  'garnet',
+  'harbor',
+  'indigo',
+  'juniper',
+  'kestrel',
+  'lumen',
+  'maple',
+  'nimbus',
+  'onyx',
+  'orbit',
+  'pioneer',
+  'quartz',
+  'raven',
+  'sierra',
+  'summit',
+  'tango',
+  'umber',
+  'vertex',
+  'willow',
+  'zephyr',
 ];
 const TLDS: readonly string[] = ['com', 'net', 'org', 'io', 'info', 'biz', 'xyz', 'online'];
-const REGISTRARS: readonly string[] = ['Namecheap, Inc.', 'GoDaddy.com, LLC', 'Tucows Domains Inc.', 'NameSilo, LLC', 'Porkbun LLC', 'Gandi SAS'];
+const REGISTRARS: readonly string[] = [
+  'Namecheap, Inc.',
+  'GoDaddy.com, LLC',
+  'Tucows Domains Inc.',
+  'NameSilo, LLC',
+  'Porkbun LLC',
+  'Gandi SAS',
+];
 const CATEGORY_VENDORS: readonly string[] = ['Forcepoint ThreatSeeker', 'Sophos', 'BitDefender', 'alphaMountain.ai'];
-const CLEAN_CATEGORIES: readonly string[] = ['information technology', 'business', 'news and media', 'education', 'shopping'];
-const BAD_CATEGORIES: readonly string[] = ['malicious web sites', 'phishing and other frauds', 'malware callhome, command and control', 'spyware and adware'];
+const CLEAN_CATEGORIES: readonly string[] = [
+  'information technology',
+  'business',
+  'news and media',
+  'education',
+  'shopping',
+];
+const BAD_CATEGORIES: readonly string[] = [
+  'malicious web sites',
+  'phishing and other frauds',
+  'malware callhome, command and control',
+  'spyware and adware',
+];
 
 /** Global unicast first octets, so synthetic addresses never look private, reserved or documentation-only. */
-const GLOBAL_FIRST_OCTETS: readonly number[] = [23, 31, 37, 45, 46, 51, 62, 77, 78, 80, 81, 85, 88, 91, 93, 94, 104, 109, 141, 151, 176, 178, 185, 188, 193, 195, 212, 213, 217];
+const GLOBAL_FIRST_OCTETS: readonly number[] = [
+  23, 31, 37, 45, 46, 51, 62, 77, 78, 80, 81, 85, 88, 91, 93, 94, 104, 109, 141, 151, 176, 178, 185, 188, 193, 195, 212,
+  213, 217,
+];
 
 /** [asn, owner, country] of synthetic IP addresses. */
 const NETWORKS: ReadonlyArray<readonly [number, string, string]> = [
-  [13335, 'CLOUDFLARENET', 'US'], [16509, 'AMAZON-02', 'US'], [14061, 'DIGITALOCEAN-ASN', 'US'],
-  [24940, 'Hetzner Online GmbH', 'DE'], [16276, 'OVH SAS', 'FR'], [63949, 'Akamai Connected Cloud', 'US'],
-  [9009, 'M247 Europe SRL', 'RO'], [51167, 'Contabo GmbH', 'DE'], [4134, 'Chinanet', 'CN'],
-  [12389, 'Rostelecom', 'RU'], [3320, 'Deutsche Telekom AG', 'DE'], [20473, 'AS-CHOOPA', 'US'],
+  [13335, 'CLOUDFLARENET', 'US'],
+  [16509, 'AMAZON-02', 'US'],
+  [14061, 'DIGITALOCEAN-ASN', 'US'],
+  [24940, 'Hetzner Online GmbH', 'DE'],
+  [16276, 'OVH SAS', 'FR'],
+  [63949, 'Akamai Connected Cloud', 'US'],
+  [9009, 'M247 Europe SRL', 'RO'],
+  [51167, 'Contabo GmbH', 'DE'],
+  [4134, 'Chinanet', 'CN'],
+  [12389, 'Rostelecom', 'RU'],
+  [3320, 'Deutsche Telekom AG', 'DE'],
+  [20473, 'AS-CHOOPA', 'US'],
 ];
 const CONTINENT: Readonly<Record<string, string>> = { US: 'NA', DE: 'EU', FR: 'EU', RO: 'EU', RU: 'EU', CN: 'AS' };
-const REGISTRY: Readonly<Record<string, string>> = { US: 'ARIN', DE: 'RIPE NCC', FR: 'RIPE NCC', RO: 'RIPE NCC', RU: 'RIPE NCC', CN: 'APNIC' };
+const REGISTRY: Readonly<Record<string, string>> = {
+  US: 'ARIN',
+  DE: 'RIPE NCC',
+  FR: 'RIPE NCC',
+  RO: 'RIPE NCC',
+  RU: 'RIPE NCC',
+  CN: 'APNIC',
+};
 
 /** [type_description, type_tag, extension, magic] of synthetic files. */
 const FILE_TYPES: ReadonlyArray<readonly [string, string, string, string]> = [
@@ -196,15 +274,26 @@ function syntheticHostName(random: () => number): string {
 }
 
 /** Attributes every kind shares: dates, votes, reputation, tags, stats and results. */
-function commonAttributes(kind: ObjectKind, verdict: Verdict, bytes: ValueBytes, family: string): Record<string, unknown> {
+function commonAttributes(
+  kind: ObjectKind,
+  verdict: Verdict,
+  bytes: ValueBytes,
+  family: string,
+): Record<string, unknown> {
   const lastAnalysisDate = EPOCH_BASE + bytes.between(16, 0, 180 * DAY);
   const stats = syntheticStats(kind, verdict, bytes);
   const bad = verdict === 'malicious';
   return {
     last_analysis_date: lastAnalysisDate,
     last_modification_date: lastAnalysisDate + bytes.between(20, 0, 3 * DAY),
-    reputation: bad ? -bytes.between(24, 5, 60) : verdict === 'suspicious' ? -bytes.between(24, 0, 5) : bytes.between(24, 0, 20),
-    total_votes: bad ? { harmless: bytes.between(26, 0, 2), malicious: bytes.between(27, 1, 20) } : { harmless: bytes.between(26, 0, 10), malicious: 0 },
+    reputation: bad
+      ? -bytes.between(24, 5, 60)
+      : verdict === 'suspicious'
+        ? -bytes.between(24, 0, 5)
+        : bytes.between(24, 0, 20),
+    total_votes: bad
+      ? { harmless: bytes.between(26, 0, 2), malicious: bytes.between(27, 1, 20) }
+      : { harmless: bytes.between(26, 0, 10), malicious: 0 },
     tags: [] as string[],
     last_analysis_stats: stats,
     last_analysis_results: analysisResults(stats, {
@@ -284,7 +373,11 @@ export function syntheticUrl(id: string, url: string, verdict: Verdict): Record<
 }
 
 /** Attributes of a synthetic domain, given its resolutions (newest first) for `last_dns_records`. */
-export function syntheticDomain(domain: string, verdict: Verdict, resolutions: readonly Resolution[]): Record<string, unknown> {
+export function syntheticDomain(
+  domain: string,
+  verdict: Verdict,
+  resolutions: readonly Resolution[],
+): Record<string, unknown> {
   const bytes = ValueBytes.of('domain', domain);
   const common = commonAttributes('domain', verdict, bytes, malwareFamily(bytes));
   const lastAnalysisDate = common['last_analysis_date'] as number;
@@ -312,7 +405,9 @@ export function syntheticIpAddress(ip: string, verdict: Verdict): Record<string,
   const bytes = ValueBytes.of('ip_address', ip);
   const common = commonAttributes('ip_address', verdict, bytes, malwareFamily(bytes));
   const [asn, owner, country] = bytes.pick(3, NETWORKS);
-  const network = ip.includes(':') ? `${ip.split(':').slice(0, 3).join(':')}::/48` : `${ip.split('.').slice(0, 3).join('.')}.0/24`;
+  const network = ip.includes(':')
+    ? `${ip.split(':').slice(0, 3).join(':')}::/48`
+    : `${ip.split('.').slice(0, 3).join('.')}.0/24`;
   return {
     asn,
     as_owner: owner,
@@ -334,7 +429,11 @@ export function syntheticResolutions(kind: 'domain' | 'ip_address', value: strin
   let date = EPOCH_BASE + between(random, 0, 180 * DAY);
   const resolutions: Resolution[] = [];
   for (let i = 0; i < count; i += 1) {
-    resolutions.push(kind === 'domain' ? { date, hostName: value, ipAddress: syntheticIp(random) } : { date, hostName: syntheticHostName(random), ipAddress: value });
+    resolutions.push(
+      kind === 'domain'
+        ? { date, hostName: value, ipAddress: syntheticIp(random) }
+        : { date, hostName: syntheticHostName(random), ipAddress: value },
+    );
     date -= between(random, 1, 40) * DAY;
   }
   return resolutions;

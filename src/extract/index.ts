@@ -307,7 +307,8 @@ function hasEmptyHost(text: string, from: number): boolean {
 /** A URL whose scheme starts at `start` and whose `://` is at `colon`; returns where scanning resumes. */
 function scanUrl(pass: Pass, start: number, colon: number): number {
   const { text } = pass;
-  if (hasEmptyHost(text, colon + 3) && !(colon - start === 4 && text.slice(start, colon).toLowerCase() === 'file')) return colon + 3;
+  if (hasEmptyHost(text, colon + 3) && !(colon - start === 4 && text.slice(start, colon).toLowerCase() === 'file'))
+    return colon + 3;
   let end = colon + 3;
   while (end < text.length && (classOf(text.charCodeAt(end)) & URL_CHAR) !== 0) end += 1;
   end = trimUrlEnd(text, colon + 3, end);
@@ -421,7 +422,9 @@ function scanRunAround(pass: Pass, dot: number, floor: number): number {
 }
 
 function isSchemeSeparator(text: string, index: number): boolean {
-  return text.charCodeAt(index) === COLON && text.charCodeAt(index + 1) === SLASH && text.charCodeAt(index + 2) === SLASH;
+  return (
+    text.charCodeAt(index) === COLON && text.charCodeAt(index + 1) === SLASH && text.charCodeAt(index + 2) === SLASH
+  );
 }
 
 /** A colon at `colon`: a URL's `://` after a scheme, or part of an IPv6 address. Returns where scanning resumes. */

@@ -158,7 +158,7 @@ const PRIVATE_V4_NUMERIC = numericRanges(PRIVATE_V4_CIDRS);
 const SHARED_V4_NUMERIC = numericRanges(['100.64.0.0/10']);
 
 function inNumericRanges(address: number, list: ReadonlyArray<readonly [number, number]>): boolean {
-  for (const [network, mask] of list) if (((address & mask) >>> 0) === network) return true;
+  for (const [network, mask] of list) if ((address & mask) >>> 0 === network) return true;
   return false;
 }
 

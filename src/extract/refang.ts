@@ -86,14 +86,19 @@ function schemeBefore(text: string, position: number, floor: number): boolean {
   const previous = text.charCodeAt(position - 2) | 0x20;
   // Every form ends in xp, tp, *p, _p, ]p, ps or ow: `queries:`, `info:` and times are dismissed here.
   if (last === 0x70) {
-    if (previous !== 0x78 && previous !== 0x74 && previous !== 0x2a && previous !== 0x7f && previous !== 0x7d) return false;
+    if (previous !== 0x78 && previous !== 0x74 && previous !== 0x2a && previous !== 0x7f && previous !== 0x7d)
+      return false;
   } else if (last === 0x73) {
     if (previous !== 0x70) return false;
   } else if (last !== 0x77 || previous !== 0x6f) {
     return false;
   }
   // Plain schemes are by far the most common colons that get this far.
-  if (matchesAt(text, position - 4, 'http') || matchesAt(text, position - 5, 'https') || matchesAt(text, position - 3, 'ftp')) {
+  if (
+    matchesAt(text, position - 4, 'http') ||
+    matchesAt(text, position - 5, 'https') ||
+    matchesAt(text, position - 3, 'ftp')
+  ) {
     return false;
   }
   for (const [form, replacement] of SCHEME_TABLE) {
@@ -199,7 +204,12 @@ export class OffsetMap {
   readonly #originalStart: Int32Array;
   readonly #originalEnd: Int32Array;
 
-  constructor(refangedStart: Int32Array, replacementLength: Int32Array, originalStart: Int32Array, originalEnd: Int32Array) {
+  constructor(
+    refangedStart: Int32Array,
+    replacementLength: Int32Array,
+    originalStart: Int32Array,
+    originalEnd: Int32Array,
+  ) {
     this.#refangedStart = refangedStart;
     this.#replacementLength = replacementLength;
     this.#originalStart = originalStart;
@@ -283,7 +293,9 @@ export function refangWithMap(text: string): RefangResult {
     // Typed-array chunks through apply: a spread would go through the iterator protocol, one call per character.
     const parts: string[] = [];
     for (let from = 0; from < out; from += CHUNK) {
-      parts.push(String.fromCharCode.apply(null, codes.subarray(from, Math.min(out, from + CHUNK)) as unknown as number[]));
+      parts.push(
+        String.fromCharCode.apply(null, codes.subarray(from, Math.min(out, from + CHUNK)) as unknown as number[]),
+      );
     }
     refanged = parts.join('');
   }

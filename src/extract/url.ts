@@ -73,7 +73,10 @@ function isLowerAscii(text: string, start: number, end: number): boolean {
 export function normaliseUrl(text: string, parts: UrlParts, end = text.length): string {
   // Most URLs in logs are already lower-case there: then the URL is one slice of the text rather than a
   // concatenation, which every later use (the dedup Map's hashing, formatting) would first have to flatten.
-  if (isLowerAscii(text, parts.schemeStart, parts.authorityStart) && isLowerAscii(text, parts.hostStart, parts.hostEnd)) {
+  if (
+    isLowerAscii(text, parts.schemeStart, parts.authorityStart) &&
+    isLowerAscii(text, parts.hostStart, parts.hostEnd)
+  ) {
     return text.slice(parts.schemeStart, end);
   }
   return (

@@ -4,7 +4,16 @@
  * scheduled job or a resumed run never sees a half-written file.
  */
 import { randomBytes } from 'node:crypto';
-import { closeSync, constants, createWriteStream, lstatSync, openSync, readlinkSync, realpathSync, statSync } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  createWriteStream,
+  lstatSync,
+  openSync,
+  readlinkSync,
+  realpathSync,
+  statSync,
+} from 'node:fs';
 import { rename, unlink } from 'node:fs/promises';
 import { once } from 'node:events';
 import { dirname } from 'node:path';
@@ -63,9 +72,11 @@ function targetOf(path: string): { readonly mode: 'replace'; readonly path: stri
   } catch {
     return { mode: 'replace', path };
   }
-  if (!link.isSymbolicLink()) return link.isFile() || link.isDirectory() ? { mode: 'replace', path } : { mode: 'inPlace' };
+  if (!link.isSymbolicLink())
+    return link.isFile() || link.isDirectory() ? { mode: 'replace', path } : { mode: 'inPlace' };
   try {
-    if (readlinkSync(path).startsWith('/proc/') || realpathSync(dirname(path)).startsWith('/proc/')) return { mode: 'inPlace' };
+    if (readlinkSync(path).startsWith('/proc/') || realpathSync(dirname(path)).startsWith('/proc/'))
+      return { mode: 'inPlace' };
     const real = realpathSync(path);
     return statSync(real).isFile() ? { mode: 'replace', path: real } : { mode: 'inPlace' };
   } catch {
@@ -157,7 +168,10 @@ class LazyFileStream extends Writable {
         // Not ours to report: the run already failed, or was dropped.
       }
     } else {
-      this.#target.then((target) => target.destroy(), () => undefined);
+      this.#target.then(
+        (target) => target.destroy(),
+        () => undefined,
+      );
     }
     done(error);
   }

@@ -148,7 +148,10 @@ export interface CsvRowOptions {
  * fields. An empty input yields nothing; a header alone yields one batch with no rows. A malformed header is
  * always thrown.
  */
-export async function* csvRowBatches(lineBatches: AsyncIterable<LineBatch>, options: CsvRowOptions): AsyncGenerator<CsvRowBatch> {
+export async function* csvRowBatches(
+  lineBatches: AsyncIterable<LineBatch>,
+  options: CsvRowOptions,
+): AsyncGenerator<CsvRowBatch> {
   const { file, onBadRow } = options;
   const maxRecordBytes = options.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES;
   let header: readonly string[] | undefined;

@@ -74,7 +74,9 @@ function collectDeep(value: unknown, prefix: string, out: SourceField[]): void {
       if (item.value !== '') out.push({ name: item.path, value: item.value });
     } else if (isContainer(item.value)) {
       const base = item.path === '' ? '' : `${item.path}.`;
-      const entries = Array.isArray(item.value) ? item.value.map((child, index) => [String(index), child] as const) : Object.entries(item.value);
+      const entries = Array.isArray(item.value)
+        ? item.value.map((child, index) => [String(index), child] as const)
+        : Object.entries(item.value);
       // Pushed in reverse so that they pop in document order.
       for (let index = entries.length - 1; index >= 0; index--) {
         const [key, child] = entries[index] as readonly [string, unknown];

@@ -164,7 +164,11 @@ async function* csvSourceBatches(input: InputSpec, options: ReaderOptions): Asyn
         const value = cells[index] as string;
         if (value !== '') fields.push({ name, value });
       }
-      records.push({ recordNumber: record, sourceIndex: indexAt === -1 ? String(record) : (cells[indexAt] as string), fields });
+      records.push({
+        recordNumber: record,
+        sourceIndex: indexAt === -1 ? String(record) : (cells[indexAt] as string),
+        fields,
+      });
     }
     if (records.length > 0) yield records;
   }
@@ -176,7 +180,11 @@ async function* textSourceBatches(input: InputSpec, options: ReaderOptions): Asy
     for (let offset = 0; offset < lines.length; offset++) {
       const value = withoutCr(lines[offset] as string);
       const recordNumber = firstLine + offset;
-      records[offset] = { recordNumber, sourceIndex: String(recordNumber), fields: value === '' ? [] : [{ name: '', value }] };
+      records[offset] = {
+        recordNumber,
+        sourceIndex: String(recordNumber),
+        fields: value === '' ? [] : [{ name: '', value }],
+      };
     }
     yield records;
   }
@@ -307,8 +315,12 @@ async function* typedBatches(input: InputSpec, options: TypedReaderOptions): Asy
   let positions: { observable: number; type: number; index: number } | undefined;
   for await (const batch of csvBatches(input, options)) {
     if (positions === undefined) {
-      const [observable, type] = columnIndexes(batch, [options.observableColumn, options.typeColumn], file) as [number, number];
-      const index = options.indexColumn === undefined ? -1 : (columnIndexes(batch, [options.indexColumn], file)[0] as number);
+      const [observable, type] = columnIndexes(batch, [options.observableColumn, options.typeColumn], file) as [
+        number,
+        number,
+      ];
+      const index =
+        options.indexColumn === undefined ? -1 : (columnIndexes(batch, [options.indexColumn], file)[0] as number);
       positions = { observable, type, index };
     }
     const { observable, type, index } = positions;

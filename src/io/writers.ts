@@ -78,7 +78,10 @@ export function jsonCell(value: CellValue | undefined): string {
   return JSON.stringify(value);
 }
 
-function formatter(columns: readonly string[], format: OutputFormat): { header: string; row: (row: OutputRow) => string } {
+function formatter(
+  columns: readonly string[],
+  format: OutputFormat,
+): { header: string; row: (row: OutputRow) => string } {
   if (format === 'csv') {
     return {
       header: `${columns.map(csvField).join(',')}\n`,
@@ -123,7 +126,8 @@ export function drained(output: NodeJS.WritableStream): Promise<void> {
     };
     const onDrain = (): void => done();
     const onError = (error: unknown): void => done(error);
-    const onClose = (): void => done(stream.errored ?? new Error('the output stream closed before all rows were written'));
+    const onClose = (): void =>
+      done(stream.errored ?? new Error('the output stream closed before all rows were written'));
     output.on('drain', onDrain);
     output.on('error', onError);
     output.on('close', onClose);
@@ -139,7 +143,11 @@ function needsDrain(output: NodeJS.WritableStream): boolean {
  * cells formula-safe ({@link safeCell}); `jsonl` writes one object per line; `json` writes one array, streamed
  * (`[]` when there is no row).
  */
-export function createRowWriter(columns: readonly string[], format: OutputFormat, output: NodeJS.WritableStream): RowWriter {
+export function createRowWriter(
+  columns: readonly string[],
+  format: OutputFormat,
+  output: NodeJS.WritableStream,
+): RowWriter {
   const { header, row: formatRow } = formatter(columns, format);
   let buffered = header;
   let rows = 0;

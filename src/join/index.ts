@@ -183,7 +183,11 @@ function csvRowWriter(state: JoinState): RowWriter {
     const text = record.data.toString('utf8', record.start + skip, record.contentEnd);
     const parsed = parseRecord(text);
     if (parsed.kind === 'ok') return parsed.cells;
-    throw new InputError(state.file, record.line + 1, parsed.kind === 'open' ? 'quoted field not closed' : parsed.problem);
+    throw new InputError(
+      state.file,
+      record.line + 1,
+      parsed.kind === 'open' ? 'quoted field not closed' : parsed.problem,
+    );
   };
   return (record, out) => {
     out.bytes(record.data, record.start, record.contentEnd);
@@ -283,7 +287,10 @@ export async function joinResults(options: JoinOptions): Promise<JoinStats> {
   try {
     const out = new OutputBuffer();
     const onRecord = (record: RawRecord): void => writeRow(record, out);
-    const input = options.sourceStream === undefined ? { path: options.source } : { path: options.source, stream: options.sourceStream };
+    const input =
+      options.sourceStream === undefined
+        ? { path: options.source }
+        : { path: options.source, stream: options.sourceStream };
     for await (const chunk of readChunks(input)) {
       splitter.push(chunk, onRecord);
       await output.write(out.take());

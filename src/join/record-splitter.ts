@@ -115,7 +115,11 @@ export class RecordSplitter {
     }
     if (start < data.length) {
       if (data.length - start > MAX_RECORD_BYTES) {
-        throw new InputError(this.#file, this.#line + 1, `record longer than ${MAX_RECORD_BYTES} bytes (a quote left open?)`);
+        throw new InputError(
+          this.#file,
+          this.#line + 1,
+          `record longer than ${MAX_RECORD_BYTES} bytes (a quote left open?)`,
+        );
       }
       // A copy: the caller may reuse `chunk`.
       this.#carry = Buffer.from(data.subarray(start));

@@ -89,12 +89,19 @@ function accumulate(verdicts: Map<string, RowVerdict>, row: ResultFields, hasRes
 }
 
 /** Peeks at the first non-blank byte to tell CSV from JSON lines (`{`) and a JSON array (`[`). */
-async function* peekable(chunks: AsyncGenerator<Buffer>, seen: (first: number | undefined) => void): AsyncGenerator<Buffer> {
+async function* peekable(
+  chunks: AsyncGenerator<Buffer>,
+  seen: (first: number | undefined) => void,
+): AsyncGenerator<Buffer> {
   let told = false;
   for await (const chunk of chunks) {
     if (!told) {
       let at = chunk[0] === 0xef && chunk[1] === 0xbb && chunk[2] === 0xbf ? 3 : 0;
-      while (at < chunk.length && (chunk[at] === 0x20 || chunk[at] === 0x0a || chunk[at] === 0x0d || chunk[at] === 0x09)) at++;
+      while (
+        at < chunk.length &&
+        (chunk[at] === 0x20 || chunk[at] === 0x0a || chunk[at] === 0x0d || chunk[at] === 0x09)
+      )
+        at++;
       if (at < chunk.length) {
         told = true;
         seen(chunk[at]);
@@ -105,7 +112,11 @@ async function* peekable(chunks: AsyncGenerator<Buffer>, seen: (first: number | 
   if (!told) seen(undefined);
 }
 
-async function readCsv(lines: AsyncIterable<{ firstLine: number; lines: readonly string[] }>, file: string, verdicts: Map<string, RowVerdict>): Promise<number> {
+async function readCsv(
+  lines: AsyncIterable<{ firstLine: number; lines: readonly string[] }>,
+  file: string,
+  verdicts: Map<string, RowVerdict>,
+): Promise<number> {
   let rows = 0;
   let columns: Record<keyof ResultFields, number> | undefined;
   for await (const batch of csvRowBatches(lines, { file })) {
@@ -192,9 +203,16 @@ export async function readResultsIndex(path: string): Promise<ResultsIndex> {
     // A JSON array (`enrich --format json`) is one document: parsed whole, like its writer wrote it.
     const parts: Buffer[] = [];
     for await (const chunk of all()) parts.push(Buffer.from(chunk));
-    const rows = parseJson(Buffer.concat(parts).toString('utf8').replace(/^\uFEFF/, ''), path, undefined);
+    const rows = parseJson(
+      Buffer.concat(parts)
+        .toString('utf8')
+        .replace(/^\uFEFF/, ''),
+      path,
+      undefined,
+    );
     if (!Array.isArray(rows)) throw new InputError(path, 1, 'expected a JSON array of enrich output rows');
-    for (const row of rows) accumulate(verdicts, fieldsOf(row, path, undefined), Object.hasOwn(row as object, 'ResponseCode'));
+    for (const row of rows)
+      accumulate(verdicts, fieldsOf(row, path, undefined), Object.hasOwn(row as object, 'ResponseCode'));
     return { verdicts, resultRows: rows.length };
   }
   const lines = splitLines(all(), path);

@@ -116,7 +116,8 @@ const WORKER_MEMO_LIMIT = 250_000;
  * holds it), and it writes `Valid` itself rather than leaving gaps.
  */
 export function newChunkState(context: ChunkContext, ownsDedup = false): ChunkState {
-  const allowlist = context.allowlist === undefined ? undefined : Allowlist.parse(context.allowlist.text, context.allowlist.source);
+  const allowlist =
+    context.allowlist === undefined ? undefined : Allowlist.parse(context.allowlist.text, context.allowlist.source);
   const builder = new OccurrenceBuilder({
     ...(allowlist === undefined ? {} : { allowlist }),
     urlHostsAsDns: context.urlHostsAsDns,
@@ -142,7 +143,8 @@ function toChunkError(error: unknown): ChunkError {
 
 /** Turns a {@link ChunkError} back into the error it was. */
 export function fromChunkError(error: ChunkError): IocEnrichError {
-  if (error.file !== undefined && error.problem !== undefined) return new InputError(error.file, error.line, error.problem);
+  if (error.file !== undefined && error.problem !== undefined)
+    return new InputError(error.file, error.line, error.problem);
   return new IocEnrichError(error.code, error.message);
 }
 
@@ -262,7 +264,10 @@ class RowBuilder implements VerdictSink {
 /** The records of a part, as the JavaScript readers give them. */
 function partRecords(job: ChunkJob, context: ChunkContext): AsyncGenerator<SourceRecord[]> {
   return readSourceBatches(
-    { path: context.file, stream: Readable.from([Buffer.from(job.bytes.buffer, job.bytes.byteOffset, job.bytes.byteLength)]) },
+    {
+      path: context.file,
+      stream: Readable.from([Buffer.from(job.bytes.buffer, job.bytes.byteOffset, job.bytes.byteLength)]),
+    },
     {
       format: context.inputFormat,
       columns: context.columns,
@@ -317,7 +322,10 @@ export async function extractChunk(job: ChunkJob, state: ChunkState): Promise<Ch
   const rows = new RowBuilder(context.outputFormat === 'csv', job.index, state.buffer, state.ownsDedup);
   // The working buffer goes out with the rows; the next part encodes into the spare, or a new one.
   // Rows take about 1.5 times the input's bytes on dense logs: twice leaves room, and #encode grows it if needed.
-  state.buffer = job.spare === undefined ? Buffer.allocUnsafeSlow(2 * job.bytes.length) : Buffer.from(job.spare.buffer, 0, job.spare.buffer.byteLength);
+  state.buffer =
+    job.spare === undefined
+      ? Buffer.allocUnsafeSlow(2 * job.bytes.length)
+      : Buffer.from(job.spare.buffer, 0, job.spare.buffer.byteLength);
   let records = 0;
   let error: ChunkError | undefined;
   try {

@@ -24,7 +24,15 @@ import { drained } from '../io/writers.js';
 import { nativeAvailable } from '../native/engine.js';
 import { EXTRACT_COLUMNS } from '../types.js';
 import type { ExtractStats } from '../pipeline.js';
-import { extractChunk, fromChunkError, newChunkState, type ChunkContext, type ChunkJob, type ChunkResult, type ChunkState } from './chunk-extract.js';
+import {
+  extractChunk,
+  fromChunkError,
+  newChunkState,
+  type ChunkContext,
+  type ChunkJob,
+  type ChunkResult,
+  type ChunkState,
+} from './chunk-extract.js';
 import { BufferPool, PART_BYTES, PartSplitter, type Part } from './splitter.js';
 
 /** Options of {@link extractParallel}. */
@@ -81,7 +89,8 @@ class WorkerPool {
       worker.on('exit', (code) => {
         // A worker that stops with parts still to answer fails the run, whatever its exit code: waiting for
         // answers that cannot come would hang it.
-        if (code !== 0 || (this.#load[index] ?? 0) > 0) this.#fail(new Error(`an extraction worker stopped with exit code ${code}`));
+        if (code !== 0 || (this.#load[index] ?? 0) > 0)
+          this.#fail(new Error(`an extraction worker stopped with exit code ${code}`));
       });
       this.#workers.push(worker);
       this.#load.push(0);
@@ -98,7 +107,8 @@ class WorkerPool {
   run(job: ChunkJob): Promise<ChunkResult> {
     if (this.#failure !== undefined) return Promise.reject(this.#failure);
     let best = 0;
-    for (let index = 1; index < this.#load.length; index++) if ((this.#load[index] ?? 0) < (this.#load[best] ?? 0)) best = index;
+    for (let index = 1; index < this.#load.length; index++)
+      if ((this.#load[index] ?? 0) < (this.#load[best] ?? 0)) best = index;
     this.#load[best] = (this.#load[best] ?? 0) + 1;
     const promise = new Promise<ChunkResult>((resolve, reject) => this.#waiting.set(job.index, { resolve, reject }));
     const { bytes } = job;
@@ -125,7 +135,8 @@ async function write(output: NodeJS.WritableStream, chunk: string | Buffer): Pro
   }
   // Design decision: the next parts are extracted while the stream writes, up to OUTPUT_AHEAD bytes behind: waiting
   // for 'drain' after every part left this thread idle for each write (about 70 ms of 1 s on 50 MB).
-  if (!output.write(chunk) && ((stream as { writableLength?: number }).writableLength ?? Infinity) > OUTPUT_AHEAD) await drained(output);
+  if (!output.write(chunk) && ((stream as { writableLength?: number }).writableLength ?? Infinity) > OUTPUT_AHEAD)
+    await drained(output);
 }
 
 /** Bytes of rows the output stream may hold, not yet written, while extraction goes on. */
@@ -232,13 +243,19 @@ export async function extractParallel(options: ParallelExtractOptions): Promise<
   };
 
   /** Counts a part written as `text`, its gaps filled with `gapsValid` Valid and `gapsDuplicate` Duplicate; false on an input error. */
-  const finishPart = async (result: ChunkResult, text: Buffer, gapsValid: number, gapsDuplicate: number): Promise<boolean> => {
+  const finishPart = async (
+    result: ChunkResult,
+    text: Buffer,
+    gapsValid: number,
+    gapsDuplicate: number,
+  ): Promise<boolean> => {
     stats.valid += result.valid + gapsValid;
     stats.records += result.records;
     stats.occurrences += result.occurrences;
     stats.duplicates += result.duplicates + gapsDuplicate;
     stats.allowlisted += result.allowlisted;
-    for (const [status, count] of Object.entries(result.rejected)) stats.rejected[status] = (stats.rejected[status] ?? 0) + count;
+    for (const [status, count] of Object.entries(result.rejected))
+      stats.rejected[status] = (stats.rejected[status] ?? 0) + count;
     if (result.records > 0 || text.length > 0) await writeHeader();
     if (text.length > 0) await write(output, text);
     options.onPart?.();

@@ -187,9 +187,20 @@ export class PartSplitter {
     // record end to the current line, without its last newline; the line that closes the field does not count,
     // as in the reader, which counts UTF-8 bytes too, after a BOM).
     if (this.#pendingBytes - this.#lineStart > this.#maxRecordBytes) {
-      this.failure = new InputError(this.#file, this.#nextLine + this.#lines + 1, `line is longer than ${this.#maxRecordBytes} bytes`);
-    } else if (this.#csv && this.#lineStart - (this.#lastEnd === 0 ? this.#recordStart(buffer) : this.#lastEnd) - 1 > this.#maxRecordBytes) {
-      this.failure = new InputError(this.#file, this.#nextLine + this.#linesAtLastEnd + 1, `quoted field not closed within ${this.#maxRecordBytes} bytes`);
+      this.failure = new InputError(
+        this.#file,
+        this.#nextLine + this.#lines + 1,
+        `line is longer than ${this.#maxRecordBytes} bytes`,
+      );
+    } else if (
+      this.#csv &&
+      this.#lineStart - (this.#lastEnd === 0 ? this.#recordStart(buffer) : this.#lastEnd) - 1 > this.#maxRecordBytes
+    ) {
+      this.failure = new InputError(
+        this.#file,
+        this.#nextLine + this.#linesAtLastEnd + 1,
+        `quoted field not closed within ${this.#maxRecordBytes} bytes`,
+      );
     }
     return parts;
   }

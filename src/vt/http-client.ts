@@ -43,7 +43,12 @@ export class HttpClient {
   constructor(baseUrl: string, options: { maxSockets: number; timeoutMs: number }) {
     const url = new URL(baseUrl);
     const secure = url.protocol === 'https:';
-    const agentOptions = { keepAlive: true, maxSockets: options.maxSockets, maxFreeSockets: options.maxSockets, scheduling: 'lifo' as const };
+    const agentOptions = {
+      keepAlive: true,
+      maxSockets: options.maxSockets,
+      maxFreeSockets: options.maxSockets,
+      scheduling: 'lifo' as const,
+    };
     this.agent = secure ? new https.Agent(agentOptions) : new http.Agent(agentOptions);
     this.request = secure ? https.request : http.request;
     // URL keeps IPv6 literals bracketed; the request API wants them bare.
@@ -77,7 +82,9 @@ export class HttpClient {
           const chunks: Buffer[] = [];
           response.on('data', (chunk: Buffer) => chunks.push(chunk));
           response.on('aborted', () => fail('ECONNRESET', 'the connection was cut before the reply was complete'));
-          response.on('error', (error: NodeJS.ErrnoException) => fail(error.code ?? 'ECONNRESET', 'the reply was cut short'));
+          response.on('error', (error: NodeJS.ErrnoException) =>
+            fail(error.code ?? 'ECONNRESET', 'the reply was cut short'),
+          );
           response.on('end', () => {
             if (settled) return;
             if (!response.complete) {
@@ -95,8 +102,13 @@ export class HttpClient {
           });
         },
       );
-      const timer = setTimeout(() => fail('ETIMEDOUT', `no complete reply within ${this.timeoutMs} ms`), this.timeoutMs);
-      request.on('error', (error: NodeJS.ErrnoException) => fail(error.code ?? 'ENETWORK', `network error ${error.code ?? ''}`.trim()));
+      const timer = setTimeout(
+        () => fail('ETIMEDOUT', `no complete reply within ${this.timeoutMs} ms`),
+        this.timeoutMs,
+      );
+      request.on('error', (error: NodeJS.ErrnoException) =>
+        fail(error.code ?? 'ENETWORK', `network error ${error.code ?? ''}`.trim()),
+      );
       request.end();
     });
   }

@@ -210,7 +210,8 @@ class LookupRun {
 
   private async formUnit(): Promise<Unit | undefined> {
     for (;;) {
-      if (this.stopReason !== undefined || this.fatal !== undefined || this.options.signal?.aborted === true) return undefined;
+      if (this.stopReason !== undefined || this.fatal !== undefined || this.options.signal?.aborted === true)
+        return undefined;
       const single = this.takeSingle();
       if (single !== undefined) return single;
       for (const lane of ['file', 'url'] as const) {
@@ -330,7 +331,10 @@ class LookupRun {
         return;
       case 'forbidden':
         this.forbidden.add(unit.endpoint);
-        this.options.logger?.warn({ endpoint: unit.endpoint, code: outcome.code }, 'VirusTotal refused this endpoint to the key: its items fail');
+        this.options.logger?.warn(
+          { endpoint: unit.endpoint, code: outcome.code },
+          'VirusTotal refused this endpoint to the key: its items fail',
+        );
         for (const item of unit.items) this.finish(item, failedResult(`Failed: ${outcome.code}`));
         return;
       case 'failed':
@@ -413,7 +417,10 @@ class LookupRun {
             maxMs: options.backoffMaxMs,
             random: options.random,
           });
-          options.logger?.debug({ code: classified.code, retry: retries + 1, delayMs: delay }, 'VirusTotal request will be retried');
+          options.logger?.debug(
+            { code: classified.code, retry: retries + 1, delayMs: delay },
+            'VirusTotal request will be retried',
+          );
           retries++;
           this.stats.retries++;
           await options.clock.sleep(delay, options.signal);
@@ -434,7 +441,8 @@ class LookupRun {
     const status = reply instanceof NetworkFailure ? 'network' : String(reply.status);
     this.stats.byHttpStatus[status] = (this.stats.byHttpStatus[status] ?? 0) + 1;
     const classified = classify(this.options.api, reply);
-    if (classified.kind === 'quota' || (reply instanceof NetworkFailure === false && reply.status === 429)) this.stats.quotaRefusals++;
+    if (classified.kind === 'quota' || (reply instanceof NetworkFailure === false && reply.status === 429))
+      this.stats.quotaRefusals++;
     return classified;
   }
 
@@ -447,8 +455,10 @@ class LookupRun {
     if (this.options.api === 'v3') {
       const usage = await this.fetchServerUsage();
       if (usage !== undefined) {
-        if (usage.dayUsed !== undefined && usage.dayAllowed !== undefined && usage.dayUsed >= usage.dayAllowed) return 'daily';
-        if (usage.monthUsed !== undefined && usage.monthAllowed !== undefined && usage.monthUsed >= usage.monthAllowed) return 'monthly';
+        if (usage.dayUsed !== undefined && usage.dayAllowed !== undefined && usage.dayUsed >= usage.dayAllowed)
+          return 'daily';
+        if (usage.monthUsed !== undefined && usage.monthAllowed !== undefined && usage.monthUsed >= usage.monthAllowed)
+          return 'monthly';
         // The server says day and month have room: a passing refusal (the minute, or an hourly quota some
         // accounts have). Keep retrying; only a refusal lasting an hour is taken for a spent day.
         if (usage.dayUsed !== undefined || usage.monthUsed !== undefined) persistence = HOUR_WINDOW_MS;
@@ -477,10 +487,14 @@ class LookupRun {
   private fail401(code: string, status: number): void {
     if (this.fatal !== undefined) return;
     this.fatal = {
-      error: new ApiError('AUTHENTICATION', `VirusTotal refused the API key (HTTP ${status} ${code}): no lookup can succeed with it`, {
-        status,
-        vtCode: code,
-      }),
+      error: new ApiError(
+        'AUTHENTICATION',
+        `VirusTotal refused the API key (HTTP ${status} ${code}): no lookup can succeed with it`,
+        {
+          status,
+          vtCode: code,
+        },
+      ),
     };
   }
 
@@ -553,7 +567,10 @@ class LookupRun {
     const answers = matchBatch(observables, json);
     const answered = answers.filter((answer) => answer !== undefined).length;
     if (answered > 0 && answered < unit.items.length && answered < this.batchSize) {
-      this.options.logger?.warn({ sent: unit.items.length, answered }, 'VirusTotal answered part of a batch: batches shrink to what it answers');
+      this.options.logger?.warn(
+        { sent: unit.items.length, answered },
+        'VirusTotal answered part of a batch: batches shrink to what it answers',
+      );
       this.batchSize = answered;
     }
     const putBack: Item[] = [];
@@ -561,7 +578,8 @@ class LookupRun {
       const answer = answers[index];
       if (answer === undefined) {
         item.missing++;
-        if (item.missing > this.options.maxRetries) this.finish(item, failedResult('Failed: no answer in the batch reply'));
+        if (item.missing > this.options.maxRetries)
+          this.finish(item, failedResult('Failed: no answer in the batch reply'));
         else putBack.push(item);
         return;
       }

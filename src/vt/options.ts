@@ -141,7 +141,8 @@ export function normalizeLookupOptions(options: LookupOptions | NormalizedLookup
   const tier = options.tier ?? 'public';
   if (tier !== 'public' && tier !== 'premium') throw new OptionError('tier', tier, '`public` or `premium`');
   // The key itself is never echoed: it is a secret.
-  if (typeof options.apiKey !== 'string' || options.apiKey.trim() === '') throw new OptionError('apiKey', '<empty>', 'a non-empty API key');
+  if (typeof options.apiKey !== 'string' || options.apiKey.trim() === '')
+    throw new OptionError('apiKey', '<empty>', 'a non-empty API key');
   const baseUrl = (options.baseUrl ?? 'https://www.virustotal.com').replace(/\/+$/, '');
   let parsed: URL | undefined;
   try {
@@ -178,7 +179,11 @@ export function normalizeLookupOptions(options: LookupOptions | NormalizedLookup
     random: options.random ?? Math.random,
   };
   if (normalized.backoffMaxMs < normalized.backoffBaseMs) {
-    throw new OptionError('backoffMaxMs', normalized.backoffMaxMs, `at least backoffBaseMs (${normalized.backoffBaseMs})`);
+    throw new OptionError(
+      'backoffMaxMs',
+      normalized.backoffMaxMs,
+      `at least backoffBaseMs (${normalized.backoffBaseMs})`,
+    );
   }
   normalizedMarker.add(normalized);
   return normalized;

@@ -104,7 +104,11 @@ function v3ErrorCode(body: Buffer): string | undefined {
 /** Classifies a reply (or a network failure) of either API. */
 export function classify(api: ApiVersion, reply: HttpReply | NetworkFailure): Classified {
   if (reply instanceof NetworkFailure) {
-    return { kind: 'retry', code: reply.code === 'ETIMEDOUT' ? 'timeout' : `network error ${reply.code}`, retryAfter: undefined };
+    return {
+      kind: 'retry',
+      code: reply.code === 'ETIMEDOUT' ? 'timeout' : `network error ${reply.code}`,
+      retryAfter: undefined,
+    };
   }
   const { status } = reply;
   if (status === 200) {
@@ -121,21 +125,26 @@ export function classify(api: ApiVersion, reply: HttpReply | NetworkFailure): Cl
   if (status === 401) return { kind: 'auth', code, status };
   // v2's report endpoints are open to every key, so a v2 403 means the key itself was refused (VirusTotal
   // answers 403, not 401, for a missing or unknown v2 key).
-  if (status === 403) return api === 'v3' ? { kind: 'forbidden', code } : { kind: 'auth', code: 'ForbiddenError', status };
+  if (status === 403)
+    return api === 'v3' ? { kind: 'forbidden', code } : { kind: 'auth', code: 'ForbiddenError', status };
   if (status === 429) {
     return code === 'QuotaExceededError' || api === 'v2'
       ? { kind: 'quota', code, retryAfter: reply.retryAfter }
       : { kind: 'retry', code, retryAfter: reply.retryAfter };
   }
   // NotAvailableYet: the object is being built; asking again later is what VirusTotal recommends.
-  if (code === 'NotAvailableYet' || status === 408 || status >= 500) return { kind: 'retry', code, retryAfter: reply.retryAfter };
+  if (code === 'NotAvailableYet' || status === 408 || status >= 500)
+    return { kind: 'retry', code, retryAfter: reply.retryAfter };
   return { kind: 'failed', code };
 }
 
 function usageOf(section: unknown): { used?: number; allowed?: number } {
   if (typeof section !== 'object' || section === null) return {};
   const record = section as Record<string, unknown>;
-  const holder = typeof record['user'] === 'object' && record['user'] !== null ? (record['user'] as Record<string, unknown>) : record;
+  const holder =
+    typeof record['user'] === 'object' && record['user'] !== null
+      ? (record['user'] as Record<string, unknown>)
+      : record;
   const used = holder['used'];
   const allowed = holder['allowed'];
   return {
@@ -171,19 +180,25 @@ export function parseOverallQuotas(json: unknown): ServerUsage | undefined {
  * answer without a resource takes the same position's item. Returns one answer per item, undefined for an
  * item the reply left out (VirusTotal drops what is over its batch limit).
  */
-export function matchBatch(observables: readonly Observable[], json: unknown): Array<Record<string, unknown> | undefined> {
+export function matchBatch(
+  observables: readonly Observable[],
+  json: unknown,
+): Array<Record<string, unknown> | undefined> {
   const answers = (Array.isArray(json) ? json : [json]).filter(
-    (answer): answer is Record<string, unknown> => typeof answer === 'object' && answer !== null && !Array.isArray(answer),
+    (answer): answer is Record<string, unknown> =>
+      typeof answer === 'object' && answer !== null && !Array.isArray(answer),
   );
   const matched: Array<Record<string, unknown> | undefined> = observables.map(() => undefined);
-  const keyOf = (observable: Observable): string => (observable.type === 'url' ? observable.value : observable.value.toLowerCase());
+  const keyOf = (observable: Observable): string =>
+    observable.type === 'url' ? observable.value : observable.value.toLowerCase();
   answers.forEach((answer, position) => {
     const resource = answer['resource'];
     let index = -1;
     if (typeof resource === 'string') {
       const wanted = resource.trim();
       index = observables.findIndex(
-        (observable, i) => matched[i] === undefined && (keyOf(observable) === wanted || keyOf(observable) === wanted.toLowerCase()),
+        (observable, i) =>
+          matched[i] === undefined && (keyOf(observable) === wanted || keyOf(observable) === wanted.toLowerCase()),
       );
     } else if (position < observables.length && matched[position] === undefined) {
       index = position;

@@ -31,7 +31,8 @@ export interface Permit {
 }
 
 /** What {@link RateLimiter.acquire} resolves to. */
-export type Acquired = { readonly permit: Permit } | { readonly exhausted: ExhaustedBudget } | { readonly aborted: true };
+export type Acquired =
+  { readonly permit: Permit } | { readonly exhausted: ExhaustedBudget } | { readonly aborted: true };
 
 /** Usage the server reported (v3 overall_quotas); each field is optional. */
 export interface ServerUsage {
@@ -121,7 +122,13 @@ export class RateLimiter {
   /** Today's usage as known here, for progress reports. */
   usage(): { dayUsed: number; perDay: number; monthUsed: number; perMonth: number; perMinute: number } {
     this.rollover();
-    return { dayUsed: this.dayUsed, perDay: this.perDay, monthUsed: this.monthUsed, perMonth: this.perMonth, perMinute: this.perMinute };
+    return {
+      dayUsed: this.dayUsed,
+      perDay: this.perDay,
+      monthUsed: this.monthUsed,
+      perMonth: this.perMonth,
+      perMinute: this.perMinute,
+    };
   }
 
   /**
@@ -189,7 +196,8 @@ export class RateLimiter {
   private waitFor(count: number): number | 'settle' {
     if (this.perMinute === Infinity) return 0;
     const now = this.clock.now();
-    while (this.head < this.settled.length && (this.settled[this.head] as number) + WINDOW_MS + WINDOW_MARGIN_MS <= now) this.head++;
+    while (this.head < this.settled.length && (this.settled[this.head] as number) + WINDOW_MS + WINDOW_MARGIN_MS <= now)
+      this.head++;
     if (this.head > 1024 && this.head * 2 > this.settled.length) {
       this.settled = this.settled.slice(this.head);
       this.head = 0;

@@ -39,7 +39,13 @@ describe('ioc-enrich cache', () => {
     expect(text.stdout).toMatch(/^entries +3 \(v3 3, v2 0\)$/m);
     expect(text.stdout).toMatch(/^stale +1 \(max age: malicious 1d, suspicious 1d, clean 7d, not found 1d\)$/m);
     const json = await run('cache', 'stats', '--cache', cachePath, '--json', '--max-age', 'clean=12h');
-    expect(JSON.parse(json.stdout)).toMatchObject({ entries: 3, stale: 2, fileAliases: 3, exists: true, maxAge: { clean: DAY / 2 } });
+    expect(JSON.parse(json.stdout)).toMatchObject({
+      entries: 3,
+      stale: 2,
+      fileAliases: 3,
+      exists: true,
+      maxAge: { clean: DAY / 2 },
+    });
   });
 
   it('stats on a cache not created yet reports it empty without creating it', async () => {
@@ -68,7 +74,10 @@ describe('ioc-enrich cache', () => {
     const out = join(dir, 'export.jsonl');
     const result = await run('cache', 'export', '--cache', cachePath, '-o', out);
     expect(result).toMatchObject({ code: 0, stdout: '', stderr: `exported 3 entries from ${cachePath}\n` });
-    const records = readFileSync(out, 'utf8').trimEnd().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+    const records = readFileSync(out, 'utf8')
+      .trimEnd()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
     expect(records.map((record) => record['value']).sort()).toEqual(['8.8.8.8', 'clean.example.com', FILE.md5].sort());
     const toStdout = await run('cache', 'export', '--cache', cachePath);
     expect(toStdout.stdout.trimEnd().split('\n')).toHaveLength(3);

@@ -18,10 +18,20 @@ interface Summary {
 }
 
 /** Starts a writer process (TypeScript run by vite-node) and resolves once it has opened the cache. */
-function startWriter(path: string, name: string): Promise<{ child: ChildProcessWithoutNullStreams; output: () => string; errors: () => string }> {
+function startWriter(
+  path: string,
+  name: string,
+): Promise<{ child: ChildProcessWithoutNullStreams; output: () => string; errors: () => string }> {
   const child = spawn(
     process.execPath,
-    [join(ROOT, 'node_modules/vite-node/vite-node.mjs'), 'test/cache/concurrent-writer.ts', '--', path, name, String(COUNT)],
+    [
+      join(ROOT, 'node_modules/vite-node/vite-node.mjs'),
+      'test/cache/concurrent-writer.ts',
+      '--',
+      path,
+      name,
+      String(COUNT),
+    ],
     { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] },
   );
   let stdout = '';

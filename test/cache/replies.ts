@@ -32,7 +32,12 @@ export function v3Reply(
         links: { self: `https://www.virustotal.com/api/v3/x/${value}` },
         attributes: {
           ...hashes,
-          last_analysis_stats: { harmless: 60, malicious: stats.malicious, suspicious: stats.suspicious ?? 0, undetected: 10 },
+          last_analysis_stats: {
+            harmless: 60,
+            malicious: stats.malicious,
+            suspicious: stats.suspicious ?? 0,
+            undetected: 10,
+          },
           reputation: -3,
           ...extra,
         },

@@ -88,7 +88,10 @@ describe('ResultCache put/get', () => {
     const writer = open();
     writer.put(v3Reply('ipv4', '1.2.3.4', { malicious: 8 }, T0));
     writer.close();
-    expect(entry?.reply).toMatchObject({ fetchedAt: T0, body: { data: { attributes: { last_analysis_stats: { malicious: 8 } } } } });
+    expect(entry?.reply).toMatchObject({
+      fetchedAt: T0,
+      body: { data: { attributes: { last_analysis_stats: { malicious: 8 } } } },
+    });
     reader.close();
   });
 
@@ -329,7 +332,9 @@ describe('ResultCache.open failures', () => {
     const db = new Database(path);
     db.exec(`CREATE TABLE replies (note TEXT); INSERT INTO replies VALUES ('keep me')`);
     db.close();
-    expect(() => ResultCache.open(path)).toThrow(expect.objectContaining({ code: 'CACHE_ERROR', message: expect.stringContaining('not an ioc-enrich cache') }));
+    expect(() => ResultCache.open(path)).toThrow(
+      expect.objectContaining({ code: 'CACHE_ERROR', message: expect.stringContaining('not an ioc-enrich cache') }),
+    );
     const after = new Database(path, { readonly: true });
     expect(after.prepare('SELECT note FROM replies').pluck().all()).toEqual(['keep me']);
     after.close();

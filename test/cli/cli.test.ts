@@ -20,9 +20,21 @@ interface Result {
   stderr: string;
 }
 
-function run(args: string[], options: { env?: Record<string, string>; input?: string; onStderr?: (text: string, child: ReturnType<typeof spawn>) => void } = {}): Promise<Result> {
+function run(
+  args: string[],
+  options: {
+    env?: Record<string, string>;
+    input?: string;
+    onStderr?: (text: string, child: ReturnType<typeof spawn>) => void;
+  } = {},
+): Promise<Result> {
   return new Promise((resolve, reject) => {
-    const env: NodeJS.ProcessEnv = { PATH: process.env['PATH'] ?? '', HOME: work, XDG_CACHE_HOME: join(work, 'cache'), ...options.env };
+    const env: NodeJS.ProcessEnv = {
+      PATH: process.env['PATH'] ?? '',
+      HOME: work,
+      XDG_CACHE_HOME: join(work, 'cache'),
+      ...options.env,
+    };
     const child = spawn(process.execPath, [cli, ...args], { env, cwd: work });
     let stdout = '';
     let stderr = '';
@@ -59,17 +71,34 @@ describe('ioc-enrich extract', () => {
     expect(result.code).toBe(0);
     const output = rows(result.stdout);
     expect(output.length).toBeGreaterThan(20);
-    expect(output.find((row) => row['SourceText'] === 'malware[.]example[.]com')).toMatchObject({ Observable: 'malware.example.com', IoCType: 'dns', Status: 'Valid', SourceIndex: '2', SourceField: 'Message' });
-    expect(output.filter((row) => row['Observable'] === '45.33.100.66').map((row) => row['Status'])).toEqual(['Valid', 'Duplicate', 'Duplicate']);
-    expect(output.some((row) => row['Observable'] === '10.4.27.5423' || row['Observable'] === 'invoice.zip')).toBe(false);
+    expect(output.find((row) => row['SourceText'] === 'malware[.]example[.]com')).toMatchObject({
+      Observable: 'malware.example.com',
+      IoCType: 'dns',
+      Status: 'Valid',
+      SourceIndex: '2',
+      SourceField: 'Message',
+    });
+    expect(output.filter((row) => row['Observable'] === '45.33.100.66').map((row) => row['Status'])).toEqual([
+      'Valid',
+      'Duplicate',
+      'Duplicate',
+    ]);
+    expect(output.some((row) => row['Observable'] === '10.4.27.5423' || row['Observable'] === 'invoice.zip')).toBe(
+      false,
+    );
     expect(result.stderr).toMatch(/records read\s+13/);
     expect(result.stderr).toMatch(/IP address is not global\s+\d+/);
   });
 
   it('reads stdin with -, as text', async () => {
-    const result = await run(['extract', '--format', 'jsonl', '-'], { input: 'beacon to evil-domain[.]ru and 8.8.8.8\nnothing here\n8.8.8.8 again\n' });
+    const result = await run(['extract', '--format', 'jsonl', '-'], {
+      input: 'beacon to evil-domain[.]ru and 8.8.8.8\nnothing here\n8.8.8.8 again\n',
+    });
     expect(result.code).toBe(0);
-    const lines = result.stdout.trim().split('\n').map((line) => JSON.parse(line) as Record<string, string>);
+    const lines = result.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Record<string, string>);
     expect(lines.map((line) => [line['Observable'], line['SourceIndex'], line['Status']])).toEqual([
       ['evil-domain.ru', '0', 'Valid'],
       ['8.8.8.8', '0', 'Valid'],
@@ -94,8 +123,18 @@ describe('ioc-enrich extract', () => {
     const result = await run(['extract', join(work, 'no-such-file.csv')]);
     expect(result.code).toBe(1);
     expect(result.stdout).toBe('');
-    expect(result.stderr.trim().split('\n')).toEqual([`ioc-enrich: Input file not found: ${join(work, 'no-such-file.csv')}`]);
-    const enrich = await run(['enrich', '--emulator', '--log-level', 'silent', join(work, 'no-such-file.csv'), '-o', 'never.csv']);
+    expect(result.stderr.trim().split('\n')).toEqual([
+      `ioc-enrich: Input file not found: ${join(work, 'no-such-file.csv')}`,
+    ]);
+    const enrich = await run([
+      'enrich',
+      '--emulator',
+      '--log-level',
+      'silent',
+      join(work, 'no-such-file.csv'),
+      '-o',
+      'never.csv',
+    ]);
     expect(enrich.code).toBe(1);
     expect(existsSync(join(work, 'never.csv'))).toBe(false);
   });
@@ -106,9 +145,12 @@ describe('ioc-enrich extract', () => {
     const target = join(work, 'no-such-folder', 'out.csv');
     const result = await run(['extract', input, '-o', target]);
     expect(result.code).toBe(1);
-    expect(result.stderr.trim().split('\n').filter((line) => line.startsWith('ioc-enrich:'))).toEqual([
-      `ioc-enrich: ${target}: cannot write the output: its folder does not exist (ENOENT)`,
-    ]);
+    expect(
+      result.stderr
+        .trim()
+        .split('\n')
+        .filter((line) => line.startsWith('ioc-enrich:')),
+    ).toEqual([`ioc-enrich: ${target}: cannot write the output: its folder does not exist (ENOENT)`]);
   });
 
   it('skips malformed rows with --skip-bad-rows and reports them', async () => {
@@ -123,7 +165,10 @@ describe('ioc-enrich extract', () => {
   it('gives the same output with any --jobs (worker threads), and rejects a bad count', async () => {
     const input = join(work, 'many.txt');
     const lines: string[] = [];
-    for (let line = 0; line < 40_000; line++) lines.push(`${line} conn ${(line % 200) + 20}.0.${line % 9}.1 -> evil${line % 300}[.]com/x?${line} 10.0.0.${line % 250}`);
+    for (let line = 0; line < 40_000; line++)
+      lines.push(
+        `${line} conn ${(line % 200) + 20}.0.${line % 9}.1 -> evil${line % 300}[.]com/x?${line} 10.0.0.${line % 250}`,
+      );
     writeFileSync(input, `${lines.join('\n')}\n`);
     const outputs = [];
     for (const jobs of ['0', '1', '3']) {
@@ -147,8 +192,20 @@ describe('ioc-enrich extract', () => {
 
   it('makes attacker-controlled cells spreadsheet-safe', async () => {
     const input = join(work, 'typed.csv');
-    writeFileSync(input, 'Observable,IoCType,SourceIndex\n"=HYPERLINK(""http://evil.example.com"",""x"")",url,@SUM(1)\n8.8.8.8,ipv4,+7\n');
-    const result = await run(['extract', '--observable-col', 'Observable', '--type-col', 'IoCType', '--index-col', 'SourceIndex', input]);
+    writeFileSync(
+      input,
+      'Observable,IoCType,SourceIndex\n"=HYPERLINK(""http://evil.example.com"",""x"")",url,@SUM(1)\n8.8.8.8,ipv4,+7\n',
+    );
+    const result = await run([
+      'extract',
+      '--observable-col',
+      'Observable',
+      '--type-col',
+      'IoCType',
+      '--index-col',
+      'SourceIndex',
+      input,
+    ]);
     expect(result.code).toBe(0);
     const output = rows(result.stdout);
     expect(output[0]?.['Observable']?.startsWith("'=")).toBe(true);
@@ -165,8 +222,14 @@ describe('ioc-enrich enrich', () => {
     const extracted = rows((await run(['extract', demo])).stdout);
     expect(output).toHaveLength(extracted.length);
     expect(output.map((row) => row['SourceIndex'])).toEqual(extracted.map((row) => row['SourceIndex']));
-    expect(output.find((row) => row['Observable'] === 'e85bcfce6f59e0c96ea44b4c59d00ea1')).toMatchObject({ Status: 'Success', Positives: '48', Severity: 'high' });
-    expect(result.stderr).toMatch(/occurrences = \d+ rejected \+ 0 allowlisted \+ \d+ duplicates \+ \d+ looked up \+ 0 not submitted \+ 0 failed/);
+    expect(output.find((row) => row['Observable'] === 'e85bcfce6f59e0c96ea44b4c59d00ea1')).toMatchObject({
+      Status: 'Success',
+      Positives: '48',
+      Severity: 'high',
+    });
+    expect(result.stderr).toMatch(
+      /occurrences = \d+ rejected \+ 0 allowlisted \+ \d+ duplicates \+ \d+ looked up \+ 0 not submitted \+ 0 failed/,
+    );
     expect(result.stderr).toContain('most detected');
     expect(readdirSync(work).some((name) => name.includes('.tmp-'))).toBe(false);
   });
@@ -180,7 +243,11 @@ describe('ioc-enrich enrich', () => {
     // The source's own bytes survive; each row gains its verdict cells.
     expect(joined[2]?.startsWith(source[2] ?? '-')).toBe(true);
     const rowsJoined = rows(readFileSync(join(work, 'joined.csv'), 'utf8'));
-    expect(rowsJoined[1]).toMatchObject({ vt_max_positives: '48', vt_severity: 'high', vt_malicious: 'e85bcfce6f59e0c96ea44b4c59d00ea1' });
+    expect(rowsJoined[1]).toMatchObject({
+      vt_max_positives: '48',
+      vt_severity: 'high',
+      vt_malicious: 'e85bcfce6f59e0c96ea44b4c59d00ea1',
+    });
     expect(rowsJoined).toHaveLength(13);
     const stdin = await run(['enrich', '--emulator', '--join', 'x.csv', '-o', 'y.csv', '-'], { input: 'a\n' });
     expect(stdin.code).toBe(2);
@@ -197,12 +264,21 @@ describe('ioc-enrich enrich', () => {
   });
 
   it('reads the key from the environment and writes JSON lines', async () => {
-    const result = await run(['enrich', '--vt-url', emulator.url, '--tier', 'premium', '--format', 'jsonl', '--log-level', 'silent', demo], {
-      env: { VT_API_KEY: 'cli-test-key' },
-    });
+    const result = await run(
+      ['enrich', '--vt-url', emulator.url, '--tier', 'premium', '--format', 'jsonl', '--log-level', 'silent', demo],
+      {
+        env: { VT_API_KEY: 'cli-test-key' },
+      },
+    );
     expect(result.code).toBe(0);
-    const lines = result.stdout.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
-    expect(lines.find((line) => line['Observable'] === 'malware.example.com')).toMatchObject({ Status: 'Success', Positives: 12 });
+    const lines = result.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(lines.find((line) => line['Observable'] === 'malware.example.com')).toMatchObject({
+      Status: 'Success',
+      Positives: 12,
+    });
     expect(result.stdout).not.toContain('cli-test-key');
   });
 
@@ -218,7 +294,10 @@ describe('ioc-enrich enrich', () => {
   it('exits 3 and says how many remain when the daily quota runs out', async () => {
     const small = await startEmulator({ perDay: 5, perMinute: 1000 });
     try {
-      const result = await run(['enrich', '--vt-url', small.url, '--tier', 'premium', '--concurrency', '1', demo, '-o', 'quota.csv'], { env: { VT_API_KEY: 'k' } });
+      const result = await run(
+        ['enrich', '--vt-url', small.url, '--tier', 'premium', '--concurrency', '1', demo, '-o', 'quota.csv'],
+        { env: { VT_API_KEY: 'k' } },
+      );
       expect(result.code).toBe(3);
       const output = rows(readFileSync(join(work, 'quota.csv'), 'utf8'));
       expect(output.filter((row) => row['Status'] === 'NotSubmitted: daily quota exhausted').length).toBeGreaterThan(0);
@@ -254,7 +333,15 @@ describe('ioc-enrich enrich', () => {
 
 describe('ioc-enrich lookup', () => {
   it('infers types, refangs, and prints JSON', async () => {
-    const result = await run(['lookup', '--emulator', '--format', 'json', 'malware[.]example[.]com', 'E85BCFCE6F59E0C96EA44B4C59D00EA1', '10.1.1.1']);
+    const result = await run([
+      'lookup',
+      '--emulator',
+      '--format',
+      'json',
+      'malware[.]example[.]com',
+      'E85BCFCE6F59E0C96EA44B4C59D00EA1',
+      '10.1.1.1',
+    ]);
     expect(result.code).toBe(0);
     const output = JSON.parse(result.stdout) as Array<Record<string, unknown>>;
     expect(output.map((row) => [row['Observable'], row['IoCType'], row['Status']])).toEqual([

@@ -45,8 +45,13 @@ describe('formatExtractSummary', () => {
     const stats = newExtractStats();
     stats.rejected['IP address is not global'] = 500_000;
     // A reason per value, as with file URLs without a host: 250,000 of them (a spread of them overflowed the stack).
-    for (let index = 0; index < 250_000; index++) stats.rejected[`Could not obtain scheme or host from file:///x${index}`] = 1;
-    const reasons = formatExtractSummary(stats, { count: 0, first: undefined }).split('  rejected by reason:\n')[1]?.trimEnd().split('\n') ?? [];
+    for (let index = 0; index < 250_000; index++)
+      stats.rejected[`Could not obtain scheme or host from file:///x${index}`] = 1;
+    const reasons =
+      formatExtractSummary(stats, { count: 0, first: undefined })
+        .split('  rejected by reason:\n')[1]
+        ?.trimEnd()
+        .split('\n') ?? [];
     expect(reasons).toHaveLength(20);
     expect(reasons[0]).toMatch(/^ {4}IP address is not global +500,000$/);
     expect(reasons[19]).toMatch(/^ {4}\(249,982 other reasons\) +249,982$/);

@@ -5,7 +5,9 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
-const moduleUrl = pathToFileURL(join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'dist', 'cli', 'young-generation.js')).href;
+const moduleUrl = pathToFileURL(
+  join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'dist', 'cli', 'young-generation.js'),
+).href;
 
 /**
  * Runs an allocation-heavy loop in which objects survive a while (as a batch of rows does), with the cap's check

@@ -10,7 +10,13 @@ const notFound = notFoundList();
 
 let emulator: Emulator;
 beforeAll(async () => {
-  emulator = await startEmulator({ keys: [{ key: 'pub', tier: 'public' }, { key: 'pro', tier: 'premium' }], unlimited: true });
+  emulator = await startEmulator({
+    keys: [
+      { key: 'pub', tier: 'public' },
+      { key: 'pro', tier: 'premium' },
+    ],
+    unlimited: true,
+  });
 });
 afterAll(async () => {
   await emulator.close();
@@ -44,7 +50,9 @@ describe('v2 file/report', () => {
       verbose_msg: 'Scan finished, information embedded',
     });
     expect(at(reply.json, 'scan_date')).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/);
-    expect(Object.values(at(reply.json, 'scans') as Record<string, { detected: boolean }>).filter((scan) => scan.detected)).toHaveLength(48);
+    expect(
+      Object.values(at(reply.json, 'scans') as Record<string, { detected: boolean }>).filter((scan) => scan.detected),
+    ).toHaveLength(48);
   });
 
   it.each([
@@ -95,7 +103,14 @@ describe('v2 file/report', () => {
 describe('v2 url/report', () => {
   it('keeps the resource as sent and gives the canonical url', async () => {
     const reply = await v2('url/report', { apikey: 'pub', resource: 'MALWARE.example.com/payload.exe' });
-    expect(reply.json).toMatchObject({ response_code: 1, resource: 'MALWARE.example.com/payload.exe', url: maliciousUrl, positives: 9, total: 64, filescan_id: null });
+    expect(reply.json).toMatchObject({
+      response_code: 1,
+      resource: 'MALWARE.example.com/payload.exe',
+      url: maliciousUrl,
+      positives: 9,
+      total: 64,
+      filescan_id: null,
+    });
     expect(at(reply.json, 'scans', 'OpenPhish')).toHaveProperty('detected');
   });
 
@@ -114,15 +129,24 @@ describe('v2 domain/report and ip-address/report', () => {
   it('reports a domain with resolutions and detected_urls objects, undetected_urls arrays', async () => {
     const reply = await v2('domain/report', { apikey: 'pub', domain: 'malware.example.com' });
     expect(reply.json).toMatchObject({ response_code: 1, verbose_msg: 'Domain found in dataset' });
-    expect(at(reply.json, 'resolutions', 0)).toEqual({ last_resolved: expect.stringMatching(/^\d{4}-/) as unknown, ip_address: '45.33.100.66' });
+    expect(at(reply.json, 'resolutions', 0)).toEqual({
+      last_resolved: expect.stringMatching(/^\d{4}-/) as unknown,
+      ip_address: '45.33.100.66',
+    });
     expect(at(reply.json, 'detected_urls', 0)).toMatchObject({ url: maliciousUrl, positives: 9, total: 64 });
     const undetected = at(reply.json, 'undetected_urls') as unknown[][];
-    for (const entry of undetected) expect(entry).toEqual([expect.any(String), expect.any(String), 0, expect.any(Number), expect.any(String)]);
+    for (const entry of undetected)
+      expect(entry).toEqual([expect.any(String), expect.any(String), 0, expect.any(Number), expect.any(String)]);
   });
 
   it('reports an IP address with host-name resolutions and a string asn', async () => {
     const reply = await v2('ip-address/report', { apikey: 'pub', ip: '45.33.32.156' });
-    expect(reply.json).toMatchObject({ response_code: 1, asn: '63949', as_owner: 'Akamai Connected Cloud', country: 'US' });
+    expect(reply.json).toMatchObject({
+      response_code: 1,
+      asn: '63949',
+      as_owner: 'Akamai Connected Cloud',
+      country: 'US',
+    });
     expect(at(reply.json, 'resolutions', 0, 'hostname')).toBe('scanme.nmap.org');
     expect(at(reply.json, 'resolutions')).toHaveLength(12);
   });
@@ -173,6 +197,7 @@ describe('v2 and v3 agree', () => {
     const v3 = await get(emulator.url, `/api/v3/urls/${urlIdBase64(url)}`, 'pub');
     const v2Reply = await v2('url/report', { apikey: 'pub', resource: url });
     expect(at(v2Reply.json, 'response_code')).toBe(v3.status === 200 ? 1 : 0);
-    if (v3.status === 200) expect(at(v2Reply.json, 'positives')).toBe(at(v3.json, 'data', 'attributes', 'last_analysis_stats', 'malicious'));
+    if (v3.status === 200)
+      expect(at(v2Reply.json, 'positives')).toBe(at(v3.json, 'data', 'attributes', 'last_analysis_stats', 'malicious'));
   });
 });

@@ -30,7 +30,12 @@ describe('v3 object lookups', () => {
         type: 'file',
         id: maliciousFile.sha256,
         links: { self: `${emulator.url}/api/v3/files/${maliciousFile.sha256}` },
-        attributes: { md5: maliciousFile.md5, sha1: maliciousFile.sha1, sha256: maliciousFile.sha256, last_analysis_stats: { malicious: 48 } },
+        attributes: {
+          md5: maliciousFile.md5,
+          sha1: maliciousFile.sha1,
+          sha256: maliciousFile.sha256,
+          last_analysis_stats: { malicious: 48 },
+        },
       },
     });
   });
@@ -41,7 +46,9 @@ describe('v3 object lookups', () => {
   ])('resolves a URL id given as the %s to the same object', async (_name, id) => {
     const reply = await get(emulator.url, `/api/v3/urls/${id}`, KEY);
     expect(reply.status).toBe(200);
-    expect(reply.json).toMatchObject({ data: { type: 'url', id: urlIdSha256(maliciousUrl), attributes: { url: maliciousUrl } } });
+    expect(reply.json).toMatchObject({
+      data: { type: 'url', id: urlIdSha256(maliciousUrl), attributes: { url: maliciousUrl } },
+    });
   });
 
   it('gives an unknown URL the same object under both id forms, and reports its URL once seen', async () => {
@@ -51,7 +58,9 @@ describe('v3 object lookups', () => {
     const byShaAgain = await get(emulator.url, `/api/v3/urls/${urlIdSha256(url)}`, KEY);
     expect([bySha.status, byBase64.status]).toEqual([200, 200]);
     expect(at(byBase64.json, 'data', 'id')).toBe(urlIdSha256(url));
-    expect(at(byBase64.json, 'data', 'attributes', 'last_analysis_stats')).toEqual(at(bySha.json, 'data', 'attributes', 'last_analysis_stats'));
+    expect(at(byBase64.json, 'data', 'attributes', 'last_analysis_stats')).toEqual(
+      at(bySha.json, 'data', 'attributes', 'last_analysis_stats'),
+    );
     // Before the URL itself was seen only its hash was known; afterwards the object names it.
     expect(at(bySha.json, 'data', 'attributes', 'url')).toBe('');
     expect(at(byShaAgain.json, 'data', 'attributes', 'url')).toBe('http://synthetic-host.example.com/a/b?c=D');
@@ -66,15 +75,23 @@ describe('v3 object lookups', () => {
     const reply = await get(emulator.url, `/api/v3/${collection}/${id}`, KEY);
     expect(reply.status).toBe(200);
     expect(at(reply.json, 'data', 'type')).toBe(type);
-    expect(at(reply.json, 'data', 'id')).toBe(collection === 'domains' ? id.toLowerCase() : id.includes(':') ? '2600:3c01::f03c:91ff:fe18:bb2f' : id);
+    expect(at(reply.json, 'data', 'id')).toBe(
+      collection === 'domains' ? id.toLowerCase() : id.includes(':') ? '2600:3c01::f03c:91ff:fe18:bb2f' : id,
+    );
   });
 
   it('gives a domain A records that are among its resolutions', async () => {
     const domain = await get(emulator.url, '/api/v3/domains/synthetic-resolving.example.net', KEY);
-    const resolutions = await get(emulator.url, '/api/v3/domains/synthetic-resolving.example.net/resolutions?limit=40', KEY);
+    const resolutions = await get(
+      emulator.url,
+      '/api/v3/domains/synthetic-resolving.example.net/resolutions?limit=40',
+      KEY,
+    );
     expect([domain.status, resolutions.status]).toEqual([200, 200]);
     const records = at(domain.json, 'data', 'attributes', 'last_dns_records') as Array<{ type: string; value: string }>;
-    const ips = (at(resolutions.json, 'data') as Array<{ attributes: { ip_address: string } }>).map((item) => item.attributes.ip_address);
+    const ips = (at(resolutions.json, 'data') as Array<{ attributes: { ip_address: string } }>).map(
+      (item) => item.attributes.ip_address,
+    );
     expect(records.length).toBeGreaterThan(0);
     for (const record of records) expect(ips).toContain(record.value);
   });
@@ -143,7 +160,11 @@ describe('v3 authentication', () => {
 });
 
 describe('v3 resolutions paging', () => {
-  async function allPages(collection: string, id: string, limit: number): Promise<{ pages: unknown[]; items: unknown[] }> {
+  async function allPages(
+    collection: string,
+    id: string,
+    limit: number,
+  ): Promise<{ pages: unknown[]; items: unknown[] }> {
     const pages: unknown[] = [];
     const items: unknown[] = [];
     let path: string | undefined = `/api/v3/${collection}/${id}/resolutions?limit=${limit}`;
@@ -196,7 +217,9 @@ describe('v3 resolutions paging', () => {
   it('serves the same resolutions as descriptors under /relationships/resolutions, paged alike', async () => {
     const objects = await get(emulator.url, '/api/v3/domains/www.example.org/resolutions?limit=5', KEY);
     const first = await get(emulator.url, '/api/v3/domains/www.example.org/relationships/resolutions?limit=5', KEY);
-    expect(at(first.json, 'data')).toEqual((at(objects.json, 'data') as unknown[]).map((item) => ({ type: 'resolution', id: at(item, 'id') })));
+    expect(at(first.json, 'data')).toEqual(
+      (at(objects.json, 'data') as unknown[]).map((item) => ({ type: 'resolution', id: at(item, 'id') })),
+    );
     const next = at(first.json, 'links', 'next') as string;
     expect(next).toContain('/relationships/resolutions?cursor=');
     const second = await get(emulator.url, next.slice(emulator.url.length), KEY);

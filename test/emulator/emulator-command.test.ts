@@ -75,11 +75,26 @@ describe('ioc-enrich emulator', () => {
   });
 
   it.each([
-    [['--key', 'a', '--key', 'b:premium', '--key', 'c:d:public'], { keys: [{ key: 'a', tier: 'public' }, { key: 'b', tier: 'premium' }, { key: 'c:d', tier: 'public' }] }],
+    [
+      ['--key', 'a', '--key', 'b:premium', '--key', 'c:d:public'],
+      {
+        keys: [
+          { key: 'a', tier: 'public' },
+          { key: 'b', tier: 'premium' },
+          { key: 'c:d', tier: 'public' },
+        ],
+      },
+    ],
     [['--tier', 'premium', '--key', 'a'], { tier: 'premium', keys: [{ key: 'a', tier: 'premium' }] }],
     [['--per-day', '100', '--per-month', '1000', '--unlimited'], { perDay: 100, perMonth: 1000, unlimited: true }],
-    [['--fault-rate', 'transient=0.1,reset=0.05', '--slow-ms', '10', '--seed', '9'], { faults: { transient: 0.1, reset: 0.05, slowDelayMs: 10 }, seed: 9 }],
-    [['--not-found-rate', '0.5', '--malicious-rate', '0.25', '--port', '0'], { notFoundRate: 0.5, maliciousRate: 0.25, port: 0 }],
+    [
+      ['--fault-rate', 'transient=0.1,reset=0.05', '--slow-ms', '10', '--seed', '9'],
+      { faults: { transient: 0.1, reset: 0.05, slowDelayMs: 10 }, seed: 9 },
+    ],
+    [
+      ['--not-found-rate', '0.5', '--malicious-rate', '0.25', '--port', '0'],
+      { notFoundRate: 0.5, maliciousRate: 0.25, port: 0 },
+    ],
   ])('maps %j to the emulator options', (args, expected) => {
     expect(emulatorOptions(args)).toMatchObject(expected);
   });
@@ -87,7 +102,13 @@ describe('ioc-enrich emulator', () => {
   it('spreads a bare --fault-rate over every fault kind', () => {
     const options = emulatorOptions(['--fault-rate', '0.07']);
     expect(options === 'help' ? undefined : options.faults).toEqual({
-      tooManyRequests: 0.01, transient: 0.01, deadline: 0.01, reset: 0.01, slow: 0.01, truncated: 0.01, malformed: 0.01,
+      tooManyRequests: 0.01,
+      transient: 0.01,
+      deadline: 0.01,
+      reset: 0.01,
+      slow: 0.01,
+      truncated: 0.01,
+      malformed: 0.01,
     });
   });
 });

@@ -99,6 +99,9 @@ describe('fault injection', () => {
   });
 
   it('rejects fault probabilities that add up to more than 1', async () => {
-    await expect(startEmulator({ faults: { transient: 0.6, reset: 0.6 } })).rejects.toMatchObject({ code: 'BAD_OPTION', option: 'faults' });
+    await expect(startEmulator({ faults: { transient: 0.6, reset: 0.6 } })).rejects.toMatchObject({
+      code: 'BAD_OPTION',
+      option: 'faults',
+    });
   });
 });

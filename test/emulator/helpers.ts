@@ -30,9 +30,19 @@ export function at(value: unknown, ...path: Array<string | number>): unknown {
 }
 
 /** A bundled fixture file, parsed. */
-export function fixture(relativePath: string): { id?: string; attributes: Record<string, unknown>; resolutions?: unknown[]; urls?: string[] } {
+export function fixture(relativePath: string): {
+  id?: string;
+  attributes: Record<string, unknown>;
+  resolutions?: unknown[];
+  urls?: string[];
+} {
   const path = fileURLToPath(new URL(`../../fixtures/vt/${relativePath}`, import.meta.url));
-  return JSON.parse(readFileSync(path, 'utf8')) as { id?: string; attributes: Record<string, unknown>; resolutions?: unknown[]; urls?: string[] };
+  return JSON.parse(readFileSync(path, 'utf8')) as {
+    id?: string;
+    attributes: Record<string, unknown>;
+    resolutions?: unknown[];
+    urls?: string[];
+  };
 }
 
 /** The bundled not-found list. */
@@ -42,7 +52,11 @@ export function notFoundList(): Record<'files' | 'urls' | 'domains' | 'ip_addres
 }
 
 /** A controllable clock (epoch ms) for quota windows. */
-export function manualClock(start: number): { now: () => number; advance: (ms: number) => void; set: (ms: number) => void } {
+export function manualClock(start: number): {
+  now: () => number;
+  advance: (ms: number) => void;
+  set: (ms: number) => void;
+} {
   let time = start;
   return {
     now: () => time,

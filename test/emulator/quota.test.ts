@@ -3,7 +3,11 @@ import { startEmulator, type Emulator, type EmulatorOptions } from '../../src/em
 import { at, fixture, get, manualClock } from './helpers.js';
 
 const DOMAIN = 'malware.example.com';
-const { md5, sha1, sha256 } = fixture('files/malicious.json').attributes as { md5: string; sha1: string; sha256: string };
+const { md5, sha1, sha256 } = fixture('files/malicious.json').attributes as {
+  md5: string;
+  sha1: string;
+  sha256: string;
+};
 
 let emulator: Emulator | undefined;
 afterEach(async () => {
@@ -77,7 +81,13 @@ describe('quota windows (injected clock)', () => {
 
   it('gives premium keys their own limits and lets options override the tier defaults', async () => {
     const clock = manualClock(Date.UTC(2026, 4, 10, 12, 0, 0));
-    const server = await start({ keys: [{ key: 'pub', tier: 'public' }, { key: 'pro', tier: 'premium' }], now: clock.now });
+    const server = await start({
+      keys: [
+        { key: 'pub', tier: 'public' },
+        { key: 'pro', tier: 'premium' },
+      ],
+      now: clock.now,
+    });
     for (let i = 0; i < 10; i += 1) expect(await lookup(server, 'pro')).toBe(200);
     for (let i = 0; i < 4; i += 1) expect(await lookup(server, 'pub')).toBe(200);
     expect(await lookup(server, 'pub')).toBe(429);
@@ -88,7 +98,10 @@ describe('quota windows (injected clock)', () => {
     const server = await start({ perMinute: Infinity, perDay: Infinity, perMonth: Infinity, now: clock.now });
     for (let i = 0; i < 30; i += 1) expect(await lookup(server)).toBe(200);
     const quotas = await get(server.url, '/api/v3/users/k/overall_quotas', 'k');
-    expect(at(quotas.json, 'data', 'api_requests_daily', 'user')).toEqual({ used: 30, allowed: Number.MAX_SAFE_INTEGER });
+    expect(at(quotas.json, 'data', 'api_requests_daily', 'user')).toEqual({
+      used: 30,
+      allowed: Number.MAX_SAFE_INTEGER,
+    });
   });
 });
 
@@ -112,7 +125,8 @@ describe('overall_quotas', () => {
     const clock = manualClock(Date.UTC(2026, 4, 10, 12, 0, 0));
     const server = await start({ perMinute: 4, perDay: 10, perMonth: 20, now: clock.now });
     for (let i = 0; i < 4; i += 1) expect(await lookup(server)).toBe(200);
-    for (let i = 0; i < 5; i += 1) expect((await get(server.url, '/api/v3/users/k/overall_quotas', 'k')).status).toBe(200);
+    for (let i = 0; i < 5; i += 1)
+      expect((await get(server.url, '/api/v3/users/k/overall_quotas', 'k')).status).toBe(200);
     const reply = await get(server.url, '/api/v3/users/k/overall_quotas', 'k');
     expect(reply.json).toEqual({
       data: {
@@ -124,10 +138,21 @@ describe('overall_quotas', () => {
     });
     clock.advance(60_000);
     // The minute has passed, the day has not: how a client tells a passing refusal from an exhausted day.
-    expect(at((await get(server.url, '/api/v3/users/k/overall_quotas', 'k')).json, 'data', 'api_requests_minutely', 'user', 'used')).toBe(0);
+    expect(
+      at(
+        (await get(server.url, '/api/v3/users/k/overall_quotas', 'k')).json,
+        'data',
+        'api_requests_minutely',
+        'user',
+        'used',
+      ),
+    ).toBe(0);
     clock.advance(3_540_000);
     const later = await get(server.url, '/api/v3/users/k/overall_quotas', 'k');
-    expect([at(later.json, 'data', 'api_requests_hourly', 'user', 'used'), at(later.json, 'data', 'api_requests_daily', 'user', 'used')]).toEqual([0, 4]);
+    expect([
+      at(later.json, 'data', 'api_requests_hourly', 'user', 'used'),
+      at(later.json, 'data', 'api_requests_daily', 'user', 'used'),
+    ]).toEqual([0, 4]);
     expect(server.stats().itemsLookedUp).toBe(4);
   });
 

@@ -17,7 +17,14 @@ const file = fixture('files/malicious.json').attributes as { md5: string; sha1: 
 const url = fixture('urls/malicious.json').attributes['url'] as string;
 
 /** Objects keyed by engine or vendor name: only their values' shape is compared, not the names. */
-const MAPS = new Set(['last_analysis_results', 'scans', 'results', 'categories', 'popularity_ranks', 'sandbox_verdicts']);
+const MAPS = new Set([
+  'last_analysis_results',
+  'scans',
+  'results',
+  'categories',
+  'popularity_ranks',
+  'sandbox_verdicts',
+]);
 
 /**
  * Sample keys the emulator does not produce, each for a reason: file-format and sandbox details (PE, .NET,
@@ -26,15 +33,31 @@ const MAPS = new Set(['last_analysis_results', 'scans', 'results', 'categories',
  * by vendor and by object.
  */
 const NOT_PRODUCED = new Set([
-  'exiftool', 'pe_info', 'dot_net_assembly', 'dot_net_guids', 'signature_info', 'packers', 'sigma_analysis_summary',
-  'sigma_analysis_stats', 'sandbox_verdicts', 'popular_threat_classification', 'authentihash', 'favicon',
-  'relationships', 'context_attributes',
+  'exiftool',
+  'pe_info',
+  'dot_net_assembly',
+  'dot_net_guids',
+  'signature_info',
+  'packers',
+  'sigma_analysis_summary',
+  'sigma_analysis_stats',
+  'sandbox_verdicts',
+  'popular_threat_classification',
+  'authentihash',
+  'favicon',
+  'relationships',
+  'context_attributes',
 ]);
 
 /** Keys the emulator adds that a given sample lacks, documented in ../shared/docs/virustotal-api.md. */
 const DOCUMENTED_EXTRAS = new Set([
-  'links', 'title', 'last_http_response_code', 'last_analysis_date', 'host_name_last_analysis_stats',
-  'ip_address_last_analysis_stats', 'count',
+  'links',
+  'title',
+  'last_http_response_code',
+  'last_analysis_date',
+  'host_name_last_analysis_stats',
+  'ip_address_last_analysis_stats',
+  'count',
 ]);
 
 function typeOf(value: unknown): string {
@@ -45,7 +68,8 @@ function typeOf(value: unknown): string {
 function shapeProblems(sample: unknown, reply: unknown, path: string, union: ReadonlySet<string>): string[] {
   // VirusTotal writes null for an absent value of any type (filescan_id, result).
   if (sample === null || reply === null) return [];
-  if (typeOf(sample) !== typeOf(reply)) return [`${path}: ${typeOf(sample)} in the sample, ${typeOf(reply)} in the reply`];
+  if (typeOf(sample) !== typeOf(reply))
+    return [`${path}: ${typeOf(sample)} in the sample, ${typeOf(reply)} in the reply`];
   if (Array.isArray(sample) && Array.isArray(reply)) {
     return sample.length > 0 && reply.length > 0 ? shapeProblems(sample[0], reply[0], `${path}[0]`, union) : [];
   }
@@ -89,38 +113,85 @@ let emulator: Emulator;
 
 /** What the emulator answers for each kind of sample. */
 const PRODUCERS: Record<string, { kind: string; reply: () => Promise<unknown> }> = {
-  'v2/fileresponse.json': { kind: 'v2 file', reply: async () => (await get(emulator.url, `/vtapi/v2/file/report?apikey=k&resource=${file.md5}`)).json },
+  'v2/fileresponse.json': {
+    kind: 'v2 file',
+    reply: async () => (await get(emulator.url, `/vtapi/v2/file/report?apikey=k&resource=${file.md5}`)).json,
+  },
   'v2/file-multi_pos.json': {
     kind: 'v2 file',
-    reply: async () => (await get(emulator.url, `/vtapi/v2/file/report?apikey=k&resource=${file.md5},${file.sha1},${file.sha256}`)).json,
+    reply: async () =>
+      (await get(emulator.url, `/vtapi/v2/file/report?apikey=k&resource=${file.md5},${file.sha1},${file.sha256}`)).json,
   },
-  'v2/url_pos.json': { kind: 'v2 url', reply: async () => (await get(emulator.url, `/vtapi/v2/url/report?apikey=k&resource=${encodeURIComponent(url)}`)).json },
-  'v2/url_neg.json': { kind: 'v2 url', reply: async () => (await get(emulator.url, `/vtapi/v2/url/report?apikey=k&resource=${encodeURIComponent('https://www.example.org/')}`)).json },
-  'v2/domain_pos.json': { kind: 'v2 domain', reply: async () => (await get(emulator.url, '/vtapi/v2/domain/report?apikey=k&domain=malware.example.com')).json },
-  'v2/domain_neg.json': { kind: 'v2 domain', reply: async () => (await get(emulator.url, '/vtapi/v2/domain/report?apikey=k&domain=www.example.org')).json },
-  'v2/ip-address_neg.json': { kind: 'v2 ip', reply: async () => (await get(emulator.url, '/vtapi/v2/ip-address/report?apikey=k&ip=45.33.32.156')).json },
-  'v3/vt3_file_1.json': { kind: 'v3 file data', reply: async () => at((await get(emulator.url, `/api/v3/files/${file.sha256}`, 'k')).json, 'data') },
-  'v3/vt3_url_0.json': { kind: 'v3 url data', reply: async () => at((await get(emulator.url, `/api/v3/urls/${urlIdBase64(url)}`, 'k')).json, 'data') },
-  'v3/v3_ip_address.json': { kind: 'v3 ip', reply: async () => (await get(emulator.url, '/api/v3/ip_addresses/45.33.100.66', 'k')).json },
-  'v3/v3_domain_with_relationships.json': { kind: 'v3 domain', reply: async () => (await get(emulator.url, '/api/v3/domains/malware.example.com', 'k')).json },
+  'v2/url_pos.json': {
+    kind: 'v2 url',
+    reply: async () =>
+      (await get(emulator.url, `/vtapi/v2/url/report?apikey=k&resource=${encodeURIComponent(url)}`)).json,
+  },
+  'v2/url_neg.json': {
+    kind: 'v2 url',
+    reply: async () =>
+      (
+        await get(
+          emulator.url,
+          `/vtapi/v2/url/report?apikey=k&resource=${encodeURIComponent('https://www.example.org/')}`,
+        )
+      ).json,
+  },
+  'v2/domain_pos.json': {
+    kind: 'v2 domain',
+    reply: async () => (await get(emulator.url, '/vtapi/v2/domain/report?apikey=k&domain=malware.example.com')).json,
+  },
+  'v2/domain_neg.json': {
+    kind: 'v2 domain',
+    reply: async () => (await get(emulator.url, '/vtapi/v2/domain/report?apikey=k&domain=www.example.org')).json,
+  },
+  'v2/ip-address_neg.json': {
+    kind: 'v2 ip',
+    reply: async () => (await get(emulator.url, '/vtapi/v2/ip-address/report?apikey=k&ip=45.33.32.156')).json,
+  },
+  'v3/vt3_file_1.json': {
+    kind: 'v3 file data',
+    reply: async () => at((await get(emulator.url, `/api/v3/files/${file.sha256}`, 'k')).json, 'data'),
+  },
+  'v3/vt3_url_0.json': {
+    kind: 'v3 url data',
+    reply: async () => at((await get(emulator.url, `/api/v3/urls/${urlIdBase64(url)}`, 'k')).json, 'data'),
+  },
+  'v3/v3_ip_address.json': {
+    kind: 'v3 ip',
+    reply: async () => (await get(emulator.url, '/api/v3/ip_addresses/45.33.100.66', 'k')).json,
+  },
+  'v3/v3_domain_with_relationships.json': {
+    kind: 'v3 domain',
+    reply: async () => (await get(emulator.url, '/api/v3/domains/malware.example.com', 'k')).json,
+  },
   'v3/v3_ip_resolutions_page.json': {
     kind: 'v3 resolutions page',
     reply: async () => (await get(emulator.url, '/api/v3/ip_addresses/45.33.32.156/resolutions?limit=2', 'k')).json,
   },
   'v3/v3_resolution_object.json': {
     kind: 'v3 resolution',
-    reply: async () => ({ data: at((await get(emulator.url, '/api/v3/domains/www.example.org/resolutions', 'k')).json, 'data', 0) }),
+    reply: async () => ({
+      data: at((await get(emulator.url, '/api/v3/domains/www.example.org/resolutions', 'k')).json, 'data', 0),
+    }),
   },
   'v3/v3_relationships_descriptors.json': {
     kind: 'v3 relationship descriptors',
     // The sample is a `relationships` member: each relationship's page has the shape of ours for resolutions.
     reply: async () => {
-      const page = (await get(emulator.url, '/api/v3/domains/www.example.org/relationships/resolutions?limit=2', 'k')).json;
+      const page = (await get(emulator.url, '/api/v3/domains/www.example.org/relationships/resolutions?limit=2', 'k'))
+        .json;
       return { communicating_files: page, referrer_files: page };
     },
   },
-  'v3/v3_error_auth_required.json': { kind: 'v3 error', reply: async () => (await get(emulator.url, '/api/v3/domains/malware.example.com')).json },
-  'v3/v3_error_not_found.json': { kind: 'v3 error', reply: async () => (await get(emulator.url, '/api/v3/domains/unknown.example.com', 'k')).json },
+  'v3/v3_error_auth_required.json': {
+    kind: 'v3 error',
+    reply: async () => (await get(emulator.url, '/api/v3/domains/malware.example.com')).json,
+  },
+  'v3/v3_error_not_found.json': {
+    kind: 'v3 error',
+    reply: async () => (await get(emulator.url, '/api/v3/domains/unknown.example.com', 'k')).json,
+  },
 };
 
 /** Samples of endpoints the emulator does not serve (analyses, other relationships), with the reason. */
@@ -132,7 +203,13 @@ const NOT_SERVED: Record<string, string> = {
 };
 
 const sampleFiles = present
-  ? ['v2', 'v3'].flatMap((dir) => readdirSync(`${SAMPLES}${dir}`).filter((name) => name.endsWith('.json')).map((name) => `${dir}/${name}`)).sort()
+  ? ['v2', 'v3']
+      .flatMap((dir) =>
+        readdirSync(`${SAMPLES}${dir}`)
+          .filter((name) => name.endsWith('.json'))
+          .map((name) => `${dir}/${name}`),
+      )
+      .sort()
   : [];
 
 function readSample(name: string): unknown {
@@ -144,8 +221,18 @@ describe('the shape comparison', () => {
     ['a missing key', { a: 1, b: 'x' }, { a: 1 }, ['$.b: missing from the reply']],
     ['a type mismatch', { a: 1 }, { a: '1' }, ['$.a: number in the sample, string in the reply']],
     ['an invented key', { a: 1 }, { a: 1, z: 2 }, ['$.z: in the reply, not in the sample']],
-    ['a nested array item', { a: [{ b: 1 }] }, { a: [{ b: true }] }, ['$.a[0].b: number in the sample, boolean in the reply']],
-    ['engine maps by value shape', { scans: { X: { detected: true } } }, { scans: { Y: { detected: 'no' } } }, ['$.scans.<name>.detected: boolean in the sample, string in the reply']],
+    [
+      'a nested array item',
+      { a: [{ b: 1 }] },
+      { a: [{ b: true }] },
+      ['$.a[0].b: number in the sample, boolean in the reply'],
+    ],
+    [
+      'engine maps by value shape',
+      { scans: { X: { detected: true } } },
+      { scans: { Y: { detected: 'no' } } },
+      ['$.scans.<name>.detected: boolean in the sample, string in the reply'],
+    ],
     ['null against any type', { a: null, b: 'x' }, { a: 'x', b: null }, []],
   ])('reports %s', (_name, sample, reply, problems) => {
     expect(shapeProblems(sample, reply, '$', new Set())).toEqual(problems);
@@ -177,5 +264,8 @@ describe.skipIf(!present)('reply shapes against ../shared/vt-samples', () => {
     expect(shapeProblems(readSample(name), await producer.reply(), '$', union)).toEqual([]);
   });
 
-  it.skip.each(skipped.map((name) => [name, NOT_SERVED[name] ?? 'no emulator endpoint for this sample']))('%s (%s)', () => {});
+  it.skip.each(skipped.map((name) => [name, NOT_SERVED[name] ?? 'no emulator endpoint for this sample']))(
+    '%s (%s)',
+    () => {},
+  );
 });

@@ -49,7 +49,9 @@ describe('synthetic objects', () => {
       if (reply.status !== 200) continue;
       checked += 1;
       const stats = at(reply.json, 'data', 'attributes', 'last_analysis_stats') as Record<string, number>;
-      const results = Object.values(at(reply.json, 'data', 'attributes', 'last_analysis_results') as Record<string, { category: string }>);
+      const results = Object.values(
+        at(reply.json, 'data', 'attributes', 'last_analysis_results') as Record<string, { category: string }>,
+      );
       const counted: Record<string, number> = {};
       for (const { category } of results) counted[category] = (counted[category] ?? 0) + 1;
       for (const [category, count] of Object.entries(stats)) expect(counted[category] ?? 0).toBe(count);
@@ -80,7 +82,10 @@ describe('synthetic resolutions', () => {
       for (const item of at(page.json, 'data') as unknown[]) {
         const host = at(item, 'attributes', 'host_name') as string;
         const domain = await get(first.url, `/api/v3/domains/${host}`, 'k');
-        const expected = domain.status === 200 ? at(domain.json, 'data', 'attributes', 'last_analysis_stats') : { harmless: 0, malicious: 0, suspicious: 0, undetected: 0, timeout: 0 };
+        const expected =
+          domain.status === 200
+            ? at(domain.json, 'data', 'attributes', 'last_analysis_stats')
+            : { harmless: 0, malicious: 0, suspicious: 0, undetected: 0, timeout: 0 };
         expect(at(item, 'attributes', 'host_name_last_analysis_stats')).toEqual(expected);
         compared += 1;
       }
@@ -96,8 +101,16 @@ describe('synthetic rates', () => {
     try {
       for (let i = 0; i < count; i += 1) {
         const reply = await get(server.url, `/api/v3/domains/rate-${i}.example.org`, 'k');
-        const malicious = at(reply.json, 'data', 'attributes', 'last_analysis_stats', 'malicious') as number | undefined;
-        const verdict = reply.status === 404 ? 'not-found' : (malicious ?? 0) > 1 ? 'malicious' : (malicious ?? 0) === 1 ? 'suspicious' : 'harmless';
+        const malicious = at(reply.json, 'data', 'attributes', 'last_analysis_stats', 'malicious') as
+          number | undefined;
+        const verdict =
+          reply.status === 404
+            ? 'not-found'
+            : (malicious ?? 0) > 1
+              ? 'malicious'
+              : (malicious ?? 0) === 1
+                ? 'suspicious'
+                : 'harmless';
         counts[verdict] = (counts[verdict] ?? 0) + 1;
       }
     } finally {

@@ -51,7 +51,10 @@ describe('tldMayBeIcann', () => {
     const checked = new Set<string>();
     for (const root of [trie.rulesRoot, trie.exceptionsRoot]) {
       for (let edge = trie.edgeStart[root] as number; edge < (trie.edgeStart[root + 1] as number); edge += 1) {
-        const label = trie.labelText.slice(edgeOffset[edge], (edgeOffset[edge] as number) + (trie.edgeLength[edge] as number));
+        const label = trie.labelText.slice(
+          edgeOffset[edge],
+          (edgeOffset[edge] as number) + (trie.edgeLength[edge] as number),
+        );
         // A wildcard top level would make every label a possible ICANN one.
         expect(label).not.toBe('*');
         if (!hasIcann(trie.edgeChild[edge] as number)) continue;

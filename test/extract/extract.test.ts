@@ -27,7 +27,11 @@ describe('extractCandidates: types and normalisation', () => {
       'sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855',
       ['sha256_hash:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855'],
     ],
-    ['url keeps path and query case', 'GET HTTPS://Evil.COM/Gate/Panel.php?ID=Abc#Top x', ['url:https://evil.com/Gate/Panel.php?ID=Abc#Top']],
+    [
+      'url keeps path and query case',
+      'GET HTTPS://Evil.COM/Gate/Panel.php?ID=Abc#Top x',
+      ['url:https://evil.com/Gate/Panel.php?ID=Abc#Top'],
+    ],
     ['url with userinfo and port', 'ftp://User:Pw@Files.Evil.com:2121/a', ['url:ftp://User:Pw@files.evil.com:2121/a']],
     ['url on an IP host', 'GET http://45.77.1.2:8080/x', ['url:http://45.77.1.2:8080/x']],
     ['url on an unqualified host (screening rejects it)', 'GET http://intranet/x', ['url:http://intranet/x']],
@@ -80,11 +84,11 @@ describe('extractCandidates: boundaries', () => {
       ['md5_hash:d41d8cd98f00b204e9800998ecf8427e'],
     ],
     ['trailing sentence punctuation', 'Visit http://evil.com/a/b.php?x=1. Then', ['url:http://evil.com/a/b.php?x=1']],
-    ['trailing comma and semicolon', 'http://evil.com/a, http://evil.com/b; http://evil.com/c!', [
-      'url:http://evil.com/a',
-      'url:http://evil.com/b',
-      'url:http://evil.com/c',
-    ]],
+    [
+      'trailing comma and semicolon',
+      'http://evil.com/a, http://evil.com/b; http://evil.com/c!',
+      ['url:http://evil.com/a', 'url:http://evil.com/b', 'url:http://evil.com/c'],
+    ],
     ['an unbalanced closing parenthesis', '(see http://evil.com/a)', ['url:http://evil.com/a']],
     ['a balanced parenthesis', 'http://evil.com/wiki/Foo_(bar) x', ['url:http://evil.com/wiki/Foo_(bar)']],
     ['an unbalanced closing bracket', '[http://evil.com/a]', ['url:http://evil.com/a']],
@@ -103,7 +107,11 @@ describe('extractCandidates: boundaries', () => {
       'd41d8cd98f00b204e9800998ecf8427e.evil.com',
       ['dns:d41d8cd98f00b204e9800998ecf8427e.evil.com'],
     ],
-    ['hashes joined by hyphens', `x-${'ab12'.repeat(8)}-${'cd34'.repeat(10)} y`, [`md5_hash:${'ab12'.repeat(8)}`, `sha1_hash:${'cd34'.repeat(10)}`]],
+    [
+      'hashes joined by hyphens',
+      `x-${'ab12'.repeat(8)}-${'cd34'.repeat(10)} y`,
+      [`md5_hash:${'ab12'.repeat(8)}`, `sha1_hash:${'cd34'.repeat(10)}`],
+    ],
     ['an underscore label', 'exa_mple.com _dmarc.evil.com', []],
     ['a leading hyphen label', '-bad.com', []],
     ['a non-public suffix', 'example.local foo.internal a.b localhost java.lang.String', []],
@@ -167,7 +175,10 @@ describe('extractCandidates: hostile input stays correct', () => {
   it('finds every URL of a long line of URLs', () => {
     const candidates = extractCandidates('hxxp://a[.]com/x http://user@b.com:81/y '.repeat(5_000));
     expect(candidates).toHaveLength(10_000);
-    expect(candidates.slice(0, 2).map((candidate) => candidate.value)).toEqual(['http://a.com/x', 'http://user@b.com:81/y']);
+    expect(candidates.slice(0, 2).map((candidate) => candidate.value)).toEqual([
+      'http://a.com/x',
+      'http://user@b.com:81/y',
+    ]);
   });
 
   it('rejects URLs with an empty host, and still finds what follows their `://`', () => {

@@ -6,7 +6,8 @@ import { describe, expect, it } from 'vitest';
 import { extractCandidates, refang } from '../../src/extract/index.js';
 
 const folder = join(dirname(fileURLToPath(import.meta.url)), '../../../shared/corpora/refang');
-const present = existsSync(join(folder, 'sample_text_defanged.txt')) && existsSync(join(folder, 'sample_text_fanged.txt'));
+const present =
+  existsSync(join(folder, 'sample_text_defanged.txt')) && existsSync(join(folder, 'sample_text_fanged.txt'));
 
 function lines(name: string): string[] {
   const text = readFileSync(join(folder, name), 'utf8');
@@ -34,7 +35,9 @@ describe.skipIf(!present)('refang corpus (ioc-fanger samples)', () => {
     let empty = 0;
     defanged.forEach((line, index) => {
       const fromDefanged = extractCandidates(line).map((candidate) => `${candidate.type}:${candidate.value}`);
-      const fromFanged = extractCandidates(fanged[index] ?? '').map((candidate) => `${candidate.type}:${candidate.value}`);
+      const fromFanged = extractCandidates(fanged[index] ?? '').map(
+        (candidate) => `${candidate.type}:${candidate.value}`,
+      );
       if (fromDefanged.join(' ') !== fromFanged.join(' ')) {
         mismatches.push({ line: index + 1, defanged: fromDefanged, fanged: fromFanged });
       }

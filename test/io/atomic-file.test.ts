@@ -35,7 +35,10 @@ describe('openAtomicOutput', () => {
     const fifo = join(dir, 'pipe');
     expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
     const output = openAtomicOutput(fifo);
-    const outcome = await Promise.race([output.abort().then(() => 'aborted'), new Promise((resolve) => setTimeout(() => resolve('hung'), 5_000))]);
+    const outcome = await Promise.race([
+      output.abort().then(() => 'aborted'),
+      new Promise((resolve) => setTimeout(() => resolve('hung'), 5_000)),
+    ]);
     expect(outcome).toBe('aborted');
     expect((await lstat(fifo)).isFIFO()).toBe(true);
   });
@@ -51,7 +54,10 @@ describe('openAtomicOutput', () => {
     await new Promise((resolve) => setTimeout(resolve, 200));
     const output = openAtomicOutput(fifo);
     await output.abort();
-    const outcome = await Promise.race([ended.then(() => 'ended'), new Promise((resolve) => setTimeout(() => resolve('waiting'), 5_000))]);
+    const outcome = await Promise.race([
+      ended.then(() => 'ended'),
+      new Promise((resolve) => setTimeout(() => resolve('waiting'), 5_000)),
+    ]);
     expect(outcome).toBe('ended');
   });
 
@@ -86,21 +92,24 @@ describe('openAtomicOutput', () => {
     expect((await readdir(dir)).sort()).toEqual(['link.csv', 'real.csv']);
   });
 
-  it.skipIf(process.platform !== 'linux')('a descriptor of this process (/proc/self/fd/N, as /dev/stdout is) is appended to, never truncated or replaced', async () => {
-    const { dir } = await target();
-    const file = join(dir, 'log.txt');
-    await writeFile(file, 'kept\n');
-    const handle = await open(file, 'a');
-    try {
-      const output = openAtomicOutput(`/proc/self/fd/${handle.fd}`);
-      await write(output.stream, 'added\n');
-      await output.commit();
-    } finally {
-      await handle.close();
-    }
-    expect(await readFile(file, 'utf8')).toBe('kept\nadded\n');
-    expect(await readdir(dir)).toEqual(['log.txt']);
-  });
+  it.skipIf(process.platform !== 'linux')(
+    'a descriptor of this process (/proc/self/fd/N, as /dev/stdout is) is appended to, never truncated or replaced',
+    async () => {
+      const { dir } = await target();
+      const file = join(dir, 'log.txt');
+      await writeFile(file, 'kept\n');
+      const handle = await open(file, 'a');
+      try {
+        const output = openAtomicOutput(`/proc/self/fd/${handle.fd}`);
+        await write(output.stream, 'added\n');
+        await output.commit();
+      } finally {
+        await handle.close();
+      }
+      expect(await readFile(file, 'utf8')).toBe('kept\nadded\n');
+      expect(await readdir(dir)).toEqual(['log.txt']);
+    },
+  );
 
   it('writes a pipe (or device) in place: it is never replaced by a regular file', async () => {
     const { dir } = await target();

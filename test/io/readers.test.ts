@@ -44,7 +44,10 @@ async function read(content: string | Buffer, options: ReaderOptions): Promise<S
 
 /** Records as [sourceIndex, {field: value}] pairs, easy to compare. */
 function simple(records: readonly SourceRecord[]): Array<[string, Record<string, string>]> {
-  return records.map((record) => [record.sourceIndex, Object.fromEntries(record.fields.map((field) => [field.name, field.value]))]);
+  return records.map((record) => [
+    record.sourceIndex,
+    Object.fromEntries(record.fields.map((field) => [field.name, field.value])),
+  ]);
 }
 
 /** The error `promise` rejects with. */
@@ -84,7 +87,9 @@ describe('inferInputFormat', () => {
 describe('missing input and bad options', () => {
   it('a missing file is INPUT_NOT_FOUND with a one-line message', async () => {
     const path = join(folder, 'no-such-file.csv');
-    const error: unknown = await collect(readSourceRecords({ path }, { format: 'csv' })).catch((rejection: unknown) => rejection);
+    const error: unknown = await collect(readSourceRecords({ path }, { format: 'csv' })).catch(
+      (rejection: unknown) => rejection,
+    );
     expect(error).toBeInstanceOf(IocEnrichError);
     expect((error as IocEnrichError).code).toBe('INPUT_NOT_FOUND');
     expect((error as IocEnrichError).message).toBe(`Input file not found: ${path}`);
@@ -204,7 +209,11 @@ describe('CSV', () => {
   it('with skipBadRows, reports bad rows and reads on; later rows keep their numbers', async () => {
     const reported: InputError[] = [];
     const content = 'a,b\n1,2\n3\n4,5\n6,"7\n8"x\n9,10\n';
-    const records = await read(content, { format: 'csv', skipBadRows: true, onBadRow: (error) => reported.push(error) });
+    const records = await read(content, {
+      format: 'csv',
+      skipBadRows: true,
+      onBadRow: (error) => reported.push(error),
+    });
     expect(simple(records)).toEqual([
       ['0', { a: '1', b: '2' }],
       ['2', { a: '4', b: '5' }],
@@ -238,7 +247,22 @@ function generatedCsv(seed: number): { text: string; expected: string[][] } {
     state = (state * 1103515245 + 12345) % 2147483648;
     return state % below;
   };
-  const pieces = ['a', 'b', '1.2.3.4', 'http://x.test/p?q=1', ' ', ',', '"', '\n', '\r\n', 'é', '日本', '😀', '=cmd', ''];
+  const pieces = [
+    'a',
+    'b',
+    '1.2.3.4',
+    'http://x.test/p?q=1',
+    ' ',
+    ',',
+    '"',
+    '\n',
+    '\r\n',
+    'é',
+    '日本',
+    '😀',
+    '=cmd',
+    '',
+  ];
   const columns = 2 + random(4);
   const newline = random(2) === 0 ? '\n' : '\r\n';
   const lines: string[] = [];
@@ -264,7 +288,9 @@ describe('CSV equivalence with csv-parse', () => {
     const [header, ...rows] = expected;
     const want = rows.map((row, index) => [
       String(index),
-      Object.fromEntries(row.map((value, column) => [header?.[column] ?? '', value]).filter(([, value]) => value !== '')),
+      Object.fromEntries(
+        row.map((value, column) => [header?.[column] ?? '', value]).filter(([, value]) => value !== ''),
+      ),
     ]);
     // Duplicate header names would merge in `simple`; the generator's headers may repeat, so compare by position.
     const byPosition = (records: readonly SourceRecord[]): string[][] =>
@@ -309,14 +335,21 @@ describe('text', () => {
     const text = 'héllo 日本 😀\nline two\r\n\nend';
     const whole = await collect(readSourceRecords({ path: '-', stream: chunked(text, 1000) }, { format: 'text' }));
     for (const size of [1, 2, 3, 5]) {
-      expect(await collect(readSourceRecords({ path: '-', stream: chunked(text, size) }, { format: 'text' }))).toEqual(whole);
+      expect(await collect(readSourceRecords({ path: '-', stream: chunked(text, size) }, { format: 'text' }))).toEqual(
+        whole,
+      );
     }
     expect(whole.map((record) => record.fields[0]?.value ?? '')).toEqual(['héllo 日本 😀', 'line two', '', 'end']);
   });
 
   it('a line longer than maxRecordBytes is an InputError with its line number', async () => {
     const error = await failure(
-      collect(readSourceRecords({ path: '-', stream: chunked(`ok\n${'y'.repeat(100)}\n`, 10) }, { format: 'text', maxRecordBytes: 64 })),
+      collect(
+        readSourceRecords(
+          { path: '-', stream: chunked(`ok\n${'y'.repeat(100)}\n`, 10) },
+          { format: 'text', maxRecordBytes: 64 },
+        ),
+      ),
     );
     expect({ file: error.file, line: error.line }).toEqual({ file: '<stdin>', line: 2 });
   });
@@ -372,7 +405,10 @@ describe('JSON lines', () => {
   });
 
   it('scans only `fields`, including strings below an object path and array indexes', async () => {
-    const records = await read(content, { format: 'jsonl', fields: ['nested.list', 'src', 'nested.list.1.h', 'missing.path'] });
+    const records = await read(content, {
+      format: 'jsonl',
+      fields: ['nested.list', 'src', 'nested.list.1.h', 'missing.path'],
+    });
     expect(records.map((record) => record.fields)).toEqual([
       [
         { name: 'nested.list.0', value: 'b.test' },
@@ -390,7 +426,12 @@ describe('JSON lines', () => {
   it('takes SourceIndex from `indexColumn` (not scanned); a line without it is a bad row', async () => {
     const input = '{"id":"e1","m":"a"}\n{"id":7,"m":"b"}\n{"m":"c"}\n';
     const reported: InputError[] = [];
-    const records = await read(input, { format: 'jsonl', indexColumn: 'id', skipBadRows: true, onBadRow: (error) => reported.push(error) });
+    const records = await read(input, {
+      format: 'jsonl',
+      indexColumn: 'id',
+      skipBadRows: true,
+      onBadRow: (error) => reported.push(error),
+    });
     expect(simple(records)).toEqual([
       ['e1', { m: 'a' }],
       ['7', { m: 'b' }],
@@ -455,7 +496,9 @@ describe('pre-typed CSV', () => {
   const content = 'Ioc,IocType,EventId,Other\n8.8.8.8,ipv4,e-1,x\n"evil.test",dns,e-2,y\n,unknown_type,e-3,z\n';
 
   it('yields observable, type and field per row', async () => {
-    const records = await collect(readTypedRecords({ path: await file(content, '.csv') }, { observableColumn: 'Ioc', typeColumn: 'IocType' }));
+    const records = await collect(
+      readTypedRecords({ path: await file(content, '.csv') }, { observableColumn: 'Ioc', typeColumn: 'IocType' }),
+    );
     expect(records).toEqual([
       { recordNumber: 0, sourceIndex: '0', observable: '8.8.8.8', type: 'ipv4', field: 'Ioc' },
       { recordNumber: 1, sourceIndex: '1', observable: 'evil.test', type: 'dns', field: 'Ioc' },
@@ -465,7 +508,10 @@ describe('pre-typed CSV', () => {
 
   it('takes SourceIndex from indexColumn', async () => {
     const records = await collect(
-      readTypedRecords({ path: await file(content, '.csv') }, { observableColumn: 'Ioc', typeColumn: 'IocType', indexColumn: 'EventId' }),
+      readTypedRecords(
+        { path: await file(content, '.csv') },
+        { observableColumn: 'Ioc', typeColumn: 'IocType', indexColumn: 'EventId' },
+      ),
     );
     expect(records.map((record) => record.sourceIndex)).toEqual(['e-1', 'e-2', 'e-3']);
   });
@@ -473,7 +519,12 @@ describe('pre-typed CSV', () => {
   it('skips bad rows with skipBadRows', async () => {
     const reported: InputError[] = [];
     const path = await file('Ioc,IocType\n8.8.8.8,ipv4\nbad\nx.test,dns\n', '.csv');
-    const options = { observableColumn: 'Ioc', typeColumn: 'IocType', skipBadRows: true, onBadRow: (error: InputError) => reported.push(error) };
+    const options = {
+      observableColumn: 'Ioc',
+      typeColumn: 'IocType',
+      skipBadRows: true,
+      onBadRow: (error: InputError) => reported.push(error),
+    };
     const records = await collect(readTypedRecords({ path }, options));
     expect(records.map((record) => [record.sourceIndex, record.observable])).toEqual([
       ['0', '8.8.8.8'],

@@ -103,7 +103,9 @@ describe('CSV writer', () => {
       return row;
     });
     const text = await written(columns, 'csv', rows);
-    const safeRows = rows.map((row) => Object.fromEntries(Object.entries(row).map(([key, value]) => [key, safeCell(value)])));
+    const safeRows = rows.map((row) =>
+      Object.fromEntries(Object.entries(row).map(([key, value]) => [key, safeCell(value)])),
+    );
     expect(text).toBe(stringify(safeRows, { header: true, columns }));
     expect(parse(text, { columns: true })).toEqual(safeRows);
   });
@@ -131,8 +133,25 @@ describe('JSON writers', () => {
   });
 
   it('jsonl: each line is what JSON.stringify makes of the row, for every kind of value', async () => {
-    const values: CellValue[] = ['plain', 'quote " and \\ backslash', 'tab\tnew\nline\u0001', 'é 日本 😀', '\ud800 lone', '', 0, -1.5, 1e21, Number.NaN, true, false];
-    const text = await written(['v'], 'jsonl', values.map((v) => ({ v })));
+    const values: CellValue[] = [
+      'plain',
+      'quote " and \\ backslash',
+      'tab\tnew\nline\u0001',
+      'é 日本 😀',
+      '\ud800 lone',
+      '',
+      0,
+      -1.5,
+      1e21,
+      Number.NaN,
+      true,
+      false,
+    ];
+    const text = await written(
+      ['v'],
+      'jsonl',
+      values.map((v) => ({ v })),
+    );
     expect(text).toBe(values.map((v) => `${JSON.stringify({ v })}\n`).join(''));
   });
 
@@ -143,29 +162,39 @@ describe('JSON writers', () => {
 });
 
 describe('backpressure and errors', () => {
-  it.each(['csv', 'jsonl', 'json'] as const)('%s: waits for a slow stream, and every row arrives in order', async (format) => {
-    const sink = new Sink({ highWaterMark: 1, delay: true });
-    const writer = createRowWriter(['n', 'text'], format, sink);
-    let waits = 0;
-    const count = 20_000;
-    for (let n = 0; n < count; n++) {
-      const pending = writer.write({ n, text: 'x'.repeat(20) });
-      if (pending !== undefined) {
-        waits++;
-        await pending;
+  it.each(['csv', 'jsonl', 'json'] as const)(
+    '%s: waits for a slow stream, and every row arrives in order',
+    async (format) => {
+      const sink = new Sink({ highWaterMark: 1, delay: true });
+      const writer = createRowWriter(['n', 'text'], format, sink);
+      let waits = 0;
+      const count = 20_000;
+      for (let n = 0; n < count; n++) {
+        const pending = writer.write({ n, text: 'x'.repeat(20) });
+        if (pending !== undefined) {
+          waits++;
+          await pending;
+        }
       }
-    }
-    await writer.end();
-    expect(waits).toBeGreaterThan(0);
-    expect(sink.writableNeedDrain).toBe(false);
-    const values =
-      format === 'csv'
-        ? sink.text.trimEnd().split('\n').slice(1).map((line) => Number(line.split(',')[0]))
-        : format === 'jsonl'
-          ? sink.text.trimEnd().split('\n').map((line) => (JSON.parse(line) as { n: number }).n)
-          : (JSON.parse(sink.text) as Array<{ n: number }>).map((row) => row.n);
-    expect(values).toEqual(Array.from({ length: count }, (_, n) => n));
-  });
+      await writer.end();
+      expect(waits).toBeGreaterThan(0);
+      expect(sink.writableNeedDrain).toBe(false);
+      const values =
+        format === 'csv'
+          ? sink.text
+              .trimEnd()
+              .split('\n')
+              .slice(1)
+              .map((line) => Number(line.split(',')[0]))
+          : format === 'jsonl'
+            ? sink.text
+                .trimEnd()
+                .split('\n')
+                .map((line) => (JSON.parse(line) as { n: number }).n)
+            : (JSON.parse(sink.text) as Array<{ n: number }>).map((row) => row.n);
+      expect(values).toEqual(Array.from({ length: count }, (_, n) => n));
+    },
+  );
 
   it('a failing stream makes end() reject with its error', async () => {
     const failure = new Error('disk full');

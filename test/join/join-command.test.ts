@@ -60,7 +60,9 @@ describe('ioc-enrich join', () => {
     const out = join(dir, 'joined.csv');
     const result = await run(['join', '--results', join(dir, 'results.csv'), join(dir, 'broken.csv'), '-o', out]);
     expect(result.code).toBe(1);
-    expect(result.stderr).toBe(`ioc-enrich: ${join(dir, 'broken.csv')}:2: quoted field not closed before the end of the input\n`);
+    expect(result.stderr).toBe(
+      `ioc-enrich: ${join(dir, 'broken.csv')}:2: quoted field not closed before the end of the input\n`,
+    );
     expect(readdirSync(dir).sort()).toEqual(['broken.csv', 'results.csv', 'source.csv']);
   });
 });

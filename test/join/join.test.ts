@@ -25,7 +25,16 @@ interface Result {
   Severity?: string;
 }
 
-const RESULT_COLUMNS = ['Observable', 'IoCType', 'Status', 'ResponseCode', 'RawResponse', 'SourceIndex', 'Positives', 'Severity'] as const;
+const RESULT_COLUMNS = [
+  'Observable',
+  'IoCType',
+  'Status',
+  'ResponseCode',
+  'RawResponse',
+  'SourceIndex',
+  'Positives',
+  'Severity',
+] as const;
 
 function csvField(value: unknown): string {
   const text = value === undefined ? '' : String(value);
@@ -33,22 +42,46 @@ function csvField(value: unknown): string {
 }
 
 function found(index: string | number, observable: string, positives: number, severity: string): Result {
-  return { SourceIndex: index, Observable: observable, IoCType: 'dns', Status: 'Success', ResponseCode: 1, Positives: positives, Severity: severity };
+  return {
+    SourceIndex: index,
+    Observable: observable,
+    IoCType: 'dns',
+    Status: 'Success',
+    ResponseCode: 1,
+    Positives: positives,
+    Severity: severity,
+  };
 }
 
 function writeResults(results: Result[], format: 'csv' | 'jsonl' | 'json' = 'csv'): string {
-  const rows = results.map((row) => ({ Status: 'Success', IoCType: 'dns', ResponseCode: 1, Positives: '', Severity: '', RawResponse: '', ...row }));
+  const rows = results.map((row) => ({
+    Status: 'Success',
+    IoCType: 'dns',
+    ResponseCode: 1,
+    Positives: '',
+    Severity: '',
+    RawResponse: '',
+    ...row,
+  }));
   const path = join(dir, `results.${format}`);
   if (format === 'json') writeFileSync(path, JSON.stringify(rows, null, 2));
   else if (format === 'jsonl') writeFileSync(path, rows.map((row) => `${JSON.stringify(row)}\n`).join(''));
   else {
-    const lines = [RESULT_COLUMNS.join(','), ...rows.map((row) => RESULT_COLUMNS.map((name) => csvField(row[name as keyof typeof row])).join(','))];
+    const lines = [
+      RESULT_COLUMNS.join(','),
+      ...rows.map((row) => RESULT_COLUMNS.map((name) => csvField(row[name as keyof typeof row])).join(',')),
+    ];
     writeFileSync(path, `${lines.join('\r\n')}\r\n`);
   }
   return path;
 }
 
-async function joined(source: string | Buffer, name: string, results: string, options: Partial<JoinOptions> = {}): Promise<{ text: string; stats: JoinStats }> {
+async function joined(
+  source: string | Buffer,
+  name: string,
+  results: string,
+  options: Partial<JoinOptions> = {},
+): Promise<{ text: string; stats: JoinStats }> {
   const sourcePath = join(dir, name);
   writeFileSync(sourcePath, source);
   const output = new PassThrough();
@@ -98,7 +131,9 @@ describe('joinResults on CSV', () => {
   it('keeps LF line ends and a final line end', async () => {
     const results = writeResults([found(1, 'x.example.com', 2, 'high')]);
     const { text } = await joined('a,b\n1,2\n3,x.example.com\n', 's.csv', results);
-    expect(text).toBe('a,b,vt_max_positives,vt_severity,vt_malicious,vt_observables\n1,2,,,,\n3,x.example.com,2,high,x.example.com,1\n');
+    expect(text).toBe(
+      'a,b,vt_max_positives,vt_severity,vt_malicious,vt_observables\n1,2,,,,\n3,x.example.com,2,high,x.example.com,1\n',
+    );
   });
 
   it('gives rows whose observables were all screened out or not found zero observables and no verdict', async () => {
@@ -136,23 +171,42 @@ describe('joinResults on CSV', () => {
   });
 
   it('matches by an index column, including values the results file had to guard', async () => {
-    const results = writeResults([found('ev-2', 'evil.example.com', 4, 'high'), found("'-7", 'bad.example.com', 1, 'warning'), found('nope', 'x.example.com', 1, 'warning')]);
-    const { text, stats } = await joined('id,msg\nev-1,quiet\nev-2,evil.example.com\n-7,bad.example.com\n', 's.csv', results, {
-      indexColumn: 'id',
-    });
-    expect(text.split('\n').slice(1, 4)).toEqual(['ev-1,quiet,,,,', 'ev-2,evil.example.com,4,high,evil.example.com,1', '-7,bad.example.com,1,warning,bad.example.com,1']);
+    const results = writeResults([
+      found('ev-2', 'evil.example.com', 4, 'high'),
+      found("'-7", 'bad.example.com', 1, 'warning'),
+      found('nope', 'x.example.com', 1, 'warning'),
+    ]);
+    const { text, stats } = await joined(
+      'id,msg\nev-1,quiet\nev-2,evil.example.com\n-7,bad.example.com\n',
+      's.csv',
+      results,
+      {
+        indexColumn: 'id',
+      },
+    );
+    expect(text.split('\n').slice(1, 4)).toEqual([
+      'ev-1,quiet,,,,',
+      'ev-2,evil.example.com,4,high,evil.example.com,1',
+      '-7,bad.example.com,1,warning,bad.example.com,1',
+    ]);
     expect(stats).toMatchObject({ sourceRows: 3, matchedRows: 2, unmatchedIndexes: 1 });
   });
 
   it('writes a header-only source with the new column names, and an empty source as empty', async () => {
     const results = writeResults([]);
-    expect((await joined('a,b\r\n', 's.csv', results)).text).toBe('a,b,vt_max_positives,vt_severity,vt_malicious,vt_observables\r\n');
+    expect((await joined('a,b\r\n', 's.csv', results)).text).toBe(
+      'a,b,vt_max_positives,vt_severity,vt_malicious,vt_observables\r\n',
+    );
     expect((await joined('', 'empty.csv', results)).text).toBe('');
   });
 
   it('keeps bytes that are not valid UTF-8', async () => {
     const results = writeResults([found(0, 'evil.example.com', 1, 'warning')]);
-    const source = Buffer.concat([Buffer.from('msg\n'), Buffer.from([0xff, 0xfe, 0x41]), Buffer.from(',evil.example.com\n')]);
+    const source = Buffer.concat([
+      Buffer.from('msg\n'),
+      Buffer.from([0xff, 0xfe, 0x41]),
+      Buffer.from(',evil.example.com\n'),
+    ]);
     const path = join(dir, 'latin.csv');
     writeFileSync(path, source);
     const out = join(dir, 'out.csv');
@@ -165,7 +219,10 @@ describe('joinResults on CSV', () => {
 describe('joinResults reads every results format', () => {
   it.each(['csv', 'jsonl', 'json'] as const)('%s', async (format) => {
     const results = writeResults(
-      [found(1, 'evil.example.com', 3, 'high'), { SourceIndex: 1, Observable: 'bad, "quoted".example.com', Positives: 2, Severity: 'high' }],
+      [
+        found(1, 'evil.example.com', 3, 'high'),
+        { SourceIndex: 1, Observable: 'bad, "quoted".example.com', Positives: 2, Severity: 'high' },
+      ],
       format,
     );
     const { text, stats } = await joined('msg\nnothing\nevil.example.com\n', 's.csv', results);
@@ -182,7 +239,10 @@ describe('joinResults on JSON lines', () => {
       '{}\n' +
       '{"msg":"quiet"}\n' +
       '  {"nested": {"a": [1, 2]}, "msg": "bad.example.net"}';
-    const results = writeResults([found(0, 'evil.example.com', 5, 'high'), found(4, 'bad.example.net', 0, 'information')]);
+    const results = writeResults([
+      found(0, 'evil.example.com', 5, 'high'),
+      found(4, 'bad.example.net', 0, 'information'),
+    ]);
     const { text, stats } = await joined(source, 'events.jsonl', results);
     expect(text).toBe(
       '\uFEFF{"msg": "evil.example.com", "n": 1,"vt_max_positives":5,"vt_severity":"high","vt_malicious":"evil.example.com","vt_observables":1}  \r\n' +
@@ -192,13 +252,23 @@ describe('joinResults on JSON lines', () => {
         '  {"nested": {"a": [1, 2]}, "msg": "bad.example.net","vt_max_positives":0,"vt_severity":"information","vt_malicious":null,"vt_observables":1}',
     );
     expect(stats).toEqual({ sourceRows: 4, matchedRows: 2, resultRows: 2, unmatchedIndexes: 0 });
-    for (const line of text.split('\n').filter((line) => line.trim() !== '')) expect(() => JSON.parse(line.replace('\uFEFF', ''))).not.toThrow();
+    for (const line of text.split('\n').filter((line) => line.trim() !== ''))
+      expect(() => JSON.parse(line.replace('\uFEFF', ''))).not.toThrow();
   });
 
   it('matches by a dotted index path; a line without it gets no verdict', async () => {
-    const results = writeResults([found('e-9', 'evil.example.com', 2, 'high'), found(12, 'x.example.com', 1, 'warning')]);
-    const { text } = await joined('{"meta":{"id":"e-9"}}\n{"meta":{"id":12}}\n{"other":1}\n', 'e.ndjson', results, { indexColumn: 'meta.id' });
-    expect(text.split('\n').map((line) => (line === '' ? null : (JSON.parse(line) as Record<string, unknown>)['vt_max_positives']))).toEqual([2, 1, null, null]);
+    const results = writeResults([
+      found('e-9', 'evil.example.com', 2, 'high'),
+      found(12, 'x.example.com', 1, 'warning'),
+    ]);
+    const { text } = await joined('{"meta":{"id":"e-9"}}\n{"meta":{"id":12}}\n{"other":1}\n', 'e.ndjson', results, {
+      indexColumn: 'meta.id',
+    });
+    expect(
+      text
+        .split('\n')
+        .map((line) => (line === '' ? null : (JSON.parse(line) as Record<string, unknown>)['vt_max_positives'])),
+    ).toEqual([2, 1, null, null]);
   });
 });
 
@@ -229,7 +299,9 @@ describe('joinResults failures', () => {
   });
 
   it('reports a missing source', async () => {
-    const error = await failure(joinResults({ source: join(dir, 'missing.csv'), results: writeResults([]), output: new PassThrough() }));
+    const error = await failure(
+      joinResults({ source: join(dir, 'missing.csv'), results: writeResults([]), output: new PassThrough() }),
+    );
     expect(error.code).toBe('INPUT_NOT_FOUND');
   });
 });
@@ -242,9 +314,13 @@ describe('joinResults to a file', () => {
     const out = join(dir, 'out.csv');
     await joinResults({ source: join(dir, 'good.csv'), results, output: out });
     const complete = readFileSync(out, 'utf8');
-    expect(complete).toBe('msg,vt_max_positives,vt_severity,vt_malicious,vt_observables\nevil.example.com,1,warning,evil.example.com,1\n');
+    expect(complete).toBe(
+      'msg,vt_max_positives,vt_severity,vt_malicious,vt_observables\nevil.example.com,1,warning,evil.example.com,1\n',
+    );
 
-    await expect(joinResults({ source: join(dir, 'bad.csv'), results, output: out })).rejects.toMatchObject({ code: 'BAD_INPUT' });
+    await expect(joinResults({ source: join(dir, 'bad.csv'), results, output: out })).rejects.toMatchObject({
+      code: 'BAD_INPUT',
+    });
     expect(readFileSync(out, 'utf8')).toBe(complete);
     expect(readdirSync(dir).filter((name) => name.includes('.tmp'))).toEqual([]);
     expect(existsSync(out)).toBe(true);

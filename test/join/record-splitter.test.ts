@@ -22,8 +22,24 @@ interface Seen {
 function split(bytes: Buffer, mode: 'csv' | 'lines', chunkSize: number): Seen[] {
   const splitter = new RecordSplitter('test.csv', mode);
   const seen: Seen[] = [];
-  const onRecord = ({ data, start, contentEnd, end, line }: { data: Buffer; start: number; contentEnd: number; end: number; line: number }): void => {
-    seen.push({ content: data.toString('utf8', start, contentEnd), lineEnd: data.toString('utf8', contentEnd, end), line });
+  const onRecord = ({
+    data,
+    start,
+    contentEnd,
+    end,
+    line,
+  }: {
+    data: Buffer;
+    start: number;
+    contentEnd: number;
+    end: number;
+    line: number;
+  }): void => {
+    seen.push({
+      content: data.toString('utf8', start, contentEnd),
+      lineEnd: data.toString('utf8', contentEnd, end),
+      line,
+    });
   };
   for (let at = 0; at < bytes.length; at += chunkSize) {
     // A reused buffer, as the file reader hands out: the splitter must copy what it keeps.
@@ -61,20 +77,29 @@ describe('RecordSplitter', () => {
       yield bytes;
     }
     const rows = [];
-    for await (const batch of csvRowBatches(splitLines(chunks(), 'test.csv'), { file: 'test.csv' })) rows.push(...batch.rows);
+    for await (const batch of csvRowBatches(splitLines(chunks(), 'test.csv'), { file: 'test.csv' }))
+      rows.push(...batch.rows);
     const dataRecords = whole.slice(1).filter((record) => record.content !== '');
     expect(dataRecords.map((record) => record.line)).toEqual(rows.map((row) => row.line));
   });
 
   it('treats a quote inside an unquoted field as text, so the record still ends at its line end', () => {
-    expect(split(Buffer.from('a,5" screen,b\nnext,1,2\n'), 'csv', 4).map((record) => record.content)).toEqual(['a,5" screen,b', 'next,1,2']);
+    expect(split(Buffer.from('a,5" screen,b\nnext,1,2\n'), 'csv', 4).map((record) => record.content)).toEqual([
+      'a,5" screen,b',
+      'next,1,2',
+    ]);
   });
 
   it('ignores quotes in lines mode', () => {
-    expect(split(Buffer.from('{"a":"\\""}\n{"b":1}'), 'lines', 3).map((record) => record.content)).toEqual(['{"a":"\\""}', '{"b":1}']);
+    expect(split(Buffer.from('{"a":"\\""}\n{"b":1}'), 'lines', 3).map((record) => record.content)).toEqual([
+      '{"a":"\\""}',
+      '{"b":1}',
+    ]);
   });
 
   it('fails on a quoted field left open at the end, naming the line it started on', () => {
-    expect(() => split(Buffer.from('h\nok\n"open\nmore\n'), 'csv', 4)).toThrow(expect.objectContaining({ code: 'BAD_INPUT', line: 3 }));
+    expect(() => split(Buffer.from('h\nok\n"open\nmore\n'), 'csv', 4)).toThrow(
+      expect.objectContaining({ code: 'BAD_INPUT', line: 3 }),
+    );
   });
 });

@@ -88,18 +88,148 @@ async function same(path: string, options: Options, partBytes = 4096): Promise<O
 }
 
 const PIECES = [
-  '.', '..', ':', '::', '://', '/', '//', '[.]', '(.)', '{.}', '[dot]', '(DOT)', ' [.] ', '[ . ]', '[:]', '[://]', '(://)',
-  '[/]', '[//]', '[@]', '[at]', '(at)', 'hxxp', 'hXXps', 'hxtp', 'h**p', 'h__ps', 'h[tt]p', 'meow', 'fxp', 'sfxp', 'http',
-  'HTTPS', 'ftp', 'file', 'ldap', 'telnet', 'www.', 'evil', 'Evil', 'com', 'org', 'co.uk', 'zip', 'so', 'io', 'exe',
-  'local', 'localhost', 'example', 'xn--bcher-kva', 'co.za', 'pdf', '93ms', '10', '1', '8', '255', '256', '0', '00', '01', '192', '168', '172',
-  '100', '64', 'ffff', 'fe80', 'FE80', '2001', 'db8', 'abc', 'DEF', 'd41d8cd98f00b204e9800998ecf8427e',
-  'DA39A3EE5E6B4B0D3255BFEF95601890AFD80709', 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855',
-  '00000000000000000000000000000000', ' ', ' ', ' ', '\t', ',', '"', "'", '=', '-', '_', '@', '?', '#', '!', '*', ';',
-  '(', ')', '[', ']', '{', '}', '<', '>', '%2F', '&', '+', '\\', '^', '`', '|', '~', 'Chrome/', '.0.0', 'HIER_DIRECT/',
-  'user.name', 'é', 'Ü', 'bÜcher', '日本', '\u00a0', '\u0001', '\u007f', ':443', ':8080', 'http://a.com/x',
-  'https://Sub.Evil.com', 'hxxp://b[.]org', 'ftp://[::1]:21/', 'http://user@h.io:8080/p?q=1#f', '1.2.3.4', '8.8.8.8',
-  '10.0.0.1-10.0.0.9', '::ffff:1.2.3.4', 'fe80::1', '2001:db8::1', 'http:///', 'http://?', 'http://@/', 'http://:1/',
-  'file:///', 'FILE://', 'http://a@', 'http://[',
+  '.',
+  '..',
+  ':',
+  '::',
+  '://',
+  '/',
+  '//',
+  '[.]',
+  '(.)',
+  '{.}',
+  '[dot]',
+  '(DOT)',
+  ' [.] ',
+  '[ . ]',
+  '[:]',
+  '[://]',
+  '(://)',
+  '[/]',
+  '[//]',
+  '[@]',
+  '[at]',
+  '(at)',
+  'hxxp',
+  'hXXps',
+  'hxtp',
+  'h**p',
+  'h__ps',
+  'h[tt]p',
+  'meow',
+  'fxp',
+  'sfxp',
+  'http',
+  'HTTPS',
+  'ftp',
+  'file',
+  'ldap',
+  'telnet',
+  'www.',
+  'evil',
+  'Evil',
+  'com',
+  'org',
+  'co.uk',
+  'zip',
+  'so',
+  'io',
+  'exe',
+  'local',
+  'localhost',
+  'example',
+  'xn--bcher-kva',
+  'co.za',
+  'pdf',
+  '93ms',
+  '10',
+  '1',
+  '8',
+  '255',
+  '256',
+  '0',
+  '00',
+  '01',
+  '192',
+  '168',
+  '172',
+  '100',
+  '64',
+  'ffff',
+  'fe80',
+  'FE80',
+  '2001',
+  'db8',
+  'abc',
+  'DEF',
+  'd41d8cd98f00b204e9800998ecf8427e',
+  'DA39A3EE5E6B4B0D3255BFEF95601890AFD80709',
+  'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855',
+  '00000000000000000000000000000000',
+  ' ',
+  ' ',
+  ' ',
+  '\t',
+  ',',
+  '"',
+  "'",
+  '=',
+  '-',
+  '_',
+  '@',
+  '?',
+  '#',
+  '!',
+  '*',
+  ';',
+  '(',
+  ')',
+  '[',
+  ']',
+  '{',
+  '}',
+  '<',
+  '>',
+  '%2F',
+  '&',
+  '+',
+  '\\',
+  '^',
+  '`',
+  '|',
+  '~',
+  'Chrome/',
+  '.0.0',
+  'HIER_DIRECT/',
+  'user.name',
+  'é',
+  'Ü',
+  'bÜcher',
+  '日本',
+  '\u00a0',
+  '\u0001',
+  '\u007f',
+  ':443',
+  ':8080',
+  'http://a.com/x',
+  'https://Sub.Evil.com',
+  'hxxp://b[.]org',
+  'ftp://[::1]:21/',
+  'http://user@h.io:8080/p?q=1#f',
+  '1.2.3.4',
+  '8.8.8.8',
+  '10.0.0.1-10.0.0.9',
+  '::ffff:1.2.3.4',
+  'fe80::1',
+  '2001:db8::1',
+  'http:///',
+  'http://?',
+  'http://@/',
+  'http://:1/',
+  'file:///',
+  'FILE://',
+  'http://a@',
+  'http://[',
 ];
 
 function randomLine(next: () => number): string {
@@ -139,7 +269,11 @@ describe.skipIf(!nativeAvailable())('the native engine gives what the JavaScript
   it('random lines of the pieces extraction decides on, as CSV and as JSON lines', async () => {
     for (const seed of [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]) {
       const path = file(randomText(seed, 4000), '.txt');
-      const outcome = await same(path, { inputFormat: 'text', outputFormat: seed % 2 === 0 ? 'jsonl' : 'csv', urlHostsAsDns: seed % 3 === 0 });
+      const outcome = await same(path, {
+        inputFormat: 'text',
+        outputFormat: seed % 2 === 0 ? 'jsonl' : 'csv',
+        urlHostsAsDns: seed % 3 === 0,
+      });
       expect(outcome.stats.occurrences).toBeGreaterThan(1000);
       expect(outcome.stats.valid).toBeGreaterThan(100);
     }
@@ -148,7 +282,11 @@ describe.skipIf(!nativeAvailable())('the native engine gives what the JavaScript
   it('random CSV with multi-line quoted fields and an index column that needs quoting', async () => {
     for (const seed of [11, 12]) {
       const path = file(randomCsv(seed, 2000), '.csv');
-      const outcome = await same(path, { inputFormat: 'csv', indexColumn: 'id', outputFormat: seed === 11 ? 'csv' : 'jsonl' });
+      const outcome = await same(path, {
+        inputFormat: 'csv',
+        indexColumn: 'id',
+        outputFormat: seed === 11 ? 'csv' : 'jsonl',
+      });
       expect(outcome.stats.occurrences).toBeGreaterThan(1000);
     }
   });
@@ -157,7 +295,7 @@ describe.skipIf(!nativeAvailable())('the native engine gives what the JavaScript
     const text = `\uFEFFhttp://evil.com/a 8.8.8.8\n${randomText(21, 500)}evil.com sub.evil.com 8.8.4.4\n`;
     const outcome = await same(file(text, '.txt'), { inputFormat: 'text', allowlist: 'evil.com\n8.8.8.0/24\n' });
     expect(outcome.stats.allowlisted).toBeGreaterThan(1);
-    expect(outcome.output.split("\n")[1]).toBe("http://evil.com/a,url,Allowlisted,0,,http://evil.com/a");
+    expect(outcome.output.split('\n')[1]).toBe('http://evil.com/a,url,Allowlisted,0,,http://evil.com/a');
   });
 
   it('more distinct values than the memos hold: rejections, spellings and domains forgotten and screened again', async () => {
@@ -165,7 +303,9 @@ describe.skipIf(!nativeAvailable())('the native engine gives what the JavaScript
     // 120,000 distinct private addresses (rejections, past the verdict memo's 100,000) and 110,000 distinct
     // domain-shaped names (past the domain memo's), with public values repeated among them and early ones again.
     for (let index = 0; index < 120_000; index++) {
-      lines.push(`10.${(index >> 16) & 255}.${(index >> 8) & 255}.${index & 255} 8.8.${index % 3}.8 HXXP://Host${index % 5}[.]com/x`);
+      lines.push(
+        `10.${(index >> 16) & 255}.${(index >> 8) & 255}.${index & 255} 8.8.${index % 3}.8 HXXP://Host${index % 5}[.]com/x`,
+      );
       if (index < 110_000) lines.push(`file${index}.so name${index}.example.org`);
     }
     lines.push('10.0.0.1 10.0.0.2 name1.example.org 8.8.1.8');

@@ -12,7 +12,10 @@ export interface MainResult {
 }
 
 /** Runs `ioc-enrich ARGS` with `env` (nothing else from the process) and, if given, `stdin` as standard input. */
-export async function runMain(args: string[], options: { env?: NodeJS.ProcessEnv; stdin?: string } = {}): Promise<MainResult> {
+export async function runMain(
+  args: string[],
+  options: { env?: NodeJS.ProcessEnv; stdin?: string } = {},
+): Promise<MainResult> {
   const stdout = new PassThrough();
   const stderr = new PassThrough();
   let out = '';

@@ -11,7 +11,7 @@ function body(attributes: Record<string, unknown>, space?: number): string {
 }
 
 function attributesOf(json: unknown): Record<string, unknown> {
-  return ((json as { data: { attributes: Record<string, unknown> } }).data.attributes);
+  return (json as { data: { attributes: Record<string, unknown> } }).data.attributes;
 }
 
 describe('parseReply', () => {
@@ -20,7 +20,10 @@ describe('parseReply', () => {
     ['results first', body({ last_analysis_results: RESULTS, reputation: 3, tags: ['a'] })],
     ['results in the middle', body({ reputation: 3, last_analysis_results: RESULTS, whois: 'x' })],
     ['results alone', body({ last_analysis_results: RESULTS })],
-    ['the name inside a string before it', body({ whois: 'say "last_analysis_results": {}', last_analysis_results: RESULTS })],
+    [
+      'the name inside a string before it',
+      body({ whois: 'say "last_analysis_results": {}', last_analysis_results: RESULTS }),
+    ],
     ['pretty-printed', body({ reputation: 3, last_analysis_results: RESULTS, whois: 'x' }, 2)],
   ])('reads a v3 object without its engine results, and serialises it whole (%s)', (_name, text) => {
     const lean = parseReply(text);
@@ -34,16 +37,25 @@ describe('parseReply', () => {
   it.each([
     ['no results', body({ reputation: 3, last_analysis_stats: { malicious: 1 } })],
     ['results deeper than two levels', body({ last_analysis_results: { a: { b: { c: 1 } } }, reputation: 1 })],
-    ['a nested member of that name first', body({ extra: { last_analysis_results: {} }, last_analysis_results: RESULTS })],
-    ['a resolutions page', JSON.stringify({ data: [{ type: 'resolution', id: 'x', attributes: { date: 1 } }], meta: { count: 1 } })],
+    [
+      'a nested member of that name first',
+      body({ extra: { last_analysis_results: {} }, last_analysis_results: RESULTS }),
+    ],
+    [
+      'a resolutions page',
+      JSON.stringify({ data: [{ type: 'resolution', id: 'x', attributes: { date: 1 } }], meta: { count: 1 } }),
+    ],
     ['an array', '[1,2]'],
   ])('parses anything else in full (%s)', (_name, text) => {
     expect(parseReply(text)).toEqual(JSON.parse(text));
   });
 
-  it.each([['{"data":'], ['{"data":{"attributes":{"last_analysis_results":{}}}'], ['']])('throws on broken JSON: %j', (text) => {
-    expect(() => parseReply(text)).toThrow(SyntaxError);
-  });
+  it.each([['{"data":'], ['{"data":{"attributes":{"last_analysis_results":{}}}'], ['']])(
+    'throws on broken JSON: %j',
+    (text) => {
+      expect(() => parseReply(text)).toThrow(SyntaxError);
+    },
+  );
 
   it('serialises the lean reading when the cut part turns out not to be JSON', () => {
     const text = '{"data":{"id":"x","attributes":{"reputation":1,"last_analysis_results":{"a":{"b" : nope}}}}}';

@@ -48,7 +48,13 @@ describe('v3 lookups', () => {
     expect(byStatus(results)).toEqual({ Success: input.length });
     // One request per observable, plus the quota check before the first lookup.
     expect(stats.requests).toBe(input.length + 1);
-    expect(server.stats().byEndpoint).toMatchObject({ 'v3/overall_quotas': 1, 'v3/files': 6, 'v3/urls': 2, 'v3/domains': 2, 'v3/ip_addresses': 4 });
+    expect(server.stats().byEndpoint).toMatchObject({
+      'v3/overall_quotas': 1,
+      'v3/files': 6,
+      'v3/urls': 2,
+      'v3/domains': 2,
+      'v3/ip_addresses': 4,
+    });
     for (const item of input) {
       const result = resultOf(results, item);
       expect(result.responseCode).toBe(1);
@@ -129,7 +135,11 @@ describe('v3 lookups', () => {
       for (const item of input) yield await Promise.resolve(item);
     }
     let count = 0;
-    const stats = await lookupObservables(generate(), { apiKey: KEY, baseUrl: server.url, tier: 'premium' }, { onResult: () => count++ });
+    const stats = await lookupObservables(
+      generate(),
+      { apiKey: KEY, baseUrl: server.url, tier: 'premium' },
+      { onResult: () => count++ },
+    );
     expect(count).toBe(5);
     expect(stats.lookedUp).toBe(5);
   });
@@ -138,11 +148,20 @@ describe('v3 lookups', () => {
 describe('v2 lookups', () => {
   it('batches hashes and URLs, 4 to a request on a public key, and looks up domains and IPs one by one', async () => {
     const { server, options } = await paced({ notFoundRate: 0.3 }, { api: 'v2' });
-    const hashes = [...observables('md5_hash', 4, 'v2'), ...observables('sha1_hash', 3, 'v2'), ...observables('sha256_hash', 2, 'v2')];
+    const hashes = [
+      ...observables('md5_hash', 4, 'v2'),
+      ...observables('sha1_hash', 3, 'v2'),
+      ...observables('sha256_hash', 2, 'v2'),
+    ];
     const urls = observables('url', 5, 'v2');
     const singles = [...observables('dns', 2, 'v2'), ...observables('ipv4', 2, 'v2'), ...observables('ipv6', 1, 'v2')];
     const { stats, results } = await run([...hashes, ...urls, ...singles], options);
-    expect(server.stats().byEndpoint).toMatchObject({ 'v2/file/report': 3, 'v2/url/report': 2, 'v2/domain/report': 2, 'v2/ip-address/report': 3 });
+    expect(server.stats().byEndpoint).toMatchObject({
+      'v2/file/report': 3,
+      'v2/url/report': 2,
+      'v2/domain/report': 2,
+      'v2/ip-address/report': 3,
+    });
     expect(stats.requests).toBe(10);
     expect(server.stats().quotaRefusals).toBe(0);
     for (const [key, result] of results) {
@@ -193,18 +212,21 @@ describe('pacing against the emulator’s sliding window', () => {
   it.each([
     ['v3', 41, 10],
     ['v2', 161, 40],
-  ] as const)('%s public key: never a 429/204, and the minute quota is used to the full (%i lookups)', async (api, count, fullMinutes) => {
-    const { server, clock, options } = await paced({}, { api });
-    const input = observables(api === 'v3' ? 'dns' : 'md5_hash', count, `pace${api}`);
-    const start = clock.now();
-    const { stats } = await run(input, options);
-    expect(server.stats().quotaRefusals).toBe(0);
-    expect(stats.quotaRefusals).toBe(0);
-    // 4 lookups a minute: the last one goes out right after `fullMinutes` minutes, not later.
-    const minutes = (clock.now() - start) / 60_000;
-    expect(minutes).toBeGreaterThanOrEqual(fullMinutes);
-    expect(minutes).toBeLessThan(fullMinutes + 0.01);
-  });
+  ] as const)(
+    '%s public key: never a 429/204, and the minute quota is used to the full (%i lookups)',
+    async (api, count, fullMinutes) => {
+      const { server, clock, options } = await paced({}, { api });
+      const input = observables(api === 'v3' ? 'dns' : 'md5_hash', count, `pace${api}`);
+      const start = clock.now();
+      const { stats } = await run(input, options);
+      expect(server.stats().quotaRefusals).toBe(0);
+      expect(stats.quotaRefusals).toBe(0);
+      // 4 lookups a minute: the last one goes out right after `fullMinutes` minutes, not later.
+      const minutes = (clock.now() - start) / 60_000;
+      expect(minutes).toBeGreaterThanOrEqual(fullMinutes);
+      expect(minutes).toBeLessThan(fullMinutes + 0.01);
+    },
+  );
 
   it('v3: a run started right after another one waits for the minute the first one spent', async () => {
     const { server, clock, options } = await paced({});
@@ -243,9 +265,15 @@ describe('quotas running out', () => {
   });
 
   it('v3: a refusal caused by another client on the key is told apart by overall_quotas', async () => {
-    const { server, options } = await paced({ perDay: 10, keys: [{ key: KEY, tier: 'premium' }] }, { tier: 'premium', concurrency: 2 });
+    const { server, options } = await paced(
+      { perDay: 10, keys: [{ key: KEY, tier: 'premium' }] },
+      { tier: 'premium', concurrency: 2 },
+    );
     // Two runs share the key; each thinks the whole day is its own.
-    const [a, b] = await Promise.all([run(observables('dns', 12, 'clientA'), options), run(observables('dns', 12, 'clientB'), options)]);
+    const [a, b] = await Promise.all([
+      run(observables('dns', 12, 'clientA'), options),
+      run(observables('dns', 12, 'clientB'), options),
+    ]);
     expect(a.stats.lookedUp + b.stats.lookedUp).toBe(10);
     expect(a.stats.stopReason).toBe('daily quota exhausted');
     expect(b.stats.stopReason).toBe('daily quota exhausted');
@@ -274,7 +302,8 @@ describe('quotas running out', () => {
     const input = observables('dns', 5, 'after');
     const cached = input[4] as Observable;
     const { results } = await run(input, options, {
-      before: (item) => (item.key === cached.key ? { ...failedResult('Success'), responseCode: 1, cacheHit: true } : undefined),
+      before: (item) =>
+        item.key === cached.key ? { ...failedResult('Success'), responseCode: 1, cacheHit: true } : undefined,
     });
     expect(resultOf(results, cached).status).toBe('Success');
     expect(byStatus(results)['NotSubmitted: daily quota exhausted']).toBe(2);
@@ -292,7 +321,12 @@ describe('faults', () => {
       // Only the slow fault needs a short timeout; a loaded test machine must not time out normal replies.
       { api, tier: 'premium', concurrency: 4, maxRetries: 12, timeoutMs: kind === 'slow' ? 100 : 10_000, logger },
     );
-    const input = [...observables('sha256_hash', 12, kind), ...observables('url', 8, kind), ...observables('dns', 6, kind), ...observables('ipv4', 6, kind)];
+    const input = [
+      ...observables('sha256_hash', 12, kind),
+      ...observables('url', 8, kind),
+      ...observables('dns', 6, kind),
+      ...observables('ipv4', 6, kind),
+    ];
     const { stats, results } = await run(input, options);
     const statuses = byStatus(results);
     expect(Object.keys(statuses).every((status) => status === 'Success' || status === 'NotFound')).toBe(true);
@@ -318,17 +352,24 @@ describe('faults', () => {
 });
 
 describe('authentication and interruption', () => {
-  it.each(['v3', 'v2'] as const)('%s: a refused key ends the run with one clear ApiError, the key nowhere', async (api) => {
-    const server = await emulator({ keys: [{ key: 'the-only-good-key', tier: 'public' }] });
-    const { logger, text } = recordingLogger();
-    const error = await lookupObservables(observables('md5_hash', 3, 'auth'), { api, apiKey: KEY, baseUrl: server.url, logger }, { onResult: () => undefined }).then(
-      () => undefined,
-      (thrown: unknown) => thrown,
-    );
-    expect(error).toMatchObject({ code: 'AUTHENTICATION', name: 'ApiError', status: api === 'v3' ? 401 : 403 });
-    expect(String((error as Error).message)).not.toContain(KEY);
-    expect(text()).not.toContain(KEY);
-  });
+  it.each(['v3', 'v2'] as const)(
+    '%s: a refused key ends the run with one clear ApiError, the key nowhere',
+    async (api) => {
+      const server = await emulator({ keys: [{ key: 'the-only-good-key', tier: 'public' }] });
+      const { logger, text } = recordingLogger();
+      const error = await lookupObservables(
+        observables('md5_hash', 3, 'auth'),
+        { api, apiKey: KEY, baseUrl: server.url, logger },
+        { onResult: () => undefined },
+      ).then(
+        () => undefined,
+        (thrown: unknown) => thrown,
+      );
+      expect(error).toMatchObject({ code: 'AUTHENTICATION', name: 'ApiError', status: api === 'v3' ? 401 : 403 });
+      expect(String((error as Error).message)).not.toContain(KEY);
+      expect(text()).not.toContain(KEY);
+    },
+  );
 
   it('a hook that throws ends the run with its error, after the workers have stopped', async () => {
     const server = await emulator({ unlimited: true });
@@ -358,7 +399,11 @@ describe('authentication and interruption', () => {
     }
     const results: string[] = [];
     await expect(
-      lookupObservables(input(), { apiKey: KEY, baseUrl: server.url, tier: 'premium' }, { onResult: (item) => results.push(item.key) }),
+      lookupObservables(
+        input(),
+        { apiKey: KEY, baseUrl: server.url, tier: 'premium' },
+        { onResult: (item) => results.push(item.key) },
+      ),
     ).rejects.toBe(failure);
     expect(results.length).toBeLessThanOrEqual(3);
   });

@@ -40,7 +40,9 @@ describe('normalizeLookupOptions', () => {
   });
 
   it('strips a trailing slash from the base URL', () => {
-    expect(normalizeLookupOptions({ apiKey: KEY, baseUrl: 'http://127.0.0.1:8080/' }).baseUrl).toBe('http://127.0.0.1:8080');
+    expect(normalizeLookupOptions({ apiKey: KEY, baseUrl: 'http://127.0.0.1:8080/' }).baseUrl).toBe(
+      'http://127.0.0.1:8080',
+    );
   });
 
   it('is idempotent', () => {
@@ -73,6 +75,8 @@ describe('normalizeLookupOptions', () => {
   });
 
   it('rejects an empty key without echoing anything secret', () => {
-    expect(() => normalizeLookupOptions({ apiKey: '  ' })).toThrow(expect.objectContaining({ code: 'BAD_OPTION', option: 'apiKey' }));
+    expect(() => normalizeLookupOptions({ apiKey: '  ' })).toThrow(
+      expect.objectContaining({ code: 'BAD_OPTION', option: 'apiKey' }),
+    );
   });
 });

@@ -1,9 +1,21 @@
 import { describe, expect, it } from 'vitest';
 import type { Observable } from '../../src/types.js';
 import { NetworkFailure } from '../../src/vt/http-client.js';
-import { classify, matchBatch, parseOverallQuotas, redact, v2ReportPath, v3ObjectPath, v3QuotasPath } from '../../src/vt/protocol.js';
+import {
+  classify,
+  matchBatch,
+  parseOverallQuotas,
+  redact,
+  v2ReportPath,
+  v3ObjectPath,
+  v3QuotasPath,
+} from '../../src/vt/protocol.js';
 
-function reply(status: number, body: unknown, retryAfter?: string): { status: number; retryAfter: string | undefined; body: Buffer } {
+function reply(
+  status: number,
+  body: unknown,
+  retryAfter?: string,
+): { status: number; retryAfter: string | undefined; body: Buffer } {
   return { status, retryAfter, body: Buffer.from(typeof body === 'string' ? body : JSON.stringify(body)) };
 }
 
@@ -19,7 +31,11 @@ describe('classify', () => {
     ['v3', reply(403, error('ForbiddenError')), { kind: 'forbidden', code: 'ForbiddenError' }],
     ['v3', reply(400, error('InvalidArgumentError')), { kind: 'failed', code: 'InvalidArgumentError' }],
     ['v3', reply(400, error('NotAvailableYet')), { kind: 'retry', code: 'NotAvailableYet' }],
-    ['v3', reply(429, error('TooManyRequestsError'), '3'), { kind: 'retry', code: 'TooManyRequestsError', retryAfter: '3' }],
+    [
+      'v3',
+      reply(429, error('TooManyRequestsError'), '3'),
+      { kind: 'retry', code: 'TooManyRequestsError', retryAfter: '3' },
+    ],
     ['v3', reply(429, error('QuotaExceededError')), { kind: 'quota', code: 'QuotaExceededError' }],
     ['v3', reply(503, error('TransientError')), { kind: 'retry', code: 'TransientError' }],
     ['v3', reply(504, error('DeadlineExceededError')), { kind: 'retry', code: 'DeadlineExceededError' }],
@@ -42,7 +58,11 @@ describe('classify', () => {
 });
 
 describe('paths', () => {
-  const observable = (type: Observable['type'], value: string): Observable => ({ type, value, key: `${type}:${value}` });
+  const observable = (type: Observable['type'], value: string): Observable => ({
+    type,
+    value,
+    key: `${type}:${value}`,
+  });
 
   it.each([
     [observable('md5_hash', '7657fcb7d772448a6d8504e4b20168b8'), '/api/v3/files/7657fcb7d772448a6d8504e4b20168b8'],
@@ -74,10 +94,18 @@ describe('paths', () => {
 });
 
 describe('matchBatch', () => {
-  const hashes: Observable[] = ['aa11', 'bb22', 'cc33'].map((value) => ({ type: 'md5_hash', value, key: `md5_hash:${value}` }));
+  const hashes: Observable[] = ['aa11', 'bb22', 'cc33'].map((value) => ({
+    type: 'md5_hash',
+    value,
+    key: `md5_hash:${value}`,
+  }));
 
   it('matches by resource, whatever the order and case', () => {
-    const answers = matchBatch(hashes, [{ resource: 'CC33', n: 3 }, { resource: 'aa11', n: 1 }, { resource: 'bb22', n: 2 }]);
+    const answers = matchBatch(hashes, [
+      { resource: 'CC33', n: 3 },
+      { resource: 'aa11', n: 1 },
+      { resource: 'bb22', n: 2 },
+    ]);
     expect(answers.map((answer) => answer?.['n'])).toEqual([1, 2, 3]);
   });
 
@@ -115,10 +143,13 @@ describe('parseOverallQuotas', () => {
     });
   });
 
-  it.each([[null], [{}], [{ data: [] }], [{ data: { something: 1 } }], [{ data: { api_requests_daily: { user: { used: 'x' } } } }]])(
-    'tolerates another shape: %j',
-    (json) => {
-      expect(parseOverallQuotas(json)).toBeUndefined();
-    },
-  );
+  it.each([
+    [null],
+    [{}],
+    [{ data: [] }],
+    [{ data: { something: 1 } }],
+    [{ data: { api_requests_daily: { user: { used: 'x' } } } }],
+  ])('tolerates another shape: %j', (json) => {
+    expect(parseOverallQuotas(json)).toBeUndefined();
+  });
 });

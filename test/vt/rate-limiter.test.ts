@@ -13,7 +13,11 @@ function busiestWindow(events: Array<[number, number]>): number {
   let most = 0;
   for (let i = 0; i < sorted.length; i++) {
     let inWindow = 0;
-    for (let j = i; j < sorted.length && (sorted[j] as [number, number])[0] < (sorted[i] as [number, number])[0] + 60_000; j++) {
+    for (
+      let j = i;
+      j < sorted.length && (sorted[j] as [number, number])[0] < (sorted[i] as [number, number])[0] + 60_000;
+      j++
+    ) {
       inWindow += (sorted[j] as [number, number])[1];
     }
     most = Math.max(most, inWindow);
@@ -27,26 +31,29 @@ describe('RateLimiter: the minute window', () => {
     [4, 4, 40],
     [10, 3, 100],
     [60, 7, 500],
-  ])('perMinute %i, requests of %i slots: no 60 s window ever holds more, and the pace stays near the limit', async (perMinute, size, total) => {
-    const clock = virtualClock();
-    const limiter = new RateLimiter({ perMinute, perDay: Infinity, perMonth: Infinity }, clock);
-    const start = clock.now();
-    const grants: Array<[number, number]> = [];
-    let sent = 0;
-    while (sent < total) {
-      const permit = permitOf(await limiter.acquire(size));
-      grants.push([clock.now(), permit.count]);
-      sent += permit.count;
-      clock.advance(150); // the reply takes 150 ms
-      permit.settle(permit.count);
-    }
-    expect(busiestWindow(grants)).toBeLessThanOrEqual(perMinute);
-    // Each full window is used: the run takes about (total / perMinute - 1) minutes, not much more.
-    const perWindow = Math.floor(perMinute / size) * size;
-    const minutes = (clock.now() - start) / 60_000;
-    expect(minutes).toBeLessThanOrEqual(Math.ceil(total / perWindow) + 0.01);
-    expect(minutes).toBeGreaterThanOrEqual(Math.ceil(total / perWindow) - 1);
-  });
+  ])(
+    'perMinute %i, requests of %i slots: no 60 s window ever holds more, and the pace stays near the limit',
+    async (perMinute, size, total) => {
+      const clock = virtualClock();
+      const limiter = new RateLimiter({ perMinute, perDay: Infinity, perMonth: Infinity }, clock);
+      const start = clock.now();
+      const grants: Array<[number, number]> = [];
+      let sent = 0;
+      while (sent < total) {
+        const permit = permitOf(await limiter.acquire(size));
+        grants.push([clock.now(), permit.count]);
+        sent += permit.count;
+        clock.advance(150); // the reply takes 150 ms
+        permit.settle(permit.count);
+      }
+      expect(busiestWindow(grants)).toBeLessThanOrEqual(perMinute);
+      // Each full window is used: the run takes about (total / perMinute - 1) minutes, not much more.
+      const perWindow = Math.floor(perMinute / size) * size;
+      const minutes = (clock.now() - start) / 60_000;
+      expect(minutes).toBeLessThanOrEqual(Math.ceil(total / perWindow) + 0.01);
+      expect(minutes).toBeGreaterThanOrEqual(Math.ceil(total / perWindow) - 1);
+    },
+  );
 
   it('dates a slot by its reply, so a slow reply pushes the next use of its slot back', async () => {
     const clock = virtualClock();

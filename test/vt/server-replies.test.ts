@@ -19,7 +19,10 @@ async function serve(handler: Canned): Promise<{ url: string; paths: string[] }>
   return server;
 }
 
-const error = (status: number, code: string): ReturnType<Canned> => ({ status, body: { error: { code, message: `${code} happened` } } });
+const error = (status: number, code: string): ReturnType<Canned> => ({
+  status,
+  body: { error: { code, message: `${code} happened` } },
+});
 
 function objectFor(request: IncomingMessage): ReturnType<Canned> {
   const [, , , collection = '', id = ''] = (request.url ?? '').split('?')[0]?.split('/') ?? [];
@@ -47,7 +50,13 @@ describe('replies the emulator never gives', () => {
       return objectFor(request);
     });
     const input = observables('ipv4', 3, 'res');
-    const { results } = await run(input, { apiKey: KEY, baseUrl: server.url, clock: virtualClock(), resolutions: true, perMinute: 100 });
+    const { results } = await run(input, {
+      apiKey: KEY,
+      baseUrl: server.url,
+      clock: virtualClock(),
+      resolutions: true,
+      perMinute: 100,
+    });
     expect(byStatus(results)).toEqual({ Success: 3 });
     expect(server.paths.filter((path) => path.includes('/resolutions'))).toHaveLength(1);
   });
@@ -63,7 +72,12 @@ describe('replies the emulator never gives', () => {
       return objectFor(request);
     });
     const clock = virtualClock();
-    const { stats, results } = await run(observables('dns', 1, 'ra'), { apiKey: KEY, baseUrl: server.url, clock, random: () => 0 });
+    const { stats, results } = await run(observables('dns', 1, 'ra'), {
+      apiKey: KEY,
+      baseUrl: server.url,
+      clock,
+      random: () => 0,
+    });
     expect(byStatus(results)).toEqual({ Success: 1 });
     expect(stats.retries).toBe(2);
     expect(stats.quotaRefusals).toBe(2);
@@ -72,7 +86,9 @@ describe('replies the emulator never gives', () => {
   });
 
   it('backs off exponentially within its bounds', async () => {
-    const server = await serve((request) => (request.url?.includes('/overall_quotas') === true ? error(404, 'NotFoundError') : error(503, 'TransientError')));
+    const server = await serve((request) =>
+      request.url?.includes('/overall_quotas') === true ? error(404, 'NotFoundError') : error(503, 'TransientError'),
+    );
     const clock = virtualClock();
     const { results } = await run(observables('dns', 1, 'bo'), {
       apiKey: KEY,
@@ -95,11 +111,24 @@ describe('replies the emulator never gives', () => {
     const refuseUntil = clock.now() + 150_000;
     const server = await serve((request) => {
       if (request.url?.includes('/overall_quotas') === true) {
-        return { status: 200, body: { data: { api_requests_daily: { user: { used: 5, allowed: 500 } }, api_requests_monthly: { user: { used: 5, allowed: 15_500 } } } } };
+        return {
+          status: 200,
+          body: {
+            data: {
+              api_requests_daily: { user: { used: 5, allowed: 500 } },
+              api_requests_monthly: { user: { used: 5, allowed: 15_500 } },
+            },
+          },
+        };
       }
       return clock.now() < refuseUntil ? error(429, 'QuotaExceededError') : objectFor(request);
     });
-    const { stats, results } = await run(observables('dns', 2, 'wait'), { apiKey: KEY, baseUrl: server.url, clock, random: () => 0.999 });
+    const { stats, results } = await run(observables('dns', 2, 'wait'), {
+      apiKey: KEY,
+      baseUrl: server.url,
+      clock,
+      random: () => 0.999,
+    });
     expect(byStatus(results)).toEqual({ Success: 2 });
     expect(stats.stopReason).toBe('complete');
     expect(stats.quotaRefusals).toBeGreaterThanOrEqual(3);
@@ -108,7 +137,9 @@ describe('replies the emulator never gives', () => {
   it('a quota refusal that persists a whole minute, with no overall_quotas to ask, means the day is spent', async () => {
     const clock = virtualClock();
     const server = await serve((request) =>
-      request.url?.includes('/overall_quotas') === true ? error(404, 'NotFoundError') : error(429, 'QuotaExceededError'),
+      request.url?.includes('/overall_quotas') === true
+        ? error(404, 'NotFoundError')
+        : error(429, 'QuotaExceededError'),
     );
     const start = clock.now();
     const { stats, results } = await run(observables('dns', 3, 'spent'), { apiKey: KEY, baseUrl: server.url, clock });
@@ -120,9 +151,16 @@ describe('replies the emulator never gives', () => {
 
   it('400 fails the item with VirusTotal’s code, without retrying', async () => {
     const server = await serve((request) =>
-      request.url?.includes('/overall_quotas') === true ? error(404, 'NotFoundError') : error(400, 'InvalidArgumentError'),
+      request.url?.includes('/overall_quotas') === true
+        ? error(404, 'NotFoundError')
+        : error(400, 'InvalidArgumentError'),
     );
-    const { stats, results } = await run(observables('url', 2, 'bad'), { apiKey: KEY, baseUrl: server.url, clock: virtualClock(), perMinute: 100 });
+    const { stats, results } = await run(observables('url', 2, 'bad'), {
+      apiKey: KEY,
+      baseUrl: server.url,
+      clock: virtualClock(),
+      perMinute: 100,
+    });
     expect(byStatus(results)).toEqual({ 'Failed: InvalidArgumentError': 2 });
     expect(stats.retries).toBe(0);
   });

@@ -10,7 +10,12 @@ import { Writable } from 'node:stream';
 import pino, { type Logger } from 'pino';
 import { expect } from 'vitest';
 import type { IocType, LookupResult, Observable } from '../../src/types.js';
-import { lookupObservables, type LookupHooks, type LookupOptions, type LookupStats } from '../../src/vt/lookup-stage.js';
+import {
+  lookupObservables,
+  type LookupHooks,
+  type LookupOptions,
+  type LookupStats,
+} from '../../src/vt/lookup-stage.js';
 
 /** The key every test uses: long and distinctive, so a leak is easy to spot. */
 export const KEY = 'k3y-0f-the-tests-5ecret-abcdef0123456789';
@@ -47,7 +52,9 @@ export function observables(type: IocType, count: number, seed = 'a'): Observabl
 
 /** One of every type. */
 export function everyType(seed = 'e'): Observable[] {
-  return (['ipv4', 'ipv6', 'dns', 'url', 'md5_hash', 'sha1_hash', 'sha256_hash'] as const).flatMap((type) => observables(type, 2, seed));
+  return (['ipv4', 'ipv6', 'dns', 'url', 'md5_hash', 'sha1_hash', 'sha256_hash'] as const).flatMap((type) =>
+    observables(type, 2, seed),
+  );
 }
 
 export interface RunOutcome {
@@ -59,7 +66,11 @@ export interface RunOutcome {
  * Runs the stage and checks the contract that holds whatever happens: exactly one result per observable, and
  * the accounting adds up.
  */
-export async function run(input: Observable[], options: LookupOptions, hooks: Partial<LookupHooks> = {}): Promise<RunOutcome> {
+export async function run(
+  input: Observable[],
+  options: LookupOptions,
+  hooks: Partial<LookupHooks> = {},
+): Promise<RunOutcome> {
   const results = new Map<string, LookupResult>();
   const calls = new Map<string, number>();
   const stats = await lookupObservables(input, options, {
@@ -105,7 +116,11 @@ export async function cannedServer(handler: Canned): Promise<{ url: string; path
     paths.push(request.url ?? '');
     const { status, body, headers } = handler(request);
     const text = body === undefined ? '' : JSON.stringify(body);
-    response.writeHead(status, { 'content-type': 'application/json', ...(status === 204 ? {} : { 'content-length': Buffer.byteLength(text) }), ...headers });
+    response.writeHead(status, {
+      'content-type': 'application/json',
+      ...(status === 204 ? {} : { 'content-length': Buffer.byteLength(text) }),
+      ...headers,
+    });
     response.end(text);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -123,5 +138,11 @@ export async function cannedServer(handler: Canned): Promise<{ url: string; path
 
 /** A minimal v3 object reply. */
 export function v3Object(type: string, id: string, attributes: Record<string, unknown> = {}): unknown {
-  return { data: { type, id, attributes: { last_analysis_stats: { harmless: 60, malicious: 2, suspicious: 0, undetected: 8 }, ...attributes } } };
+  return {
+    data: {
+      type,
+      id,
+      attributes: { last_analysis_stats: { harmless: 60, malicious: 2, suspicious: 0, undetected: 8 }, ...attributes },
+    },
+  };
 }
