@@ -16,7 +16,14 @@
  * - VerboseMsg: v2's verbose_msg; on v3, which has none, `Found in VirusTotal` / `Not found in VirusTotal`.
  * - v2 domain/IP Positives is msticpy's sum of detected_urls positives (0 for an empty list); MD5/SHA1/SHA256
  *   are read from every file report, whichever hash was sent (msticpy's `sh256_hash` typo is not copied).
+ *
+ * A reply is attacker-reachable input (a hostile or broken server, a tampered cache): every field is validated
+ * where it is read. A count that is not a non-negative safe integer, a date outside what a Date can hold, a
+ * string where an array belongs: each becomes an empty cell, never an exception. Only a reply without the
+ * object itself (no `data.attributes` in v3, not an object in v2) is `Failed: malformed reply`. The API key,
+ * should a server echo it, is redacted from every text cell, not only from RawResponse.
  */
+import { redact } from './redact.js';
 import { guiLink } from './vt/ids.js';
 import type { IocType, LookupResult, LookupStatus, Severity, VtReply } from './types.js';
 
@@ -67,8 +74,14 @@ function text(value: unknown): string {
   return typeof value === 'string' ? value : typeof value === 'number' ? String(value) : '';
 }
 
+/** A count from a reply: a non-negative safe integer, or '' (VirusTotal's counts are engines and votes). */
 function count(value: unknown): number | '' {
-  return typeof value === 'number' && Number.isFinite(value) ? value : '';
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0 ? value : '';
+}
+
+/** A signed integer (reputation may be negative), or ''. */
+function integer(value: unknown): number | '' {
+  return typeof value === 'number' && Number.isSafeInteger(value) ? value : '';
 }
 
 function list(value: unknown): unknown[] {
@@ -89,17 +102,28 @@ function joined(values: Iterable<string>): string {
 let lastIsoMs = Number.NaN;
 let lastIso = '';
 
+// The range of a Date (±8.64e15 ms); VirusTotal's dates are seconds since 1970, never before it.
+const MAX_EPOCH_MS = 8.64e15;
+
 function isoFromEpochMs(ms: number): string {
   if (ms !== lastIsoMs) {
+    if (!Number.isFinite(ms) || ms < 0 || ms > MAX_EPOCH_MS) return '';
     lastIso = new Date(ms).toISOString();
     lastIsoMs = ms;
   }
   return lastIso;
 }
 
-function isoFromEpochSeconds(value: unknown): string {
-  if (typeof value !== 'number' || !Number.isFinite(value)) return '';
-  const iso = new Date(value * 1000).toISOString();
+/** A v3 date (epoch seconds) as validated epoch seconds, or undefined. */
+function epochSeconds(value: unknown): number | undefined {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0 && value * 1000 <= MAX_EPOCH_MS
+    ? value
+    : undefined;
+}
+
+function isoFromEpochSeconds(seconds: number | undefined): string {
+  if (seconds === undefined) return '';
+  const iso = new Date(seconds * 1000).toISOString();
   // Whole seconds (as VirusTotal's dates are) print without `.000`.
   return iso.endsWith('.000Z') ? `${iso.slice(0, -5)}Z` : iso;
 }
@@ -117,9 +141,8 @@ function isHash(type: IocType): boolean {
 
 function rawText(body: unknown, options: { raw: boolean; redact?: string }): string {
   if (!options.raw || body === null || body === undefined) return '';
-  const json = JSON.stringify(body);
   // The key can only be in a body a server echoed back; it must never reach the output.
-  return options.redact === undefined || options.redact === '' ? json : json.split(options.redact).join('[redacted]');
+  return redact(JSON.stringify(body), options.redact);
 }
 
 function notFound(reply: VtReply, verboseMsg: string, options: { raw: boolean; redact?: string }): LookupResult {
@@ -140,8 +163,8 @@ function normalizeV3(reply: VtReply, options: { raw: boolean; redact?: string })
   if (data === undefined || attributes === undefined) return failedResult('Failed: malformed reply');
   const id = text(data['id']);
   const stats = object(attributes['last_analysis_stats']);
-  const verdict = (key: string): number => (typeof stats?.[key] === 'number' ? (stats[key] as number) : 0);
-  const date = attributes['last_analysis_date'];
+  const verdict = (key: string): number => count(stats?.[key]) || 0;
+  const date = epochSeconds(attributes['last_analysis_date']);
   const resolutions = (reply.resolutions ?? []).map((item) => object(object(item)?.['attributes']));
   let resolvedIps = '';
   let resolvedDomains = '';
@@ -160,7 +183,7 @@ function normalizeV3(reply: VtReply, options: { raw: boolean; redact?: string })
     responseCode: 1,
     resource: reply.value,
     verboseMsg: 'Found in VirusTotal',
-    scanId: id === '' ? '' : typeof date === 'number' ? `${id}-${date}` : id,
+    scanId: id === '' ? '' : date === undefined ? id : `${id}-${date}`,
     permalink: id === '' ? '' : guiLink(reply.type, id),
     positives: stats === undefined ? '' : verdict('malicious'),
     suspicious: stats === undefined ? '' : verdict('suspicious'),
@@ -174,7 +197,7 @@ function normalizeV3(reply: VtReply, options: { raw: boolean; redact?: string })
     resolvedDomains,
     resolvedIps,
     detectedUrls: '',
-    reputation: count(attributes['reputation']),
+    reputation: integer(attributes['reputation']),
     lastAnalysisDate: isoFromEpochSeconds(date),
     tags: list(attributes['tags'])
       .map(text)
@@ -189,7 +212,7 @@ function normalizeV3(reply: VtReply, options: { raw: boolean; redact?: string })
 function normalizeV2(reply: VtReply, options: { raw: boolean; redact?: string }): LookupResult {
   const body = object(reply.body);
   if (body === undefined) return failedResult('Failed: malformed reply');
-  const responseCode = count(body['response_code']);
+  const responseCode = integer(body['response_code']);
   if (responseCode === 0) return notFound(reply, text(body['verbose_msg']), options);
   const base = {
     ...EMPTY,
@@ -208,7 +231,7 @@ function normalizeV2(reply: VtReply, options: { raw: boolean; redact?: string })
     return {
       ...base,
       positives: Array.isArray(detected)
-        ? detectedUrls.reduce((sum, item) => sum + (count(item?.['positives']) || 0), 0)
+        ? count(detectedUrls.reduce((sum, item) => sum + (count(item?.['positives']) || 0), 0))
         : '',
       detectedUrls: joined(detectedUrls.map((item) => text(item?.['url']))),
       resolvedIps: reply.type === 'dns' ? joined(resolutions.map((item) => text(item?.['ip_address']))) : '',
@@ -234,6 +257,41 @@ function normalizeV2(reply: VtReply, options: { raw: boolean; redact?: string })
  * RawResponse; `redact` (the API key) is cut out of it.
  */
 export function normalizeReply(reply: VtReply, options: { raw: boolean; redact?: string }): LookupResult {
-  if (reply.body === null) return notFound(reply, 'Not found in VirusTotal', options);
-  return reply.api === 'v3' ? normalizeV3(reply, options) : normalizeV2(reply, options);
+  let result: LookupResult;
+  try {
+    if (reply.body === null) result = notFound(reply, 'Not found in VirusTotal', options);
+    else result = reply.api === 'v3' ? normalizeV3(reply, options) : normalizeV2(reply, options);
+  } catch {
+    // Every field is validated above; this is the guarantee that no reply, however built, aborts a run.
+    return failedResult('Failed: malformed reply');
+  }
+  return options.redact === undefined ? result : redactResult(result, options.redact);
+}
+
+const TEXT_CELLS = [
+  'resource',
+  'verboseMsg',
+  'scanId',
+  'permalink',
+  'md5',
+  'sha1',
+  'sha256',
+  'resolvedDomains',
+  'resolvedIps',
+  'detectedUrls',
+  'tags',
+] as const satisfies ReadonlyArray<keyof LookupResult>;
+
+/** The result with the secret cut out of every text cell (RawResponse already is). */
+function redactResult(result: LookupResult, secret: string): LookupResult {
+  let copy: { -readonly [K in keyof LookupResult]: LookupResult[K] } | undefined;
+  for (const cell of TEXT_CELLS) {
+    const value = result[cell];
+    const cleaned = redact(value, secret);
+    if (cleaned !== value) {
+      copy ??= { ...result };
+      copy[cell] = cleaned;
+    }
+  }
+  return copy ?? result;
 }

@@ -17,6 +17,7 @@ import { once } from 'node:events';
 import type { Allowlist } from './allowlist.js';
 import { OccurrenceBuilder } from './occurrences.js';
 import { failedResult, normalizeReply, severity } from './normalize.js';
+import { redact } from './redact.js';
 import { lookupObservables, normalizeLookupOptions } from './vt/lookup-stage.js';
 import type { LookupOptions, LookupProgress, LookupStats, NormalizedLookupOptions } from './vt/lookup-stage.js';
 import type { ResultCache } from './cache/index.js';
@@ -328,6 +329,22 @@ function planFor(pending: Iterable<Observable>, cached: number, options: Normali
   };
 }
 
+/** The occurrence with `secret` cut out of every text it carries; the same object when it holds none. */
+function withoutSecret(occurrence: Occurrence, secret: string): Occurrence {
+  const observable = redact(occurrence.observable, secret);
+  const original = redact(occurrence.original, secret);
+  const field = redact(occurrence.field, secret);
+  const sourceIndex = redact(occurrence.sourceIndex, secret);
+  if (
+    observable === occurrence.observable &&
+    original === occurrence.original &&
+    field === occurrence.field &&
+    sourceIndex === occurrence.sourceIndex
+  )
+    return occurrence;
+  return { ...occurrence, observable, original, field, sourceIndex, key: redact(occurrence.key, secret) };
+}
+
 /**
  * Runs the whole pipeline and hands each output row, in input order, to `onRow` (awaited, so a writer's
  * backpressure holds the pipeline). Every occurrence gets exactly one row, whatever happens to its lookup.
@@ -349,7 +366,10 @@ export async function enrich(
     const spool = createWriteStream(spoolPath);
     let buffered = '';
     for await (const occurrences of extractOccurrenceBatches(records, options, extract)) {
-      for (const occurrence of occurrences) {
+      for (const found of occurrences) {
+        // An input line may hold the key itself (a proxy log of the user's own VirusTotal calls): the
+        // observable is looked up, cached and written with the key cut out.
+        const occurrence = withoutSecret(found, lookupOptions.apiKey);
         if (occurrence.status === 'Valid' && isIocType(occurrence.type)) {
           distinct.set(occurrence.key, { type: occurrence.type, value: occurrence.observable, key: occurrence.key });
         }
@@ -381,14 +401,16 @@ export async function enrich(
     const pending: Observable[] = [];
     for (const observable of distinct.values()) {
       const cached = options.cache?.get(lookupOptions.api, observable.type, observable.value);
-      if (cached === undefined) {
+      // A stored reply that no longer normalises (stored by an older version) is as good as none.
+      const known =
+        cached === undefined
+          ? undefined
+          : normalizeReply(cached.reply, { raw: lookupOptions.raw, redact: lookupOptions.apiKey });
+      if (known === undefined || known.status.startsWith('Failed')) {
         pending.push(observable);
       } else {
         cacheHits++;
-        results.set(observable.key, {
-          ...normalizeReply(cached.reply, { raw: lookupOptions.raw, redact: lookupOptions.apiKey }),
-          cacheHit: true,
-        });
+        results.set(observable.key, { ...known, cacheHit: true });
       }
     }
     const plan = planFor(pending, cacheHits, lookupOptions);

@@ -157,7 +157,8 @@ describe('enrich against the emulator (v3)', () => {
 
   it('stops submitting when the daily quota is spent, and says so in every remaining row', async () => {
     const clock = virtualClock();
-    emulator = await startEmulator({ now: clock.now, perDay: 3 });
+    // Four requests today: the overall_quotas request and three lookups.
+    emulator = await startEmulator({ now: clock.now, perDay: 4 });
     const values: Array<[string, string]> = ['a1', 'b2', 'c3', 'd4', 'e5', 'f6'].map((label) => [
       `${label}-host.example.org`,
       'dns',

@@ -14,6 +14,7 @@
  * - The reply JSON lives in a table of its own (see schema.ts) and is read and parsed on first use of
  *   `entry.reply`: a freshness check, or an entry that turns out stale, reads a small row only.
  */
+import { redactText, secretForms } from '../redact.js';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
@@ -52,7 +53,7 @@ export interface ResultCacheOptions {
   /** Maximum ages; unset verdicts keep {@link DEFAULT_MAX_AGE}. */
   maxAge?: Partial<MaxAgePolicy>;
   /**
-   * Secrets (the API key) replaced by `[REDACTED]` in every stored text, should a server ever echo one in a
+   * Secrets (the API key) replaced by `[redacted]` in every stored text, should a server ever echo one in a
    * reply body. Empty strings are ignored. @default []
    */
   redact?: readonly string[];
@@ -181,7 +182,7 @@ export class ResultCache {
     this.#db = db;
     this.#now = options.now ?? Date.now;
     this.#policy = resolveMaxAge(options.maxAge);
-    this.#redact = (options.redact ?? []).filter((secret) => secret !== '');
+    this.#redact = secretForms(options.redact ?? []);
     this.#selectDirect = db.prepare(`SELECT ${ROW_COLUMNS} FROM replies r WHERE r.api = ? AND r.kind = ? AND r.id = ?`);
     this.#selectFile = db.prepare(
       `SELECT ${ROW_COLUMNS} FROM file_aliases a
@@ -460,9 +461,7 @@ export class ResultCache {
 
   /** The JSON of a value, secrets scrubbed, as UTF-8 bytes. */
   #json(value: unknown): Buffer {
-    let text = JSON.stringify(value);
-    for (const secret of this.#redact) text = text.split(secret).join('[REDACTED]');
-    return Buffer.from(text, 'utf8');
+    return Buffer.from(redactText(JSON.stringify(value), this.#redact), 'utf8');
   }
 
   #failure(what: string, error: unknown): IocEnrichError {

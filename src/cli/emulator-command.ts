@@ -35,6 +35,8 @@ Options:
   --per-day N              lookups per UTC day per key (public default 500)
   --per-month N            lookups per UTC month per key (public default 15500)
   --unlimited              no quotas at all
+  --free-quota-endpoint    do not count overall_quotas requests against the minute limit (VirusTotal counts
+                           requests "of any nature"; this is for experiments)
   --fixtures DIR           fixture objects to serve (default: the bundled fixtures/vt)
   --not-found-rate R       share of unknown observables answered 404 (default 0.1)
   --malicious-rate R       share of unknown observables that are malicious (default 0.2)
@@ -58,6 +60,7 @@ const OPTIONS = {
   'per-day': { type: 'string' },
   'per-month': { type: 'string' },
   unlimited: { type: 'boolean' },
+  'free-quota-endpoint': { type: 'boolean' },
   fixtures: { type: 'string' },
   'not-found-rate': { type: 'string' },
   'malicious-rate': { type: 'string' },
@@ -75,11 +78,21 @@ export interface EmulatorCommandIo {
   signal?: AbortSignal;
 }
 
-function integer(option: string, text: string | undefined, min: number): number | undefined {
+function integer(
+  option: string,
+  text: string | undefined,
+  min: number,
+  max = Number.MAX_SAFE_INTEGER,
+): number | undefined {
   if (text === undefined) return undefined;
-  const value = Number(text);
-  if (text.trim() === '' || !Number.isInteger(value) || value < min)
-    throw new OptionError(option, text, `an integer ≥ ${min}`);
+  // Decimal digits only: Number() would also take `0x50`, `1e3` and ` 80 `.
+  const value = /^-?\d+$/.test(text) ? Number(text) : Number.NaN;
+  if (!Number.isSafeInteger(value) || value < min || value > max)
+    throw new OptionError(
+      option,
+      text,
+      max === Number.MAX_SAFE_INTEGER ? `a whole number ≥ ${min}` : `a whole number from ${min} to ${max}`,
+    );
   return value;
 }
 
@@ -129,13 +142,14 @@ export function emulatorOptions(args: string[]): EmulatorOptions | 'help' {
   const slowMs = integer('--slow-ms', values['slow-ms'], 0);
   const faults = parseFaults(values['fault-rate'] ?? []);
   const options: Record<string, unknown> = {
-    port: integer('--port', values.port, 0),
+    port: integer('--port', values.port, 0, 65_535),
     keys: (values.key ?? []).map((spec) => parseKey(spec, tier)),
     tier,
     perMinute: integer('--per-minute', values['per-minute'], 0),
     perDay: integer('--per-day', values['per-day'], 0),
     perMonth: integer('--per-month', values['per-month'], 0),
     unlimited: values.unlimited,
+    freeQuotaEndpoint: values['free-quota-endpoint'],
     fixturesDir: values.fixtures,
     notFoundRate: share('--not-found-rate', values['not-found-rate']),
     maliciousRate: share('--malicious-rate', values['malicious-rate']),

@@ -1,5 +1,7 @@
+import { once } from 'node:events';
 import { IocEnrichError } from '../errors.js';
 import { openAtomicOutput } from '../io/atomic-file.js';
+import { RedactingStream } from '../redact.js';
 
 /**
  * What a command gets from the process: its streams and environment. Commands take this instead of touching
@@ -18,6 +20,11 @@ export interface CommandIo {
    * then tune process-wide V8 settings for its own memory (see young-generation.ts).
    */
   limitYoungGeneration?: boolean;
+  /**
+   * Secrets this command knows (the API key from the environment or a key file, a proxy password): every output
+   * it opens and every error it prints has them replaced by `[redacted]`. Commands add the ones they read.
+   */
+  secrets?: string[];
 }
 
 /** Documented exit codes. */
@@ -75,12 +82,40 @@ export function outputError(path: string, error: unknown): IocEnrichError {
 export function openOutput(path: string | undefined, io: CommandIo): Output {
   if (path === undefined || path === '-') {
     // stdout is never closed: the process may still write to it.
-    return { stream: io.stdout, commit: async () => {}, abort: async () => {} };
+    return redacting({ stream: io.stdout, commit: async () => {}, abort: async () => {} }, io);
   }
   const output = openAtomicOutput(path);
+  return redacting(
+    {
+      stream: output.stream,
+      commit: () => output.commit().catch((error: unknown) => Promise.reject(outputError(path, error))),
+      abort: () => output.abort(),
+    },
+    io,
+  );
+}
+
+/**
+ * The output with every secret the command knows cut out of its bytes, whatever wrote them (a row writer, the
+ * native engine's formatted rows): the last line of defence, behind the redaction of each value where it is
+ * read. An output with no secret to look for is returned as it is.
+ */
+function redacting(output: Output, io: CommandIo): Output {
+  const redactor = new RedactingStream(io.secrets ?? []);
+  if (!redactor.active) return output;
+  redactor.pipe(output.stream as NodeJS.WritableStream, { end: false });
   return {
-    stream: output.stream,
-    commit: () => output.commit().catch((error: unknown) => Promise.reject(outputError(path, error))),
-    abort: () => output.abort(),
+    stream: redactor,
+    commit: async () => {
+      redactor.end();
+      // 'end': every byte has been handed to the output; its own commit then ends and publishes it.
+      await once(redactor, 'end');
+      await output.commit();
+    },
+    abort: () => {
+      redactor.unpipe();
+      redactor.destroy();
+      return output.abort();
+    },
   };
 }

@@ -8,6 +8,7 @@ import { readFileSync, realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
 import { IocEnrichError } from '../errors.js';
+import { redactText, secretForms } from '../redact.js';
 import { EXIT, type CommandIo } from './io.js';
 
 const HELP = `Usage: ioc-enrich <command> [options]
@@ -52,7 +53,13 @@ function version(): string {
 }
 
 /** Runs the CLI with `argv` (without node and script); returns the exit code. */
-export async function main(argv: string[], io: CommandIo): Promise<number> {
+export async function main(argv: string[], given: CommandIo): Promise<number> {
+  // The key in the environment is a secret of every command (an input line may hold it: a proxy log of the
+  // user's own VirusTotal calls); commands add the ones they read (a key file). Nothing on stderr shows them.
+  const secrets = given.secrets ?? [];
+  const envKey = given.env['VT_API_KEY']?.trim();
+  if (envKey !== undefined && envKey !== '') secrets.push(envKey);
+  const io: CommandIo = { ...given, secrets, stderr: redactingWrites(given.stderr, secrets) };
   const [name, ...args] = argv;
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     io.stdout.write(HELP);
@@ -73,6 +80,23 @@ export async function main(argv: string[], io: CommandIo): Promise<number> {
   } catch (error) {
     return reportFailure(error, io);
   }
+}
+
+/** `stream` with every text written to it redacted of `secrets` (read at each write: commands add to it). */
+function redactingWrites(stream: NodeJS.WritableStream, secrets: readonly string[]): NodeJS.WritableStream {
+  return new Proxy(stream, {
+    get(target, property) {
+      if (property === 'write') {
+        return (chunk: unknown, ...rest: unknown[]) =>
+          (target.write as (...args: unknown[]) => boolean)(
+            typeof chunk === 'string' && secrets.length > 0 ? redactText(chunk, secretForms(secrets)) : chunk,
+            ...rest,
+          );
+      }
+      const value: unknown = Reflect.get(target, property, target);
+      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+    },
+  });
 }
 
 function reportFailure(error: unknown, io: CommandIo): number {

@@ -10,6 +10,7 @@ import { ResultCache, defaultCachePath, parseMaxAge } from '../cache/index.js';
 import { startEmulator, type Emulator } from '../emulator/index.js';
 import { IocEnrichError, OptionError } from '../errors.js';
 import type { LookupOptions } from '../vt/lookup-stage.js';
+import { REDACTED, redact } from '../redact.js';
 import type { CommandIo } from './io.js';
 
 /** parseArgs option definitions for lookups. */
@@ -25,6 +26,7 @@ export const VT_OPTIONS = {
   concurrency: { type: 'string' },
   retries: { type: 'string' },
   timeout: { type: 'string' },
+  'max-reply-size': { type: 'string' },
   resolutions: { type: 'boolean' },
   raw: { type: 'boolean' },
   cache: { type: 'string' },
@@ -46,6 +48,7 @@ export interface VtValues {
   concurrency?: string | undefined;
   retries?: string | undefined;
   timeout?: string | undefined;
+  'max-reply-size'?: string | undefined;
   resolutions?: boolean | undefined;
   raw?: boolean | undefined;
   cache?: string | undefined;
@@ -65,6 +68,8 @@ export const VT_HELP = `VirusTotal:
   --rate N/min  --daily N  --monthly N  --concurrency N   override the tier's limits
   --retries N                retries of a transient failure (429, 204, 503, 504, network, bad body), default 5
   --timeout SECONDS          per request, default 30
+  --max-reply-size SIZE      largest reply read (bytes, or with KiB/MiB/GiB), default 16MiB; a larger one is
+                             cut off and its items get 'Failed: reply too large'
   --resolutions              v3: also fetch an IP's/domain's resolutions (one more lookup each)
   --raw                      fill RawResponse with the reply JSON (large)
 Cache:
@@ -93,6 +98,18 @@ function positiveInteger(option: string, value: string | undefined): number | un
   if (value === undefined) return undefined;
   const number = Number(value);
   if (!Number.isInteger(number) || number <= 0) throw new OptionError(option, value, 'a positive integer');
+  return number;
+}
+
+/** A size: bytes, or a number with K/KB/KiB, M/MB/MiB or G/GB/GiB (all binary: 1 KiB = 1,024 bytes). */
+function byteSize(option: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const match = /^(\d+)\s*(?:([KMG])(?:i?B)?|B)?$/i.exec(value.trim());
+  const unit = match?.[2]?.toUpperCase();
+  const number =
+    match === null ? Number.NaN : Number(match[1]) * (unit === undefined ? 1 : 1024 ** ('KMG'.indexOf(unit) + 1));
+  if (!Number.isSafeInteger(number) || number < 1024 || number > 1024 ** 3)
+    throw new OptionError(option, value, 'a size from 1KiB to 1GiB (bytes, or e.g. 512KiB, 16MiB)');
   return number;
 }
 
@@ -152,9 +169,16 @@ export async function resolveVt(
     throw new OptionError('--log-level', level, 'one of fatal, error, warn, info, debug, trace, silent');
   }
   const apiKey = await readKey(values, io, options.keyRequired);
+  // From here on every output and error of the command has the key cut out (see CommandIo.secrets).
+  (io.secrets ??= []).push(apiKey);
   // The key is redacted wherever a logged object carries it; the client never puts it in a message.
+  // Every line is also scrubbed as text (streamWrite), whatever field or message the key might reach.
   const logger = pino(
-    { level, redact: { paths: ['apiKey', '*.apiKey', 'headers["x-apikey"]'], censor: '[redacted]' } },
+    {
+      level,
+      redact: { paths: ['apiKey', '*.apiKey', 'headers["x-apikey"]'], censor: REDACTED },
+      hooks: { streamWrite: (line) => redact(line, apiKey) },
+    },
     pino.destination({ dest: 2, sync: true }),
   );
   const tier = tierGiven ?? (values.emulator === true ? 'premium' : 'public');
@@ -167,6 +191,7 @@ export async function resolveVt(
     throw new OptionError('--retries', values.retries, 'a non-negative integer');
   }
   const timeoutSeconds = positiveInteger('--timeout', values.timeout);
+  const maxReplyBytes = byteSize('--max-reply-size', values['max-reply-size']);
   const maxAge = values['max-age'] === undefined ? undefined : parseMaxAge(values['max-age']);
 
   let emulator: Emulator | undefined;
@@ -202,6 +227,7 @@ export async function resolveVt(
     ...(concurrency === undefined ? {} : { concurrency }),
     ...(maxRetries === undefined ? {} : { maxRetries }),
     ...(timeoutSeconds === undefined ? {} : { timeoutMs: timeoutSeconds * 1000 }),
+    ...(maxReplyBytes === undefined ? {} : { maxReplyBytes }),
     ...(io.signal === undefined ? {} : { signal: io.signal }),
   };
   return {

@@ -65,6 +65,12 @@ export interface EmulatorOptions {
   readonly perMonth?: number;
   /** Disables every quota (the premium throughput benchmark runs unthrottled). @default false */
   readonly unlimited?: boolean;
+  /**
+   * Leaves `overall_quotas` requests out of the per-minute count. VirusTotal documents its minute limit as
+   * requests "of any nature", so by default every authenticated request counts; this is for experiments.
+   * @default false
+   */
+  readonly freeQuotaEndpoint?: boolean;
   /** Directory of fixture objects. @default the project's `fixtures/vt` */
   readonly fixturesDir?: string;
   /** Share of unknown observables that VirusTotal "does not know" (404). @default 0.1 */
@@ -94,6 +100,7 @@ export interface NormalizedEmulatorOptions {
   readonly keys: ReadonlyMap<string, Tier>;
   readonly tier: Tier;
   readonly limits: Readonly<Record<Tier, QuotaLimits>>;
+  readonly freeQuotaEndpoint: boolean;
   readonly fixturesDir: string;
   readonly notFoundRate: number;
   readonly maliciousRate: number;
@@ -202,6 +209,7 @@ export function normalizeEmulatorOptions(options: EmulatorOptions = {}): Normali
     keys,
     tier,
     limits: resolveLimits(options),
+    freeQuotaEndpoint: options.freeQuotaEndpoint ?? false,
     fixturesDir: options.fixturesDir ?? DEFAULT_FIXTURES_DIR,
     notFoundRate,
     maliciousRate,

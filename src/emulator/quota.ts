@@ -9,6 +9,8 @@
  * - A request for n items (a v2 batch) is refused whole when any window lacks room for all n: VirusTotal
  *   does not document partial batches under quota, and refusing whole is again the stricter reading.
  * - A refused request consumes nothing.
+ * - Every authenticated request counts against the minute window, as VirusTotal documents ("4 requests of any
+ *   nature"); only lookups count against the day and the month (overall_quotas is not a lookup).
  */
 import type { QuotaLimits } from './options.js';
 
@@ -53,18 +55,22 @@ export class KeyQuota {
 
   constructor(private readonly limits: QuotaLimits) {}
 
-  /** Charges `items` lookups at `now` and returns true, or returns false (charging nothing) when a window is full. */
-  tryConsume(items: number, now: number): boolean {
+  /**
+   * Charges `items` lookups at `now` and returns true, or returns false (charging nothing) when a window is full.
+   * `minuteOnly` charges the minute (and hour) window alone: a request that is not a lookup (overall_quotas).
+   */
+  tryConsume(items: number, now: number, minuteOnly = false): boolean {
     this.advance(now);
     const { perMinute, perDay, perMonth } = this.limits;
-    if (this.minuteUsed + items > perMinute || this.dayUsed + items > perDay || this.monthUsed + items > perMonth)
+    const lookups = minuteOnly ? 0 : items;
+    if (this.minuteUsed + items > perMinute || this.dayUsed + lookups > perDay || this.monthUsed + lookups > perMonth)
       return false;
     this.times.push(now);
     this.counts.push(items);
     this.minuteUsed += items;
     this.hourUsed += items;
-    this.dayUsed += items;
-    this.monthUsed += items;
+    this.dayUsed += lookups;
+    this.monthUsed += lookups;
     return true;
   }
 

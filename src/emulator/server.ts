@@ -33,6 +33,12 @@ import { decodeCursor, errorBody, objectBody, quotasBody, resolutionsPage } from
 import { copyStats, emptyStats, increment, type EmulatorStats } from './stats.js';
 import type { ObjectStore } from './store.js';
 
+/**
+ * The largest request body read. VirusTotal's v2 url/report takes at most 25 URLs per request; 1 MiB holds
+ * them at any sane length.
+ */
+const MAX_BODY_BYTES = 1 << 20;
+
 /** A reply ready to send: status and body (empty for v2 204/403); cached object bodies are already bytes. */
 interface Reply {
   readonly status: number;
@@ -134,19 +140,50 @@ export class Router {
     }
     this.counters.requests += 1;
     if (request.method === 'POST' && path.startsWith(V2_PREFIX)) {
-      // v2 accepts its parameters as a form body too; merge them over the query string.
-      const chunks: Buffer[] = [];
-      request.on('data', (chunk: Buffer) => chunks.push(chunk));
-      request.on('end', () => {
+      // v2 accepts its parameters as a form body too; merge them over the query string. A key given in the
+      // query is checked before the body is read, and no body is read past MAX_BODY_BYTES.
+      if (query.has('apikey') && this.tierOf(query.get('apikey') ?? '') === undefined) {
+        request.resume();
+        this.dispatch(request, response, path, query);
+        return;
+      }
+      void this.readBody(request, response).then((body) => {
+        if (body === undefined) return;
         const merged = new URLSearchParams(query);
-        for (const [name, value] of new URLSearchParams(Buffer.concat(chunks).toString('utf8')))
-          merged.set(name, value);
+        for (const [name, value] of new URLSearchParams(body)) merged.set(name, value);
         this.dispatch(request, response, path, merged);
       });
       return;
     }
     this.dispatch(request, response, path, query);
   };
+
+  /**
+   * A request's body as text, or undefined when it was larger than {@link MAX_BODY_BYTES} (then 413 has been
+   * sent and the connection closed: reading on would let one client exhaust the emulator's memory).
+   */
+  private readBody(request: IncomingMessage, response: ServerResponse): Promise<string | undefined> {
+    return new Promise((resolve) => {
+      const announced = Number(request.headers['content-length']);
+      const chunks: Buffer[] = [];
+      let size = 0;
+      const refuse = (): void => {
+        request.removeAllListeners('data');
+        response.setHeader('connection', 'close');
+        this.send(response, { status: 413, body: errorBody('PayloadTooLargeError', 'Request body too large') });
+        request.destroy();
+        resolve(undefined);
+      };
+      if (Number.isFinite(announced) && announced > MAX_BODY_BYTES) return refuse();
+      request.on('data', (chunk: Buffer) => {
+        size += chunk.length;
+        if (size > MAX_BODY_BYTES) refuse();
+        else chunks.push(chunk);
+      });
+      request.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+      request.on('error', () => resolve(undefined));
+    });
+  }
 
   private dispatch(request: IncomingMessage, response: ServerResponse, path: string, query: URLSearchParams): void {
     try {
@@ -177,13 +214,13 @@ export class Router {
     return quota;
   }
 
-  /** Charges `items` lookups to the key; counts a refusal when the quota is exhausted. */
-  private charge(key: string, tier: Tier, items: number): boolean {
-    if (!this.quotaOf(key, tier).tryConsume(items, this.options.now())) {
+  /** Charges `items` lookups (or, `minuteOnly`, requests) to the key; counts a refusal when the quota is exhausted. */
+  private charge(key: string, tier: Tier, items: number, minuteOnly = false): boolean {
+    if (!this.quotaOf(key, tier).tryConsume(items, this.options.now(), minuteOnly)) {
       this.counters.quotaRefusals += 1;
       return false;
     }
-    this.counters.itemsLookedUp += items;
+    if (!minuteOnly) this.counters.itemsLookedUp += items;
     return true;
   }
 
@@ -212,6 +249,9 @@ export class Router {
     const tier = this.tierOf(key);
     if (tier === undefined) return this.send(response, v3Error(401, 'WrongCredentialsError', 'Wrong API key'));
     if (isQuotas) {
+      // A request "of any nature" takes a slot of the minute window (see quota.ts), unless told otherwise.
+      if (!this.options.freeQuotaEndpoint && !this.charge(key, tier, 1, true))
+        return this.send(response, v3Error(429, 'QuotaExceededError', 'Quota exceeded'));
       // The key in the path must be one the emulator knows; it is never echoed back.
       const pathTier = this.tierOf(id);
       if (pathTier === undefined) return this.send(response, v3Error(404, 'NotFoundError', 'User not found'));

@@ -28,6 +28,9 @@ export class NetworkFailure extends Error {
   }
 }
 
+/** The {@link NetworkFailure} code of a reply cut off at the size cap. */
+export const REPLY_TOO_LARGE = 'EREPLYTOOLARGE';
+
 /** GETs paths under one origin over pooled keep-alive connections. */
 export class HttpClient {
   private readonly agent: http.Agent;
@@ -36,11 +39,12 @@ export class HttpClient {
   private readonly port: number | undefined;
   private readonly basePath: string;
   private readonly timeoutMs: number;
+  private readonly maxReplyBytes: number;
   /** The last headers given and their merge with `accept`: callers pass the same object for every lookup. */
   private lastHeaders: Readonly<Record<string, string>> | undefined;
   private lastMerged: Record<string, string> = {};
 
-  constructor(baseUrl: string, options: { maxSockets: number; timeoutMs: number }) {
+  constructor(baseUrl: string, options: { maxSockets: number; timeoutMs: number; maxReplyBytes: number }) {
     const url = new URL(baseUrl);
     const secure = url.protocol === 'https:';
     const agentOptions = {
@@ -56,6 +60,7 @@ export class HttpClient {
     this.port = url.port === '' ? undefined : Number(url.port);
     this.basePath = url.pathname.replace(/\/+$/, '');
     this.timeoutMs = options.timeoutMs;
+    this.maxReplyBytes = options.maxReplyBytes;
   }
 
   /** GETs `path` (with its query). Rejects with {@link NetworkFailure} when no complete reply arrives. */
@@ -80,7 +85,25 @@ export class HttpClient {
         },
         (response) => {
           const chunks: Buffer[] = [];
-          response.on('data', (chunk: Buffer) => chunks.push(chunk));
+          let received = 0;
+          const tooLarge = (): void =>
+            fail(REPLY_TOO_LARGE, `the reply is larger than the ${this.maxReplyBytes}-byte limit`);
+          // A reply that announces more than the cap is refused before its body is read; one that only grows
+          // past it is cut off there. Either way the connection is dropped, never drained.
+          const announced = Number(response.headers['content-length']);
+          if (Number.isFinite(announced) && announced > this.maxReplyBytes) {
+            tooLarge();
+            return;
+          }
+          response.on('data', (chunk: Buffer) => {
+            received += chunk.length;
+            if (received > this.maxReplyBytes) {
+              chunks.length = 0;
+              tooLarge();
+              return;
+            }
+            chunks.push(chunk);
+          });
           response.on('aborted', () => fail('ECONNRESET', 'the connection was cut before the reply was complete'));
           response.on('error', (error: NodeJS.ErrnoException) =>
             fail(error.code ?? 'ECONNRESET', 'the reply was cut short'),

@@ -12,6 +12,8 @@
  *   an answer missing from a batch reply) may meet `before` again.
  * - A v2 batch reply that answers fewer items than were sent means the server drops what is over its batch
  *   limit: the batch size shrinks to what it answered, and the unanswered items go back to the front.
+ * - Every request goes through the limiter, the quota queries included: VirusTotal counts requests "of any
+ *   nature" against the minute limit.
  * - A quota refusal (v3 429 QuotaExceededError, v2 204) asks overall_quotas (v3) whether the day or month is
  *   spent; otherwise it is retried with backoff, and a refusal that persists for a whole minute window (at
  *   least three refusals) means the day or month is spent; an hour when overall_quotas shows room left (a
@@ -159,7 +161,11 @@ class LookupRun {
     this.hooks = hooks;
     this.limiter = new RateLimiter(options, options.clock, options.signal);
     // One spare socket for the quota checks that can run beside the lookups.
-    this.http = new HttpClient(options.baseUrl, { maxSockets: options.concurrency + 1, timeoutMs: options.timeoutMs });
+    this.http = new HttpClient(options.baseUrl, {
+      maxSockets: options.concurrency + 1,
+      timeoutMs: options.timeoutMs,
+      maxReplyBytes: options.maxReplyBytes,
+    });
     this.batchSize = options.batchSize;
     this.lookupHeaders = options.api === 'v3' ? { 'x-apikey': options.apiKey } : {};
     this.stats = {
@@ -511,8 +517,17 @@ class LookupRun {
     }
   }
 
+  /**
+   * Asks overall_quotas. VirusTotal counts every request "of any nature" against the minute limit, so this one
+   * is paced like a lookup, and it is charged to the day and the month too (the documentation does not say it
+   * is free there; see the README's *Quotas and pacing*). Without a slot (budget spent, interrupted) it is
+   * not asked.
+   */
   private async fetchServerUsage(): Promise<ServerUsage | undefined> {
+    const acquired = await this.limiter.acquire(1);
+    if (!('permit' in acquired)) return undefined;
     const classified = await this.send(v3QuotasPath(this.options.apiKey), { 'x-apikey': this.options.apiKey });
+    acquired.permit.settle(1);
     if (classified.kind === 'auth') {
       this.fail401(classified.code, classified.status);
       return undefined;
@@ -534,16 +549,21 @@ class LookupRun {
     ) {
       resolutions = await this.fetchResolutions(item);
     }
-    const reply: VtReply = {
+    this.settleReply(item, {
       api: this.options.api,
       type: observable.type,
       value: observable.value,
       body,
       ...(resolutions === undefined ? {} : { resolutions }),
       fetchedAt: this.options.clock.now(),
-    };
-    this.hooks.onReply?.(observable, reply);
-    this.finish(item, normalizeReply(reply, { raw: this.options.raw, redact: this.options.apiKey }));
+    });
+  }
+
+  /** Normalises a reply and finishes its item; only a reply that normalises is handed on (to the cache). */
+  private settleReply(item: Item, reply: VtReply): void {
+    const result = normalizeReply(reply, { raw: this.options.raw, redact: this.options.apiKey });
+    if (!result.status.startsWith('Failed')) this.hooks.onReply?.(item.observable, reply);
+    this.finish(item, result);
   }
 
   /** The first page of resolutions; undefined when they could not be had (the object's result stands). */
@@ -584,15 +604,13 @@ class LookupRun {
         return;
       }
       const notFound = answer['response_code'] === 0;
-      const reply: VtReply = {
+      this.settleReply(item, {
         api: 'v2',
         type: item.observable.type,
         value: item.observable.value,
         body: notFound ? null : answer,
         fetchedAt: this.options.clock.now(),
-      };
-      this.hooks.onReply?.(item.observable, reply);
-      this.finish(item, normalizeReply(reply, { raw: this.options.raw, redact: this.options.apiKey }));
+      });
     });
     if (putBack.length > 0) {
       this.stats.retries++;

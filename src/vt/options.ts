@@ -64,6 +64,11 @@ export interface LookupOptions {
   maxRetries?: number;
   /** Per-request timeout, ms. @default 30000 */
   timeoutMs?: number;
+  /**
+   * Largest reply read, in bytes; a larger one is cut off and its items get `Failed: reply too large`.
+   * VirusTotal's largest object replies are a few hundred KB. @default 16 MiB
+   */
+  maxReplyBytes?: number;
   /** First backoff ceiling, ms (doubling per retry, full jitter). @default 1000 */
   backoffBaseMs?: number;
   /** Highest backoff ceiling, ms. @default 60000 */
@@ -92,6 +97,7 @@ export interface NormalizedLookupOptions {
   readonly raw: boolean;
   readonly maxRetries: number;
   readonly timeoutMs: number;
+  readonly maxReplyBytes: number;
   readonly backoffBaseMs: number;
   readonly backoffMaxMs: number;
   readonly signal: AbortSignal | undefined;
@@ -99,6 +105,9 @@ export interface NormalizedLookupOptions {
   readonly clock: Clock;
   readonly random: () => number;
 }
+
+/** The default cap of a reply's size: far above any real reply, far below what would strain memory. */
+export const DEFAULT_MAX_REPLY_BYTES = 16 * 1024 * 1024;
 
 /** The defaults each tier implies. Premium limits are per contract: these are a mid-size contract's. */
 export const TIER_DEFAULTS: Readonly<
@@ -171,6 +180,7 @@ export function normalizeLookupOptions(options: LookupOptions | NormalizedLookup
     raw: options.raw ?? false,
     maxRetries: integer('maxRetries', options.maxRetries, 5, 0, 100),
     timeoutMs: integer('timeoutMs', options.timeoutMs, 30_000, 1, 3_600_000),
+    maxReplyBytes: integer('maxReplyBytes', options.maxReplyBytes, DEFAULT_MAX_REPLY_BYTES, 1_024, 1 << 30),
     backoffBaseMs: integer('backoffBaseMs', options.backoffBaseMs, 1_000, 0, 3_600_000),
     backoffMaxMs: integer('backoffMaxMs', options.backoffMaxMs, 60_000, 0, 3_600_000),
     signal: options.signal,

@@ -4,10 +4,12 @@
  */
 import type { ApiVersion, IocType, Observable } from '../types.js';
 import type { HttpReply } from './http-client.js';
-import { NetworkFailure } from './http-client.js';
+import { NetworkFailure, REPLY_TOO_LARGE } from './http-client.js';
 import { parseReply } from './lean-json.js';
 import { urlIdBase64, v3Collection } from './ids.js';
 import type { ServerUsage } from './rate-limiter.js';
+
+export { redact } from '../redact.js';
 
 /** What one HTTP exchange means for the items it carried. */
 export type Classified =
@@ -75,21 +77,51 @@ export function v2ReportPath(endpoint: V2Endpoint, values: readonly string[], ap
   return `/vtapi/v2/${endpoint}/report?apikey=${encodeURIComponent(apiKey)}&${parameter}=${encodeURIComponent(value)}`;
 }
 
-/** Cuts the key (raw and URL-encoded) out of a text before it is logged or shown. */
-export function redact(text: string, apiKey: string): string {
-  if (apiKey === '') return text;
-  let result = text.split(apiKey).join('[redacted]');
-  const encoded = encodeURIComponent(apiKey);
-  if (encoded !== apiKey) result = result.split(encoded).join('[redacted]');
-  return result;
+/**
+ * How deep a reply may nest. VirusTotal's real replies nest under 20 levels; a deeper one is refused before it
+ * is parsed, because storing or printing it (JSON.stringify, which recurses) would overflow the stack.
+ */
+export const MAX_REPLY_DEPTH = 64;
+
+/** Whether `text` (JSON) nests arrays and objects deeper than `limit`. Linear, and brackets in strings are skipped. */
+export function nestsDeeperThan(text: string, limit: number): boolean {
+  let depth = 0;
+  let index = 0;
+  const length = text.length;
+  // Only `[`, `{`, `]`, `}` and `"` matter; strings are jumped over with indexOf.
+  while (index < length) {
+    const code = text.charCodeAt(index);
+    if (code === 34) {
+      // A string: jump to its closing quote (one preceded by an even number of backslashes).
+      let end = text.indexOf('"', index + 1);
+      for (;;) {
+        if (end === -1) return false; // unterminated: JSON.parse refuses it
+        let backslashes = 0;
+        while (text.charCodeAt(end - 1 - backslashes) === 92) backslashes++;
+        if (backslashes % 2 === 0) break;
+        end = text.indexOf('"', end + 1);
+      }
+      index = end;
+    } else if (code === 123 || code === 91) {
+      depth++;
+      if (depth > limit) return true;
+    } else if (code === 125 || code === 93) {
+      depth--;
+    }
+    index++;
+  }
+  return false;
 }
 
-function parseJson(body: Buffer, lean = false): { ok: true; json: unknown } | { ok: false } {
+type Parsed = { ok: true; json: unknown } | { ok: false; tooDeep: boolean };
+
+function parseJson(body: Buffer, lean = false): Parsed {
   try {
     const text = body.toString('utf8');
+    if (nestsDeeperThan(text, MAX_REPLY_DEPTH)) return { ok: false, tooDeep: true };
     return { ok: true, json: lean ? parseReply(text) : (JSON.parse(text) as unknown) };
   } catch {
-    return { ok: false };
+    return { ok: false, tooDeep: false };
   }
 }
 
@@ -104,6 +136,8 @@ function v3ErrorCode(body: Buffer): string | undefined {
 /** Classifies a reply (or a network failure) of either API. */
 export function classify(api: ApiVersion, reply: HttpReply | NetworkFailure): Classified {
   if (reply instanceof NetworkFailure) {
+    // A reply over the size cap would be as large again: not worth a retry.
+    if (reply.code === REPLY_TOO_LARGE) return { kind: 'failed', code: 'reply too large' };
     return {
       kind: 'retry',
       code: reply.code === 'ETIMEDOUT' ? 'timeout' : `network error ${reply.code}`,
@@ -114,10 +148,11 @@ export function classify(api: ApiVersion, reply: HttpReply | NetworkFailure): Cl
   if (status === 200) {
     // v3 object replies are read without their engine results (see lean-json.ts).
     const parsed = parseJson(reply.body, api === 'v3');
+    if (parsed.ok && typeof parsed.json === 'object' && parsed.json !== null) return { kind: 'ok', json: parsed.json };
+    // A reply nested too deeply was built that way: asking again gets the same.
+    if (!parsed.ok && parsed.tooDeep) return { kind: 'failed', code: 'malformed reply' };
     // A cut or garbled body is a transport accident: the same request will most likely succeed again.
-    return parsed.ok && typeof parsed.json === 'object' && parsed.json !== null
-      ? { kind: 'ok', json: parsed.json }
-      : { kind: 'retry', code: 'malformed reply', retryAfter: undefined };
+    return { kind: 'retry', code: 'malformed reply', retryAfter: undefined };
   }
   const code = (api === 'v3' ? v3ErrorCode(reply.body) : undefined) ?? `http ${status}`;
   if (status === 204) return { kind: 'quota', code: 'http 204', retryAfter: reply.retryAfter };
@@ -147,9 +182,12 @@ function usageOf(section: unknown): { used?: number; allowed?: number } {
       : record;
   const used = holder['used'];
   const allowed = holder['allowed'];
+  // Counts only: anything else (a negative, a fraction, 1e400) is as if the field were absent.
+  const isCount = (value: unknown): value is number =>
+    typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
   return {
-    ...(typeof used === 'number' && Number.isFinite(used) ? { used } : {}),
-    ...(typeof allowed === 'number' && allowed >= 0 ? { allowed } : {}),
+    ...(isCount(used) ? { used } : {}),
+    ...(isCount(allowed) ? { allowed } : {}),
   };
 }
 

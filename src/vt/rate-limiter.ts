@@ -103,7 +103,9 @@ export class RateLimiter {
       // When those lookups happened is unknown: dating them now is the safe guess (they leave the window last).
       const now = this.clock.now();
       const known = this.settled.length - this.head + this.inFlight;
-      for (let i = known; i < usage.minuteUsed; i++) this.settled.push(now);
+      // More than a full window is a full window (and a hostile count must not make this loop endless).
+      const used = Math.min(usage.minuteUsed, this.perMinute);
+      for (let i = known; i < used; i++) this.settled.push(now);
     }
   }
 

@@ -203,7 +203,7 @@ describe('ResultCache never stores the API key', () => {
     cache.put(echoed);
     cache.put({ ...v3Reply('ipv4', '1.2.3.4', { malicious: 0 }, T0), resolutions: [{ note: key }] });
     cache.put(v2FileReply(FILE.md5, 1, T0));
-    expect(JSON.stringify(cache.get('v3', 'url', 'http://evil.example.com/')?.reply)).toContain('[REDACTED]');
+    expect(JSON.stringify(cache.get('v3', 'url', 'http://evil.example.com/')?.reply)).toContain('[redacted]');
     cache.close();
 
     const db = new Database(join(dir, 'nested', 'dirs', 'cache.db'), { readonly: true });

@@ -121,39 +121,47 @@ describe('v2 and quotas', () => {
 });
 
 describe('overall_quotas', () => {
-  it('reports used and allowed per window and does not count against the quota', async () => {
+  it('reports used and allowed per window; counts against the minute (requests of any nature), not the day', async () => {
     const clock = manualClock(Date.UTC(2026, 4, 10, 12, 0, 0));
     const server = await start({ perMinute: 4, perDay: 10, perMonth: 20, now: clock.now });
-    for (let i = 0; i < 4; i += 1) expect(await lookup(server)).toBe(200);
-    for (let i = 0; i < 5; i += 1)
-      expect((await get(server.url, '/api/v3/users/k/overall_quotas', 'k')).status).toBe(200);
+    for (let i = 0; i < 3; i += 1) expect(await lookup(server)).toBe(200);
     const reply = await get(server.url, '/api/v3/users/k/overall_quotas', 'k');
     expect(reply.json).toEqual({
       data: {
         api_requests_minutely: { user: { used: 4, allowed: 4 } },
         api_requests_hourly: { user: { used: 4, allowed: 240 } },
-        api_requests_daily: { user: { used: 4, allowed: 10 } },
-        api_requests_monthly: { user: { used: 4, allowed: 20 } },
+        api_requests_daily: { user: { used: 3, allowed: 10 } },
+        api_requests_monthly: { user: { used: 3, allowed: 20 } },
       },
     });
+    // The minute is full: a fifth request of any nature is refused, the quota query included.
+    expect(await lookup(server)).toBe(429);
+    const refused = await get(server.url, '/api/v3/users/k/overall_quotas', 'k');
+    expect(refused.status).toBe(429);
+    expect(at(refused.json, 'error', 'code')).toBe('QuotaExceededError');
     clock.advance(60_000);
     // The minute has passed, the day has not: how a client tells a passing refusal from an exhausted day.
-    expect(
-      at(
-        (await get(server.url, '/api/v3/users/k/overall_quotas', 'k')).json,
-        'data',
-        'api_requests_minutely',
-        'user',
-        'used',
-      ),
-    ).toBe(0);
+    const next = await get(server.url, '/api/v3/users/k/overall_quotas', 'k');
+    expect(at(next.json, 'data', 'api_requests_minutely', 'user', 'used')).toBe(1);
+    expect(at(next.json, 'data', 'api_requests_daily', 'user', 'used')).toBe(3);
     clock.advance(3_540_000);
     const later = await get(server.url, '/api/v3/users/k/overall_quotas', 'k');
     expect([
       at(later.json, 'data', 'api_requests_hourly', 'user', 'used'),
       at(later.json, 'data', 'api_requests_daily', 'user', 'used'),
-    ]).toEqual([0, 4]);
-    expect(server.stats().itemsLookedUp).toBe(4);
+      // This request and the one a minute in; the first four left the hour.
+    ]).toEqual([2, 3]);
+    expect(server.stats().itemsLookedUp).toBe(3);
+  });
+
+  it('with freeQuotaEndpoint, overall_quotas takes no slot of the minute', async () => {
+    const clock = manualClock(Date.UTC(2026, 4, 10, 12, 0, 0));
+    const server = await start({ perMinute: 4, now: clock.now, freeQuotaEndpoint: true });
+    for (let i = 0; i < 4; i += 1) expect(await lookup(server)).toBe(200);
+    for (let i = 0; i < 5; i += 1)
+      expect((await get(server.url, '/api/v3/users/k/overall_quotas', 'k')).status).toBe(200);
+    const reply = await get(server.url, '/api/v3/users/k/overall_quotas', 'k');
+    expect(at(reply.json, 'data', 'api_requests_minutely', 'user', 'used')).toBe(4);
   });
 
   it('answers 404 for a user key the emulator does not accept', async () => {
