@@ -163,7 +163,9 @@ function normalizeV3(reply: VtReply, options: { raw: boolean; redact?: string })
   if (data === undefined || attributes === undefined) return failedResult('Failed: malformed reply');
   const id = text(data['id']);
   const stats = object(attributes['last_analysis_stats']);
-  const verdict = (key: string): number => count(stats?.[key]) || 0;
+  // A missing verdict is none (0); one that is not a count makes its cells empty.
+  const verdict = (key: string): number | '' => (stats?.[key] === undefined ? 0 : count(stats[key]));
+  const verdicts = [verdict('harmless'), verdict('malicious'), verdict('suspicious'), verdict('undetected')];
   const date = epochSeconds(attributes['last_analysis_date']);
   const resolutions = (reply.resolutions ?? []).map((item) => object(object(item)?.['attributes']));
   let resolvedIps = '';
@@ -188,9 +190,9 @@ function normalizeV3(reply: VtReply, options: { raw: boolean; redact?: string })
     positives: stats === undefined ? '' : verdict('malicious'),
     suspicious: stats === undefined ? '' : verdict('suspicious'),
     total:
-      stats === undefined
+      stats === undefined || verdicts.includes('')
         ? ''
-        : verdict('harmless') + verdict('malicious') + verdict('suspicious') + verdict('undetected'),
+        : count(verdicts.reduce<number>((sum, n) => sum + Number(n), 0)),
     md5: file ? text(attributes['md5']) : '',
     sha1: file ? text(attributes['sha1']) : '',
     sha256: file ? text(attributes['sha256']) || id : '',

@@ -228,6 +228,31 @@ describe('pacing against the emulator’s sliding window', () => {
     },
   );
 
+  it.each([
+    [4, 5],
+    [30, 30],
+  ])(
+    'v3 at %i/min, every request counted (quota query, objects, resolutions): never a 429 over two windows',
+    async (perMinute, count) => {
+      const { server, clock, options } = await paced(
+        { keys: [{ key: KEY, tier: 'premium' }], perMinute, notFoundRate: 0 },
+        { tier: 'premium', perMinute, concurrency: 4, resolutions: true },
+      );
+      const start = clock.now();
+      const { stats } = await run(observables('ipv4', count, `every${perMinute}`), options);
+      expect(stats.lookedUp).toBe(count);
+      // One quota query, one object and one page of resolutions per IP: all through one window.
+      expect(stats.requests).toBe(1 + 2 * count);
+      expect(server.stats().byEndpoint).toMatchObject({ 'v3/overall_quotas': 1, 'v3/resolutions': count });
+      expect(server.stats().quotaRefusals).toBe(0);
+      expect(stats.quotaRefusals).toBe(0);
+      // More than two windows of requests, and no more time than the window allows.
+      const windows = (clock.now() - start) / 60_000;
+      expect(windows).toBeGreaterThanOrEqual(2);
+      expect(windows).toBeLessThan(Math.ceil(stats.requests / perMinute));
+    },
+  );
+
   it('v3: a run started right after another one waits for the minute the first one spent', async () => {
     const { server, clock, options } = await paced({});
     await run(observables('dns', 4, 'first'), options);

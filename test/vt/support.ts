@@ -107,18 +107,27 @@ export function recordingLogger(): { logger: Logger; text: () => string } {
 }
 
 /** A canned reply for a request path. */
-export type Canned = (request: IncomingMessage) => { status: number; body?: unknown; headers?: Record<string, string> };
+export type Canned = (request: IncomingMessage) => {
+  status: number;
+  /** JSON-encoded as the body. */
+  body?: unknown;
+  /** The body as it is (instead of `body`): text a JSON encoder would not write. */
+  text?: string | Buffer;
+  /** Sent without a content-length (chunked), so only the bytes tell the size. */
+  chunked?: boolean;
+  headers?: Record<string, string>;
+};
 
 /** An HTTP server on 127.0.0.1 answering with `handler`; records the paths it was asked for. */
 export async function cannedServer(handler: Canned): Promise<{ url: string; paths: string[]; close(): Promise<void> }> {
   const paths: string[] = [];
   const server = createServer((request: IncomingMessage, response: ServerResponse) => {
     paths.push(request.url ?? '');
-    const { status, body, headers } = handler(request);
-    const text = body === undefined ? '' : JSON.stringify(body);
+    const { status, body, text: raw, chunked = false, headers } = handler(request);
+    const text = raw ?? (body === undefined ? '' : JSON.stringify(body));
     response.writeHead(status, {
       'content-type': 'application/json',
-      ...(status === 204 ? {} : { 'content-length': Buffer.byteLength(text) }),
+      ...(status === 204 || chunked ? {} : { 'content-length': Buffer.byteLength(text) }),
       ...headers,
     });
     response.end(text);
