@@ -17,6 +17,47 @@
  *   of information VirusTotal sent. Property reads see every attribute but the engine results.
  */
 
+// The characters that matter to nesting; the regular expression jumps over everything else in native code.
+const STRUCTURE = /["[\]{}]/g;
+
+/** Whether `text` (JSON) nests arrays and objects deeper than `limit`. Linear; brackets in strings are skipped. */
+export function nestsDeeperThan(text: string, limit: number): boolean {
+  if (limit === Infinity) return false;
+  let depth = 0;
+  STRUCTURE.lastIndex = 0;
+  // test() rather than exec(): no match object per character found.
+  while (STRUCTURE.test(text)) {
+    const index = STRUCTURE.lastIndex - 1;
+    const code = text.charCodeAt(index);
+    if (code === 34) {
+      // A string: jump to its closing quote (one preceded by an even number of backslashes).
+      let end = text.indexOf('"', index + 1);
+      for (;;) {
+        if (end === -1) return false; // unterminated: JSON.parse refuses it
+        let backslashes = 0;
+        while (text.charCodeAt(end - 1 - backslashes) === 92) backslashes++;
+        if (backslashes % 2 === 0) break;
+        end = text.indexOf('"', end + 1);
+      }
+      STRUCTURE.lastIndex = end + 1;
+    } else if (code === 123 || code === 91) {
+      depth++;
+      if (depth > limit) return true;
+    } else {
+      depth--;
+    }
+  }
+  return false;
+}
+
+/** Thrown by {@link parseReply} for a reply that nests deeper than it allows. */
+export class NestedTooDeeply extends Error {
+  constructor(limit: number) {
+    super(`the reply nests deeper than ${limit} levels`);
+    this.name = 'NestedTooDeeply';
+  }
+}
+
 const MEMBER = '"last_analysis_results"';
 // A JSON string, unrolled so that runs of plain characters are one step.
 const STRING = String.raw`"[^"\\]*(?:\\.[^"\\]*)*"`;
@@ -69,11 +110,15 @@ function fullOrLean(text: string, lean: Record<string, unknown>): unknown {
 
 /**
  * Parses a reply body. v3 object replies come back without their engine results (see the module comment);
- * everything else is parsed in full. Throws `SyntaxError` as `JSON.parse` does.
+ * everything else is parsed in full. Throws `SyntaxError` as `JSON.parse` does, and {@link NestedTooDeeply} for a
+ * reply that nests deeper than `maxDepth`.
  */
-export function parseReply(text: string): unknown {
+export function parseReply(text: string, maxDepth = Infinity): unknown {
   const lean = withoutResults(text);
   if (lean !== undefined) {
+    // The cut member was matched as at most two levels deep, so the lean text alone tells the whole reply's depth
+    // (it is most of the text: scanning only the rest keeps the check cheap).
+    if (nestsDeeperThan(lean, maxDepth - 2)) throw new NestedTooDeeply(maxDepth);
     let parsed: unknown;
     try {
       parsed = JSON.parse(lean);
@@ -93,5 +138,6 @@ export function parseReply(text: string): unknown {
       return parsed;
     }
   }
+  if (nestsDeeperThan(text, maxDepth)) throw new NestedTooDeeply(maxDepth);
   return JSON.parse(text) as unknown;
 }

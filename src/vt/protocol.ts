@@ -5,7 +5,7 @@
 import type { ApiVersion, IocType, Observable } from '../types.js';
 import type { HttpReply } from './http-client.js';
 import { NetworkFailure, REPLY_TOO_LARGE } from './http-client.js';
-import { parseReply } from './lean-json.js';
+import { NestedTooDeeply, nestsDeeperThan, parseReply } from './lean-json.js';
 import { urlIdBase64, v3Collection } from './ids.js';
 import type { ServerUsage } from './rate-limiter.js';
 
@@ -83,45 +83,16 @@ export function v2ReportPath(endpoint: V2Endpoint, values: readonly string[], ap
  */
 export const MAX_REPLY_DEPTH = 64;
 
-/** Whether `text` (JSON) nests arrays and objects deeper than `limit`. Linear, and brackets in strings are skipped. */
-export function nestsDeeperThan(text: string, limit: number): boolean {
-  let depth = 0;
-  let index = 0;
-  const length = text.length;
-  // Only `[`, `{`, `]`, `}` and `"` matter; strings are jumped over with indexOf.
-  while (index < length) {
-    const code = text.charCodeAt(index);
-    if (code === 34) {
-      // A string: jump to its closing quote (one preceded by an even number of backslashes).
-      let end = text.indexOf('"', index + 1);
-      for (;;) {
-        if (end === -1) return false; // unterminated: JSON.parse refuses it
-        let backslashes = 0;
-        while (text.charCodeAt(end - 1 - backslashes) === 92) backslashes++;
-        if (backslashes % 2 === 0) break;
-        end = text.indexOf('"', end + 1);
-      }
-      index = end;
-    } else if (code === 123 || code === 91) {
-      depth++;
-      if (depth > limit) return true;
-    } else if (code === 125 || code === 93) {
-      depth--;
-    }
-    index++;
-  }
-  return false;
-}
-
 type Parsed = { ok: true; json: unknown } | { ok: false; tooDeep: boolean };
 
 function parseJson(body: Buffer, lean = false): Parsed {
   try {
     const text = body.toString('utf8');
+    if (lean) return { ok: true, json: parseReply(text, MAX_REPLY_DEPTH) };
     if (nestsDeeperThan(text, MAX_REPLY_DEPTH)) return { ok: false, tooDeep: true };
-    return { ok: true, json: lean ? parseReply(text) : (JSON.parse(text) as unknown) };
-  } catch {
-    return { ok: false, tooDeep: false };
+    return { ok: true, json: JSON.parse(text) as unknown };
+  } catch (error) {
+    return { ok: false, tooDeep: error instanceof NestedTooDeeply };
   }
 }
 
