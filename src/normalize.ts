@@ -140,7 +140,10 @@ function normalizeV3(reply: VtReply, options: { raw: boolean; redact?: string })
   if (data === undefined || attributes === undefined) return failedResult('Failed: malformed reply');
   const id = text(data['id']);
   const stats = object(attributes['last_analysis_stats']);
-  const verdict = (key: string): number => (typeof stats?.[key] === 'number' ? (stats[key] as number) : 0);
+  const verdict = (key: string): number => {
+    const count = stats?.[key];
+    return typeof count === 'number' ? count : 0;
+  };
   const date = attributes['last_analysis_date'];
   const resolutions = (reply.resolutions ?? []).map((item) => object(object(item)?.['attributes']));
   let resolvedIps = '';

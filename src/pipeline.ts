@@ -411,7 +411,8 @@ export async function enrich(
 
     const onProgress = options.onProgress;
     let lookup: LookupStats | undefined;
-    let failure: unknown;
+    // Boxed: what lookupObservables threw is rethrown as it was, even a falsy value.
+    let failure: { error: unknown } | undefined;
     if (options.dryRun !== true && pending.length > 0) {
       try {
         lookup = await lookupObservables(pending, lookupOptions, {
@@ -455,7 +456,7 @@ export async function enrich(
         });
       } catch (error) {
         // The run failed (e.g. the key was refused): still write a row for every occurrence, then rethrow.
-        failure = error;
+        failure = { error };
       }
     }
 
@@ -527,7 +528,7 @@ export async function enrich(
           b.positives - a.positives || b.occurrences - a.occurrences || a.observable.localeCompare(b.observable),
       )
       .slice(0, TOP_FINDINGS);
-    if (failure !== undefined) throw failure;
+    if (failure !== undefined) throw failure.error;
     return summary;
   } finally {
     await rm(spoolDirectory, { recursive: true, force: true });
