@@ -1,6 +1,8 @@
 /**
- * The only module that knows about streams, ordering and counting. It wires the stages together:
- * records → occurrences (extract, screen, allowlist, dedup) → distinct lookups → rows in input order.
+ * The generic pipeline: streams, input order and counting for `enrich` and the generic extract. It wires the
+ * stages together: records → occurrences (extract, screen, allowlist, dedup) → distinct lookups → rows in input
+ * order. (The `extract` command's text and CSV path, src/parallel, keeps input order and counts on its own: its
+ * parts run on workers or in the native engine and are written back in order, with the same rows as here.)
  *
  * Design: enrichment is done in two passes so that memory grows with the number of DISTINCT observables,
  * never with the number of occurrences or the input size. Pass one streams the input once, spooling each
