@@ -1,6 +1,8 @@
 /**
- * The only module that knows about streams, ordering and counting. It wires the stages together:
- * records → occurrences (extract, screen, allowlist, dedup) → distinct lookups → rows in input order.
+ * The generic pipeline: streams, input order and counting for `enrich` and the generic extract. It wires the
+ * stages together: records → occurrences (extract, screen, allowlist, dedup) → distinct lookups → rows in input
+ * order. (The `extract` command's text and CSV path, src/parallel, keeps input order and counts on its own: its
+ * parts run on workers or in the native engine and are written back in order, with the same rows as here.)
  *
  * Design: enrichment is done in two passes so that memory grows with the number of DISTINCT observables,
  * never with the number of occurrences or the input size. Pass one streams the input once, spooling each
@@ -433,7 +435,8 @@ export async function enrich(
 
     const onProgress = options.onProgress;
     let lookup: LookupStats | undefined;
-    let failure: unknown;
+    // Boxed: what lookupObservables threw is rethrown as it was, even a falsy value.
+    let failure: { error: unknown } | undefined;
     if (options.dryRun !== true && pending.length > 0) {
       try {
         lookup = await lookupObservables(pending, lookupOptions, {
@@ -477,7 +480,7 @@ export async function enrich(
         });
       } catch (error) {
         // The run failed (e.g. the key was refused): still write a row for every occurrence, then rethrow.
-        failure = error;
+        failure = { error };
       }
     }
 
@@ -549,7 +552,7 @@ export async function enrich(
           b.positives - a.positives || b.occurrences - a.occurrences || a.observable.localeCompare(b.observable),
       )
       .slice(0, TOP_FINDINGS);
-    if (failure !== undefined) throw failure;
+    if (failure !== undefined) throw failure.error;
     return summary;
   } finally {
     await rm(spoolDirectory, { recursive: true, force: true });

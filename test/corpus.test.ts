@@ -5,7 +5,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { describe, expect, it } from 'vitest';
-// @ts-expect-error: a plain-JS benchmark helper without type declarations.
 import { generateCorpus, writeCorpus } from '../bench/corpus-generator.mjs';
 import { extractCandidates } from '../src/extract/index.js';
 import { screenValue } from '../src/screen.js';
@@ -77,10 +76,7 @@ describe('generated corpus', () => {
   it('streams a corpus of about the asked size to a file, deterministically', async () => {
     const folder = mkdtempSync(join(tmpdir(), 'corpus-'));
     try {
-      const first = (await writeCorpus(join(folder, 'a.csv'), { seed: 5, bytes: 200_000, format: 'csv' })) as {
-        bytes: number;
-        lines: number;
-      };
+      const first = await writeCorpus(join(folder, 'a.csv'), { seed: 5, bytes: 200_000, format: 'csv' });
       await writeCorpus(join(folder, 'b.csv'), { seed: 5, bytes: 200_000, format: 'csv' });
       const text = readFileSync(join(folder, 'a.csv'), 'utf8');
       expect(text).toBe(readFileSync(join(folder, 'b.csv'), 'utf8'));
@@ -94,21 +90,15 @@ describe('generated corpus', () => {
   });
 
   it('reaches precision and recall ≥ 0.99 per type on text lines', () => {
-    const { text, truth } = generateCorpus({ seed: 11, lines: 8000, format: 'text' }) as {
-      text: string;
-      truth: Truth[];
-    };
+    const { text, truth } = generateCorpus({ seed: 11, lines: 8000, format: 'text' });
     const lines = text.split('\n');
     const found = lines.flatMap((line, index) => accepted(index, line));
     expectQuality(score(found, truth));
   });
 
   it('reaches precision and recall ≥ 0.99 per type on CSV rows', () => {
-    const { text, truth } = generateCorpus({ seed: 12, lines: 8000, format: 'csv' }) as {
-      text: string;
-      truth: Truth[];
-    };
-    const rows = parse(text, { columns: false, from_line: 2 }) as string[][];
+    const { text, truth } = generateCorpus({ seed: 12, lines: 8000, format: 'csv' });
+    const rows = parse(text, { from_line: 2 });
     expect(rows).toHaveLength(8000);
     const found = rows.flatMap((fields, index) => fields.flatMap((field) => accepted(index, field)));
     expectQuality(score(found, truth));

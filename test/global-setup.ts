@@ -6,6 +6,7 @@
 import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { nativeEngineLoadError } from '../src/native/engine.js';
 
 export default function setup(): void {
   const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -19,4 +20,7 @@ export default function setup(): void {
   );
   // The native engine too, when its source changed (a no-op otherwise; it says so when it cannot be built).
   spawnSync(process.execPath, [join(root, 'scripts/build-native.mjs')], { cwd: root, stdio: 'inherit' });
+  // A build that is there but does not load: one line too (test/native skips its tests then, or fails them in CI).
+  const loadError = nativeEngineLoadError();
+  if (loadError !== undefined) process.stderr.write(`ioc-enrich: ${loadError.message}\n`);
 }

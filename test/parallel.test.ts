@@ -9,7 +9,6 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-// @ts-expect-error: a plain-JS benchmark helper without type declarations.
 import { generateCorpus } from '../bench/corpus-generator.mjs';
 import { Allowlist } from '../src/allowlist.js';
 import { InputError } from '../src/errors.js';
@@ -166,8 +165,8 @@ function trickyCsv(rows: number): string {
 }
 
 describe('parallel extraction gives what one thread gives', () => {
-  const text = generateCorpus({ seed: 7, lines: 3000, format: 'text' }).text as string;
-  const csv = generateCorpus({ seed: 8, lines: 3000, format: 'csv' }).text as string;
+  const text = generateCorpus({ seed: 7, lines: 3000, format: 'text' }).text;
+  const csv = generateCorpus({ seed: 8, lines: 3000, format: 'csv' }).text;
   const cases: Array<[string, () => string, Options]> = [
     ['text', () => file(text, '.txt'), { inputFormat: 'text' }],
     [
@@ -317,7 +316,7 @@ describe('errors in parallel extraction', () => {
   });
 
   it('a failing output stream ends the run with its error (no hang, no uncaught exception)', async () => {
-    const path = file(generateCorpus({ seed: 9, lines: 3000, format: 'text' }).text as string, '.txt');
+    const path = file(generateCorpus({ seed: 9, lines: 3000, format: 'text' }).text, '.txt');
     let writes = 0;
     // The write fails later, and the stream never asks to wait (a huge high-water mark): its 'error' event comes
     // while nothing awaits it. No 'error' listener either, as a careless caller would have: the error must
@@ -336,7 +335,7 @@ describe('errors in parallel extraction', () => {
   });
 
   it('a worker that quits (exit code 0) with a part unanswered fails the run instead of hanging it', async () => {
-    const path = file(generateCorpus({ seed: 10, lines: 3000, format: 'text' }).text as string, '.txt');
+    const path = file(generateCorpus({ seed: 10, lines: 3000, format: 'text' }).text, '.txt');
     const quitter = file(
       "import { parentPort } from 'node:worker_threads';\nparentPort.on('message', () => process.exit(0));\n",
       '.mjs',

@@ -167,7 +167,7 @@ function spawnCli(args: string[]): Child {
 }
 
 function csvRows(path: string): Array<Record<string, string>> {
-  return parse(readFileSync(path, 'utf8'), { columns: true, skip_empty_lines: true }) as Array<Record<string, string>>;
+  return parse<Record<string, string>>(readFileSync(path, 'utf8'), { columns: true, skip_empty_lines: true });
 }
 
 function hosts(count: number, prefix: string): string {

@@ -141,7 +141,8 @@ export function emulatorOptions(args: string[]): EmulatorOptions | 'help' {
   if (!isTier(tier)) throw new OptionError('--tier', tier, '`public` or `premium`');
   const slowMs = integer('--slow-ms', values['slow-ms'], 0);
   const faults = parseFaults(values['fault-rate'] ?? []);
-  const options: Record<string, unknown> = {
+  // Typed as EmulatorOptions has it, but each may be undefined here (not given on the command line).
+  const options: { -readonly [K in keyof EmulatorOptions]?: EmulatorOptions[K] | undefined } = {
     port: integer('--port', values.port, 0, 65_535),
     keys: (values.key ?? []).map((spec) => parseKey(spec, tier)),
     tier,
@@ -157,7 +158,9 @@ export function emulatorOptions(args: string[]): EmulatorOptions | 'help' {
     seed: integer('--seed', values.seed, Number.MIN_SAFE_INTEGER),
   };
   // exactOptionalPropertyTypes: options not given are left out, not set to undefined.
-  for (const [name, value] of Object.entries(options)) if (value === undefined) delete options[name];
+  for (const name of Object.keys(options) as (keyof EmulatorOptions)[]) {
+    if (options[name] === undefined) delete options[name];
+  }
   return options as EmulatorOptions;
 }
 

@@ -103,7 +103,7 @@ export function openOutput(path: string | undefined, io: CommandIo): Output {
 function redacting(output: Output, io: CommandIo): Output {
   const redactor = new RedactingStream(io.secrets ?? []);
   if (!redactor.active) return output;
-  redactor.pipe(output.stream as NodeJS.WritableStream, { end: false });
+  redactor.pipe(output.stream, { end: false });
   return {
     stream: redactor,
     commit: async () => {

@@ -12,6 +12,7 @@ const BASE64URL = /^[A-Za-z0-9_-]+={0,2}$/;
 const DOMAIN =
   /^(?=.{1,253}$)(?:[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9])?\.)+(?=[a-z0-9-]*[a-z])[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 // A URL with control characters is not one VirusTotal would know.
+// eslint-disable-next-line no-control-regex -- matching control characters is this pattern's purpose
 const CONTROL = /[\u0000-\u001f\u007f]/;
 
 /** A file id: md5, sha1 or sha256, lower-cased. */

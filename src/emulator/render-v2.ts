@@ -150,6 +150,11 @@ export function v2IpReport(object: VtObject, hosted: readonly HostedUrl[]): Reco
       last_resolved: v2Date(resolution.date),
       hostname: resolution.hostName,
     })),
-    asn: String(object.attributes['asn'] ?? ''),
+    asn: scalarText(object.attributes['asn']),
   };
+}
+
+/** A number or string attribute as text; anything else (absent, an object) as ''. */
+function scalarText(value: unknown): string {
+  return typeof value === 'number' || typeof value === 'string' ? String(value) : '';
 }

@@ -27,7 +27,7 @@
  */
 import type { Candidate, IocType } from '../types.js';
 import { DomainKind, isPublicDomain, publicDomainKind } from './domain.js';
-import { canonicalIpv6, isValidIpv6, looksLikeIpv4 } from './ip.js';
+import { canonicalIpv6, isValidIpv6 } from './ip.js';
 import { refangWithMap, type OffsetMap } from './refang.js';
 import { URL_SCHEMES, normaliseUrl, splitUrl } from './url.js';
 

@@ -117,15 +117,15 @@ export function drained(output: NodeJS.WritableStream): Promise<void> {
     return Promise.reject(stream.errored ?? new Error('the output stream closed before all rows were written'));
   }
   return new Promise((resolve, reject) => {
-    const done = (error?: unknown): void => {
+    const done = (error?: Error): void => {
       output.off('drain', onDrain);
       output.off('error', onError);
       output.off('close', onClose);
       if (error === undefined) resolve();
-      else reject(error instanceof Error ? error : new Error(String(error)));
+      else reject(error);
     };
     const onDrain = (): void => done();
-    const onError = (error: unknown): void => done(error);
+    const onError = (error: unknown): void => done(error instanceof Error ? error : new Error(String(error)));
     const onClose = (): void =>
       done(stream.errored ?? new Error('the output stream closed before all rows were written'));
     output.on('drain', onDrain);

@@ -276,7 +276,7 @@ export async function joinResults(options: JoinOptions): Promise<JoinStats> {
   const state: JoinState = {
     file: options.source,
     verdicts,
-    byRow: options.indexColumn === undefined ? byRowNumber(verdicts) : new Map(),
+    byRow: options.indexColumn === undefined ? byRowNumber(verdicts) : new Map<number, RowVerdict>(),
     indexColumn: options.indexColumn,
     stats: { sourceRows: 0, matchedRows: 0, resultRows, unmatchedIndexes: 0 },
   };

@@ -16,13 +16,14 @@ export interface JoinOutput {
 
 /** A caller's stream: written with back-pressure, never ended (the caller owns it: it may be stdout). */
 export function streamOutput(stream: NodeJS.WritableStream): JoinOutput {
-  let failure: unknown;
+  // Boxed: whatever the stream emitted is rethrown as it was, even a falsy value.
+  let failure: { error: unknown } | undefined;
   const onError = (error: unknown): void => {
-    failure ??= error;
+    failure ??= { error };
   };
   stream.on('error', onError);
   const check = (): void => {
-    if (failure !== undefined) throw failure;
+    if (failure !== undefined) throw failure.error;
   };
   return {
     async write(chunk) {
@@ -39,12 +40,17 @@ export function streamOutput(stream: NodeJS.WritableStream): JoinOutput {
       });
       check();
     },
-    async commit() {
+    commit() {
       stream.off('error', onError);
-      check();
+      // check() throwing inside the executor rejects the promise with what the stream emitted.
+      return new Promise<void>((resolve) => {
+        check();
+        resolve();
+      });
     },
-    async abort() {
+    abort() {
       stream.off('error', onError);
+      return Promise.resolve();
     },
   };
 }

@@ -7,9 +7,14 @@
  * engine.
  *
  * Design decision: optional. `npm ci` builds it (scripts/build-native.mjs) where a C++ compiler is found; without
- * one, or with `IOC_ENRICH_ENGINE=js` in the environment, extraction runs in JavaScript with the same output.
+ * one, or with the option `nativeEngine: false` (the CLI sets it from `IOC_ENRICH_ENGINE=js`), extraction runs in
+ * JavaScript with the same output. A build that exists but cannot be used (it fails to load, or it was built from
+ * other sources) is never used either, but not silently: {@link nativeEngineLoadError} says why, for the CLI to
+ * print (this module never prints).
  */
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
 import type { Allowlist } from '../allowlist.js';
 import { domainKindOf, tldMayBeIcann } from '../extract/domain.js';
 import { extractCandidates } from '../extract/index.js';
@@ -55,26 +60,58 @@ interface Binding {
  */
 const NATIVE_INTERFACE = 2;
 
-let binding: Binding | null | undefined;
+/** Where the build puts the module: two levels up from both src/native (tests) and dist/native (the build). */
+const MODULE_PATH = fileURLToPath(new URL('../../native/build/Release/ioc_extract.node', import.meta.url));
 
-/** The compiled module, or null when it was not built or `IOC_ENRICH_ENGINE=js` asks for JavaScript. */
-function loadBinding(): Binding | null {
-  if (binding !== undefined) return binding;
-  binding = null;
-  if (process.env.IOC_ENRICH_ENGINE === 'js') return binding;
-  try {
-    // Two levels up from both src/native (tests) and dist/native (the build).
-    const loaded = createRequire(import.meta.url)('../../native/build/Release/ioc_extract.node') as Binding;
-    if (loaded.version === NATIVE_INTERFACE) binding = loaded;
-  } catch {
-    binding = null;
-  }
-  return binding;
+/** A module load: the binding, or why a module that is there cannot be used (neither: there is none). */
+export interface NativeLoad {
+  readonly binding?: Binding;
+  readonly error?: Error;
 }
 
-/** True when the native engine is built and not turned off. */
+/**
+ * Loads the compiled module at `path`. Exported for the tests, which load broken modules on purpose; everything
+ * else goes through {@link nativeAvailable}, which loads the build once.
+ */
+export function loadNativeModule(path: string): NativeLoad {
+  if (!existsSync(path)) return {};
+  let loaded: Binding;
+  try {
+    loaded = createRequire(import.meta.url)(path) as Binding;
+  } catch (error) {
+    const reason = error instanceof Error ? error.message.split('\n')[0] : String(error);
+    return { error: new Error(`the native extraction engine ${path} does not load (${reason})`) };
+  }
+  if (loaded.version !== NATIVE_INTERFACE) {
+    return {
+      error: new Error(
+        `the native extraction engine ${path} was built from other sources (interface ${String(loaded.version)}, ` +
+          `this code needs ${NATIVE_INTERFACE}): rebuild it with npm run build`,
+      ),
+    };
+  }
+  return { binding: loaded };
+}
+
+let load: NativeLoad | undefined;
+
+function loadBinding(): Binding | null {
+  load ??= loadNativeModule(MODULE_PATH);
+  return load.binding ?? null;
+}
+
+/** True when the native engine is built and loads. */
 export function nativeAvailable(): boolean {
   return loadBinding() !== null;
+}
+
+/**
+ * Why the native engine, though built, cannot be used (extraction then runs in JavaScript); undefined when it
+ * loads or when it was not built at all (the build said so then).
+ */
+export function nativeEngineLoadError(): Error | undefined {
+  loadBinding();
+  return load?.error;
 }
 
 /** Options of {@link NativeEngine}. */

@@ -292,7 +292,8 @@ export async function extractParallel(options: ParallelExtractOptions): Promise<
   const ignoreOutputError = (): void => undefined;
   output.on('error', ignoreOutputError);
   try {
-    let readError: unknown;
+    // Boxed: what the input threw is rethrown as it was, even a falsy value.
+    let readError: { error: unknown } | undefined;
     for (;;) {
       let parts: Part[];
       let last = false;
@@ -306,7 +307,7 @@ export async function extractParallel(options: ParallelExtractOptions): Promise<
           parts = splitter.push(next.value);
         }
       } catch (error) {
-        readError = error;
+        readError = { error };
         break;
       }
       let stopped = false;
@@ -318,7 +319,7 @@ export async function extractParallel(options: ParallelExtractOptions): Promise<
       }
       if (stopped || last) break;
       if (splitter.failure !== undefined) {
-        readError = splitter.failure;
+        readError = { error: splitter.failure };
         break;
       }
     }
@@ -327,7 +328,7 @@ export async function extractParallel(options: ParallelExtractOptions): Promise<
     if (rest !== undefined && failure === undefined) await dispatch(rest);
     while (failure === undefined && inFlight.length > 0) await writeOldest();
     if (failure !== undefined) throw failure;
-    if (readError !== undefined) throw readError;
+    if (readError !== undefined) throw readError.error;
     await writeHeader();
   } finally {
     inFlight.length = 0;

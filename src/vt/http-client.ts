@@ -116,10 +116,10 @@ export class HttpClient {
             }
             settled = true;
             clearTimeout(timer);
-            const retryAfter = response.headers['retry-after'];
             resolve({
               status: response.statusCode ?? 0,
-              retryAfter: Array.isArray(retryAfter) ? retryAfter[0] : retryAfter,
+              // A single string: Node keeps the first Retry-After of a reply and discards duplicates.
+              retryAfter: response.headers['retry-after'],
               body: chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks),
             });
           });

@@ -184,9 +184,7 @@ class LookupRun {
 
   async run(observables: Iterable<Observable> | AsyncIterable<Observable>): Promise<LookupStats> {
     this.iterator =
-      Symbol.asyncIterator in observables
-        ? (observables as AsyncIterable<Observable>)[Symbol.asyncIterator]()
-        : (observables as Iterable<Observable>)[Symbol.iterator]();
+      Symbol.asyncIterator in observables ? observables[Symbol.asyncIterator]() : observables[Symbol.iterator]();
     try {
       if (this.options.api === 'v3') await this.readServerUsage();
       if (this.fatal === undefined) {
@@ -572,7 +570,7 @@ class LookupRun {
     const outcome = await this.exchange(unit, () => v3ResolutionsPath(item.observable), undefined);
     if (outcome.kind === 'ok') {
       const data = (outcome.json as { data?: unknown }).data;
-      return Array.isArray(data) ? data : [];
+      return Array.isArray(data) ? (data as unknown[]) : [];
     }
     if (outcome.kind === 'notFound') return [];
     if (outcome.kind === 'forbidden') {

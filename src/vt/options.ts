@@ -11,10 +11,12 @@ export type Tier = 'public' | 'premium';
 
 /** Time as the lookup stage sees it; injectable so that tests run an hour of pacing in milliseconds. */
 export interface Clock {
+  // Function-typed properties, not methods: a clock's functions are handed around on their own
+  // (`{ now: clock.now }`), so they must not depend on `this`.
   /** Epoch milliseconds. */
-  now(): number;
+  now: () => number;
   /** Resolves after `ms` (rejecting is not required: an aborted sleep may simply resolve early). */
-  sleep(ms: number, signal?: AbortSignal): Promise<void>;
+  sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
 }
 
 /** The real clock: `Date.now` and a timer that an abort signal cuts short. */

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { defaultCachePath, parseDuration, parseMaxAge, resolveMaxAge } from '../../src/cache/index.js';
+import { errorWith } from '../support/matchers.js';
 
 const H = 3_600_000;
 const D = 24 * H;
@@ -21,7 +22,7 @@ describe('parseDuration', () => {
 
   it.each(['', '7', 'd', '-1d', '7 days', '1y', '1e3s'])('rejects `%s` naming the option', (text) => {
     expect(() => parseDuration(text, '--older-than')).toThrow(
-      expect.objectContaining({ code: 'BAD_OPTION', option: '--older-than', value: text }),
+      errorWith({ code: 'BAD_OPTION', option: '--older-than', value: text }),
     );
   });
 });
@@ -37,7 +38,7 @@ describe('parseMaxAge', () => {
   });
 
   it.each(['bad=1d', 'clean=7d,clean=1d', 'clean=', 'clean=1d=2', 'clean=7'])('rejects %s', (text) => {
-    expect(() => parseMaxAge(text)).toThrow(expect.objectContaining({ code: 'BAD_OPTION', option: '--max-age' }));
+    expect(() => parseMaxAge(text)).toThrow(errorWith({ code: 'BAD_OPTION', option: '--max-age' }));
   });
 });
 

@@ -7,6 +7,7 @@ import { ResultCache, type MaxAgePolicy } from '../../src/cache/index.js';
 import { IocEnrichError } from '../../src/errors.js';
 import type { IocType } from '../../src/types.js';
 import { FILE, reply, v2FileReply, v3Reply } from './replies.js';
+import { errorWith } from '../support/matchers.js';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -39,7 +40,7 @@ describe('ResultCache put/get', () => {
     expect(entry).toMatchObject({ outcome: 'found', fetchedAt: T0 - HOUR, stale: false });
     expect(entry?.reply).toEqual(stored);
     // The lazily parsed reply survives JSON serialisation of the entry.
-    expect(JSON.parse(JSON.stringify(entry)).reply.body).toEqual(stored.body);
+    expect((JSON.parse(JSON.stringify(entry)) as { reply: { body: unknown } }).reply.body).toEqual(stored.body);
     second.close();
   });
 
@@ -278,7 +279,7 @@ describe('ResultCache stats, purge and export', () => {
     [{ olderThanMs: 5, all: true }, 'all'],
   ])('rejects purge options %o', (options, option) => {
     const cache = filled();
-    expect(() => cache.purge(options)).toThrow(expect.objectContaining({ code: 'BAD_OPTION', option }));
+    expect(() => cache.purge(options)).toThrow(errorWith({ code: 'BAD_OPTION', option }));
     cache.close();
   });
 
@@ -307,7 +308,7 @@ describe('ResultCache.open failures', () => {
   it('refuses a file that is not a database', () => {
     const path = join(dir, 'not-a-db.db');
     writeFileSync(path, 'this is not sqlite, just some text that is long enough to be read as a header'.repeat(20));
-    expect(() => ResultCache.open(path)).toThrow(expect.objectContaining({ code: 'CACHE_ERROR' }));
+    expect(() => ResultCache.open(path)).toThrow(errorWith({ code: 'CACHE_ERROR' }));
   });
 
   it('refuses a cache written by a newer schema', () => {
@@ -333,7 +334,7 @@ describe('ResultCache.open failures', () => {
     db.exec(`CREATE TABLE replies (note TEXT); INSERT INTO replies VALUES ('keep me')`);
     db.close();
     expect(() => ResultCache.open(path)).toThrow(
-      expect.objectContaining({ code: 'CACHE_ERROR', message: expect.stringContaining('not an ioc-enrich cache') }),
+      errorWith({ code: 'CACHE_ERROR', message: expect.stringContaining('not an ioc-enrich cache') }),
     );
     const after = new Database(path, { readonly: true });
     expect(after.prepare('SELECT note FROM replies').pluck().all()).toEqual(['keep me']);

@@ -52,7 +52,7 @@ function run(
 }
 
 function rows(csv: string): Array<Record<string, string>> {
-  return parse(csv, { columns: true, skip_empty_lines: true }) as Array<Record<string, string>>;
+  return parse<Record<string, string>>(csv, { columns: true, skip_empty_lines: true });
 }
 
 let work: string;

@@ -1,7 +1,8 @@
 /**
- * The emulator's replies have VirusTotal's real shapes: each recorded reply in ../shared/vt-samples (when that
- * folder exists) is compared with the emulator's reply for the same kind of object: the same keys, recursively,
- * and the same JSON value types. Skipped when the folder is absent (a fresh machine).
+ * The emulator's replies have VirusTotal's shapes. Always: every key of the documented replies in
+ * test/fixtures/vt-shapes (written from VirusTotal's API documentation) is in the emulator's reply for the same
+ * kind of object, with the same JSON type. And when ../shared/vt-samples exists, each recorded real reply is
+ * compared both ways: the same keys, recursively, and the same JSON value types.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -11,6 +12,7 @@ import { urlIdBase64 } from '../../src/vt/ids.js';
 import { at, fixture, get } from './helpers.js';
 
 const SAMPLES = fileURLToPath(new URL('../../../shared/vt-samples/', import.meta.url));
+const DOCUMENTED = fileURLToPath(new URL('../fixtures/vt-shapes/', import.meta.url));
 const present = existsSync(SAMPLES);
 
 const file = fixture('files/malicious.json').attributes as { md5: string; sha1: string; sha256: string };
@@ -236,6 +238,45 @@ describe('the shape comparison', () => {
     ['null against any type', { a: null, b: 'x' }, { a: 'x', b: null }, []],
   ])('reports %s', (_name, sample, reply, problems) => {
     expect(shapeProblems(sample, reply, '$', new Set())).toEqual(problems);
+  });
+});
+
+/** The documented replies and the producer (above) of the emulator's reply of that kind; `data`: its member only. */
+const DOCUMENTED_PRODUCERS: Record<string, { producer: string; member?: 'data' }> = {
+  'v3-file.json': { producer: 'v3/vt3_file_1.json', member: 'data' },
+  'v3-url.json': { producer: 'v3/vt3_url_0.json', member: 'data' },
+  'v3-domain.json': { producer: 'v3/v3_domain_with_relationships.json' },
+  'v3-ip.json': { producer: 'v3/v3_ip_address.json' },
+  'v3-resolutions-page.json': { producer: 'v3/v3_ip_resolutions_page.json' },
+  'v3-error-not-found.json': { producer: 'v3/v3_error_not_found.json' },
+  'v3-error-auth-required.json': { producer: 'v3/v3_error_auth_required.json' },
+  'v2-file.json': { producer: 'v2/fileresponse.json' },
+  'v2-url.json': { producer: 'v2/url_pos.json' },
+  'v2-domain.json': { producer: 'v2/domain_pos.json' },
+  'v2-ip.json': { producer: 'v2/ip-address_neg.json' },
+};
+
+describe('reply shapes against the documented ones (test/fixtures/vt-shapes)', () => {
+  beforeAll(async () => {
+    emulator = await startEmulator({ unlimited: true });
+  });
+  afterAll(async () => {
+    await emulator.close();
+  });
+
+  it('has a documented reply for each file in the folder', () => {
+    const files = readdirSync(DOCUMENTED).filter((name) => name.endsWith('.json'));
+    expect(files.sort()).toEqual(Object.keys(DOCUMENTED_PRODUCERS).sort());
+  });
+
+  it.each(Object.entries(DOCUMENTED_PRODUCERS))('%s: every documented key, with its type', async (name, entry) => {
+    const producer = PRODUCERS[entry.producer];
+    if (producer === undefined) throw new Error(`no producer ${entry.producer}`);
+    const documented = JSON.parse(readFileSync(`${DOCUMENTED}${name}`, 'utf8')) as unknown;
+    const sample = entry.member === undefined ? documented : at(documented, entry.member);
+    // The documentation lists some keys of each reply, not all: keys only the emulator has are not problems.
+    const problems = shapeProblems(sample, await producer.reply(), '$', new Set());
+    expect(problems.filter((problem) => !problem.endsWith(': in the reply, not in the sample'))).toEqual([]);
   });
 });
 

@@ -5,6 +5,7 @@
 // than passing on nothing.
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { compileFunction } from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import { domainKindOf, DomainKind, tldMayBeIcann } from '../../src/extract/domain.js';
 
@@ -23,7 +24,7 @@ function tldtsTrie(): Trie {
   const source = readFileSync(require.resolve('tldts'), 'utf8');
   const names = ['nodeFlags', 'edgeStart', 'edgeLength', 'edgeChild', 'labelText', 'rulesRoot', 'exceptionsRoot'];
   // The bundle's module scope, with a line that hands its trie out (test only: the library never does this).
-  const load = new Function('module', 'exports', 'require', `${source}\n;return { ${names.join(', ')} };`) as (
+  const load = compileFunction(`${source}\n;return { ${names.join(', ')} };`, ['module', 'exports', 'require']) as (
     ...args: unknown[]
   ) => Trie;
   return load({ exports: {} }, {}, require);

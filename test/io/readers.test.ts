@@ -278,7 +278,7 @@ function generatedCsv(seed: number): { text: string; expected: string[][] } {
     if (random(20) === 0) lines.push('');
   }
   const text = (random(2) === 0 ? '\uFEFF' : '') + lines.join(newline) + (random(2) === 0 ? newline : '');
-  const expected = parse(text, { bom: true, skip_empty_lines: true }) as string[][];
+  const expected = parse(text, { bom: true, skip_empty_lines: true });
   return { text, expected };
 }
 
@@ -286,12 +286,6 @@ describe('CSV equivalence with csv-parse', () => {
   it.each([1, 2, 3, 4, 5, 6, 7, 8])('generated file %i, from a file and in 7-byte chunks', async (seed) => {
     const { text, expected } = generatedCsv(seed);
     const [header, ...rows] = expected;
-    const want = rows.map((row, index) => [
-      String(index),
-      Object.fromEntries(
-        row.map((value, column) => [header?.[column] ?? '', value]).filter(([, value]) => value !== ''),
-      ),
-    ]);
     // Duplicate header names would merge in `simple`; the generator's headers may repeat, so compare by position.
     const byPosition = (records: readonly SourceRecord[]): string[][] =>
       records.map((record) => record.fields.map((field) => `${field.name}=${field.value}`));
@@ -300,7 +294,7 @@ describe('CSV equivalence with csv-parse', () => {
     );
     const fromFile = await collect(readSourceRecords({ path: await file(text, '.csv') }, { format: 'csv' }));
     expect(byPosition(fromFile)).toEqual(expectedByPosition);
-    expect(fromFile.map((record) => record.sourceIndex)).toEqual(want.map(([index]) => index));
+    expect(fromFile.map((record) => record.sourceIndex)).toEqual(rows.map((_row, index) => String(index)));
     const fromStream = await collect(readSourceRecords({ path: '-', stream: chunked(text, 7) }, { format: 'csv' }));
     expect(fromStream).toEqual(fromFile);
   });

@@ -199,7 +199,7 @@ describe('backpressure and errors', () => {
   it('a failing stream makes end() reject with its error', async () => {
     const failure = new Error('disk full');
     const writer = createRowWriter(['a'], 'csv', new Sink({ fail: failure }));
-    writer.write({ a: 'x' });
+    await writer.write({ a: 'x' });
     await expect(writer.end()).rejects.toBe(failure);
   });
 
@@ -215,7 +215,7 @@ describe('backpressure and errors', () => {
   it('end() twice is one end; write() after end() throws', async () => {
     const sink = new Sink();
     const writer = createRowWriter(['a'], 'json', sink);
-    writer.write({ a: 1 });
+    await writer.write({ a: 1 });
     const first = writer.end();
     expect(writer.end()).toBe(first);
     await first;

@@ -36,7 +36,7 @@ const RESULT_COLUMNS = [
   'Severity',
 ] as const;
 
-function csvField(value: unknown): string {
+function csvField(value: string | number | undefined): string {
   const text = value === undefined ? '' : String(value);
   return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
 }
@@ -69,7 +69,7 @@ function writeResults(results: Result[], format: 'csv' | 'jsonl' | 'json' = 'csv
   else {
     const lines = [
       RESULT_COLUMNS.join(','),
-      ...rows.map((row) => RESULT_COLUMNS.map((name) => csvField(row[name as keyof typeof row])).join(',')),
+      ...rows.map((row) => RESULT_COLUMNS.map((name) => csvField(row[name])).join(',')),
     ];
     writeFileSync(path, `${lines.join('\r\n')}\r\n`);
   }
@@ -253,7 +253,7 @@ describe('joinResults on JSON lines', () => {
     );
     expect(stats).toEqual({ sourceRows: 4, matchedRows: 2, resultRows: 2, unmatchedIndexes: 0 });
     for (const line of text.split('\n').filter((line) => line.trim() !== ''))
-      expect(() => JSON.parse(line.replace('\uFEFF', ''))).not.toThrow();
+      expect(() => JSON.parse(line.replace('\uFEFF', '')) as unknown).not.toThrow();
   });
 
   it('matches by a dotted index path; a line without it gets no verdict', async () => {

@@ -1,7 +1,9 @@
+import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { csvRowBatches } from '../../src/io/csv-records.js';
 import { splitLines } from '../../src/io/line-splitter.js';
 import { RecordSplitter } from '../../src/join/record-splitter.js';
+import { errorWith } from '../support/matchers.js';
 
 const CSV =
   '\uFEFFh1,"h,2",h3\r\n' +
@@ -73,11 +75,8 @@ describe('RecordSplitter', () => {
   });
 
   it('numbers data records and lines as the extract reader does', async () => {
-    async function* chunks(): AsyncGenerator<Buffer> {
-      yield bytes;
-    }
     const rows = [];
-    for await (const batch of csvRowBatches(splitLines(chunks(), 'test.csv'), { file: 'test.csv' }))
+    for await (const batch of csvRowBatches(splitLines(Readable.from([bytes]), 'test.csv'), { file: 'test.csv' }))
       rows.push(...batch.rows);
     const dataRecords = whole.slice(1).filter((record) => record.content !== '');
     expect(dataRecords.map((record) => record.line)).toEqual(rows.map((row) => row.line));
@@ -99,7 +98,7 @@ describe('RecordSplitter', () => {
 
   it('fails on a quoted field left open at the end, naming the line it started on', () => {
     expect(() => split(Buffer.from('h\nok\n"open\nmore\n'), 'csv', 4)).toThrow(
-      expect.objectContaining({ code: 'BAD_INPUT', line: 3 }),
+      errorWith({ code: 'BAD_INPUT', line: 3 }),
     );
   });
 });

@@ -3,11 +3,12 @@
  * an hour of quota pacing runs in milliseconds while both sides agree on what time it is.
  */
 export interface VirtualClock {
-  now(): number;
-  sleep(ms: number, signal?: AbortSignal): Promise<void>;
-  advance(ms: number): void;
+  // Function-typed properties (like Clock's): tests pass `clock.now` on its own.
+  now: () => number;
+  sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
+  advance: (ms: number) => void;
   /** Total virtual time slept. */
-  slept(): number;
+  slept: () => number;
 }
 
 /** A virtual clock starting at `start` (epoch ms); default 2026-11-22T10:00:00Z. */

@@ -31,7 +31,7 @@ async function serve(handler: Canned): Promise<{ url: string; paths: string[]; c
 }
 
 function rowsOf(csv: string): Row[] {
-  return parse(csv, { columns: true, skip_empty_lines: true }) as Row[];
+  return parse<Row>(csv, { columns: true, skip_empty_lines: true });
 }
 
 function byObservable(rows: Row[]): Map<string, Row> {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { OptionError } from '../../src/errors.js';
 import { normalizeLookupOptions, type LookupOptions } from '../../src/vt/options.js';
+import { errorWith } from '../support/matchers.js';
 
 const KEY = 'secret-key-0123456789';
 
@@ -75,8 +76,6 @@ describe('normalizeLookupOptions', () => {
   });
 
   it('rejects an empty key without echoing anything secret', () => {
-    expect(() => normalizeLookupOptions({ apiKey: '  ' })).toThrow(
-      expect.objectContaining({ code: 'BAD_OPTION', option: 'apiKey' }),
-    );
+    expect(() => normalizeLookupOptions({ apiKey: '  ' })).toThrow(errorWith({ code: 'BAD_OPTION', option: 'apiKey' }));
   });
 });
