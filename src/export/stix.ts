@@ -172,6 +172,7 @@ export function stixBundle(digest: RunDigest, options: StixOptions): StixBundle 
     name: producer,
     identity_class: 'system',
     description: 'ioc-enrich: IoCs from SIEM and EDR exports enriched with VirusTotal',
+    ...markings,
   });
   const common = { spec_version: '2.1', created_by_ref: identityId, created: now, modified: now, ...markings };
   for (const detection of detectionsBySco(digest, minPositives)) {
