@@ -137,11 +137,10 @@ describe.skipIf(!present)('the HTML report in Chromium', () => {
         const expected = observables.filter((observable) => observable.severity === severity).map((o) => o.value);
         expect(expected.length, severity).toBeGreaterThan(0);
         expect(count(await textOf(page, '#table-count'))).toBe(expected.length);
-        const shown = await page.$$eval('#table-body tr', (trs) =>
-          trs.map((tr) => [tr.children[1]?.textContent ?? '', tr.children[4]?.textContent ?? '']),
-        );
-        expect(shown.map(([value]) => value).sort()).toEqual([...expected].sort());
-        expect(new Set(shown.map(([, shownSeverity]) => shownSeverity))).toEqual(new Set([severity]));
+        const shown = await page.locator('#table-body tr td:nth-child(2)').allTextContents();
+        const shownSeverities = await page.locator('#table-body tr td:nth-child(5)').allTextContents();
+        expect(shown.sort()).toEqual([...expected].sort());
+        expect(new Set(shownSeverities)).toEqual(new Set([severity]));
       }
       expect(errors).toEqual([]);
       expect(requests.every((url) => url.startsWith('file:'))).toBe(true);
@@ -192,10 +191,14 @@ describe.skipIf(!present)('the HTML report in Chromium', () => {
 
       const { page, errors, requests } = await open(report);
       expect(await page.evaluate(() => (globalThis as unknown as { __pwned?: number }).__pwned)).toBeUndefined();
-      expect(await page.$$eval('script', (scripts) => scripts.length)).toBe(2);
-      expect(await page.$$eval('[onerror], [onload], [onmouseover], img, svg script', (nodes) => nodes.length)).toBe(0);
+      expect(await page.locator('script').count()).toBe(2);
+      expect(await page.locator('[onerror], [onload], [onmouseover], img, svg script').count()).toBe(0);
       // Every link is a VirusTotal GUI link built by the report.
-      const links = await page.$$eval('a', (anchors) => anchors.map((anchor) => anchor.href));
+      const anchors = page.locator('a');
+      const links: string[] = [];
+      for (let index = 0; index < (await anchors.count()); index++) {
+        links.push((await anchors.nth(index).getAttribute('href')) ?? '');
+      }
       expect(links.length).toBeGreaterThan(0);
       for (const link of links) {
         expect(link).toMatch(/^https:\/\/www\.virustotal\.com\/gui\/(file|url|domain|ip-address)\/[^/?#]+$/);
@@ -203,9 +206,7 @@ describe.skipIf(!present)('the HTML report in Chromium', () => {
       // The attacker text is shown as text, exactly.
       await page.fill('#filter-text', '<script>');
       await expect.poll(() => textOf(page, '#table-count')).toBe('2');
-      const shown = await page.$$eval('#table-body tr td:nth-child(2)', (cells) =>
-        cells.map((cell) => cell.textContent),
-      );
+      const shown = await page.locator('#table-body tr td:nth-child(2)').allTextContents();
       expect(shown.sort()).toEqual([attacks[2]!.Observable, attacks[0]!.Observable].sort());
       expect(await textOf(page, '#detected-body')).toContain('<img src=x onerror="window.__pwned=2">');
       expect(await textOf(page, '#rejections')).toContain('<svg onload="window.__pwned=6">');
@@ -255,16 +256,16 @@ describe.skipIf(!present)('the HTML report in Chromium', () => {
       expect(statSync(report).size).toBeLessThan(25 * 1024 * 1024);
       const { page, errors } = await open(report);
       expect(await textOf(page, '#count-distinct')).toBe('100,000');
-      expect(await page.$$eval('#table-body tr', (trs) => trs.length)).toBe(100);
+      expect(await page.locator('#table-body tr').count()).toBe(100);
       expect(await textOf(page, '#table-pager')).toContain('1–100 of 100,000');
       await page.selectOption('#filter-type', 'dns');
       await page.selectOption('#filter-severity', 'high');
       let expected = 0;
       for (let index = 0; index < 100_000; index++) if (index % 4 === 1 && index % 3 === 2) expected++;
       expect(await textOf(page, '#table-count')).toBe(expected.toLocaleString('en-US'));
-      expect(
-        await page.$$eval('#table-body tr td:nth-child(5)', (cells) => new Set(cells.map((c) => c.textContent)).size),
-      ).toBe(1);
+      expect(new Set(await page.locator('#table-body tr td:nth-child(5)').allTextContents())).toEqual(
+        new Set(['high']),
+      );
       await page.click('#table-pager button:has-text("next")');
       expect(await textOf(page, '#table-pager')).toContain('101–200');
       expect(errors).toEqual([]);
