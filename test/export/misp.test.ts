@@ -1,6 +1,5 @@
-import { createServer, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { startFakeMisp, type FakeMisp } from '../support/fake-misp.js';
 import { ApiError } from '../../src/errors.js';
 import { postMispEvent } from '../../src/export/misp-client.js';
 import { mispEvent, type MispEvent } from '../../src/export/misp.js';
@@ -122,36 +121,18 @@ describe('mispEvent', () => {
   });
 });
 
-/** A small fake MISP on 127.0.0.1: records each request and answers as told. */
-interface FakeMisp {
-  url: string;
-  requests: Array<{ method: string; path: string; headers: IncomingMessage['headers']; body: string }>;
-  reply: { status: number; body: string };
-}
+const KEY = 'misp-automation-key-0123456789abcdef';
 
-let server: Server | undefined;
+let misp: FakeMisp | undefined;
 afterEach(async () => {
-  await new Promise<void>((resolve) => (server === undefined ? resolve() : server.close(() => resolve())));
-  server = undefined;
+  await misp?.close();
+  misp = undefined;
 });
 
 async function fakeMisp(): Promise<FakeMisp> {
-  const fake: FakeMisp = { url: '', requests: [], reply: { status: 200, body: '{}' } };
-  server = createServer((request, response) => {
-    let body = '';
-    request.on('data', (chunk: Buffer) => (body += chunk.toString()));
-    request.on('end', () => {
-      fake.requests.push({ method: request.method ?? '', path: request.url ?? '', headers: request.headers, body });
-      response.writeHead(fake.reply.status, { 'content-type': 'application/json' });
-      response.end(fake.reply.body);
-    });
-  });
-  await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
-  fake.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  return fake;
+  misp = await startFakeMisp();
+  return misp;
 }
-
-const KEY = 'misp-automation-key-0123456789abcdef';
 
 describe('postMispEvent', () => {
   it('POSTs the event to /events/add with the key, JSON headers and the event as the body', async () => {
@@ -194,8 +175,7 @@ describe('postMispEvent', () => {
 
   it('fails with one line when MISP cannot be reached', async () => {
     const misp = await fakeMisp();
-    await new Promise<void>((resolve) => server!.close(() => resolve()));
-    server = undefined;
+    await misp.close();
     const error = await postMispEvent(eventOf([]), { url: misp.url, apiKey: KEY }).catch((caught: unknown) => caught);
     expect(error).toMatchObject({ code: 'API_ERROR' });
     expect((error as ApiError).message).toMatch(/^MISP http:\/\/127\.0\.0\.1:\d+: request failed: ECONNREFUSED$/);
