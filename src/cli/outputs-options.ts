@@ -6,8 +6,8 @@
 import { parseDuration } from '../cache/max-age.js';
 import { OptionError } from '../errors.js';
 import { postMispEvent, mispEndpoint } from '../export/misp-client.js';
-import { mispEvent } from '../export/misp.js';
-import { DEFAULT_VALIDITY_MS, stixBundle } from '../export/stix.js';
+import { mispEvent, mispEventJson } from '../export/misp.js';
+import { DEFAULT_VALIDITY_MS, stixBundleJson } from '../export/stix.js';
 import { TLP_LEVELS, isTlpLevel, type TlpLevel } from '../export/tlp.js';
 import { detections, type RunDigest, type RunInfo } from '../report/digest.js';
 import { renderHtmlReport } from '../report/html.js';
@@ -106,15 +106,35 @@ export function wantsOutputs(spec: OutputsSpec): boolean {
   return spec.report !== undefined || spec.stix !== undefined || spec.misp !== undefined || spec.mispUrl !== undefined;
 }
 
-async function writeText(path: string, text: string, io: CommandIo): Promise<void> {
+/** Writes `chunks` to `path` (atomically; `-` is stdout), in writes of about 64 KiB, minding backpressure. */
+async function writeText<R>(path: string, chunks: Iterator<string, R>, io: CommandIo): Promise<R> {
   const output = openOutput(path, io);
+  let result: R;
   try {
-    if (!output.stream.write(text)) await drained(output.stream);
+    let buffered = '';
+    for (;;) {
+      const next = chunks.next();
+      if (next.done !== true) buffered += next.value;
+      if ((next.done === true || buffered.length >= 1 << 16) && buffered !== '') {
+        const text = buffered;
+        buffered = '';
+        if (!output.stream.write(text)) await drained(output.stream);
+      }
+      if (next.done === true) {
+        result = next.value;
+        break;
+      }
+    }
   } catch (error) {
     await output.abort();
     throw outputError(path, error);
   }
   await output.commit();
+  return result;
+}
+
+function* once(text: string): Generator<string, void> {
+  yield text;
 }
 
 /** Writes (and sends) the outputs asked for, saying on stderr what each holds. */
@@ -122,7 +142,7 @@ export async function writeOutputs(spec: OutputsSpec, digest: RunDigest, run: Ru
   const hits = detections(digest, spec.minPositives).length;
   const say = (line: string): void => void io.stderr.write(`  ${line}\n`);
   if (spec.report !== undefined) {
-    await writeText(spec.report, renderHtmlReport(digest, run, { minPositives: spec.minPositives }), io);
+    await writeText(spec.report, once(renderHtmlReport(digest, run, { minPositives: spec.minPositives })), io);
     say(
       `wrote the HTML report (${digest.observables.length} distinct observables, ${hits} detections) to ${spec.report}`,
     );
@@ -135,15 +155,14 @@ export async function writeOutputs(spec: OutputsSpec, digest: RunDigest, run: Ru
   }
   const options = { run, minPositives: spec.minPositives, tlp: spec.tlp };
   if (spec.stix !== undefined) {
-    const bundle = stixBundle(digest, { ...options, validForMs: spec.validForMs });
-    await writeText(spec.stix, `${JSON.stringify(bundle, null, 2)}\n`, io);
-    const indicators = bundle.objects.filter((object) => object['type'] === 'indicator').length;
-    say(`wrote the STIX 2.1 bundle (${indicators} indicators, ${bundle.objects.length} objects) to ${spec.stix}`);
+    const bundle = stixBundleJson(digest, { ...options, validForMs: spec.validForMs });
+    const written = await writeText(spec.stix, bundle, io);
+    say(`wrote the STIX 2.1 bundle (${written.indicators} indicators, ${written.objects} objects) to ${spec.stix}`);
   }
   if (spec.misp !== undefined || spec.mispUrl !== undefined) {
     const event = mispEvent(digest, options);
     if (spec.misp !== undefined) {
-      await writeText(spec.misp, `${JSON.stringify(event, null, 2)}\n`, io);
+      await writeText(spec.misp, once(mispEventJson(event)), io);
       say(`wrote the MISP event (${event.Event.Attribute.length} attributes) to ${spec.misp}`);
     }
     if (spec.mispUrl !== undefined) {

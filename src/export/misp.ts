@@ -60,8 +60,8 @@ export interface MispEvent {
     readonly distribution: string;
     readonly published: boolean;
     readonly timestamp: string;
-    readonly Attribute: readonly MispAttribute[];
     readonly Tag: readonly MispTag[];
+    readonly Attribute: readonly MispAttribute[];
   };
 }
 
@@ -118,8 +118,16 @@ export function mispEvent(digest: RunDigest, options: MispOptions): MispEvent {
       distribution: String(options.distribution ?? 0),
       published: false,
       timestamp: String(Math.floor(run.finishedAt.getTime() / 1000)),
-      Attribute: attributes,
       Tag: tags,
+      Attribute: attributes,
     },
   };
+}
+
+/** The event as JSON text: one attribute per line (a large event stays readable with grep and an editor). */
+export function mispEventJson(event: MispEvent): string {
+  const { Attribute: attributes, ...rest } = event.Event;
+  const head = JSON.stringify({ Event: { ...rest, Attribute: [] } });
+  // The attribute list is the last member: its `[]}}` is where the attributes go.
+  return `${head.slice(0, -3)}\n${attributes.map((attribute) => JSON.stringify(attribute)).join(',\n')}\n]}}\n`;
 }

@@ -149,10 +149,11 @@ function iso(date: Date): string {
 }
 
 /**
- * The STIX 2.1 bundle of the detections in `digest`. A run without detections gives a valid bundle holding only
- * the producer identity (and the marking definition).
+ * The objects of the STIX 2.1 bundle of the detections in `digest`, one at a time (so a large bundle is written
+ * without being held): the marking definition, the producer identity, then per detection its SCO, indicator,
+ * relationship and sighting.
  */
-export function stixBundle(digest: RunDigest, options: StixOptions): StixBundle {
+export function* stixObjects(digest: RunDigest, options: StixOptions): Generator<StixObject> {
   const { run } = options;
   const minPositives = options.minPositives ?? 1;
   const now = iso(run.finishedAt);
@@ -161,9 +162,8 @@ export function stixBundle(digest: RunDigest, options: StixOptions): StixBundle 
   const marking = options.tlp === undefined ? undefined : tlpMarkingDefinition(options.tlp);
   const markings = marking === undefined ? {} : { object_marking_refs: [marking.id] };
   const identityId = `identity--${uuidV5(PRODUCER_NAMESPACE, producer)}`;
-  const objects: StixObject[] = [];
-  if (marking !== undefined) objects.push({ ...marking });
-  objects.push({
+  if (marking !== undefined) yield { ...marking };
+  yield {
     type: 'identity',
     spec_version: '2.1',
     id: identityId,
@@ -173,7 +173,8 @@ export function stixBundle(digest: RunDigest, options: StixOptions): StixBundle 
     identity_class: 'system',
     description: 'ioc-enrich: IoCs from SIEM and EDR exports enriched with VirusTotal',
     ...markings,
-  });
+  };
+  const firstSeen = iso(run.startedAt);
   const common = { spec_version: '2.1', created_by_ref: identityId, created: now, modified: now, ...markings };
   for (const detection of detectionsBySco(digest, minPositives)) {
     const first = detection.observables[0] as ObservableDigest;
@@ -182,8 +183,8 @@ export function stixBundle(digest: RunDigest, options: StixOptions): StixBundle 
     const verdict = `${positives}/${first.total === '' ? '?' : first.total} VirusTotal engines flag it as malicious`;
     const indicatorId = randomId('indicator');
     const link = virusTotalLink(first);
-    objects.push({ ...detection.sco, ...markings });
-    objects.push({
+    yield { ...detection.sco, ...markings };
+    yield {
       type: 'indicator',
       ...common,
       id: indicatorId,
@@ -198,26 +199,53 @@ export function stixBundle(digest: RunDigest, options: StixOptions): StixBundle 
       confidence: confidenceOf(positives),
       labels: ['malicious-activity', `severity-${first.severity === '' ? 'unknown' : first.severity}`],
       ...(link === '' ? {} : { external_references: [{ source_name: 'VirusTotal', url: link, description: verdict }] }),
-    });
-    objects.push({
+    };
+    yield {
       type: 'relationship',
       ...common,
       id: randomId('relationship'),
       relationship_type: 'based-on',
       source_ref: indicatorId,
       target_ref: detection.sco['id'],
-    });
-    objects.push({
+    };
+    yield {
       type: 'sighting',
       ...common,
       id: randomId('sighting'),
       sighting_of_ref: indicatorId,
       count: Math.min(rows, MAX_SIGHTING_COUNT),
-      first_seen: iso(run.startedAt),
+      first_seen: firstSeen,
       last_seen: now,
       where_sighted_refs: [identityId],
       description: `Seen in ${rows} row(s) of ${run.source}.`,
-    });
+    };
   }
-  return { type: 'bundle', id: randomId('bundle'), objects };
+}
+
+/**
+ * The STIX 2.1 bundle of the detections in `digest`. A run without detections gives a valid bundle holding only
+ * the producer identity (and the marking definition).
+ */
+export function stixBundle(digest: RunDigest, options: StixOptions): StixBundle {
+  return { type: 'bundle', id: randomId('bundle'), objects: [...stixObjects(digest, options)] };
+}
+
+/**
+ * The bundle as JSON text, in pieces: one object per line, so that a bundle of 100,000 detections is written
+ * as it is made, and stays readable with grep and a text editor.
+ */
+export function* stixBundleJson(
+  digest: RunDigest,
+  options: StixOptions,
+): Generator<string, { objects: number; indicators: number }> {
+  yield `{"type":"bundle","id":${JSON.stringify(randomId('bundle'))},"objects":[\n`;
+  let objects = 0;
+  let indicators = 0;
+  for (const object of stixObjects(digest, options)) {
+    yield `${objects === 0 ? '' : ',\n'}${JSON.stringify(object)}`;
+    objects++;
+    if (object['type'] === 'indicator') indicators++;
+  }
+  yield '\n]}\n';
+  return { objects, indicators };
 }

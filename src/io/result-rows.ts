@@ -116,7 +116,12 @@ export async function readResultRows(path: string, spec: ResultColumns, onRow: R
       }
       const positions = at;
       for (const { cells } of batch.rows) {
-        onRow(positions.map((index) => (index === -1 ? undefined : withoutFormulaGuard(cells[index] ?? ''))));
+        const values: unknown[] = new Array(positions.length);
+        for (let column = 0; column < positions.length; column++) {
+          const index = positions[column] as number;
+          values[column] = index === -1 ? undefined : withoutFormulaGuard(cells[index] ?? '');
+        }
+        onRow(values);
         count++;
       }
     }

@@ -168,7 +168,9 @@ export class DigestBuilder {
   readonly #byStatus: Record<string, number> = {};
   readonly #bySeverity: Record<string, number> = {};
   readonly #rejected: Record<string, number> = {};
-  readonly #observables = new Map<string, ObservableDigest>();
+  /** By type, then value: no `type:value` string is built per row (a million rows would build a million). */
+  readonly #observables = new Map<string, Map<string, ObservableDigest>>();
+  readonly #order: ObservableDigest[] = [];
 
   /** Adds one row given as values in {@link DIGEST_COLUMNS} order (as `readResultRows` hands them over). */
   add(values: readonly unknown[]): void {
@@ -186,8 +188,12 @@ export class DigestBuilder {
     }
     const value = text(observable);
     const typeName = text(type);
-    const key = `${typeName}:${value}`;
-    let digest = this.#observables.get(key);
+    let ofType = this.#observables.get(typeName);
+    if (ofType === undefined) {
+      ofType = new Map();
+      this.#observables.set(typeName, ofType);
+    }
+    let digest = ofType.get(value);
     if (digest === undefined) {
       digest = {
         type: typeName,
@@ -209,7 +215,8 @@ export class DigestBuilder {
         occurrences: 0,
         samples: [],
       };
-      this.#observables.set(key, digest);
+      ofType.set(value, digest);
+      this.#order.push(digest);
     } else if (digest.status === 'Duplicate' && status !== 'Duplicate') {
       // The lookup's own row says what happened to it; a Duplicate row only carries its verdict.
       digest.status = status;
@@ -231,7 +238,7 @@ export class DigestBuilder {
 
   /** The digest of the rows added so far. */
   finish(): RunDigest {
-    const observables = [...this.#observables.values()];
+    const observables = [...this.#order];
     let cacheHits = 0;
     let lookupsSent = 0;
     for (const observable of observables) {
