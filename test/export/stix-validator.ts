@@ -300,7 +300,8 @@ export function validateBundle(bundle: unknown): string[] {
     for (const ref of refs)
       if (!ids.has(ref)) problems.add(`${String(object['id'])} references ${ref}, not in the bundle`);
     if (SDO_SRO.has(String(object['type'])) && object['sighting_of_ref'] !== undefined) {
-      if (SCO.has(JSON.stringify(object['sighting_of_ref']).slice(1).split('--')[0] ?? '')) problems.add('a sighting is of an SDO');
+      if (SCO.has(JSON.stringify(object['sighting_of_ref']).slice(1).split('--')[0] ?? ''))
+        problems.add('a sighting is of an SDO');
     }
   }
   return problems.list;
