@@ -154,55 +154,63 @@ export function accountingTerm(status: string): Exclude<keyof Accounting, 'occur
   return 'rejected';
 }
 
+/** Rows of one Status, and which term of the accounting they count in. */
+interface StatusCount {
+  readonly status: string;
+  readonly term: Exclude<keyof Accounting, 'occurrences'>;
+  rows: number;
+}
+
 /** Builds a {@link RunDigest} from result rows, one at a time. */
 export class DigestBuilder {
-  readonly #accounting: Accounting = {
-    occurrences: 0,
-    rejected: 0,
-    allowlisted: 0,
-    duplicates: 0,
-    lookedUp: 0,
-    notSubmitted: 0,
-    failed: 0,
-  };
-  readonly #byStatus: Record<string, number> = {};
-  readonly #bySeverity: Record<string, number> = {};
-  readonly #rejected: Record<string, number> = {};
+  // Per-row work is kept to string comparisons where it can be: a million rows hold a handful of statuses and
+  // types, mostly the same as the row before, so the last one is remembered and only a change costs a lookup.
+  readonly #statuses = new Map<string, StatusCount>();
+  #lastStatus: StatusCount | undefined;
+  readonly #severityRows = { high: 0, warning: 0, information: 0 };
   /** By type, then value: no `type:value` string is built per row (a million rows would build a million). */
   readonly #observables = new Map<string, Map<string, ObservableDigest>>();
+  #lastType: { readonly name: string; readonly values: Map<string, ObservableDigest> } | undefined;
   readonly #order: ObservableDigest[] = [];
 
   /** Adds one row given as values in {@link DIGEST_COLUMNS} order (as `readResultRows` hands them over). */
   add(values: readonly unknown[]): void {
-    const [observable, type, statusValue, responseCode, positives, suspicious, total, severityValue] = values;
-    const status = text(statusValue);
-    const term = accountingTerm(status);
-    this.#accounting.occurrences++;
-    this.#accounting[term]++;
-    this.#byStatus[status] = (this.#byStatus[status] ?? 0) + 1;
-    const severity = severityOf(severityValue);
-    if (severity !== '') this.#bySeverity[severity] = (this.#bySeverity[severity] ?? 0) + 1;
-    if (term === 'rejected') {
-      this.#rejected[status] = (this.#rejected[status] ?? 0) + 1;
-      return;
+    const status = text(values[2]);
+    let counted = this.#lastStatus;
+    if (counted === undefined || counted.status !== status) {
+      counted = this.#statuses.get(status);
+      if (counted === undefined) {
+        counted = { status, term: accountingTerm(status), rows: 0 };
+        this.#statuses.set(status, counted);
+      }
+      this.#lastStatus = counted;
     }
-    const value = text(observable);
-    const typeName = text(type);
-    let ofType = this.#observables.get(typeName);
-    if (ofType === undefined) {
-      ofType = new Map();
-      this.#observables.set(typeName, ofType);
+    counted.rows++;
+    const severity = severityOf(values[7]);
+    if (severity !== '') this.#severityRows[severity]++;
+    if (counted.term === 'rejected') return;
+    const value = text(values[0]);
+    const typeName = text(values[1]);
+    let ofType = this.#lastType;
+    if (ofType === undefined || ofType.name !== typeName) {
+      let found = this.#observables.get(typeName);
+      if (found === undefined) {
+        found = new Map();
+        this.#observables.set(typeName, found);
+      }
+      ofType = { name: typeName, values: found };
+      this.#lastType = ofType;
     }
-    let digest = ofType.get(value);
+    let digest = ofType.values.get(value);
     if (digest === undefined) {
       digest = {
         type: typeName,
         value,
         status,
-        responseCode: count(responseCode),
-        positives: count(positives),
-        suspicious: count(suspicious),
-        total: count(total),
+        responseCode: count(values[3]),
+        positives: count(values[4]),
+        suspicious: count(values[5]),
+        total: count(values[6]),
         severity,
         md5: text(values[8]),
         sha1: text(values[9]),
@@ -215,7 +223,7 @@ export class DigestBuilder {
         occurrences: 0,
         samples: [],
       };
-      ofType.set(value, digest);
+      ofType.values.set(value, digest);
       this.#order.push(digest);
     } else if (digest.status === 'Duplicate' && status !== 'Duplicate') {
       // The lookup's own row says what happened to it; a Duplicate row only carries its verdict.
@@ -238,6 +246,25 @@ export class DigestBuilder {
 
   /** The digest of the rows added so far. */
   finish(): RunDigest {
+    const accounting: Accounting = {
+      occurrences: 0,
+      rejected: 0,
+      allowlisted: 0,
+      duplicates: 0,
+      lookedUp: 0,
+      notSubmitted: 0,
+      failed: 0,
+    };
+    const byStatus: Record<string, number> = {};
+    const rejectedByReason: Record<string, number> = {};
+    for (const { status, term, rows } of this.#statuses.values()) {
+      accounting.occurrences += rows;
+      accounting[term] += rows;
+      byStatus[status] = rows;
+      if (term === 'rejected') rejectedByReason[status] = rows;
+    }
+    const bySeverity: Record<string, number> = {};
+    for (const [severity, rows] of Object.entries(this.#severityRows)) if (rows > 0) bySeverity[severity] = rows;
     const observables = [...this.#order];
     let cacheHits = 0;
     let lookupsSent = 0;
@@ -246,15 +273,7 @@ export class DigestBuilder {
       if (observable.cacheHit) cacheHits++;
       else lookupsSent++;
     }
-    return {
-      accounting: { ...this.#accounting },
-      byStatus: { ...this.#byStatus },
-      bySeverity: { ...this.#bySeverity },
-      rejectedByReason: { ...this.#rejected },
-      observables,
-      cacheHits,
-      lookupsSent,
-    };
+    return { accounting, byStatus, bySeverity, rejectedByReason, observables, cacheHits, lookupsSent };
   }
 }
 
