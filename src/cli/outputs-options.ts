@@ -30,7 +30,7 @@ export const OUTPUTS_HELP = `Report and exports:
                              with their VirusTotal links and source rows, a filterable table of every observable
   --export stix=FILE,misp=FILE
                              a STIX 2.1 bundle and/or a MISP event (JSON) of the detections (repeatable)
-  --min-positives N          what counts as a detection for the exports: Positives >= N (default 1)
+  --min-positives N          what counts as a detection (report and exports): Positives >= N (default 1)
   --tlp clear|green|amber|amber+strict|red
                              mark the STIX objects with the TLP 2.0 marking definition, tag the MISP event
   --valid-for DURATION       the indicators' validity after the run (default 30d)
