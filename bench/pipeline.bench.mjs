@@ -26,7 +26,7 @@ const MIB = 1024 * 1024;
 const LARGE_BUDGET_S = 120;
 const TARGETS = { text: 60, csv: 30, rssMb: 150, hostile: 5 };
 // The child's own CPU time (user + system), printed at exit next to report-rss.cjs's MAXRSS.
-const CPU_PRELOAD =
+export const CPU_PRELOAD =
   'data:text/javascript,process.on("exit",()=>{const u=process.resourceUsage();process.stderr.write("CPU_US "+(u.userCPUTime+u.systemCPUTime)+"\\n")})';
 
 /**

@@ -90,6 +90,20 @@ export { safeCell } from './io/csv-safe.js';
 export { JOIN_COLUMNS, joinResults } from './join/index.js';
 export type { JoinOptions, JoinStats } from './join/index.js';
 
+// Reports and exports of a run: its digest (from rows or an enrich output file), the HTML report, STIX 2.1, MISP.
+export { DigestBuilder, readDigest, detections, virusTotalLink } from './report/digest.js';
+export type { ObservableDigest, RunDigest, RunInfo, QuotaState } from './report/digest.js';
+export { renderHtmlReport } from './report/html.js';
+export type { HtmlReportOptions } from './report/html.js';
+export { stixBundle, stixBundleJson, stixObjects } from './export/stix.js';
+export type { StixBundle, StixObject, StixOptions } from './export/stix.js';
+export { mispEvent, mispEventJson } from './export/misp.js';
+export type { MispAttribute, MispEvent, MispOptions } from './export/misp.js';
+export { postMispEvent } from './export/misp-client.js';
+export type { MispPostOptions, MispPostResult } from './export/misp-client.js';
+export { TLP_LEVELS } from './export/tlp.js';
+export type { TlpLevel } from './export/tlp.js';
+
 // The persistent cache.
 export { ResultCache, defaultCachePath, parseMaxAge } from './cache/index.js';
 export type { CachedEntry, CacheStats } from './cache/index.js';

@@ -13,6 +13,9 @@ import { INPUT_OPTIONS, outputFormat, resolveInput } from './input-options.js';
 import { EXIT, openOutput, type CommandIo } from './io.js';
 import { ProgressReporter, formatDryRun, formatEnrichSummary } from './render.js';
 import { VT_HELP, VT_OPTIONS, resolveVt } from './vt-options.js';
+import { DigestBuilder } from '../report/digest.js';
+import { OUTPUTS_HELP, OUTPUT_OPTIONS, resolveOutputs, wantsOutputs, writeOutputs } from './outputs-options.js';
+import type { EnrichProgress } from '../pipeline.js';
 
 const ENRICH_HELP = `Usage: ioc-enrich enrich [options] INPUT
 
@@ -26,7 +29,7 @@ ${EXTRACT_HELP.slice(EXTRACT_HELP.indexOf('Input:'), EXTRACT_HELP.indexOf('Outpu
   --join FILE                then write the source table to FILE with verdict columns added per row
                              (vt_max_positives, vt_severity, vt_malicious, vt_observables); needs -o and a
                              CSV or JSON-lines input file
-${VT_HELP}
+${OUTPUTS_HELP}${VT_HELP}
 Exit codes: 0 complete, 1 failed, 2 usage error, 3 finished with observables not submitted (quota),
 130 interrupted (the output holds what was known; the rest is 'NotSubmitted: interrupted').
 
@@ -34,13 +37,20 @@ Examples:
   ioc-enrich enrich --emulator fixtures/demo/siem-export.csv
   VT_API_KEY=... ioc-enrich enrich --columns src_ip,url proxy.csv -o enriched.csv
   VT_API_KEY=... ioc-enrich enrich --dry-run firewall.csv
+  ioc-enrich enrich --emulator fixtures/demo/siem-export.csv -o out.csv --report run.html --export stix=hits.json
 `;
 
 /** Runs `enrich`; returns the exit code. */
 export async function enrichCommand(args: string[], io: CommandIo): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
-    options: { ...INPUT_OPTIONS, ...VT_OPTIONS, 'dry-run': { type: 'boolean' }, join: { type: 'string' } },
+    options: {
+      ...INPUT_OPTIONS,
+      ...VT_OPTIONS,
+      ...OUTPUT_OPTIONS,
+      'dry-run': { type: 'boolean' },
+      join: { type: 'string' },
+    },
     allowPositionals: true,
     strict: true,
   });
@@ -61,6 +71,8 @@ export async function enrichCommand(args: string[], io: CommandIo): Promise<numb
       throw new OptionError('--join', joinTarget, 'used with a CSV or JSON-lines input file, not stdin or text');
     }
   }
+  const outputs = resolveOutputs(values, io);
+  if (dryRun && wantsOutputs(outputs)) throw new OptionError('--report/--export', '(given)', 'left out of a dry run');
   const vt = await resolveVt(values, io, { keyRequired: !dryRun });
   const progress = new ProgressReporter(io.stderr, vt.logger);
   // A dry run writes no rows: its output is the plan.
@@ -68,6 +80,10 @@ export async function enrichCommand(args: string[], io: CommandIo): Promise<numb
   const writer = output === undefined ? undefined : createRowWriter(ENRICH_COLUMNS, format, output.stream);
   let summary: EnrichSummary;
   let rows = 0;
+  // The report and exports are made from the rows, like `ioc-enrich report` makes them from the output file.
+  const digest = wantsOutputs(outputs) ? new DigestBuilder() : undefined;
+  let quota: EnrichProgress | undefined;
+  const startedAt = new Date();
   try {
     summary = await enrich(
       input.records,
@@ -77,10 +93,14 @@ export async function enrichCommand(args: string[], io: CommandIo): Promise<numb
         ...(input.allowlist === undefined ? {} : { allowlist: input.allowlist }),
         urlHostsAsDns: input.urlHostsAsDns,
         dryRun,
-        onProgress: (state) => progress.update(state),
+        onProgress: (state) => {
+          quota = state;
+          progress.update(state);
+        },
       },
       (row) => {
         rows++;
+        digest?.addRow(row);
         return writer?.write(row);
       },
     );
@@ -108,6 +128,11 @@ export async function enrichCommand(args: string[], io: CommandIo): Promise<numb
   io.stderr.write(formatEnrichSummary(summary, input.badRows));
   if (values.output !== undefined && values.output !== '-') {
     io.stderr.write(`  wrote ${summary.occurrences} row(s) to ${values.output}\n`);
+  }
+  if (digest !== undefined) {
+    const source = input.path === '-' ? '<stdin>' : input.path;
+    const state = quota === undefined ? undefined : { ...quota, requests: summary.lookup?.requests ?? 0 };
+    await writeOutputs(outputs, digest.finish(), { source, startedAt, finishedAt: new Date(), quota: state }, io);
   }
   if (joinTarget !== undefined && values.output !== undefined) {
     const joined = await joinResults({

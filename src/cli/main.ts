@@ -18,6 +18,7 @@ Commands:
   enrich INPUT            the whole pipeline: extract, then look each distinct IoC up in VirusTotal, paced to the quota
   lookup VALUE...         one-off lookups
   join --results R SRC    add verdict columns to the source table, matched by SourceIndex
+  report RESULTS          an HTML report, a STIX 2.1 bundle, a MISP event of an enrich output
   cache stats|purge|export  the persistent result cache
   emulator                run the bundled VirusTotal-compatible server on 127.0.0.1
 
@@ -36,6 +37,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   enrich: async () => (await import('./enrich-command.js')).enrichCommand,
   lookup: async () => (await import('./lookup-command.js')).lookupCommand,
   join: async () => (await import('./join-command.js')).joinCommand,
+  report: async () => (await import('./report-command.js')).reportCommand,
   cache: async () => (await import('./cache-command.js')).cacheCommand,
   emulator: async () => {
     const { emulatorCommand } = await import('./emulator-command.js');
