@@ -74,9 +74,20 @@ function parseExports(values: readonly string[]): { stix: string | undefined; mi
   return { stix: found['stix'], misp: found['misp'] };
 }
 
-/** Validates the output options (before any work is done, so a typo costs no quota). */
-export function resolveOutputs(values: OutputValues, io: CommandIo): OutputsSpec {
+/**
+ * Validates the output options (before any work is done, so a typo costs no quota). `stdoutTaken`: the command
+ * already writes its rows to stdout, so no report or export may go there (`-`) too.
+ */
+export function resolveOutputs(values: OutputValues, io: CommandIo, stdoutTaken = false): OutputsSpec {
   const { stix, misp } = parseExports(values.export ?? []);
+  const toStdout = [values.report, stix, misp].filter((path) => path === '-').length;
+  if (toStdout > (stdoutTaken ? 0 : 1)) {
+    throw new OptionError(
+      '-',
+      'stdout',
+      stdoutTaken ? 'left to the rows (give -o FILE)' : 'the target of one output only',
+    );
+  }
   const minText = values['min-positives'];
   const minPositives = minText === undefined ? 1 : Number(minText);
   if (!Number.isInteger(minPositives) || minPositives < 1) {
