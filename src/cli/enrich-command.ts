@@ -71,7 +71,7 @@ export async function enrichCommand(args: string[], io: CommandIo): Promise<numb
       throw new OptionError('--join', joinTarget, 'used with a CSV or JSON-lines input file, not stdin or text');
     }
   }
-  const outputs = resolveOutputs(values, io);
+  const outputs = resolveOutputs(values, io, !dryRun && (values.output === undefined || values.output === '-'));
   if (dryRun && wantsOutputs(outputs)) throw new OptionError('--report/--export', '(given)', 'left out of a dry run');
   const vt = await resolveVt(values, io, { keyRequired: !dryRun });
   const progress = new ProgressReporter(io.stderr, vt.logger);

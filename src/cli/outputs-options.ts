@@ -74,9 +74,20 @@ function parseExports(values: readonly string[]): { stix: string | undefined; mi
   return { stix: found['stix'], misp: found['misp'] };
 }
 
-/** Validates the output options (before any work is done, so a typo costs no quota). */
-export function resolveOutputs(values: OutputValues, io: CommandIo): OutputsSpec {
+/**
+ * Validates the output options (before any work is done, so a typo costs no quota). `stdoutTaken`: the command
+ * already writes its rows to stdout, so no report or export may go there (`-`) too.
+ */
+export function resolveOutputs(values: OutputValues, io: CommandIo, stdoutTaken = false): OutputsSpec {
   const { stix, misp } = parseExports(values.export ?? []);
+  const toStdout = [values.report, stix, misp].filter((path) => path === '-').length;
+  if (toStdout > (stdoutTaken ? 0 : 1)) {
+    throw new OptionError(
+      '-',
+      'stdout',
+      stdoutTaken ? 'left to the rows (give -o FILE)' : 'the target of one output only',
+    );
+  }
   const minText = values['min-positives'];
   const minPositives = minText === undefined ? 1 : Number(minText);
   if (!Number.isInteger(minPositives) || minPositives < 1) {
@@ -141,10 +152,11 @@ function* once(text: string): Generator<string, void> {
 export async function writeOutputs(spec: OutputsSpec, digest: RunDigest, run: RunInfo, io: CommandIo): Promise<void> {
   const hits = detections(digest, spec.minPositives).length;
   const say = (line: string): void => void io.stderr.write(`  ${line}\n`);
+  const where = (path: string): string => (path === '-' ? 'stdout' : path);
   if (spec.report !== undefined) {
     await writeText(spec.report, once(renderHtmlReport(digest, run, { minPositives: spec.minPositives })), io);
     say(
-      `wrote the HTML report (${digest.observables.length} distinct observables, ${hits} detections) to ${spec.report}`,
+      `wrote the HTML report (${digest.observables.length} distinct observables, ${hits} detections) to ${where(spec.report)}`,
     );
   }
   const exports = spec.stix !== undefined || spec.misp !== undefined || spec.mispUrl !== undefined;
@@ -157,13 +169,15 @@ export async function writeOutputs(spec: OutputsSpec, digest: RunDigest, run: Ru
   if (spec.stix !== undefined) {
     const bundle = stixBundleJson(digest, { ...options, validForMs: spec.validForMs });
     const written = await writeText(spec.stix, bundle, io);
-    say(`wrote the STIX 2.1 bundle (${written.indicators} indicators, ${written.objects} objects) to ${spec.stix}`);
+    say(
+      `wrote the STIX 2.1 bundle (${written.indicators} indicators, ${written.objects} objects) to ${where(spec.stix)}`,
+    );
   }
   if (spec.misp !== undefined || spec.mispUrl !== undefined) {
     const event = mispEvent(digest, options);
     if (spec.misp !== undefined) {
       await writeText(spec.misp, once(mispEventJson(event)), io);
-      say(`wrote the MISP event (${event.Event.Attribute.length} attributes) to ${spec.misp}`);
+      say(`wrote the MISP event (${event.Event.Attribute.length} attributes) to ${where(spec.misp)}`);
     }
     if (spec.mispUrl !== undefined) {
       const created = await postMispEvent(event, { url: spec.mispUrl, apiKey: spec.mispKey });

@@ -107,6 +107,14 @@ describe('enrich --report --export', () => {
     },
   );
 
+  it('writes one export to stdout with -', async () => {
+    const result = await runMain(['report', enriched, '--export', 'stix=-', '--tlp', 'red']);
+    expect(result.code).toBe(0);
+    const bundle = JSON.parse(result.stdout) as StixBundle;
+    expect(validateBundle(bundle)).toEqual([]);
+    expect(indicatorNames(bundle).length).toBeGreaterThan(0);
+  });
+
   it('sends the event to MISP with the key from MISP_API_KEY, which is never printed', async () => {
     misp = await startFakeMisp();
     misp.reply = { status: 200, body: '{"Event":{"id":"77","uuid":"5f0c-…"}}' };
@@ -178,6 +186,8 @@ describe('report and enrich option errors', () => {
     [['report', 'x.csv', '--misp-url', 'ftp://misp.example.org', '--report', 'r.html']],
     [['report', 'x.csv', '--report', 'r.html', '--run-time', 'yesterday']],
     [['enrich', '--emulator', '--dry-run', 'x.csv', '--report', 'r.html']],
+    [['enrich', '--emulator', 'x.csv', '--report', '-']],
+    [['report', 'x.csv', '--report', '-', '--export', 'stix=-']],
   ])('%j is a usage error: exit 2, one line', async (args) => {
     const result = await runMain(args, { env: args.includes('ftp://misp.example.org') ? { MISP_API_KEY: 'k' } : {} });
     expect(result.code).toBe(2);
