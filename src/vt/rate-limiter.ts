@@ -69,6 +69,10 @@ export class RateLimiter {
   private perMonth: number;
   private dayUsed = 0;
   private monthUsed = 0;
+  // Set when the server said a budget is spent: a flag, not a count, because an unlimited budget (Infinity)
+  // minus an infinite count is NaN, which would pass every `<= 0` test and become a NaN wait.
+  private dayExhausted = false;
+  private monthExhausted = false;
   private day: number;
   private month: number;
   private inFlight = 0;
@@ -111,14 +115,14 @@ export class RateLimiter {
 
   /** Marks a budget spent (the server said so): every later acquire resolves `exhausted`. */
   exhaust(budget: ExhaustedBudget): void {
-    if (budget === 'daily') this.dayUsed = Math.max(this.dayUsed, this.perDay);
-    else this.monthUsed = Math.max(this.monthUsed, this.perMonth);
+    if (budget === 'daily') this.dayExhausted = true;
+    else this.monthExhausted = true;
   }
 
   /** Lookups left today and this month (the smaller). */
   remaining(): number {
     this.rollover();
-    return Math.min(this.perDay - this.dayUsed, this.perMonth - this.monthUsed);
+    return Math.min(this.leftToday(), this.leftThisMonth());
   }
 
   /** Today's usage as known here, for progress reports. */
@@ -144,17 +148,27 @@ export class RateLimiter {
     });
   }
 
+  private leftToday(): number {
+    return this.dayExhausted ? 0 : this.perDay - this.dayUsed;
+  }
+
+  private leftThisMonth(): number {
+    return this.monthExhausted ? 0 : this.perMonth - this.monthUsed;
+  }
+
   private rollover(): void {
     const now = this.clock.now();
     const day = Math.floor(now / DAY_MS);
     if (day !== this.day) {
       this.day = day;
       this.dayUsed = 0;
+      this.dayExhausted = false;
     }
     const month = monthKey(now);
     if (month !== this.month) {
       this.month = month;
       this.monthUsed = 0;
+      this.monthExhausted = false;
     }
   }
 
@@ -170,8 +184,8 @@ export class RateLimiter {
           continue;
         }
         this.rollover();
-        const leftToday = this.perDay - this.dayUsed;
-        const leftMonth = this.perMonth - this.monthUsed;
+        const leftToday = this.leftToday();
+        const leftMonth = this.leftThisMonth();
         if (leftToday <= 0 || leftMonth <= 0) {
           this.waiters.shift();
           waiter.resolve({ exhausted: leftToday <= 0 ? 'daily' : 'monthly' });

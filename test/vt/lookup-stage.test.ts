@@ -327,6 +327,17 @@ describe('quotas running out', () => {
     expect(server.stats().quotaRefusals).toBeGreaterThanOrEqual(3);
   });
 
+  it('an unlimited day marked spent by persistent refusals ends cleanly (no NaN wait)', async () => {
+    // A premium-tier client (no daily limit, batches of 25) against a server on public limits: every batch is
+    // refused whole, the refusal persists, and the day is taken for spent. Infinity − Infinity once made the
+    // limiter sleep NaN ms, which ended the run with "Invalid time value".
+    const { options } = await paced({}, { api: 'v2', tier: 'premium' });
+    const { stats, results } = await run(observables('md5_hash', 60, 'nan'), options);
+    expect(stats.stopReason).toBe('daily quota exhausted');
+    expect(results.size).toBe(60);
+    expect(stats.notSubmitted + stats.lookedUp).toBe(60);
+  });
+
   it('answers from `before` what it can after the stop', async () => {
     // One lookup and the overall_quotas request.
     const { options } = await paced({ perDay: 2 });
