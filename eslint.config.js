@@ -11,7 +11,14 @@ export default tseslint.config(
     languageOptions: {
       parserOptions: {
         projectService: {
-          allowDefaultProject: ['*.js', 'vitest.config.ts', 'bench/*.mjs', 'bench/*.cjs', 'scripts/*.mjs'],
+          allowDefaultProject: [
+            '*.js',
+            'vitest.config.ts',
+            'bench/*.mjs',
+            'bench/*.cjs',
+            'scripts/*.mjs',
+            'test/support/*.mjs',
+          ],
         },
         tsconfigRootDir: import.meta.dirname,
       },
