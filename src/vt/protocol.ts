@@ -6,7 +6,7 @@ import type { ApiVersion, IocType, Observable } from '../types.js';
 import type { HttpReply } from './http-client.js';
 import { NetworkFailure } from './http-client.js';
 import { parseReply } from './lean-json.js';
-import { PROXY_AUTHENTICATION, PROXY_DENIED, PROXY_FAILURE } from './proxy.js';
+import { PROXY_AUTHENTICATION, PROXY_DENIED, PROXY_FAILURE, UNTRUSTED_CERTIFICATE } from './proxy.js';
 import { urlIdBase64, v3Collection } from './ids.js';
 import type { ServerUsage } from './rate-limiter.js';
 
@@ -31,21 +31,6 @@ export type Classified =
 
 /** The Status code of items a proxy refused for want of (other) credentials: `Failed: proxy requires authentication (407)`. */
 export const PROXY_AUTHENTICATION_CODE = 'proxy requires authentication (407)';
-
-// OpenSSL's verdicts on a certificate chain: asking again gets the same answer, and no request can succeed.
-const UNTRUSTED_CERTIFICATE = new Set([
-  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
-  'UNABLE_TO_GET_ISSUER_CERT',
-  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
-  'SELF_SIGNED_CERT_IN_CHAIN',
-  'DEPTH_ZERO_SELF_SIGNED_CERT',
-  'CERT_HAS_EXPIRED',
-  'CERT_NOT_YET_VALID',
-  'CERT_UNTRUSTED',
-  'CERT_REJECTED',
-  'CERT_SIGNATURE_FAILURE',
-  'ERR_TLS_CERT_ALTNAME_INVALID',
-]);
 
 /** Which v2 endpoint an IoC type uses; file and url reports take batches. */
 export type V2Endpoint = 'file' | 'url' | 'domain' | 'ip-address';

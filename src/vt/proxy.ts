@@ -46,12 +46,30 @@ export class ProxyError extends Error {
   }
 }
 
+// OpenSSL's verdicts on a certificate chain: asking again gets the same answer, and no request can succeed.
+export const UNTRUSTED_CERTIFICATE: ReadonlySet<string> = new Set([
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'CERT_UNTRUSTED',
+  'CERT_REJECTED',
+  'CERT_SIGNATURE_FAILURE',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
+
 // How long a proxy's reply to CONNECT may be before it is taken for garbage.
 const MAX_CONNECT_REPLY = 16 * 1024;
 
-/** Cuts the `user:password@` part out of a URL-like text, for messages about a proxy URL that did not parse. */
+/**
+ * Cuts the `user:password@` part out of a URL-like text, for messages about a proxy URL that did not parse: all
+ * up to the last `@`, since an unencoded `/`, `?` or `#` in a password is what makes such a URL unreadable.
+ */
 export function redactProxyCredentials(text: string): string {
-  return text.replace(/^([a-z][a-z0-9+.-]*:\/\/)?[^/?#]*@/i, '$1[redacted]@');
+  return text.replace(/^([a-z][a-z0-9+.-]*:\/\/)?[^]*@/i, '$1[redacted]@');
 }
 
 function bracketed(host: string): string {
@@ -67,14 +85,22 @@ export class ProxyEndpoint {
   /** `host:port` (IPv6 bracketed): how every message names the proxy. */
   readonly display: string;
   readonly #authorization: string | undefined;
+  readonly #secrets: readonly string[];
 
   constructor(secure: boolean, host: string, port: number, credentials: string | undefined) {
     this.secure = secure;
     this.host = host;
     this.port = port;
     this.display = `${bracketed(host)}:${port}`;
-    this.#authorization =
-      credentials === undefined ? undefined : `Basic ${Buffer.from(credentials, 'utf8').toString('base64')}`;
+    const encoded = credentials === undefined ? undefined : Buffer.from(credentials, 'utf8').toString('base64');
+    this.#authorization = encoded === undefined ? undefined : `Basic ${encoded}`;
+    const password = credentials?.slice(credentials.indexOf(':') + 1) ?? '';
+    this.#secrets = [password, encoded ?? ''].filter((secret) => secret.length >= 3);
+  }
+
+  /** `text` (from the network: a proxy's reason phrase) with the password and the encoded credentials cut out. */
+  scrub(text: string): string {
+    return this.#secrets.reduce((result, secret) => result.split(secret).join('[redacted]'), text);
   }
 
   /** Whether the URL carried credentials. */
@@ -253,7 +279,11 @@ function describeSocketError(proxy: ProxyEndpoint, error: NodeJS.ErrnoException)
     case 'EPIPE':
       return new ProxyError(PROXY_FAILURE, `proxy ${proxy.display} closed the connection (${code})`);
     default:
-      // An https:// proxy's own certificate not trusted, a host unreachable: the code says which.
+      // An https:// proxy's certificate not trusted: asking again cannot help.
+      if (UNTRUSTED_CERTIFICATE.has(code)) {
+        return new ProxyError(PROXY_DENIED, `proxy ${proxy.display}: its TLS certificate is not trusted (${code})`);
+      }
+      // A host unreachable and the like: the code says which.
       return new ProxyError(PROXY_FAILURE, `proxy ${proxy.display}: connection failed (${code})`);
   }
 }
@@ -327,7 +357,7 @@ function authenticationRequired(proxy: ProxyEndpoint): ProxyError {
 
 function connectRefusal(proxy: ProxyEndpoint, authority: string, status: number, line: string): ProxyError {
   if (status === 407) return authenticationRequired(proxy);
-  const message = `proxy ${proxy.display} refused to CONNECT to ${authority} (${statusText(line)})`;
+  const message = `proxy ${proxy.display} refused to CONNECT to ${authority} (${proxy.scrub(statusText(line))})`;
   // A gateway error or a busy proxy may pass; a refusal by policy or a bad request will not.
   const transient = status >= 500 || status === 408 || status === 429;
   return new ProxyError(transient ? PROXY_FAILURE : PROXY_DENIED, message);

@@ -392,8 +392,8 @@ describe.skipIf(!openssl)('through a forward proxy', () => {
     // The proxy's own certificate is checked too.
     const untrusted = await lookup(['--vt-url', secure.url, '--proxy', proxy.url, '--ca-file', certs.otherCaCert]);
     expect(rows(untrusted.stdout).map((row) => row['Status'])).toEqual([
-      `Failed: proxy 127.0.0.1:${proxy.port}: connection failed (UNABLE_TO_VERIFY_LEAF_SIGNATURE)`,
-      `Failed: proxy 127.0.0.1:${proxy.port}: connection failed (UNABLE_TO_VERIFY_LEAF_SIGNATURE)`,
+      `Failed: proxy 127.0.0.1:${proxy.port}: its TLS certificate is not trusted (UNABLE_TO_VERIFY_LEAF_SIGNATURE)`,
+      `Failed: proxy 127.0.0.1:${proxy.port}: its TLS certificate is not trusted (UNABLE_TO_VERIFY_LEAF_SIGNATURE)`,
     ]);
   });
 

@@ -96,7 +96,19 @@ describe('proxy URLs', () => {
       expect((error as Error).message).not.toContain('Secr3t');
     }
     expect(redactProxyCredentials('user:pw@host:1')).toBe('[redacted]@host:1');
-    expect(redactProxyCredentials('http://host:1/a@b')).toBe('http://host:1/a@b');
+    // An unencoded / ? # in the password is what breaks such a URL: everything up to the last @ goes.
+    expect(redactProxyCredentials('http://jdoe:se/cr?e#t@127.0.0.1:3128')).toBe('http://[redacted]@127.0.0.1:3128');
+    expect(redactProxyCredentials('http://127.0.0.1:3128')).toBe('http://127.0.0.1:3128');
+    expect(() => parseProxyUrl('http://jdoe:se/cr@127.0.0.1:3128')).toThrow(
+      /`http:\/\/\[redacted\]@127\.0\.0\.1:3128`/,
+    );
+  });
+
+  it('scrubs the password and the encoded credentials out of text from the network', () => {
+    const proxy = parseProxyUrl('http://jdoe:Hunter2-x@127.0.0.1:3128');
+    const basic = (proxy.authorization() ?? '').slice('Basic '.length);
+    expect(proxy.scrub(`403 denied Hunter2-x ${basic}`)).toBe('403 denied [redacted] [redacted]');
+    expect(parseProxyUrl('http://127.0.0.1:3128').scrub('403 Forbidden')).toBe('403 Forbidden');
   });
 
   it('resolves to no proxy when NO_PROXY exempts the server, and checks the URL even then', () => {
