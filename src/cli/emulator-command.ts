@@ -3,6 +3,7 @@
  * first line of stdout, so scripts can read it; everything else goes to stderr. Keys are never printed.
  */
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { IocEnrichError, OptionError } from '../errors.js';
 import {
@@ -13,10 +14,12 @@ import {
   type Emulator,
   type EmulatorKey,
   type EmulatorOptions,
+  type EmulatorTls,
   type FaultKind,
   type FaultOptions,
   type Tier,
 } from '../emulator/index.js';
+import { unreadableFile } from './io.js';
 
 /** `--help` text. */
 export const EMULATOR_HELP = `Usage: ioc-enrich emulator [options]
@@ -44,6 +47,9 @@ Options:
                            kind=p,... with kinds ${FAULT_KINDS.join(', ')} (repeatable)
   --slow-ms N              delay of a slow reply (default 2000)
   --seed N                 seed of the fault draws (default 1)
+  --tls-cert PEM --tls-key PEM
+                           serve HTTPS with this certificate (it must name 127.0.0.1) and key; clients
+                           then need its CA (ioc-enrich --ca-file, NODE_EXTRA_CA_CERTS)
   -h, --help               this help
 
 Examples:
@@ -67,6 +73,8 @@ const OPTIONS = {
   'fault-rate': { type: 'string', multiple: true },
   'slow-ms': { type: 'string' },
   seed: { type: 'string' },
+  'tls-cert': { type: 'string' },
+  'tls-key': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -133,6 +141,24 @@ function parseFaults(specs: readonly string[]): FaultOptions {
   return faults;
 }
 
+function readPem(option: string, file: string): Buffer {
+  try {
+    return readFileSync(file);
+  } catch (error) {
+    throw unreadableFile(file, `${option} file`, error);
+  }
+}
+
+/** `--tls-cert` and `--tls-key`: both or neither. */
+function tlsFiles(cert: string | undefined, key: string | undefined): EmulatorTls | undefined {
+  if (cert === undefined && key === undefined) return undefined;
+  if (cert === undefined || key === undefined) {
+    const [missing, given] = cert === undefined ? ['--tls-cert', '--tls-key'] : ['--tls-key', '--tls-cert'];
+    throw new OptionError(missing, '(not given)', `given together with ${given}`);
+  }
+  return { cert: readPem('--tls-cert', cert), key: readPem('--tls-key', key) };
+}
+
 /** Builds the emulator's options from the command line. Throws {@link OptionError}. */
 export function emulatorOptions(args: string[]): EmulatorOptions | 'help' {
   const { values } = parseArgs({ args, options: OPTIONS, strict: true, allowPositionals: false });
@@ -156,6 +182,7 @@ export function emulatorOptions(args: string[]): EmulatorOptions | 'help' {
     maliciousRate: share('--malicious-rate', values['malicious-rate']),
     faults: slowMs === undefined ? faults : { ...faults, slowDelayMs: slowMs },
     seed: integer('--seed', values.seed, Number.MIN_SAFE_INTEGER),
+    tls: tlsFiles(values['tls-cert'], values['tls-key']),
   };
   // exactOptionalPropertyTypes: options not given are left out, not set to undefined.
   for (const name of Object.keys(options) as (keyof EmulatorOptions)[]) {

@@ -27,6 +27,14 @@ export interface CommandIo {
   secrets?: string[];
 }
 
+/** The one-line error for a file named on the command line that cannot be read: `FILE: cannot read the WHAT (ENOENT)`. */
+export function unreadableFile(file: string, what: string, error: unknown): IocEnrichError {
+  return new IocEnrichError(
+    'INPUT_NOT_FOUND',
+    `${file}: cannot read the ${what} (${(error as NodeJS.ErrnoException).code ?? 'error'})`,
+  );
+}
+
 /** Documented exit codes. */
 export const EXIT = {
   /** Complete. */

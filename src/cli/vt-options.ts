@@ -8,10 +8,11 @@ import type { ParseArgsConfig } from 'node:util';
 import pino, { type Logger } from 'pino';
 import { ResultCache, defaultCachePath, parseMaxAge } from '../cache/index.js';
 import { startEmulator, type Emulator } from '../emulator/index.js';
-import { IocEnrichError, OptionError } from '../errors.js';
+import { OptionError } from '../errors.js';
 import type { LookupOptions } from '../vt/lookup-stage.js';
 import { REDACTED, redact } from '../redact.js';
-import type { CommandIo } from './io.js';
+import { unreadableFile, type CommandIo } from './io.js';
+import { PROXY_HELP, PROXY_OPTIONS, resolveNetwork, type ProxyValues } from './proxy-options.js';
 
 /** parseArgs option definitions for lookups. */
 export const VT_OPTIONS = {
@@ -33,10 +34,11 @@ export const VT_OPTIONS = {
   'no-cache': { type: 'boolean' },
   'max-age': { type: 'string' },
   'log-level': { type: 'string' },
+  ...PROXY_OPTIONS,
 } as const satisfies ParseArgsConfig['options'];
 
 /** The parsed values of {@link VT_OPTIONS}. */
-export interface VtValues {
+export interface VtValues extends ProxyValues {
   api?: string | undefined;
   'api-key-file'?: string | undefined;
   'vt-url'?: string | undefined;
@@ -72,7 +74,7 @@ export const VT_HELP = `VirusTotal:
                              cut off and its items get 'Failed: reply too large'
   --resolutions              v3: also fetch an IP's/domain's resolutions (one more lookup each)
   --raw                      fill RawResponse with the reply JSON (large)
-Cache:
+${PROXY_HELP}Cache:
   --cache PATH               default $XDG_CACHE_HOME/ioc-enrich/cache.db (else ~/.cache/ioc-enrich/cache.db);
                              with --emulator or --vt-url, no cache unless --cache is given
   --no-cache                 neither read nor write the cache
@@ -129,10 +131,7 @@ async function readKey(values: VtValues, io: CommandIo, required: boolean): Prom
     try {
       text = await readFile(file, 'utf8');
     } catch (error) {
-      throw new IocEnrichError(
-        'INPUT_NOT_FOUND',
-        `${file}: cannot read the API key file (${(error as NodeJS.ErrnoException).code ?? 'error'})`,
-      );
+      throw unreadableFile(file, 'API key file', error);
     }
     const key = text.trim();
     if (key === '') throw new OptionError('--api-key-file', file, 'a file holding the API key');
@@ -196,11 +195,15 @@ export async function resolveVt(
 
   let emulator: Emulator | undefined;
   let cache: ResultCache | undefined;
+  let baseUrl = values['vt-url'] ?? 'https://www.virustotal.com';
+  let network: Pick<LookupOptions, 'proxy' | 'noProxy' | 'ca'>;
   try {
     if (values.emulator === true) {
       emulator = await startEmulator({ tier });
       logger.info({ url: emulator.url }, 'started the bundled VirusTotal emulator');
+      baseUrl = emulator.url;
     }
+    network = await resolveNetwork(values, io.env, baseUrl, { emulator: emulator !== undefined, logger });
     // Answers from another server (the emulator, a test double) must never land in the cache of real
     // VirusTotal answers: with --emulator or --vt-url the cache is used only when --cache names one.
     const otherServer = values.emulator === true || values['vt-url'] !== undefined;
@@ -215,12 +218,13 @@ export async function resolveVt(
   }
   const lookup: LookupOptions = {
     api,
-    baseUrl: emulator?.url ?? values['vt-url'] ?? 'https://www.virustotal.com',
+    baseUrl,
     apiKey,
     tier,
     resolutions: values.resolutions === true,
     raw: values.raw === true,
     logger,
+    ...network,
     ...(perMinute === undefined ? {} : { perMinute }),
     ...(perDay === undefined ? {} : { perDay }),
     ...(perMonth === undefined ? {} : { perMonth }),

@@ -2,21 +2,34 @@
  * A local VirusTotal-compatible server (API v3 and v2) with quotas and fault injection: the offline
  * VirusTotal that tests, benchmarks and the demo run against. `ioc-enrich emulator` starts it from the CLI.
  */
-import { createServer } from 'node:http';
+import { createServer, type Server } from 'node:http';
+import { createServer as createSecureServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { OptionError } from '../errors.js';
 import { FaultInjector } from './faults.js';
 import { normalizeEmulatorOptions, type EmulatorOptions } from './options.js';
 import { Router } from './server.js';
 import type { EmulatorStats } from './stats.js';
 import { ObjectStore } from './store.js';
 
-export type { EmulatorOptions, EmulatorKey, FaultOptions, FaultKind, Tier, QuotaLimits } from './options.js';
+export type {
+  EmulatorOptions,
+  EmulatorKey,
+  EmulatorTls,
+  FaultOptions,
+  FaultKind,
+  Tier,
+  QuotaLimits,
+} from './options.js';
 export { FAULT_KINDS, TIER_LIMITS, V2_BATCH_LIMIT, DEFAULT_FIXTURES_DIR, isTier } from './options.js';
 export type { EmulatorStats } from './stats.js';
 
 /** A running emulator. */
 export interface Emulator {
-  /** `http://127.0.0.1:PORT`: the base URL to give a VirusTotal client instead of `https://www.virustotal.com`. */
+  /**
+   * `http://127.0.0.1:PORT` (`https://` with the `tls` option): the base URL to give a VirusTotal client instead of
+   * `https://www.virustotal.com`.
+   */
   readonly url: string;
   /** Stops listening and closes every connection, idle or not. */
   close(): Promise<void>;
@@ -38,7 +51,18 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const normalized = normalizeEmulatorOptions(options);
   const store = new ObjectStore(normalized.fixturesDir, normalized);
   const router = new Router(normalized, store, new FaultInjector(normalized.faults, normalized.seed));
-  const server = createServer({ keepAlive: true }, router.handle);
+  const { tls } = normalized;
+  let server: Server;
+  try {
+    server =
+      tls === undefined
+        ? createServer({ keepAlive: true }, router.handle)
+        : createSecureServer({ keepAlive: true, cert: tls.cert, key: tls.key }, router.handle);
+  } catch (error) {
+    // OpenSSL's reason (`no start line`, `key values mismatch`), without a stack.
+    const reason = error instanceof Error ? error.message.replace(/^error:[0-9A-F]+:/, '') : String(error);
+    throw new OptionError('tls', reason, 'a PEM certificate and its private key');
+  }
   // Idle keep-alive connections stay open a minute, as clients pooling connections expect of VirusTotal.
   server.keepAliveTimeout = 60_000;
   await new Promise<void>((resolve, reject) => {
@@ -49,7 +73,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     });
   });
   const { port } = server.address() as AddressInfo;
-  const url = `http://127.0.0.1:${port}`;
+  const url = `${tls === undefined ? 'http' : 'https'}://127.0.0.1:${port}`;
   router.baseUrl = url;
   let closing: Promise<void> | undefined;
   return {

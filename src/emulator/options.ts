@@ -85,6 +85,17 @@ export interface EmulatorOptions {
   readonly seed?: number;
   /** Clock, epoch milliseconds; quota windows use it. @default Date.now */
   readonly now?: () => number;
+  /**
+   * Serve HTTPS with this PEM certificate (chain) and key instead of HTTP, as VirusTotal does: for testing a
+   * client's trust settings and proxies' CONNECT. The certificate must name 127.0.0.1 (an IP subjectAltName).
+   */
+  readonly tls?: EmulatorTls;
+}
+
+/** The emulator's certificate and key, PEM. */
+export interface EmulatorTls {
+  readonly cert: string | Buffer;
+  readonly key: string | Buffer;
 }
 
 /** Quota limits of one key; `Infinity` means no limit. */
@@ -109,6 +120,7 @@ export interface NormalizedEmulatorOptions {
   readonly slowDelayMs: number;
   readonly seed: number;
   readonly now: () => number;
+  readonly tls: EmulatorTls | undefined;
 }
 
 /**
@@ -170,6 +182,13 @@ function resolveFaults(faults: FaultOptions | undefined): Record<FaultKind, numb
   return resolved;
 }
 
+function checkTls(tls: EmulatorTls | undefined): EmulatorTls | undefined {
+  if (tls === undefined) return undefined;
+  const pem = (value: unknown): boolean => (typeof value === 'string' || Buffer.isBuffer(value)) && value.length > 0;
+  if (!pem(tls.cert) || !pem(tls.key)) throw new OptionError('tls', '<incomplete>', 'a PEM `cert` and `key`');
+  return tls;
+}
+
 /** Validates every option and fills in the defaults. Throws {@link OptionError}. */
 export function normalizeEmulatorOptions(options: EmulatorOptions = {}): NormalizedEmulatorOptions {
   const port = options.port ?? 0;
@@ -218,5 +237,6 @@ export function normalizeEmulatorOptions(options: EmulatorOptions = {}): Normali
     slowDelayMs,
     seed,
     now: options.now ?? Date.now,
+    tls: checkTls(options.tls),
   };
 }

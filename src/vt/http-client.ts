@@ -8,6 +8,7 @@
  */
 import http from 'node:http';
 import https from 'node:https';
+import { createAgent, ProxyError, type ProxyEndpoint } from './proxy.js';
 
 /** A complete reply. */
 export interface HttpReply {
@@ -44,16 +45,15 @@ export class HttpClient {
   private lastHeaders: Readonly<Record<string, string>> | undefined;
   private lastMerged: Record<string, string> = {};
 
-  constructor(baseUrl: string, options: { maxSockets: number; timeoutMs: number; maxReplyBytes: number }) {
+  /** `route`: the proxy (already matched against NO_PROXY) and extra CA certificates; see proxy.ts. */
+  constructor(
+    baseUrl: string,
+    options: { maxSockets: number; timeoutMs: number; maxReplyBytes: number },
+    route: { readonly proxy: ProxyEndpoint | undefined; readonly ca: readonly string[] | undefined },
+  ) {
     const url = new URL(baseUrl);
     const secure = url.protocol === 'https:';
-    const agentOptions = {
-      keepAlive: true,
-      maxSockets: options.maxSockets,
-      maxFreeSockets: options.maxSockets,
-      scheduling: 'lifo' as const,
-    };
-    this.agent = secure ? new https.Agent(agentOptions) : new http.Agent(agentOptions);
+    this.agent = createAgent(url, { maxSockets: options.maxSockets, timeoutMs: options.timeoutMs, ...route });
     this.request = secure ? https.request : http.request;
     // URL keeps IPv6 literals bracketed; the request API wants them bare.
     this.hostname = url.hostname.replace(/^\[(.*)\]$/, '$1');
@@ -130,7 +130,10 @@ export class HttpClient {
         this.timeoutMs,
       );
       request.on('error', (error: NodeJS.ErrnoException) =>
-        fail(error.code ?? 'ENETWORK', `network error ${error.code ?? ''}`.trim()),
+        fail(
+          error.code ?? 'ENETWORK',
+          error instanceof ProxyError ? error.message : `network error ${error.code ?? ''}`.trim(),
+        ),
       );
       request.end();
     });

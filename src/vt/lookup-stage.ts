@@ -30,6 +30,7 @@ import { parseRetryAfter, retryDelay } from './backoff.js';
 import { HttpClient, NetworkFailure, type HttpReply } from './http-client.js';
 import { v3Collection } from './ids.js';
 import { normalizeLookupOptions, type LookupOptions, type NormalizedLookupOptions } from './options.js';
+import { proxyAuthenticationMessage } from './proxy.js';
 import {
   classify,
   matchBatch,
@@ -161,11 +162,11 @@ class LookupRun {
     this.hooks = hooks;
     this.limiter = new RateLimiter(options, options.clock, options.signal);
     // One spare socket for the quota checks that can run beside the lookups.
-    this.http = new HttpClient(options.baseUrl, {
-      maxSockets: options.concurrency + 1,
-      timeoutMs: options.timeoutMs,
-      maxReplyBytes: options.maxReplyBytes,
-    });
+    this.http = new HttpClient(
+      options.baseUrl,
+      { maxSockets: options.concurrency + 1, timeoutMs: options.timeoutMs, maxReplyBytes: options.maxReplyBytes },
+      options,
+    );
     this.batchSize = options.batchSize;
     this.lookupHeaders = options.api === 'v3' ? { 'x-apikey': options.apiKey } : {};
     this.stats = {
@@ -392,7 +393,7 @@ class LookupRun {
           return classified;
         case 'auth':
           permit.settle(0);
-          this.fail401(classified.code, classified.status);
+          this.fail401(classified);
           return { kind: 'stopped', status: `Failed: ${classified.code}` };
         case 'forbidden':
           permit.settle(0);
@@ -488,12 +489,15 @@ class LookupRun {
     this.options.logger?.[level]({ reason }, 'lookups stop: nothing more is submitted');
   }
 
-  private fail401(code: string, status: number): void {
+  private fail401({ code, status, message }: Extract<Classified, { kind: 'auth' }>): void {
     if (this.fatal !== undefined) return;
     this.fatal = {
       error: new ApiError(
         'AUTHENTICATION',
-        `VirusTotal refused the API key (HTTP ${status} ${code}): no lookup can succeed with it`,
+        message ??
+          (status === 407
+            ? proxyAuthenticationMessage(this.options.proxy)
+            : `VirusTotal refused the API key (HTTP ${status} ${code}): no lookup can succeed with it`),
         {
           status,
           vtCode: code,
@@ -527,7 +531,7 @@ class LookupRun {
     const classified = await this.send(v3QuotasPath(this.options.apiKey), { 'x-apikey': this.options.apiKey });
     acquired.permit.settle(1);
     if (classified.kind === 'auth') {
-      this.fail401(classified.code, classified.status);
+      this.fail401(classified);
       return undefined;
     }
     return classified.kind === 'ok' ? parseOverallQuotas(classified.json) : undefined;

@@ -5,6 +5,7 @@
 import type { Logger } from 'pino';
 import { OptionError } from '../errors.js';
 import type { ApiVersion } from '../types.js';
+import { resolveProxy, type ProxyEndpoint } from './proxy.js';
 
 /** A VirusTotal key tier: it decides the default quotas, the concurrency and the v2 batch size. */
 export type Tier = 'public' | 'premium';
@@ -71,6 +72,18 @@ export interface LookupOptions {
    * VirusTotal's largest object replies are a few hundred KB. @default 16 MiB
    */
   maxReplyBytes?: number;
+  /**
+   * HTTP(S) proxy URL, `http://[user:password@]host:port` (or https://); the credentials go to the proxy alone and
+   * never into a message or log. The library reads no environment: the CLI resolves HTTPS_PROXY and the like.
+   */
+  proxy?: string;
+  /** Hosts reached without the proxy, as curl's NO_PROXY (`.example.com,10.0.0.0/8,localhost,*`). */
+  noProxy?: string;
+  /**
+   * PEM certificates to trust beside Node's bundled roots, for the server and an https:// proxy (a proxy that
+   * inspects TLS signs with the company's CA). Node drops NODE_EXTRA_CA_CERTS once this is given: pass those too.
+   */
+  ca?: string | readonly string[];
   /** First backoff ceiling, ms (doubling per retry, full jitter). @default 1000 */
   backoffBaseMs?: number;
   /** Highest backoff ceiling, ms. @default 60000 */
@@ -100,6 +113,9 @@ export interface NormalizedLookupOptions {
   readonly maxRetries: number;
   readonly timeoutMs: number;
   readonly maxReplyBytes: number;
+  /** The proxy to use for `baseUrl`: undefined without one, or when `noProxy` exempts the server. */
+  readonly proxy: ProxyEndpoint | undefined;
+  readonly ca: readonly string[] | undefined;
   readonly backoffBaseMs: number;
   readonly backoffMaxMs: number;
   readonly signal: AbortSignal | undefined;
@@ -134,6 +150,15 @@ function integer(option: string, value: number | undefined, fallback: number, mi
     throw new OptionError(option, value, `an integer from ${min} to ${max}`);
   }
   return value;
+}
+
+function certificates(ca: string | readonly string[] | undefined): readonly string[] | undefined {
+  if (ca === undefined) return undefined;
+  const list = typeof ca === 'string' ? [ca] : ca;
+  if (list.some((pem) => typeof pem !== 'string' || !pem.includes('-----BEGIN CERTIFICATE-----'))) {
+    throw new OptionError('ca', '<not PEM>', 'PEM certificates (-----BEGIN CERTIFICATE-----)');
+  }
+  return list;
 }
 
 function isNormalized(options: LookupOptions | NormalizedLookupOptions): options is NormalizedLookupOptions {
@@ -183,6 +208,8 @@ export function normalizeLookupOptions(options: LookupOptions | NormalizedLookup
     maxRetries: integer('maxRetries', options.maxRetries, 5, 0, 100),
     timeoutMs: integer('timeoutMs', options.timeoutMs, 30_000, 1, 3_600_000),
     maxReplyBytes: integer('maxReplyBytes', options.maxReplyBytes, DEFAULT_MAX_REPLY_BYTES, 1_024, 1 << 30),
+    proxy: resolveProxy(baseUrl, options.proxy, options.noProxy),
+    ca: certificates(options.ca),
     backoffBaseMs: integer('backoffBaseMs', options.backoffBaseMs, 1_000, 0, 3_600_000),
     backoffMaxMs: integer('backoffMaxMs', options.backoffMaxMs, 60_000, 0, 3_600_000),
     signal: options.signal,

@@ -6,6 +6,7 @@ import type { ApiVersion, IocType, Observable } from '../types.js';
 import type { HttpReply } from './http-client.js';
 import { NetworkFailure, REPLY_TOO_LARGE } from './http-client.js';
 import { NestedTooDeeply, nestsDeeperThan, parseReply } from './lean-json.js';
+import { PROXY_AUTHENTICATION, PROXY_DENIED, PROXY_FAILURE, UNTRUSTED_CERTIFICATE } from './proxy.js';
 import { urlIdBase64, v3Collection } from './ids.js';
 import type { ServerUsage } from './rate-limiter.js';
 
@@ -16,8 +17,11 @@ export type Classified =
   | { readonly kind: 'ok'; readonly json: unknown }
   /** v3 404 NotFoundError: a normal answer, "not in VirusTotal". */
   | { readonly kind: 'notFound' }
-  /** 401: no later request can succeed. */
-  | { readonly kind: 'auth'; readonly code: string; readonly status: number }
+  /**
+   * 401, a proxy's 407, a server certificate not trusted: no later request can succeed. `message` says why when
+   * the lookup stage cannot tell from the status.
+   */
+  | { readonly kind: 'auth'; readonly code: string; readonly status: number; readonly message?: string }
   /** 403: this endpoint is not open to the key. */
   | { readonly kind: 'forbidden'; readonly code: string }
   /** A permanent failure of these items (400 and the like). */
@@ -26,6 +30,9 @@ export type Classified =
   | { readonly kind: 'retry'; readonly code: string; readonly retryAfter: string | undefined }
   /** A quota refusal (v3 429 QuotaExceededError, v2 204): per-minute, or the day/month is spent. */
   | { readonly kind: 'quota'; readonly code: string; readonly retryAfter: string | undefined };
+
+/** The Status code of items a proxy refused for want of (other) credentials: `Failed: proxy requires authentication (407)`. */
+export const PROXY_AUTHENTICATION_CODE = 'proxy requires authentication (407)';
 
 /** Which v2 endpoint an IoC type uses; file and url reports take batches. */
 export type V2Endpoint = 'file' | 'url' | 'domain' | 'ip-address';
@@ -109,6 +116,20 @@ export function classify(api: ApiVersion, reply: HttpReply | NetworkFailure): Cl
   if (reply instanceof NetworkFailure) {
     // A reply over the size cap would be as large again: not worth a retry.
     if (reply.code === REPLY_TOO_LARGE) return { kind: 'failed', code: 'reply too large' };
+    // A proxy's failure, in its own words (they name it by host:port, never with its credentials).
+    if (reply.code === PROXY_AUTHENTICATION) return { kind: 'auth', code: PROXY_AUTHENTICATION_CODE, status: 407 };
+    if (reply.code === PROXY_DENIED) return { kind: 'failed', code: reply.message };
+    if (reply.code === PROXY_FAILURE) return { kind: 'retry', code: reply.message, retryAfter: undefined };
+    if (UNTRUSTED_CERTIFICATE.has(reply.code)) {
+      return {
+        kind: 'auth',
+        code: 'TLS certificate not trusted',
+        status: 0,
+        message:
+          `the server's TLS certificate is not trusted (${reply.code}): behind a proxy that inspects TLS, trust ` +
+          'its CA certificate (the `ca` option, --ca-file PEM or NODE_EXTRA_CA_CERTS)',
+      };
+    }
     return {
       kind: 'retry',
       code: reply.code === 'ETIMEDOUT' ? 'timeout' : `network error ${reply.code}`,
@@ -129,6 +150,8 @@ export function classify(api: ApiVersion, reply: HttpReply | NetworkFailure): Cl
   if (status === 204) return { kind: 'quota', code: 'http 204', retryAfter: reply.retryAfter };
   if (status === 404 && api === 'v3') return { kind: 'notFound' };
   if (status === 401) return { kind: 'auth', code, status };
+  // Only a proxy sends 407 (a forward proxy answers plain-HTTP requests itself).
+  if (status === 407) return { kind: 'auth', code: PROXY_AUTHENTICATION_CODE, status };
   // v2's report endpoints are open to every key, so a v2 403 means the key itself was refused (VirusTotal
   // answers 403, not 401, for a missing or unknown v2 key).
   if (status === 403)
