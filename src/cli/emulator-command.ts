@@ -43,6 +43,7 @@ Options:
   --fault-rate SPEC        inject faults: a total probability spread over every kind (0.05), or
                            kind=p,... with kinds ${FAULT_KINDS.join(', ')} (repeatable)
   --slow-ms N              delay of a slow reply (default 2000)
+  --analysis-delay SECONDS how long a submitted URL's analysis stays queued (default 20)
   --seed N                 seed of the fault draws (default 1)
   -h, --help               this help
 
@@ -66,6 +67,7 @@ const OPTIONS = {
   'malicious-rate': { type: 'string' },
   'fault-rate': { type: 'string', multiple: true },
   'slow-ms': { type: 'string' },
+  'analysis-delay': { type: 'string' },
   seed: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -133,6 +135,11 @@ function parseFaults(specs: readonly string[]): FaultOptions {
   return faults;
 }
 
+function seconds(option: string, value: string | undefined): number | undefined {
+  const whole = integer(option, value, 0);
+  return whole === undefined ? undefined : whole * 1000;
+}
+
 /** Builds the emulator's options from the command line. Throws {@link OptionError}. */
 export function emulatorOptions(args: string[]): EmulatorOptions | 'help' {
   const { values } = parseArgs({ args, options: OPTIONS, strict: true, allowPositionals: false });
@@ -154,6 +161,7 @@ export function emulatorOptions(args: string[]): EmulatorOptions | 'help' {
     notFoundRate: share('--not-found-rate', values['not-found-rate']),
     maliciousRate: share('--malicious-rate', values['malicious-rate']),
     faults: slowMs === undefined ? faults : { ...faults, slowDelayMs: slowMs },
+    analysisDelayMs: seconds('--analysis-delay', values['analysis-delay']),
     seed: integer('--seed', values.seed, Number.MIN_SAFE_INTEGER),
   };
   // exactOptionalPropertyTypes: options not given are left out, not set to undefined.
