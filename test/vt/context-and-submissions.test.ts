@@ -20,7 +20,7 @@ async function paced(
   clientOptions: Partial<LookupOptions> = {},
 ): Promise<{ server: Emulator; clock: VirtualClock; options: LookupOptions }> {
   const clock = virtualClock();
-  const server = await startEmulator({ now: clock.now, ...emulatorOptions });
+  const server = await startEmulator({ now: () => clock.now(), ...emulatorOptions });
   emulators.push(server);
   return { server, clock, options: { apiKey: KEY, baseUrl: server.url, clock, ...clientOptions } };
 }
