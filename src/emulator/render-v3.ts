@@ -163,9 +163,10 @@ export function embeddedRelationship(objectPath: string, name: string, descripto
 }
 
 /** An object body (as {@link objectBody} renders it) with a `relationships` member added to its `data`. */
-export function withRelationships(body: string, relationships: Readonly<Record<string, unknown>>): string {
-  // The body ends with the `data` object's and the reply's closing braces.
-  return `${body.slice(0, -2)},"relationships":${JSON.stringify(relationships)}}}`;
+export function withRelationships(body: Buffer, relationships: Readonly<Record<string, unknown>>): Buffer {
+  // The body ends with the `data` object's and the reply's closing braces: the bytes before them are reused.
+  const tail = Buffer.from(`,"relationships":${JSON.stringify(relationships)}}}`, 'utf8');
+  return Buffer.concat([body.subarray(0, body.length - 2), tail]);
 }
 
 /** The reply to `POST /urls`: the analysis descriptor. */

@@ -337,9 +337,11 @@ export class Router {
   }
 
   /** An object reply with the relationships asked embedded (deterministic descriptors, first page). */
-  private withRelationships(object: VtObject, body: Buffer, names: readonly string[]): string {
-    const context = this.store.contextOf(object);
+  private withRelationships(object: VtObject, body: Buffer, names: readonly string[]): Buffer {
     const objectPath = `${this.baseUrl}/api/v3/${COLLECTION_OF[object.type]}/${object.id}`;
+    // Context is derived only when asked for: most requests want resolutions alone.
+    let context: ReturnType<ObjectStore['contextOf']> | undefined;
+    const contextOf = (): ReturnType<ObjectStore['contextOf']> => (context ??= this.store.contextOf(object));
     const urlDescriptor = (url: string): Descriptor => ({
       type: 'url',
       id: urlIdSha256(url),
@@ -353,26 +355,26 @@ export class Router {
           items = object.resolutions.map((r) => ({ type: 'resolution', id: `${r.ipAddress}${r.hostName}` }));
           break;
         case 'contacted_domains':
-          items = context.contacted_domains.map((domain) => ({ type: 'domain', id: domain }));
+          items = contextOf().contacted_domains.map((domain) => ({ type: 'domain', id: domain }));
           break;
         case 'contacted_ips':
-          items = context.contacted_ips.map((ip) => ({ type: 'ip_address', id: ip }));
+          items = contextOf().contacted_ips.map((ip) => ({ type: 'ip_address', id: ip }));
           break;
         case 'contacted_urls':
-          items = context.contacted_urls.map(urlDescriptor);
+          items = contextOf().contacted_urls.map(urlDescriptor);
           break;
         case 'communicating_files':
-          items = context.communicating_files.map((sha256) => ({ type: 'file', id: sha256 }));
+          items = contextOf().communicating_files.map((sha256) => ({ type: 'file', id: sha256 }));
           break;
         case 'urls':
-          items = context.urls.map(urlDescriptor);
+          items = contextOf().urls.map(urlDescriptor);
           break;
         default:
           items = [];
       }
       members[name] = embeddedRelationship(objectPath, name, items);
     }
-    return withRelationships(body.toString('utf8'), members);
+    return withRelationships(body, members);
   }
 
   /** `POST /urls` (form field `url`): queues an analysis and answers its descriptor. */
