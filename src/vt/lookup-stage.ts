@@ -19,6 +19,11 @@
  *   least three refusals) means the day or month is spent; an hour when overall_quotas shows room left (a
  *   passing refusal: another client on the key, an hourly quota). Then nothing more is submitted: every remaining
  *   observable that `before` cannot answer gets `NotSubmitted: daily quota exhausted` (or monthly).
+ * - Requests beyond the lookup (a page of resolutions, the context of a hit, a URL submission) are made by the
+ *   worker that holds the item, right after its lookup, through the same `exchange()`. Analysis polls are not:
+ *   a submitted URL waits in a queue ordered by when its next poll is due, and a worker takes a due poll before
+ *   any new lookup, so the slots between polls go to other lookups; a worker sleeps until the next poll only
+ *   when nothing else is left. A stop (quota, interrupt) leaves pending analyses `Queued`.
  * - 401 (and v2's 403, which is how v2 refuses a key) ends the run: the promise rejects with
  *   ApiError('AUTHENTICATION') once in-flight work is settled; items already taken get `Failed: <code>`, the
  *   ones not yet read get no result. A hook or the input throwing ends the run the same way, with its error.
