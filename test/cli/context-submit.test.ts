@@ -106,6 +106,17 @@ describe('enrich --context --resolutions --submit-unknown-urls (v3)', () => {
     expect(server.stats().byEndpoint['v3/urls']).toBe(lookups + 1);
   });
 
+  it('a URL the cache holds as not found is asked again and submitted once the flag is given', async () => {
+    const server = await emulator();
+    const cache = ['--cache', join(work, 'vt.db')];
+    const without = await enrich(server, cache);
+    expect(row(without.rows, UNKNOWN_URL)).toMatchObject({ Status: 'NotFound', Submitted: 'false' });
+    const withFlag = await enrich(server, [...SUBMIT, ...cache], 'again.csv');
+    expect(row(withFlag.rows, UNKNOWN_URL)).toMatchObject({ Status: 'Success', Submitted: 'true', CacheHit: 'false' });
+    // Everything else came from the cache.
+    expect(row(withFlag.rows, MALICIOUS_FILE)['CacheHit']).toBe('true');
+  });
+
   it('without the flags: nothing submitted, no context, the URL NotFound', async () => {
     const server = await emulator();
     const plain = await enrich(server, []);
