@@ -744,7 +744,12 @@ class LookupRun {
     const outcome = await this.exchange(unit, () => ({ path: V3_SUBMIT_URL_PATH, form }), undefined);
     const analysisId = outcome.kind === 'ok' ? submittedAnalysisId(outcome.json) : undefined;
     if (analysisId === undefined) {
-      const code = outcome.kind === 'failed' || outcome.kind === 'stopped' ? outcome.status : outcome.kind;
+      const code =
+        outcome.kind === 'failed' || outcome.kind === 'stopped'
+          ? outcome.status
+          : outcome.kind === 'ok'
+            ? 'no analysis id in the reply'
+            : outcome.kind;
       this.options.logger?.warn({ code }, 'a URL VirusTotal does not know could not be submitted: it stays NotFound');
       await this.deliver(item, null);
       return;

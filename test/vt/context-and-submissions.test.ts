@@ -153,6 +153,30 @@ describe('unknown URLs submitted (v3)', () => {
     expect(replies).toHaveLength(0);
   });
 
+  it('an interrupt while an analysis runs leaves it Queued (not NotSubmitted: it was submitted)', async () => {
+    const controller = new AbortController();
+    const { options } = await paced(
+      { unlimited: true, analysisDelayMs: 600_000 },
+      {
+        tier: 'premium',
+        concurrency: 1,
+        submitUnknownUrls: true,
+        analysisPollMs: 30_000,
+        analysisTimeoutMs: 900_000,
+        signal: controller.signal,
+      },
+    );
+    const domain = observable('dns', 'after-the-url.example.com');
+    const { stats, results } = await run([UNKNOWN_URL, domain], options, {
+      onResult: (item) => {
+        if (item.key === domain.key) controller.abort();
+      },
+    });
+    expect(resultOf(results, UNKNOWN_URL)).toMatchObject({ status: 'Queued', submitted: true });
+    expect(stats.stopReason).toBe('interrupted');
+    expect(stats.queued).toBe(1);
+  });
+
   it('without the flag a URL VirusTotal does not know is NotFound, and nothing is submitted', async () => {
     const { server, options } = await paced({});
     const { results } = await run([UNKNOWN_URL], options);
