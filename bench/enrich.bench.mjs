@@ -130,6 +130,36 @@ export async function warmRerun(work, url) {
   );
 }
 
+/** One `enrich` of the bench input (premium, --concurrency 32, no cache), with `extra` options; timed. */
+async function timedEnrich(url, input, output, extra) {
+  const started = process.hrtime.bigint();
+  const { code, stderr } = await runCli([
+    'enrich',
+    '--vt-url',
+    url,
+    '--tier',
+    'premium',
+    '--rate',
+    '10000000',
+    '--concurrency',
+    '32',
+    '--log-level',
+    'warn',
+    '--no-cache',
+    ...extra,
+    '--input-format',
+    'text',
+    input,
+    '-o',
+    output,
+  ]);
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  if (code !== 0) throw new Error(`enrich exited ${code}: ${stderr.split('\n').slice(-5).join(' | ')}`);
+  const rss = Number(/MAXRSS (\d+)/.exec(stderr)?.[1] ?? 0) / 1024;
+  const identity = /(\S+) occurrences = .*/.exec(stderr)?.[0] ?? '(no summary)';
+  return { seconds, rss, identity, stderr };
+}
+
 export default async function run() {
   const work = mkdtempSync(join(tmpdir(), 'ioc-enrich-bench-'));
   const emulator = await startEmulatorProcess();
@@ -137,37 +167,20 @@ export default async function run() {
     const input = join(work, 'input.log');
     await writeInput(input);
     const output = join(work, 'out.csv');
-    const started = process.hrtime.bigint();
-    const { code, stderr } = await runCli([
-      'enrich',
-      '--vt-url',
-      emulator.url,
-      '--tier',
-      'premium',
-      '--rate',
-      '10000000',
-      '--concurrency',
-      '32',
-      '--log-level',
-      'warn',
-      '--no-cache',
-      '--input-format',
-      'text',
-      input,
-      '-o',
-      output,
-    ]);
-    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-    const rss = Number(/MAXRSS (\d+)/.exec(stderr)?.[1] ?? 0) / 1024;
-    const identity = /(\S+) occurrences = .*/.exec(stderr)?.[0] ?? '(no summary)';
-    if (code !== 0) throw new Error(`enrich exited ${code}: ${stderr.split('\n').slice(-5).join(' | ')}`);
+    const plain = await timedEnrich(emulator.url, input, output, []);
     console.log(
-      `enrich end to end: ${number(OCCURRENCES)} occurrences of ${number(DISTINCT)} distinct in ${number(seconds, 1)} s = ${number(DISTINCT / seconds)} lookups/s (premium, --concurrency 32, unthrottled emulator in its own process)`,
+      `enrich end to end: ${number(OCCURRENCES)} occurrences of ${number(DISTINCT)} distinct in ${number(plain.seconds, 1)} s = ${number(DISTINCT / plain.seconds)} lookups/s (premium, --concurrency 32, unthrottled emulator in its own process)`,
     );
     console.log(
-      `enrich peak RSS: ${number(rss)} MB for ${number(OCCURRENCES)} occurrences of ${number(DISTINCT)} distinct (target <= 300 MB); output ${number(statSync(output).size / 2 ** 20, 1)} MiB`,
+      `enrich peak RSS: ${number(plain.rss)} MB for ${number(OCCURRENCES)} occurrences of ${number(DISTINCT)} distinct (target <= 300 MB); output ${number(statSync(output).size / 2 ** 20, 1)} MiB`,
     );
-    console.log(`enrich accounting: ${identity}`);
+    console.log(`enrich accounting: ${plain.identity}`);
+    // Issue 13: the same run with --context: every hit (Positives >= 1) costs one more request.
+    const context = await timedEnrich(emulator.url, input, output, ['--context']);
+    const contextRequests = /context requests\s+([\d,]+)/.exec(context.stderr)?.[1] ?? '?';
+    console.log(
+      `enrich end to end with --context: ${number(DISTINCT / context.seconds)} lookups/s (${number(context.seconds, 1)} s, ${contextRequests} context requests for the hits), peak RSS ${number(context.rss)} MB`,
+    );
     await warmRerun(work, emulator.url);
   } finally {
     emulator.stop();

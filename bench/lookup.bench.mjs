@@ -89,6 +89,54 @@ async function utilisation(label, api, tier, perMinute, concurrency, count, type
   }
 }
 
+// Issue 13: a public key's utilisation when the run also pages resolutions, asks the context of hits (its first
+// `urls` refused with a 403, which still takes a minute slot), submits the URLs VirusTotal does not know and
+// polls their analyses. Every request the emulator saw took a slot of its minute window (v3: one each).
+export async function utilisationWithExtras(count) {
+  const clock = virtualClock();
+  const perMinute = 4;
+  const emulator = await startEmulator({
+    keys: [{ key: KEY, tier: 'public' }],
+    perDay: Infinity,
+    perMonth: Infinity,
+    notFoundRate: 0.3,
+    analysisDelayMs: 45_000,
+    now: clock.now,
+  });
+  try {
+    const start = clock.now();
+    const input = [...observables('dns', count / 2, 'x'), ...observables('url', count / 2, 'x')];
+    const stats = await lookupObservables(
+      input,
+      {
+        apiKey: KEY,
+        baseUrl: emulator.url,
+        tier: 'public',
+        perDay: Infinity,
+        perMonth: Infinity,
+        resolutions: true,
+        context: true,
+        submitUnknownUrls: true,
+        analysisPollMs: 30_000,
+        analysisTimeoutMs: 300_000,
+        clock,
+      },
+      { onResult: () => undefined },
+    );
+    const minutes = (clock.now() - start) / 60_000 + 1;
+    const served = emulator.stats();
+    const ratio = served.requests / minutes / perMinute;
+    console.log(
+      `quota utilisation v3 public with --resolutions --context --submit-unknown-urls: ${number(ratio, 3)} of every request slot ` +
+        `(${number(served.requests)} requests in ${number(minutes, 1)} virtual min at 4/min: ${number(input.length)} lookups, ` +
+        `${stats.resolutionPages} resolutions pages, ${stats.contextRequests} context (${served.byStatus['403'] ?? 0} refused 403), ` +
+        `${stats.submissions} submissions, ${stats.analysisPolls} polls, ${stats.queued} queued; ${served.quotaRefusals} 429)`,
+    );
+  } finally {
+    await emulator.close();
+  }
+}
+
 async function requestsPerObservable(label, tier, type, count) {
   const clock = virtualClock();
   // Day and month unlimited: the figure is about batching, not about the budget.
@@ -169,6 +217,7 @@ export default async function run() {
   await utilisation('v3 public, a day of 500', 'v3', 'public', 4, 1, 500, 'dns');
   await utilisation('v2 public, hashes', 'v2', 'public', 4, 1, 960, 'sha256_hash');
   await utilisation('v3 premium', 'v3', 'premium', 600, 8, 6_000, 'ipv4');
+  await utilisationWithExtras(400);
   await requestsPerObservable('hashes, public (batch 4)', 'public', 'sha256_hash', 1_000);
   await requestsPerObservable('URLs, public (batch 4)', 'public', 'url', 1_000);
   await requestsPerObservable('hashes, premium (batch 25)', 'premium', 'sha256_hash', 2_500);

@@ -10,9 +10,15 @@
  *   `type-unsupported`) did not answer, so they are left out, which keeps Positives/Total comparable with v2's
  *   positives/total (v2 counted only engines with a result).
  * - ScanId = `<id>-<last_analysis_date>` (v2's scan_id shape); Permalink = the GUI link (v3 has no permalink).
- * - ResolvedIPs of a domain: the A/AAAA values of `last_dns_records` (free), then the resolutions when fetched.
- *   ResolvedDomains of an IP: the host names of its resolutions (fetched only with `--resolutions`).
- * - DetectedUrls stays empty on v3: its only equivalent (`urls` of a domain/IP) is Enterprise-only.
+ * - ResolvedIPs of a domain: the A/AAAA values of `last_dns_records`, then its resolutions; ResolvedDomains of
+ *   an IP: the host names of its resolutions. The first page comes with the object (`?relationships=resolutions`,
+ *   descriptors whose id is the IP followed by the host name), further pages only with `--resolutions`.
+ * - With `--context` (hits only): ContactedDomains/IPs/Urls of a file, CommunicatingFiles (sha256) of a domain
+ *   or IP, from the relationships of the object reply. A relationship the key may not read (an `error` member,
+ *   or left out) is an empty cell.
+ * - DetectedUrls on v3: the URLs of a domain's or IP's `urls` relationship (Enterprise keys, with `--context`),
+ *   read from the descriptors' `context_attributes.url`; one whose descriptor carries a verdict of no malicious
+ *   engine is left out. Without it (public keys) the cell stays empty.
  * - VerboseMsg: v2's verbose_msg; on v3, which has none, `Found in VirusTotal` / `Not found in VirusTotal`.
  * - v2 domain/IP Positives is msticpy's sum of detected_urls positives (0 for an empty list); MD5/SHA1/SHA256
  *   are read from every file report, whichever hash was sent (msticpy's `sh256_hash` typo is not copied).
@@ -55,6 +61,11 @@ const EMPTY: LookupResult = {
   lastAnalysisDate: '',
   tags: '',
   rawResponse: '',
+  contactedDomains: '',
+  contactedIps: '',
+  contactedUrls: '',
+  communicatingFiles: '',
+  submitted: false,
   cacheHit: false,
   fetchedAt: '',
 };
@@ -62,6 +73,26 @@ const EMPTY: LookupResult = {
 /** A result with no reply: `Failed: …` or `NotSubmitted: …`, every other field empty. */
 export function failedResult(status: LookupStatus): LookupResult {
   return { ...EMPTY, status };
+}
+
+/** VerboseMsg of a URL this run submitted whose analysis completed: the row carries the analysis verdict. */
+const SUBMITTED_MESSAGE = 'Submitted for analysis in this run: analysis completed';
+
+/**
+ * A URL submitted in this run whose analysis did not finish in time: ResponseCode -2 (v2's "queued"), the
+ * analysis id in ScanId. Nothing of it is cached, so the next run asks again.
+ */
+export function queuedResult(value: string, analysisId: string, fetchedAt: number): LookupResult {
+  return {
+    ...EMPTY,
+    status: 'Queued',
+    responseCode: -2,
+    resource: value,
+    verboseMsg: 'Submitted for analysis in this run; the analysis had not finished (--analysis-timeout)',
+    scanId: analysisId,
+    submitted: true,
+    fetchedAt: isoFromEpochMs(fetchedAt),
+  };
 }
 
 type Json = Record<string, unknown>;
@@ -167,7 +198,9 @@ function normalizeV3(reply: VtReply, options: { raw: boolean; redact?: string })
   const verdict = (key: string): number | '' => (stats?.[key] === undefined ? 0 : count(stats[key]));
   const verdicts = [verdict('harmless'), verdict('malicious'), verdict('suspicious'), verdict('undetected')];
   const date = epochSeconds(attributes['last_analysis_date']);
-  const resolutions = (reply.resolutions ?? []).map((item) => object(object(item)?.['attributes']));
+  const relationships = object(data['relationships']);
+  const related = (name: string): unknown[] => list(object(relationships?.[name])?.['data']);
+  const resolutions = [...related('resolutions'), ...(reply.resolutions ?? [])];
   let resolvedIps = '';
   let resolvedDomains = '';
   if (reply.type === 'dns') {
@@ -175,16 +208,21 @@ function normalizeV3(reply: VtReply, options: { raw: boolean; redact?: string })
       .map(object)
       .filter((record) => record?.['type'] === 'A' || record?.['type'] === 'AAAA')
       .map((record) => text(record?.['value']));
-    resolvedIps = joined([...dnsIps, ...resolutions.map((resolution) => text(resolution?.['ip_address']))]);
+    const names = [reply.value, id];
+    resolvedIps = joined([...dnsIps, ...resolutions.map((item) => resolutionEnd(item, 'ip_address', names))]);
   } else if (reply.type === 'ipv4' || reply.type === 'ipv6') {
-    resolvedDomains = joined(resolutions.map((resolution) => text(resolution?.['host_name'])));
+    const names = [reply.value, id];
+    resolvedDomains = joined(resolutions.map((item) => resolutionEnd(item, 'host_name', names)));
   }
   const file = isHash(reply.type);
+  const ids = (name: string): string => joined(related(name).map((item) => text(object(item)?.['id'])));
+  const urls = (name: string, detectedOnly: boolean): string =>
+    joined(related(name).map((item) => urlOfDescriptor(item, detectedOnly)));
   return {
     status: 'Success',
     responseCode: 1,
     resource: reply.value,
-    verboseMsg: 'Found in VirusTotal',
+    verboseMsg: reply.submitted === true ? SUBMITTED_MESSAGE : 'Found in VirusTotal',
     scanId: id === '' ? '' : date === undefined ? id : `${id}-${date}`,
     permalink: id === '' ? '' : guiLink(reply.type, id),
     positives: stats === undefined ? '' : verdict('malicious'),
@@ -198,7 +236,7 @@ function normalizeV3(reply: VtReply, options: { raw: boolean; redact?: string })
     sha256: file ? text(attributes['sha256']) || id : '',
     resolvedDomains,
     resolvedIps,
-    detectedUrls: '',
+    detectedUrls: file ? '' : urls('urls', true),
     reputation: integer(attributes['reputation']),
     lastAnalysisDate: isoFromEpochSeconds(date),
     tags: list(attributes['tags'])
@@ -206,9 +244,48 @@ function normalizeV3(reply: VtReply, options: { raw: boolean; redact?: string })
       .filter((tag) => tag !== '')
       .join(', '),
     rawResponse: rawText(reply.body, options),
+    contactedDomains: file ? ids('contacted_domains') : '',
+    contactedIps: file ? ids('contacted_ips') : '',
+    contactedUrls: file ? urls('contacted_urls', false) : '',
+    communicatingFiles: file ? '' : ids('communicating_files'),
+    submitted: reply.submitted === true,
     cacheHit: false,
     fetchedAt: isoFromEpochMs(reply.fetchedAt),
   };
+}
+
+/**
+ * The other end of a resolution: `host_name` or `ip_address` of a resolution object, else cut from a
+ * descriptor's id, which is the IP address followed by the host name (`1.2.3.4example.com`). `names` are the
+ * observable's own spellings (as looked up, and VirusTotal's id).
+ */
+function resolutionEnd(item: unknown, wanted: 'host_name' | 'ip_address', names: readonly string[]): string {
+  const fromAttributes = text(object(object(item)?.['attributes'])?.[wanted]);
+  if (fromAttributes !== '') return fromAttributes;
+  const id = text(object(item)?.['id']);
+  const lower = id.toLowerCase();
+  for (const name of names) {
+    const own = name.toLowerCase();
+    if (own === '' || own.length >= id.length) continue;
+    if (wanted === 'host_name' && lower.startsWith(own)) return id.slice(own.length);
+    if (wanted === 'ip_address' && lower.endsWith(own)) return id.slice(0, id.length - own.length);
+  }
+  return '';
+}
+
+/**
+ * The URL of a url descriptor: `context_attributes.url` (what VirusTotal puts in relationship listings), else
+ * the attributes' `url` when the item is a whole object; '' when it carries only an id. `detectedOnly` leaves
+ * out one whose own verdict says no engine found it malicious.
+ */
+function urlOfDescriptor(item: unknown, detectedOnly: boolean): string {
+  const descriptor = object(item);
+  const attributes = object(descriptor?.['attributes']);
+  if (detectedOnly) {
+    const malicious = object(attributes?.['last_analysis_stats'])?.['malicious'];
+    if (malicious !== undefined && count(malicious) === 0) return '';
+  }
+  return text(object(descriptor?.['context_attributes'])?.['url']) || text(attributes?.['url']);
 }
 
 function normalizeV2(reply: VtReply, options: { raw: boolean; redact?: string }): LookupResult {
@@ -222,8 +299,9 @@ function normalizeV2(reply: VtReply, options: { raw: boolean; redact?: string })
     status: 'Success' as const,
     responseCode,
     resource: text(body['resource']) || reply.value,
-    verboseMsg: text(body['verbose_msg']),
+    verboseMsg: reply.submitted === true ? SUBMITTED_MESSAGE : text(body['verbose_msg']),
     rawResponse: rawText(reply.body, options),
+    submitted: reply.submitted === true,
     fetchedAt: isoFromEpochMs(reply.fetchedAt),
   };
   if (reply.type === 'dns' || reply.type === 'ipv4' || reply.type === 'ipv6') {
@@ -282,6 +360,10 @@ const TEXT_CELLS = [
   'resolvedIps',
   'detectedUrls',
   'tags',
+  'contactedDomains',
+  'contactedIps',
+  'contactedUrls',
+  'communicatingFiles',
 ] as const satisfies ReadonlyArray<keyof LookupResult>;
 
 /** The result with the secret cut out of every text cell (RawResponse already is). */

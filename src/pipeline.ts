@@ -11,6 +11,7 @@
  * one row per occurrence, in input order, joined to the results map. A spool (rather than re-reading the input)
  * lets the library accept any async iterable, stdin included.
  */
+import { accountingTerm } from './accounting.js';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -191,7 +192,13 @@ export interface LookupPlan {
   /** Distinct observables that need a lookup (not allowlisted, not answered by the cache), by type. */
   byType: Record<IocType, number>;
   lookups: number;
-  /** Quota items they cost (an IP or domain with resolutions costs two). */
+  /**
+   * Requests beyond the lookups, at most (the dry run cannot know which observables are hits, which have more
+   * resolutions or which URLs VirusTotal does not know, so it counts the worst case): `--resolutions` pages,
+   * `--context` requests, and URL submissions and analysis polls (`--submit-unknown-urls`).
+   */
+  extra: { resolutionPages: number; context: number; submissions: number; polls: number };
+  /** Quota items they cost at most: lookups plus {@link LookupPlan.extra}. */
   quotaItems: number;
   /** Answered from the cache. */
   cached: number;
@@ -290,6 +297,11 @@ function makeRow(spooled: SpoolLine, status: string, result: LookupResult | unde
     FetchedAt: r.fetchedAt,
     SourceField: spooled[1],
     SourceText: spooled[2],
+    ContactedDomains: r.contactedDomains,
+    ContactedIPs: r.contactedIps,
+    ContactedUrls: r.contactedUrls,
+    CommunicatingFiles: r.communicatingFiles,
+    Submitted: result === undefined ? '' : r.submitted,
   };
 }
 
@@ -309,19 +321,27 @@ function zeroByType(): Record<IocType, number> {
 function planFor(pending: Iterable<Observable>, cached: number, options: NormalizedLookupOptions): LookupPlan {
   const byType = zeroByType();
   let lookups = 0;
-  let quotaItems = 0;
+  const extra = { resolutionPages: 0, context: 0, submissions: 0, polls: 0 };
+  const v3 = options.api === 'v3';
+  // Every poll waits analysisPollMs first; none is sent after analysisTimeoutMs.
+  const pollsPerUrl = Math.floor(options.analysisTimeoutMs / options.analysisPollMs);
   for (const observable of pending) {
     byType[observable.type]++;
     lookups++;
-    const needsResolutions =
-      options.resolutions &&
-      options.api === 'v3' &&
-      (observable.type === 'ipv4' || observable.type === 'ipv6' || observable.type === 'dns');
-    quotaItems += needsResolutions ? 2 : 1;
+    const hosts = observable.type === 'ipv4' || observable.type === 'ipv6' || observable.type === 'dns';
+    if (v3 && options.resolutions && hosts) extra.resolutionPages++;
+    if (v3 && options.context && observable.type !== 'url') extra.context++;
+    if (options.submitUnknownUrls && observable.type === 'url') {
+      // v2 submits within the report request itself (scan=1).
+      if (v3) extra.submissions++;
+      extra.polls += pollsPerUrl;
+    }
   }
+  const quotaItems = lookups + extra.resolutionPages + extra.context + extra.submissions + extra.polls;
   return {
     byType,
     lookups,
+    extra,
     quotaItems,
     cached,
     minutes: Number.isFinite(options.perMinute) ? quotaItems / options.perMinute : 0,
@@ -408,11 +428,14 @@ export async function enrich(
         cached === undefined
           ? undefined
           : normalizeReply(cached.reply, { raw: lookupOptions.raw, redact: lookupOptions.apiKey });
-      if (known === undefined || known.status.startsWith('Failed')) {
+      // With --submit-unknown-urls a URL the cache knows as not found is asked again (and submitted).
+      const submit = known?.status === 'NotFound' && observable.type === 'url' && lookupOptions.submitUnknownUrls;
+      if (known === undefined || known.status.startsWith('Failed') || submit) {
         pending.push(observable);
       } else {
         cacheHits++;
-        results.set(observable.key, { ...known, cacheHit: true });
+        // A cached answer was not submitted by this run, whatever an earlier run did.
+        results.set(observable.key, { ...known, cacheHit: true, submitted: false });
       }
     }
     const plan = planFor(pending, cacheHits, lookupOptions);
@@ -526,16 +549,12 @@ export async function enrich(
               findings.set(key, { observable, type, positives: result.positives, total: result.total, occurrences: 1 });
             else finding.occurrences++;
           }
-          if (duplicate) summary.duplicates++;
-          else if (result.status === 'Success' || result.status === 'NotFound') {
-            summary.lookedUp++;
-            if (result.cacheHit) summary.cacheHits++;
-          } else if (result.status.startsWith('NotSubmitted')) summary.notSubmitted++;
-          else summary.failed++;
+          const term = accountingTerm(status);
+          summary[term]++;
+          if (term === 'lookedUp' && result.cacheHit) summary.cacheHits++;
         } else {
           row = makeRow(line, screenStatus, undefined);
-          if (screenStatus === 'Allowlisted') summary.allowlisted++;
-          else summary.rejected++;
+          summary[accountingTerm(screenStatus)]++;
         }
         summary.occurrences++;
         summary.byStatus[String(row.Status)] = (summary.byStatus[String(row.Status)] ?? 0) + 1;

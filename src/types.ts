@@ -106,14 +106,28 @@ export interface VtReply {
   /** The observable as looked up. */
   readonly value: string;
   readonly body: unknown;
-  /** v3 only, with `--resolutions`: the resolution objects of an IP or domain (all pages' `data` items). */
+  /**
+   * v3 only, with `--resolutions`: the resolutions of an IP or domain beyond the first page (which the object
+   * reply carries in `data.relationships.resolutions`): descriptors `{type, id}` or, from older caches, objects.
+   */
   readonly resolutions?: readonly unknown[];
+  /**
+   * Set when this run submitted the URL for analysis (`--submit-unknown-urls`): the body then holds the
+   * analysis verdict as a URL object. A note about this run only; the cache does not keep it.
+   */
+  readonly submitted?: boolean;
   /** Epoch milliseconds when it was fetched. */
   readonly fetchedAt: number;
 }
 
 /** Outcome status of a lookup. */
-export type LookupStatus = 'Success' | 'NotFound' | `Failed: ${string}` | `NotSubmitted: ${string}`;
+export type LookupStatus =
+  | 'Success'
+  | 'NotFound'
+  /** A URL submitted for analysis whose analysis had not finished when `--analysis-timeout` passed. */
+  | 'Queued'
+  | `Failed: ${string}`
+  | `NotSubmitted: ${string}`;
 
 /** The normalised result of looking up one distinct observable (shared by all its occurrences). */
 export interface LookupResult {
@@ -141,6 +155,13 @@ export interface LookupResult {
   readonly tags: string;
   /** The reply JSON, only when raw output was asked for; '' otherwise. */
   readonly rawResponse: string;
+  /** With `--context`: a file's contacted domains, IPs and URLs; a domain's or IP's communicating files (sha256). */
+  readonly contactedDomains: string;
+  readonly contactedIps: string;
+  readonly contactedUrls: string;
+  readonly communicatingFiles: string;
+  /** True when this run submitted the URL for analysis (`--submit-unknown-urls`). */
+  readonly submitted: boolean;
   /** True when the answer came from the persistent cache. */
   readonly cacheHit: boolean;
   /** ISO 8601 UTC time the reply was fetched, '' when there was none. */
@@ -179,6 +200,11 @@ export const ENRICH_COLUMNS = [
   'FetchedAt',
   'SourceField',
   'SourceText',
+  'ContactedDomains',
+  'ContactedIPs',
+  'ContactedUrls',
+  'CommunicatingFiles',
+  'Submitted',
 ] as const;
 
 /** One enrich output row: one per occurrence. */

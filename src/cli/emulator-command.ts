@@ -46,6 +46,7 @@ Options:
   --fault-rate SPEC        inject faults: a total probability spread over every kind (0.05), or
                            kind=p,... with kinds ${FAULT_KINDS.join(', ')} (repeatable)
   --slow-ms N              delay of a slow reply (default 2000)
+  --analysis-delay SECONDS how long a submitted URL's analysis stays queued (default 20)
   --seed N                 seed of the fault draws (default 1)
   --tls-cert PEM --tls-key PEM
                            serve HTTPS with this certificate (it must name 127.0.0.1) and key; clients
@@ -72,6 +73,7 @@ const OPTIONS = {
   'malicious-rate': { type: 'string' },
   'fault-rate': { type: 'string', multiple: true },
   'slow-ms': { type: 'string' },
+  'analysis-delay': { type: 'string' },
   seed: { type: 'string' },
   'tls-cert': { type: 'string' },
   'tls-key': { type: 'string' },
@@ -159,6 +161,11 @@ function tlsFiles(cert: string | undefined, key: string | undefined): EmulatorTl
   return { cert: readPem('--tls-cert', cert), key: readPem('--tls-key', key) };
 }
 
+function seconds(option: string, value: string | undefined): number | undefined {
+  const whole = integer(option, value, 0);
+  return whole === undefined ? undefined : whole * 1000;
+}
+
 /** Builds the emulator's options from the command line. Throws {@link OptionError}. */
 export function emulatorOptions(args: string[]): EmulatorOptions | 'help' {
   const { values } = parseArgs({ args, options: OPTIONS, strict: true, allowPositionals: false });
@@ -181,6 +188,7 @@ export function emulatorOptions(args: string[]): EmulatorOptions | 'help' {
     notFoundRate: share('--not-found-rate', values['not-found-rate']),
     maliciousRate: share('--malicious-rate', values['malicious-rate']),
     faults: slowMs === undefined ? faults : { ...faults, slowDelayMs: slowMs },
+    analysisDelayMs: seconds('--analysis-delay', values['analysis-delay']),
     seed: integer('--seed', values.seed, Number.MIN_SAFE_INTEGER),
     tls: tlsFiles(values['tls-cert'], values['tls-key']),
   };

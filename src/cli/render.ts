@@ -74,6 +74,17 @@ function duration(minutes: number): string {
   return hours < 48 ? `${hours.toFixed(1)} h` : `${(hours / 24).toFixed(1)} days`;
 }
 
+/** The dry run's requests beyond the lookups, each at most (worst case), only those the options ask for. */
+function extraRows(extra: EnrichSummary['plan']['extra']): Array<readonly [string, number]> {
+  const rows: Array<readonly [string, number]> = [
+    ['resolutions pages, at most (--resolutions)', extra.resolutionPages],
+    ['context requests, at most (--context)', extra.context],
+    ['URL submissions, at most (--submit-unknown-urls)', extra.submissions],
+    ['analysis polls, at most (--analysis-timeout)', extra.polls],
+  ];
+  return rows.filter(([, count]) => count > 0);
+}
+
 /** The plan a dry run prints (stdout): lookups by type and how long they take at the configured rate. */
 export function formatDryRun(summary: EnrichSummary): string {
   const { plan } = summary;
@@ -86,6 +97,7 @@ export function formatDryRun(summary: EnrichSummary): string {
       ['answered by the cache', plan.cached],
       ['lookups needed', plan.lookups],
       ...perType.map(([type, count]) => [`  ${type}`, count] as const),
+      ...extraRows(plan.extra),
       ['quota items', plan.quotaItems],
       [
         'time at the configured rate',
@@ -114,8 +126,12 @@ export function formatEnrichSummary(summary: EnrichSummary, badRows: BadRows): s
       ['HTTP requests', lookup?.requests ?? 0],
       ['retries', lookup?.retries ?? 0],
       ['quota refusals', lookup?.quotaRefusals ?? 0],
+      ...requestRows(lookup),
       ['stopped because', summary.stopReason],
     ]) +
+    (lookup === undefined || lookup.contextRefused.length === 0
+      ? ''
+      : `  context the key may not read (empty cells): ${lookup.contextRefused.join('; ')}\n`) +
     `  by Status:\n${table(sortedEntries(summary.byStatus), '    ')}` +
     (Object.keys(summary.bySeverity).length === 0
       ? ''
@@ -124,6 +140,19 @@ export function formatEnrichSummary(summary: EnrichSummary, badRows: BadRows): s
     remaining +
     badRowLines(badRows)
   );
+}
+
+/** The kinds of request beyond the lookups that the run made, only those it made. */
+function requestRows(lookup: EnrichSummary['lookup']): Array<readonly [string, number]> {
+  if (lookup === undefined) return [];
+  const rows: Array<readonly [string, number]> = [
+    ['  resolutions pages', lookup.resolutionPages],
+    ['  context requests', lookup.contextRequests],
+    ['  URLs submitted', lookup.submissions],
+    ['  analysis polls', lookup.analysisPolls],
+    ['  still queued', lookup.queued],
+  ];
+  return rows.filter(([, count]) => count > 0);
 }
 
 function findingLines(summary: EnrichSummary): string {

@@ -11,6 +11,7 @@ import { startEmulator, type Emulator } from '../emulator/index.js';
 import { OptionError } from '../errors.js';
 import type { LookupOptions } from '../vt/lookup-stage.js';
 import { REDACTED, redact } from '../redact.js';
+import { CONTEXT_HELP, CONTEXT_OPTIONS, contextLookupOptions, type ContextValues } from './context-options.js';
 import { unreadableFile, type CommandIo } from './io.js';
 import { PROXY_HELP, PROXY_OPTIONS, resolveNetwork, type ProxyValues } from './proxy-options.js';
 
@@ -28,7 +29,7 @@ export const VT_OPTIONS = {
   retries: { type: 'string' },
   timeout: { type: 'string' },
   'max-reply-size': { type: 'string' },
-  resolutions: { type: 'boolean' },
+  ...CONTEXT_OPTIONS,
   raw: { type: 'boolean' },
   cache: { type: 'string' },
   'no-cache': { type: 'boolean' },
@@ -38,7 +39,7 @@ export const VT_OPTIONS = {
 } as const satisfies ParseArgsConfig['options'];
 
 /** The parsed values of {@link VT_OPTIONS}. */
-export interface VtValues extends ProxyValues {
+export interface VtValues extends ContextValues, ProxyValues {
   api?: string | undefined;
   'api-key-file'?: string | undefined;
   'vt-url'?: string | undefined;
@@ -51,7 +52,6 @@ export interface VtValues extends ProxyValues {
   retries?: string | undefined;
   timeout?: string | undefined;
   'max-reply-size'?: string | undefined;
-  resolutions?: boolean | undefined;
   raw?: boolean | undefined;
   cache?: string | undefined;
   'no-cache'?: boolean | undefined;
@@ -72,8 +72,7 @@ export const VT_HELP = `VirusTotal:
   --timeout SECONDS          per request, default 30
   --max-reply-size SIZE      largest reply read (bytes, or with KiB/MiB/GiB), default 16MiB; a larger one is
                              cut off and its items get 'Failed: reply too large'
-  --resolutions              v3: also fetch an IP's/domain's resolutions (one more lookup each)
-  --raw                      fill RawResponse with the reply JSON (large)
+${CONTEXT_HELP}  --raw                      fill RawResponse with the reply JSON (large)
 ${PROXY_HELP}Cache:
   --cache PATH               default $XDG_CACHE_HOME/ioc-enrich/cache.db (else ~/.cache/ioc-enrich/cache.db);
                              with --emulator or --vt-url, no cache unless --cache is given
@@ -192,6 +191,7 @@ export async function resolveVt(
   const timeoutSeconds = positiveInteger('--timeout', values.timeout);
   const maxReplyBytes = byteSize('--max-reply-size', values['max-reply-size']);
   const maxAge = values['max-age'] === undefined ? undefined : parseMaxAge(values['max-age']);
+  const beyondLookups = contextLookupOptions(values);
 
   let emulator: Emulator | undefined;
   let cache: ResultCache | undefined;
@@ -221,7 +221,7 @@ export async function resolveVt(
     baseUrl,
     apiKey,
     tier,
-    resolutions: values.resolutions === true,
+    ...beyondLookups,
     raw: values.raw === true,
     logger,
     ...network,

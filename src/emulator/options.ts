@@ -73,6 +73,11 @@ export interface EmulatorOptions {
   readonly freeQuotaEndpoint?: boolean;
   /** Directory of fixture objects. @default the project's `fixtures/vt` */
   readonly fixturesDir?: string;
+  /**
+   * How long a submitted URL's analysis stays `queued` before it is `completed` (v3 `/analyses/{id}`, v2
+   * url/report), in milliseconds on {@link EmulatorOptions.now}. @default 20000
+   */
+  readonly analysisDelayMs?: number;
   /** Share of unknown observables that VirusTotal "does not know" (404). @default 0.1 */
   readonly notFoundRate?: number;
   /** Share of unknown observables that are malicious. @default 0.2 */
@@ -113,6 +118,7 @@ export interface NormalizedEmulatorOptions {
   readonly limits: Readonly<Record<Tier, QuotaLimits>>;
   readonly freeQuotaEndpoint: boolean;
   readonly fixturesDir: string;
+  readonly analysisDelayMs: number;
   readonly notFoundRate: number;
   readonly maliciousRate: number;
   readonly suspiciousRate: number;
@@ -221,6 +227,9 @@ export function normalizeEmulatorOptions(options: EmulatorOptions = {}): Normali
   const slowDelayMs = options.faults?.slowDelayMs ?? 2_000;
   if (!Number.isFinite(slowDelayMs) || slowDelayMs < 0)
     throw new OptionError('faults.slowDelayMs', slowDelayMs, 'a non-negative number');
+  const analysisDelayMs = options.analysisDelayMs ?? 20_000;
+  if (!Number.isFinite(analysisDelayMs) || analysisDelayMs < 0)
+    throw new OptionError('analysisDelayMs', analysisDelayMs, 'a non-negative number');
   const seed = options.seed ?? 1;
   if (!Number.isInteger(seed)) throw new OptionError('seed', seed, 'an integer');
   return {
@@ -230,6 +239,7 @@ export function normalizeEmulatorOptions(options: EmulatorOptions = {}): Normali
     limits: resolveLimits(options),
     freeQuotaEndpoint: options.freeQuotaEndpoint ?? false,
     fixturesDir: options.fixturesDir ?? DEFAULT_FIXTURES_DIR,
+    analysisDelayMs,
     notFoundRate,
     maliciousRate,
     suspiciousRate,

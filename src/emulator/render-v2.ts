@@ -29,7 +29,7 @@ export function positivesAndTotal(object: VtObject): { positives: number; total:
 }
 
 /** A v2 reply for a resource that is not in the dataset, or that is not valid. */
-export function v2Missing(responseCode: 0 | -1, verboseMsg: string, resource?: string): Record<string, unknown> {
+export function v2Missing(responseCode: 0 | -1 | -2, verboseMsg: string, resource?: string): Record<string, unknown> {
   return resource === undefined
     ? { response_code: responseCode, verbose_msg: verboseMsg }
     : { response_code: responseCode, resource, verbose_msg: verboseMsg };

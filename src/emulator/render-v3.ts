@@ -132,3 +132,71 @@ export function quotasBody(report: {
     },
   });
 }
+
+/** A relationship descriptor: `{type, id}`, with `context_attributes.url` for URLs as VirusTotal lists them. */
+export interface Descriptor {
+  readonly type: string;
+  readonly id: string;
+  readonly context_attributes?: { readonly url: string };
+}
+
+/** How many descriptors of each relationship an object reply embeds (VirusTotal's default page). */
+export const EMBEDDED_LIMIT = 10;
+
+/**
+ * One relationship as an object reply embeds it (`?relationships=name`): the first {@link EMBEDDED_LIMIT}
+ * descriptors, and `meta.cursor` / `links.next` when there are more (paged at `.../relationships/name`).
+ */
+export function embeddedRelationship(objectPath: string, name: string, descriptors: readonly Descriptor[]): unknown {
+  const more = descriptors.length > EMBEDDED_LIMIT;
+  const cursor = encodeCursor(EMBEDDED_LIMIT);
+  const self = `${objectPath}/relationships/${name}`;
+  return {
+    data: descriptors.slice(0, EMBEDDED_LIMIT),
+    ...(more ? { meta: { cursor } } : {}),
+    links: {
+      self: `${self}?limit=${EMBEDDED_LIMIT}`,
+      related: `${objectPath}/${name}`,
+      ...(more ? { next: `${self}?cursor=${encodeURIComponent(cursor)}&limit=${EMBEDDED_LIMIT}` } : {}),
+    },
+  };
+}
+
+/** An object body (as {@link objectBody} renders it) with a `relationships` member added to its `data`. */
+export function withRelationships(body: Buffer, relationships: Readonly<Record<string, unknown>>): Buffer {
+  // The body ends with the `data` object's and the reply's closing braces: the bytes before them are reused.
+  const tail = Buffer.from(`,"relationships":${JSON.stringify(relationships)}}}`, 'utf8');
+  return Buffer.concat([body.subarray(0, body.length - 2), tail]);
+}
+
+/** The reply to `POST /urls`: the analysis descriptor. */
+export function submissionBody(analysisId: string, baseUrl: string): string {
+  return JSON.stringify({
+    data: { type: 'analysis', id: analysisId, links: { self: `${baseUrl}/api/v3/analyses/${analysisId}` } },
+  });
+}
+
+/**
+ * `/analyses/{id}` of a URL: `queued` (zero stats, no results), or `completed` with the URL object's verdict.
+ * Engine results are left out (`results: {}`): nothing reads them from an analysis, and the object has them.
+ */
+export function analysisBody(
+  analysis: { readonly id: string; readonly urlId: string; readonly url: string; readonly date: number },
+  completed: AnalysisStats | undefined,
+  baseUrl: string,
+): string {
+  return JSON.stringify({
+    data: {
+      type: 'analysis',
+      id: analysis.id,
+      links: { self: `${baseUrl}/api/v3/analyses/${analysis.id}` },
+      attributes: {
+        date: analysis.date,
+        status: completed === undefined ? 'queued' : 'completed',
+        stats: completed ?? EMPTY_STATS,
+        results: {},
+      },
+    },
+    meta: { url_info: { id: analysis.urlId, url: analysis.url } },
+  });
+}

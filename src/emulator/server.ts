@@ -29,7 +29,21 @@ import {
   v2Date,
   type HostedUrl,
 } from './render-v2.js';
-import { decodeCursor, errorBody, objectBody, quotasBody, resolutionsPage } from './render-v3.js';
+import {
+  analysisBody,
+  decodeCursor,
+  embeddedRelationship,
+  errorBody,
+  objectBody,
+  quotasBody,
+  resolutionsPage,
+  submissionBody,
+  withRelationships,
+  type Descriptor,
+} from './render-v3.js';
+import { Analyses, type Analysis } from './analyses.js';
+import type { AnalysisStats } from './engines.js';
+import { COLLECTION_OF } from './model.js';
 import { copyStats, emptyStats, increment, type EmulatorStats } from './stats.js';
 import type { ObjectStore } from './store.js';
 
@@ -68,6 +82,15 @@ const KIND_NAME: Readonly<Record<ObjectKind, string>> = {
   ip_address: 'IP address',
 };
 
+/**
+ * The relationships an object reply embeds on `?relationships=`, by kind. Which a key may read follows
+ * VirusTotal's documentation: public keys get `resolutions`, a file's `contacted_*` and a domain's or IP's
+ * `communicating_files`; `urls` and `downloaded_files` of domains and IPs are Enterprise-only, so a public key
+ * asking for them is refused (403 ForbiddenError, the whole request, as the relationship's own endpoint is).
+ * Premium keys here stand for Enterprise ones. Other names are embedded empty.
+ */
+const ENTERPRISE_ONLY: ReadonlySet<string> = new Set(['urls', 'downloaded_files']);
+
 /** Per-fault v3 replies; v2 answers a bare status (204 for "too many requests", as for quotas). */
 const FAULT_REPLIES: Partial<Record<FaultKind, { status: number; code: string; message: string; v2Status: number }>> = {
   tooManyRequests: { status: 429, code: 'TooManyRequestsError', message: 'Too many requests', v2Status: 204 },
@@ -99,6 +122,7 @@ export class Router {
   /** Serialised v3 bodies by object identity: big objects are not re-serialised or re-encoded per request. */
   private readonly bodies = new WeakMap<VtObject, Buffer>();
   private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly analyses: Analyses;
   /** Set once the server listens: links in replies point at the emulator itself. */
   baseUrl = '';
 
@@ -106,7 +130,9 @@ export class Router {
     private readonly options: NormalizedEmulatorOptions,
     private readonly store: ObjectStore,
     private readonly faults: FaultInjector,
-  ) {}
+  ) {
+    this.analyses = new Analyses(options.analysisDelayMs);
+  }
 
   /** A copy of the counters. */
   stats(): EmulatorStats {
@@ -139,6 +165,19 @@ export class Router {
       return;
     }
     this.counters.requests += 1;
+    if (request.method === 'POST' && path === `${V3_PREFIX}urls`) {
+      // A URL submission: the key is checked before the body is read, and no body past MAX_BODY_BYTES.
+      const header = request.headers['x-apikey'];
+      if (this.tierOf((Array.isArray(header) ? header[0] : header) ?? '') === undefined) {
+        request.resume();
+        this.dispatch(request, response, path, query);
+        return;
+      }
+      void this.readBody(request, response).then((body) => {
+        if (body !== undefined) this.dispatch(request, response, path, new URLSearchParams(body));
+      });
+      return;
+    }
     if (request.method === 'POST' && path.startsWith(V2_PREFIX)) {
       // v2 accepts its parameters as a form body too; merge them over the query string. A key given in the
       // query is checked before the body is read, and no body is read past MAX_BODY_BYTES.
@@ -230,6 +269,8 @@ export class Router {
     const header = request.headers['x-apikey'];
     const key = (Array.isArray(header) ? header[0] : header) ?? '';
     const isQuotas = collection === 'users' && relationship === 'overall_quotas' && segments.length === 3;
+    const isSubmission = request.method === 'POST' && collection === 'urls' && segments.length === 1;
+    const isAnalysis = collection === 'analyses' && segments.length === 2;
     const kind = KIND_OF[collection];
     // `/{collection}/{id}/resolutions` (objects) or `/{collection}/{id}/relationships/resolutions` (descriptors).
     const descriptors = relationship === 'relationships' && segments.length === 4 && segments[3] === 'resolutions';
@@ -238,11 +279,15 @@ export class Router {
       (kind === 'domain' || kind === 'ip_address');
     const endpoint = isQuotas
       ? 'v3/overall_quotas'
-      : isResolutions
-        ? 'v3/resolutions'
-        : kind !== undefined && segments.length === 2
-          ? `v3/${collection}`
-          : 'v3/other';
+      : isSubmission
+        ? 'v3/submit'
+        : isAnalysis
+          ? 'v3/analyses'
+          : isResolutions
+            ? 'v3/resolutions'
+            : kind !== undefined && segments.length === 2
+              ? `v3/${collection}`
+              : 'v3/other';
     increment(this.counters.byEndpoint, endpoint);
     if (key === '')
       return this.send(response, v3Error(401, 'AuthenticationRequiredError', 'X-Apikey header is missing'));
@@ -260,21 +305,99 @@ export class Router {
         body: quotasBody(this.quotaOf(id, pathTier).report(this.options.now())),
       });
     }
+    if (isSubmission || isAnalysis) {
+      this.withFault(response, 'v3', () => {
+        if (!this.charge(key, tier, 1)) return v3Error(429, 'QuotaExceededError', 'Quota exceeded');
+        return isSubmission ? this.submitUrl(query.get('url')) : this.analysis(id);
+      });
+      return;
+    }
     if (endpoint === 'v3/other' || kind === undefined) {
       // The path is not echoed: under /users/ it holds a key.
       return this.send(response, v3Error(404, 'NotFoundError', 'Endpoint not found'));
     }
+    const relationships = isResolutions ? [] : (query.get('relationships') ?? '').split(',').filter((name) => name);
+    const refused = tier === 'public' && kind !== 'file' && relationships.some((name) => ENTERPRISE_ONLY.has(name));
     this.withFault(response, 'v3', () => {
-      if (!this.charge(key, tier, 1)) return v3Error(429, 'QuotaExceededError', 'Quota exceeded');
+      // A refused request still took its slot of the minute ("requests of any nature"), but is no lookup.
+      if (!this.charge(key, tier, 1, refused)) return v3Error(429, 'QuotaExceededError', 'Quota exceeded');
+      if (refused) return v3Error(403, 'ForbiddenError', 'You are not allowed to perform the requested operation');
       const objectId = this.v3Id(kind, id);
       if (objectId === undefined)
         return v3Error(400, 'InvalidArgumentError', `${KIND_NAME[kind]} id "${id}" is not valid`);
       const object = this.store.get(kind, objectId);
       if (object === undefined) return v3Error(404, 'NotFoundError', `${KIND_NAME[kind]} "${id}" not found`);
-      return isResolutions
-        ? this.resolutions(object, query, descriptors)
-        : { status: 200, body: this.objectBody(object) };
+      if (isResolutions) return this.resolutions(object, query, descriptors);
+      const body = this.objectBody(object);
+      return {
+        status: 200,
+        body: relationships.length === 0 ? body : this.withRelationships(object, body, relationships),
+      };
     });
+  }
+
+  /** An object reply with the relationships asked embedded (deterministic descriptors, first page). */
+  private withRelationships(object: VtObject, body: Buffer, names: readonly string[]): Buffer {
+    const objectPath = `${this.baseUrl}/api/v3/${COLLECTION_OF[object.type]}/${object.id}`;
+    // Context is derived only when asked for: most requests want resolutions alone.
+    let context: ReturnType<ObjectStore['contextOf']> | undefined;
+    const contextOf = (): ReturnType<ObjectStore['contextOf']> => (context ??= this.store.contextOf(object));
+    const urlDescriptor = (url: string): Descriptor => ({
+      type: 'url',
+      id: urlIdSha256(url),
+      context_attributes: { url: canonicalUrl(url) },
+    });
+    const members: Record<string, unknown> = {};
+    for (const name of names) {
+      let items: Descriptor[];
+      switch (name) {
+        case 'resolutions':
+          items = object.resolutions.map((r) => ({ type: 'resolution', id: `${r.ipAddress}${r.hostName}` }));
+          break;
+        case 'contacted_domains':
+          items = contextOf().contacted_domains.map((domain) => ({ type: 'domain', id: domain }));
+          break;
+        case 'contacted_ips':
+          items = contextOf().contacted_ips.map((ip) => ({ type: 'ip_address', id: ip }));
+          break;
+        case 'contacted_urls':
+          items = contextOf().contacted_urls.map(urlDescriptor);
+          break;
+        case 'communicating_files':
+          items = contextOf().communicating_files.map((sha256) => ({ type: 'file', id: sha256 }));
+          break;
+        case 'urls':
+          items = contextOf().urls.map(urlDescriptor);
+          break;
+        default:
+          items = [];
+      }
+      members[name] = embeddedRelationship(objectPath, name, items);
+    }
+    return withRelationships(body, members);
+  }
+
+  /** `POST /urls` (form field `url`): queues an analysis and answers its descriptor. */
+  private submitUrl(value: string | null): Reply {
+    const url = value === null ? undefined : normalizeUrlResource(value);
+    if (url === undefined) return v3Error(400, 'InvalidArgumentError', 'Unable to canonicalize url');
+    const analysis = this.analyses.submit(this.store.rememberUrl(url), canonicalUrl(url), this.options.now());
+    return { status: 200, body: submissionBody(analysis.id, this.baseUrl) };
+  }
+
+  /** `GET /analyses/{id}`: queued until the analysis delay has passed, then completed with the URL's verdict. */
+  private analysis(id: string): Reply {
+    const analysis = this.analyses.get(id);
+    if (analysis === undefined) return v3Error(404, 'NotFoundError', `Analysis "${id}" not found`);
+    const completed = this.completed(analysis);
+    const stats = completed?.attributes['last_analysis_stats'] as AnalysisStats | undefined;
+    return { status: 200, body: analysisBody(analysis, completed === undefined ? undefined : stats, this.baseUrl) };
+  }
+
+  /** The URL object of a completed analysis (known to the store from then on), or undefined while queued. */
+  private completed(analysis: Analysis): VtObject | undefined {
+    if (this.options.now() < analysis.completesAt) return undefined;
+    return this.store.analyse(analysis.url, analysis.date);
   }
 
   /** The store id of a v3 path id, or `undefined` when malformed. */
@@ -370,10 +493,18 @@ export class Router {
       case 'url/report': {
         const url = normalizeUrlResource(resource);
         if (url === undefined) return v2Missing(-1, 'Invalid resource, check what you are submitting', resource);
-        const object = this.store.get('url', this.store.rememberUrl(url));
+        const urlId = this.store.rememberUrl(url);
+        const pending = this.analyses.ofUrl(urlId);
+        if (pending !== undefined) this.completed(pending);
+        const object = this.store.get('url', urlId);
         if (object !== undefined) return v2UrlReport(object, resource, canonicalUrl(url));
-        if (!scan) return v2Missing(0, 'Resource does not exist in the dataset', resource);
-        return this.v2Queued(resource, url);
+        if (scan) return this.v2Queued(resource, this.analyses.submit(urlId, canonicalUrl(url), this.options.now()));
+        if (pending !== undefined)
+          return {
+            ...v2Missing(-2, 'Your resource is queued for analysis', resource),
+            scan_id: `${urlId}-${pending.date}`,
+          };
+        return v2Missing(0, 'Resource does not exist in the dataset', resource);
       }
       case 'domain/report': {
         const domain = normalizeDomain(resource);
@@ -392,18 +523,19 @@ export class Router {
     }
   }
 
-  /** `url/report?scan=1` for an unknown URL: queued for analysis (response_code -2); the emulator never analyses it. */
-  private v2Queued(resource: string, url: string): Record<string, unknown> {
-    const id = urlIdSha256(url);
-    const now = Math.floor(this.options.now() / 1000);
+  /**
+   * `url/report?scan=1` for an unknown URL: VirusTotal answers response_code 1 with the scan_id of the queued
+   * analysis (and no verdict); the report has one once the analysis has completed.
+   */
+  private v2Queued(resource: string, analysis: Analysis): Record<string, unknown> {
     return {
-      response_code: -2,
+      response_code: 1,
       verbose_msg: 'Scan request successfully queued, come back later for the report',
       resource,
-      url: canonicalUrl(url),
-      scan_id: `${id}-${now}`,
-      scan_date: v2Date(now),
-      permalink: `https://www.virustotal.com/url/${id}/analysis/${now}/`,
+      url: analysis.url,
+      scan_id: `${analysis.urlId}-${analysis.date}`,
+      scan_date: v2Date(analysis.date),
+      permalink: `https://www.virustotal.com/url/${analysis.urlId}/analysis/${analysis.date}/`,
     };
   }
 

@@ -16,8 +16,10 @@ import {
   syntheticDomain,
   syntheticFile,
   syntheticIpAddress,
+  syntheticContext,
   syntheticResolutions,
   syntheticStats,
+  type SyntheticContext,
   syntheticUrl,
   syntheticVerdict,
   ValueBytes,
@@ -76,6 +78,8 @@ export class ObjectStore {
   private readonly fileAliases = new Map<string, string>();
   /** The URL behind a SHA-256 URL id, once the URL has been seen (base64 id or v2 resource). */
   private readonly urlsById = new Map<string, string>();
+  /** URLs VirusTotal did not know until a submitted analysis of them completed, by SHA-256 id. */
+  private readonly analysed = new Map<string, VtObject>();
 
   constructor(
     fixturesDir: string,
@@ -88,6 +92,10 @@ export class ObjectStore {
   get(kind: ObjectKind, id: string): VtObject | undefined {
     const fixture = this.fixtures.get(`${kind}:${id}`);
     if (fixture !== undefined) return fixture;
+    if (kind === 'url') {
+      const analysed = this.analysed.get(id);
+      if (analysed !== undefined) return analysed;
+    }
     const root = kind === 'file' ? (this.fileAliases.get(id) ?? id) : id;
     const cacheKey = `${kind}:${root}`;
     const cached = this.built.get(cacheKey);
@@ -97,6 +105,34 @@ export class ObjectStore {
     const object = this.synthesize(kind, root);
     setBounded(this.built, cacheKey, object ?? null, BUILT_CACHE_LIMIT);
     return object;
+  }
+
+  /**
+   * The object a completed analysis of a submitted URL makes: known from then on (a later lookup finds it),
+   * analysed at `date` (epoch seconds). A URL already known keeps its object. Its verdict is drawn like any
+   * synthetic one's, from other bytes of its id (the unknown URL's own bytes say "not found").
+   */
+  analyse(url: string, date: number): VtObject {
+    const id = this.rememberUrl(url);
+    const known = this.get('url', id);
+    if (known !== undefined) return known;
+    const verdict = syntheticVerdict('url', `analysis\u0000${id}`, { ...this.rates, notFoundRate: 0 });
+    const built = this.buildSynthetic('url', id, verdict === 'not-found' ? 'harmless' : verdict, undefined);
+    const object: VtObject = { ...built, attributes: { ...built.attributes, last_analysis_date: date } };
+    setBounded(this.analysed, id, object, ALIAS_LIMIT);
+    return object;
+  }
+
+  /**
+   * An object's context relationships: a file's contacted domains, IPs and URLs; the files communicating with a
+   * domain or IP and the URLs it hosts. Derived from the id, so fixtures get them too.
+   */
+  contextOf(object: VtObject): SyntheticContext & { readonly urls: readonly string[] } {
+    if (object.type === 'url') {
+      return { contacted_domains: [], contacted_ips: [], contacted_urls: [], communicating_files: [], urls: [] };
+    }
+    const context = syntheticContext(object.type, object.id);
+    return { ...context, urls: object.type === 'file' ? [] : this.hostedUrls(object) };
   }
 
   /** Remembers the URL behind its SHA-256 id, so a later lookup by that id reports the URL. */

@@ -451,3 +451,29 @@ export function* candidateHostedUrls(host: string): Generator<string> {
 export function hostedUrlCount(host: string): number {
   return new ValueBytes('hosted-urls', host).between(0, 0, 3);
 }
+
+/** A synthetic object's context relationships (descriptor ids, or URLs for url relationships), newest first. */
+export interface SyntheticContext {
+  readonly contacted_domains: readonly string[];
+  readonly contacted_ips: readonly string[];
+  readonly contacted_urls: readonly string[];
+  readonly communicating_files: readonly string[];
+}
+
+/**
+ * What a file contacted (domains, IPs, URLs on those domains), or which files communicate with a domain or IP
+ * (sha256s), derived from the object's id like everything else: the same object always has the same context.
+ */
+export function syntheticContext(kind: 'file' | 'domain' | 'ip_address', id: string): SyntheticContext {
+  const random = new ValueBytes(`${kind}-context`, id).sequence();
+  if (kind !== 'file') {
+    const files = Array.from({ length: between(random, 0, 14) }, (_, i) =>
+      hashHex('sha256', `communicating\u0000${id}\u0000${i}`),
+    );
+    return { contacted_domains: [], contacted_ips: [], contacted_urls: [], communicating_files: files };
+  }
+  const domains = Array.from({ length: between(random, 0, 5) }, () => syntheticHostName(random));
+  const ips = Array.from({ length: between(random, 0, 4) }, () => syntheticIp(random));
+  const urls = domains.map((domain) => `http://${domain}/${pickFrom(random, WORDS)}/${pickFrom(random, HOSTED_FILES)}`);
+  return { contacted_domains: domains, contacted_ips: ips, contacted_urls: urls, communicating_files: [] };
+}

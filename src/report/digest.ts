@@ -7,6 +7,7 @@
  * observable keeps its verdict, how many rows it appears in, and the first few SourceTexts (truncated), never
  * every row.
  */
+import { accountingTerm } from '../accounting.js';
 import { readResultRows } from '../io/result-rows.js';
 import { isHashType, isIocType, type EnrichedRow, type Severity } from '../types.js';
 import { guiLink, urlIdSha256 } from '../vt/ids.js';
@@ -142,16 +143,6 @@ function severityOf(value: unknown): Severity {
 
 function truncated(value: string): string {
   return value.length <= SAMPLE_CHARS ? value : `${value.slice(0, SAMPLE_CHARS - 1)}…`;
-}
-
-/** Which term of the accounting identity a row's Status belongs to (the same split as the enrich summary). */
-export function accountingTerm(status: string): Exclude<keyof Accounting, 'occurrences'> {
-  if (status === 'Duplicate') return 'duplicates';
-  if (status === 'Success' || status === 'NotFound') return 'lookedUp';
-  if (status === 'Allowlisted') return 'allowlisted';
-  if (status.startsWith('NotSubmitted')) return 'notSubmitted';
-  if (status.startsWith('Failed')) return 'failed';
-  return 'rejected';
 }
 
 /** Rows of one Status, and which term of the accounting they count in. */

@@ -1,5 +1,5 @@
 /**
- * A minimal keep-alive HTTP GET client over node:http/node:https.
+ * A minimal keep-alive HTTP client (GET, and POST of a form) over node:http/node:https.
  *
  * Design: node:http with a keep-alive Agent rather than `fetch`: at thousands of small requests per second
  * undici's per-request overhead (streams, Headers objects, promises per chunk) dominates, and a plain Agent
@@ -32,7 +32,7 @@ export class NetworkFailure extends Error {
 /** The {@link NetworkFailure} code of a reply cut off at the size cap. */
 export const REPLY_TOO_LARGE = 'EREPLYTOOLARGE';
 
-/** GETs paths under one origin over pooled keep-alive connections. */
+/** GETs (and POSTs forms to) paths under one origin over pooled keep-alive connections. */
 export class HttpClient {
   private readonly agent: http.Agent;
   private readonly request: typeof http.request;
@@ -65,6 +65,31 @@ export class HttpClient {
 
   /** GETs `path` (with its query). Rejects with {@link NetworkFailure} when no complete reply arrives. */
   get(path: string, headers: Readonly<Record<string, string>>): Promise<HttpReply> {
+    return this.exchange('GET', path, this.merged(headers), undefined);
+  }
+
+  /** POSTs a form (`application/x-www-form-urlencoded`) to `path`; replies and failures as {@link get}. */
+  post(path: string, headers: Readonly<Record<string, string>>, form: URLSearchParams): Promise<HttpReply> {
+    const body = Buffer.from(form.toString(), 'utf8');
+    return this.exchange(
+      'POST',
+      path,
+      {
+        accept: 'application/json',
+        ...headers,
+        'content-type': 'application/x-www-form-urlencoded',
+        'content-length': String(body.length),
+      },
+      body,
+    );
+  }
+
+  private exchange(
+    method: 'GET' | 'POST',
+    path: string,
+    headers: Record<string, string>,
+    body: Buffer | undefined,
+  ): Promise<HttpReply> {
     return new Promise<HttpReply>((resolve, reject) => {
       let settled = false;
       const fail = (code: string, message: string): void => {
@@ -80,8 +105,8 @@ export class HttpClient {
           hostname: this.hostname,
           ...(this.port === undefined ? {} : { port: this.port }),
           path: this.basePath + path,
-          method: 'GET',
-          headers: this.merged(headers),
+          method,
+          headers,
         },
         (response) => {
           const chunks: Buffer[] = [];
@@ -135,7 +160,7 @@ export class HttpClient {
           error instanceof ProxyError ? error.message : `network error ${error.code ?? ''}`.trim(),
         ),
       );
-      request.end();
+      request.end(body);
     });
   }
 

@@ -19,28 +19,44 @@
  *   least three refusals) means the day or month is spent; an hour when overall_quotas shows room left (a
  *   passing refusal: another client on the key, an hourly quota). Then nothing more is submitted: every remaining
  *   observable that `before` cannot answer gets `NotSubmitted: daily quota exhausted` (or monthly).
+ * - Requests beyond the lookup (a page of resolutions, the context of a hit, a URL submission) are made by the
+ *   worker that holds the item, right after its lookup, through the same `exchange()`. Analysis polls are not:
+ *   a submitted URL waits in a queue ordered by when its next poll is due, and a worker takes a due poll before
+ *   any new lookup, so the slots between polls go to other lookups; a worker sleeps until the next poll only
+ *   when nothing else is left. A stop (quota, interrupt) leaves pending analyses `Queued`.
  * - 401 (and v2's 403, which is how v2 refuses a key) ends the run: the promise rejects with
  *   ApiError('AUTHENTICATION') once in-flight work is settled; items already taken get `Failed: <code>`, the
  *   ones not yet read get no result. A hook or the input throwing ends the run the same way, with its error.
  */
 import { ApiError } from '../errors.js';
-import { failedResult, normalizeReply } from '../normalize.js';
+import { failedResult, normalizeReply, queuedResult } from '../normalize.js';
 import type { LookupResult, LookupStatus, Observable, VtReply } from '../types.js';
 import { parseRetryAfter, retryDelay } from './backoff.js';
 import { HttpClient, NetworkFailure, type HttpReply } from './http-client.js';
-import { v3Collection } from './ids.js';
+import { urlIdSha256, v3Collection } from './ids.js';
 import { normalizeLookupOptions, type LookupOptions, type NormalizedLookupOptions } from './options.js';
 import { proxyAuthenticationMessage } from './proxy.js';
 import {
   classify,
+  CONTEXT_RELATIONSHIPS,
+  ENTERPRISE_RELATIONSHIPS,
+  hasResolutions,
   matchBatch,
+  member,
+  pageCursor,
+  parseAnalysis,
   parseOverallQuotas,
   redact,
+  submittedAnalysisId,
   v2Endpoint,
+  v2Queued,
   v2ReportPath,
-  v3ObjectPath,
+  v3AnalysisPath,
+  v3ContextPath,
+  v3LookupPath,
   v3QuotasPath,
-  v3ResolutionsPath,
+  v3ResolutionsPagePath,
+  V3_SUBMIT_URL_PATH,
   type Classified,
 } from './protocol.js';
 import { RateLimiter, type ExhaustedBudget, type ServerUsage } from './rate-limiter.js';
@@ -88,11 +104,23 @@ export interface LookupProgress {
 
 /** The stage's accounting. */
 export interface LookupStats {
-  /** HTTP requests made (lookups, resolutions, quota checks; retries included). */
+  /** HTTP requests made (lookups, resolutions, context, submissions, polls, quota checks; retries included). */
   requests: number;
+  /** Of requests: pages of resolutions beyond the first (`--resolutions`). */
+  resolutionPages: number;
+  /** Of requests: context requests of hits (`--context`). */
+  contextRequests: number;
+  /** Of requests: URLs submitted for analysis (v3 `POST /urls`; v2 submits within the report request). */
+  submissions: number;
+  /** Of requests: polls of submitted URLs' analyses. */
+  analysisPolls: number;
+  /** Of lookedUp: submitted URLs whose analysis had not finished in time (`Queued`). */
+  queued: number;
+  /** Context relationships the key may not read (`urls of ip_addresses: ForbiddenError`): their cells stay empty. */
+  contextRefused: string[];
   /** Requests that repeated an earlier one after a failure or refusal. */
   retries: number;
-  /** Observables with a Success or NotFound result, including those answered by `before`. */
+  /** Observables with a Success, NotFound or Queued result, including those answered by `before`. */
   lookedUp: number;
   /** Of lookedUp, NotFound ones. */
   notFound: number;
@@ -121,7 +149,22 @@ interface Unit {
   /** v3 collection or v2 endpoint name: 403 closes it for the rest of the run. */
   readonly endpoint: string;
   items: Item[];
+  /** Set for the poll of a submitted URL's analysis. */
+  readonly poll?: Poll;
 }
+
+/** A submitted URL waiting for its analysis. */
+interface Poll {
+  readonly item: Item;
+  /** v3: the analysis id; v2 polls the URL's report. */
+  readonly analysisId: string;
+  /** When the next poll is due, and after when none is sent (epoch ms on the stage's clock). */
+  due: number;
+  readonly deadline: number;
+}
+
+/** A request: a GET of a path, or a form POSTed to it. */
+type Target = string | { readonly path: string; readonly form: URLSearchParams };
 
 /** What one request cycle (with its retries) came to. */
 type Exchange =
@@ -152,6 +195,10 @@ class LookupRun {
   // What ends the run: a refused key (ApiError), or an error thrown by a hook or by the input iterator.
   private fatal: { readonly error: unknown } | undefined;
   private readonly forbidden = new Set<string>();
+  /** Submitted URLs waiting for their analyses, in the order their polls fall due. */
+  private readonly polls: Poll[] = [];
+  /** The context relationships still asked, by v3 collection (those the key may not read are dropped). */
+  private readonly contextAsked = new Map<string, readonly string[]>(Object.entries(CONTEXT_RELATIONSHIPS));
   private reading: Promise<unknown> = Promise.resolve();
   /** One headers object for every lookup (v2 carries the key in the query), so the client merges it once. */
   private readonly lookupHeaders: Readonly<Record<string, string>>;
@@ -171,6 +218,12 @@ class LookupRun {
     this.lookupHeaders = options.api === 'v3' ? { 'x-apikey': options.apiKey } : {};
     this.stats = {
       requests: 0,
+      resolutionPages: 0,
+      contextRequests: 0,
+      submissions: 0,
+      analysisPolls: 0,
+      queued: 0,
+      contextRefused: [],
       retries: 0,
       lookedUp: 0,
       notFound: 0,
@@ -194,7 +247,8 @@ class LookupRun {
         await Promise.all(workers);
       }
       if (this.fatal !== undefined) throw this.fatal.error;
-      const unfinished = !this.sourceDone || Object.values(this.lanes).some((lane) => lane.length > 0);
+      const unfinished =
+        !this.sourceDone || this.polls.length > 0 || Object.values(this.lanes).some((lane) => lane.length > 0);
       if (this.options.signal?.aborted === true && unfinished) this.stop('interrupted');
       if (this.stopReason !== undefined) await this.drain(this.stopReason);
       this.stats.stopReason = this.stopReason ?? 'complete';
@@ -217,6 +271,8 @@ class LookupRun {
     for (;;) {
       if (this.stopReason !== undefined || this.fatal !== undefined || this.options.signal?.aborted === true)
         return undefined;
+      const poll = this.takePoll();
+      if (poll !== undefined) return poll;
       const single = this.takeSingle();
       if (single !== undefined) return single;
       for (const lane of ['file', 'url'] as const) {
@@ -226,9 +282,26 @@ class LookupRun {
           if (batch !== undefined) return batch;
         }
       }
-      if (this.sourceDone) return undefined;
-      await this.readOne();
+      if (!this.sourceDone) await this.readOne();
+      else if (this.polls.length > 0) {
+        // Nothing else to do: wait for the next analysis poll (other workers' slots stay free meanwhile).
+        const first = this.polls[0] as Poll;
+        await this.options.clock.sleep(Math.max(0, first.due - this.options.clock.now()), this.options.signal);
+      } else return undefined;
     }
+  }
+
+  private takePoll(): Unit | undefined {
+    const first = this.polls[0];
+    if (first === undefined || first.due > this.options.clock.now()) return undefined;
+    this.polls.shift();
+    return { lane: 'single', endpoint: 'analyses', items: [first.item], poll: first };
+  }
+
+  private schedulePoll(poll: Poll): void {
+    const at = this.polls.findIndex((other) => other.due > poll.due);
+    if (at === -1) this.polls.push(poll);
+    else this.polls.splice(at, 0, poll);
   }
 
   private async readOne(): Promise<void> {
@@ -321,6 +394,10 @@ class LookupRun {
   }
 
   private async execute(unit: Unit): Promise<void> {
+    if (unit.poll !== undefined) {
+      await this.pollAnalysis(unit, unit.poll);
+      return;
+    }
     if (this.forbidden.has(unit.endpoint)) {
       for (const item of unit.items) this.finish(item, failedResult('Failed: ForbiddenError'));
       return;
@@ -331,9 +408,12 @@ class LookupRun {
         if (unit.lane === 'single') await this.deliver(unit.items[0] as Item, outcome.json);
         else this.deliverBatch(unit, outcome.json);
         return;
-      case 'notFound':
-        await this.deliver(unit.items[0] as Item, null);
+      case 'notFound': {
+        const item = unit.items[0] as Item;
+        if (this.submits(item)) await this.submit(item);
+        else await this.deliver(item, null);
         return;
+      }
       case 'forbidden':
         this.forbidden.add(unit.endpoint);
         this.options.logger?.warn(
@@ -352,11 +432,12 @@ class LookupRun {
   private pathOf(unit: Unit): string {
     const { api, apiKey } = this.options;
     const first = (unit.items[0] as Item).observable;
-    if (api === 'v3') return v3ObjectPath(first);
+    if (api === 'v3') return v3LookupPath(first);
     return v2ReportPath(
       v2Endpoint(first.type),
       unit.items.map((item) => item.observable.value),
       apiKey,
+      this.submits(unit.items[0] as Item),
     );
   }
 
@@ -364,7 +445,7 @@ class LookupRun {
    * Sends the unit's request until it has an answer: paced by the limiter, retried with backoff. `batchLane`
    * is set for v2 batches, which may be cut down to the budget left (the rest go back to the lane).
    */
-  private async exchange(unit: Unit, path: () => string, batchLane: 'file' | 'url' | undefined): Promise<Exchange> {
+  private async exchange(unit: Unit, target: () => Target, batchLane: 'file' | 'url' | undefined): Promise<Exchange> {
     const { options } = this;
     let retries = 0;
     let refusals = 0;
@@ -385,7 +466,7 @@ class LookupRun {
       if (permit.count < unit.items.length && batchLane !== undefined) {
         this.lanes[batchLane].unshift(...unit.items.splice(permit.count));
       }
-      const classified = await this.send(path(), this.lookupHeaders);
+      const classified = await this.send(target(), this.lookupHeaders);
       switch (classified.kind) {
         case 'ok':
         case 'notFound':
@@ -435,11 +516,14 @@ class LookupRun {
     }
   }
 
-  private async send(path: string, headers: Readonly<Record<string, string>>): Promise<Classified> {
+  private async send(target: Target, headers: Readonly<Record<string, string>>): Promise<Classified> {
     this.stats.requests++;
     let reply: HttpReply | NetworkFailure;
     try {
-      reply = await this.http.get(path, headers);
+      reply =
+        typeof target === 'string'
+          ? await this.http.get(target, headers)
+          : await this.http.post(target.path, headers, target.form);
     } catch (error) {
       reply = error instanceof NetworkFailure ? error : new NetworkFailure('ENETWORK', 'network error');
     }
@@ -541,21 +625,19 @@ class LookupRun {
 
   private async deliver(item: Item, body: unknown): Promise<void> {
     const { observable } = item;
+    let reply = body;
     let resolutions: unknown[] | undefined;
-    if (
-      body !== null &&
-      this.options.api === 'v3' &&
-      this.options.resolutions &&
-      (observable.type === 'dns' || observable.type === 'ipv4' || observable.type === 'ipv6') &&
-      !this.forbidden.has('resolutions')
-    ) {
-      resolutions = await this.fetchResolutions(item);
+    if (body !== null && this.options.api === 'v3') {
+      if (this.options.context && positivesOf(body) >= this.options.contextMinPositives)
+        reply = (await this.fetchContext(item)) ?? body;
+      if (this.options.resolutions && hasResolutions(observable.type))
+        resolutions = await this.nextResolutions(item, reply);
     }
     this.settleReply(item, {
       api: this.options.api,
       type: observable.type,
       value: observable.value,
-      body,
+      body: reply,
       ...(resolutions === undefined ? {} : { resolutions }),
       fetchedAt: this.options.clock.now(),
     });
@@ -568,20 +650,169 @@ class LookupRun {
     this.finish(item, result);
   }
 
-  /** The first page of resolutions; undefined when they could not be had (the object's result stands). */
-  private async fetchResolutions(item: Item): Promise<unknown[] | undefined> {
+  /**
+   * The resolutions after the first page, which came with the object: one more page (40), when the object's
+   * `resolutions` relationship has a cursor. Undefined when there is none or it could not be had.
+   */
+  private async nextResolutions(item: Item, body: unknown): Promise<unknown[] | undefined> {
+    if (this.forbidden.has('resolutions')) return undefined;
+    const relationship = member(member(member(body, 'data'), 'relationships'), 'resolutions');
+    const cursor = pageCursor(member(member(relationship, 'meta'), 'cursor'));
+    if (cursor === undefined) return undefined;
+    this.stats.resolutionPages++;
     const unit: Unit = { lane: 'single', endpoint: 'resolutions', items: [item] };
-    const outcome = await this.exchange(unit, () => v3ResolutionsPath(item.observable), undefined);
+    const outcome = await this.exchange(unit, () => v3ResolutionsPagePath(item.observable, cursor), undefined);
     if (outcome.kind === 'ok') {
-      const data = (outcome.json as { data?: unknown }).data;
+      const data = member(outcome.json, 'data');
       return Array.isArray(data) ? (data as unknown[]) : [];
     }
-    if (outcome.kind === 'notFound') return [];
     if (outcome.kind === 'forbidden') {
       this.forbidden.add('resolutions');
       this.options.logger?.warn({ code: outcome.code }, 'VirusTotal refused resolutions to the key: they are skipped');
     }
     return undefined;
+  }
+
+  /**
+   * The object again with its context relationships (and an IP's or domain's resolutions, so one reply holds
+   * all): undefined when they could not be had (the object's own reply stands). A whole-request 403 drops the
+   * Enterprise-only relationships and asks once more with the rest; a relationship the reply refuses on its own
+   * (an `error` member, or left out) is dropped for the rest of the run. Either is logged once.
+   */
+  private async fetchContext(item: Item): Promise<unknown> {
+    const { observable } = item;
+    const collection = v3Collection(observable.type);
+    for (;;) {
+      const asked = this.contextAsked.get(collection) ?? [];
+      if (asked.length === 0) return undefined;
+      const relationships = hasResolutions(observable.type) ? ['resolutions', ...asked] : [...asked];
+      this.stats.contextRequests++;
+      const unit: Unit = { lane: 'single', endpoint: `context ${collection}`, items: [item] };
+      const outcome = await this.exchange(unit, () => v3ContextPath(observable, relationships), undefined);
+      if (outcome.kind === 'ok') {
+        const returned = member(member(outcome.json, 'data'), 'relationships');
+        const refused = asked.filter((name) => {
+          const relationship = member(returned, name);
+          return relationship === undefined || member(relationship, 'error') !== undefined;
+        });
+        for (const name of refused) {
+          const code = member(member(member(returned, name), 'error'), 'code');
+          this.refuseContext(collection, [name], typeof code === 'string' ? code : 'not in the reply');
+        }
+        return outcome.json;
+      }
+      if (outcome.kind !== 'forbidden') return undefined;
+      const rest = asked.filter((name) => !ENTERPRISE_RELATIONSHIPS.has(name));
+      // Nothing Enterprise-only to leave out: the key may read no context of this collection.
+      this.refuseContext(
+        collection,
+        rest.length < asked.length ? asked.filter((name) => !rest.includes(name)) : asked,
+        outcome.code,
+      );
+      if (rest.length === asked.length) return undefined;
+    }
+  }
+
+  private refuseContext(collection: string, names: readonly string[], code: string): void {
+    const asked = this.contextAsked.get(collection) ?? [];
+    const left = asked.filter((name) => !names.includes(name));
+    if (left.length === asked.length) return;
+    this.contextAsked.set(collection, left);
+    for (const name of names) {
+      if (!asked.includes(name)) continue;
+      this.stats.contextRefused.push(`${name} of ${collection}: ${code}`);
+      this.options.logger?.warn(
+        { relationship: name, collection, code },
+        'VirusTotal does not give this relationship to the key: its column stays empty',
+      );
+    }
+  }
+
+  // ---- submitting unknown URLs ------------------------------------------------------------------------------
+
+  /** Whether a URL VirusTotal does not know is submitted (`--submit-unknown-urls`; never a file). */
+  private submits(item: Item): boolean {
+    return this.options.submitUnknownUrls && item.observable.type === 'url';
+  }
+
+  /**
+   * v3: submits the URL (`POST /urls`) and schedules its first poll. When the submission cannot be made, the
+   * URL's answer is the NotFound it had.
+   */
+  private async submit(item: Item): Promise<void> {
+    this.stats.submissions++;
+    const unit: Unit = { lane: 'single', endpoint: 'submit urls', items: [item] };
+    const form = new URLSearchParams({ url: item.observable.value });
+    const outcome = await this.exchange(unit, () => ({ path: V3_SUBMIT_URL_PATH, form }), undefined);
+    const analysisId = outcome.kind === 'ok' ? submittedAnalysisId(outcome.json) : undefined;
+    if (analysisId === undefined) {
+      const code =
+        outcome.kind === 'failed' || outcome.kind === 'stopped'
+          ? outcome.status
+          : outcome.kind === 'ok'
+            ? 'no analysis id in the reply'
+            : outcome.kind;
+      this.options.logger?.warn({ code }, 'a URL VirusTotal does not know could not be submitted: it stays NotFound');
+      await this.deliver(item, null);
+      return;
+    }
+    this.queue(item, analysisId);
+  }
+
+  /** Schedules the polls of a submitted URL; with no time to wait, it is Queued at once. */
+  private queue(item: Item, analysisId: string): void {
+    const now = this.options.clock.now();
+    const poll: Poll = {
+      item,
+      analysisId,
+      due: now + this.options.analysisPollMs,
+      deadline: now + this.options.analysisTimeoutMs,
+    };
+    if (poll.due > poll.deadline) this.finish(item, queuedResult(item.observable.value, analysisId, now));
+    else this.schedulePoll(poll);
+  }
+
+  /**
+   * One poll of a submitted URL's analysis (v3 `GET /analyses/{id}`, v2 the URL's report). Completed: the row
+   * gets the verdict, noted as submitted in this run, and it is cached like any URL. Not yet: polled again
+   * while the deadline allows, else `Queued` (never cached, so the next run asks again).
+   */
+  private async pollAnalysis(unit: Unit, poll: Poll): Promise<void> {
+    const { item } = poll;
+    const { observable } = item;
+    this.stats.analysisPolls++;
+    const v3 = this.options.api === 'v3';
+    const outcome = await this.exchange(
+      unit,
+      () => (v3 ? v3AnalysisPath(poll.analysisId) : v2ReportPath('url', [observable.value], this.options.apiKey)),
+      undefined,
+    );
+    const now = this.options.clock.now();
+    let body: unknown;
+    if (outcome.kind === 'ok') {
+      if (v3) {
+        const analysis = parseAnalysis(outcome.json);
+        if (analysis.completed && analysis.stats !== undefined) body = analysedUrl(observable.value, analysis);
+      } else {
+        const answer = matchBatch([observable], outcome.json)[0];
+        if (answer !== undefined && answer['response_code'] === 1 && !v2Queued(answer)) body = answer;
+      }
+    }
+    if (body !== undefined) {
+      this.settleReply(item, {
+        api: this.options.api,
+        type: 'url',
+        value: observable.value,
+        body,
+        submitted: true,
+        fetchedAt: now,
+      });
+      return;
+    }
+    const again = now + this.options.analysisPollMs;
+    // A stop (quota, interrupt, a refused key) leaves the analysis where it is: Queued, like a timeout.
+    if (outcome.kind !== 'stopped' && again <= poll.deadline) this.schedulePoll({ ...poll, due: again });
+    else this.finish(item, queuedResult(observable.value, poll.analysisId, now));
   }
 
   private deliverBatch(unit: Unit, json: unknown): void {
@@ -605,6 +836,12 @@ class LookupRun {
         else putBack.push(item);
         return;
       }
+      if (this.submits(item) && v2Queued(answer)) {
+        // scan=1 queued it (v2 submits in the report request itself): poll its report.
+        this.stats.submissions++;
+        this.queue(item, typeof answer['scan_id'] === 'string' ? answer['scan_id'] : '');
+        return;
+      }
       const notFound = answer['response_code'] === 0;
       this.settleReply(item, {
         api: 'v2',
@@ -625,9 +862,10 @@ class LookupRun {
     item.done = true;
     this.done++;
     const { stats } = this;
-    if (result.status === 'Success' || result.status === 'NotFound') {
+    if (result.status === 'Success' || result.status === 'NotFound' || result.status === 'Queued') {
       stats.lookedUp++;
       if (result.status === 'NotFound') stats.notFound++;
+      if (result.status === 'Queued') stats.queued++;
     } else if (result.status.startsWith('NotSubmitted')) stats.notSubmitted++;
     else stats.failed++;
     this.hooks.onResult(item.observable, result);
@@ -651,6 +889,8 @@ class LookupRun {
     const settle = (item: Item): void => {
       if (!item.done && !this.answeredBefore(item)) this.finish(item, failedResult(status));
     };
+    for (const poll of this.polls.splice(0))
+      this.finish(poll.item, queuedResult(poll.item.observable.value, poll.analysisId, this.options.clock.now()));
     for (const lane of ['single', 'file', 'url'] as const) {
       for (const item of this.lanes[lane].splice(0)) settle(item);
     }
@@ -661,6 +901,26 @@ class LookupRun {
       for (const item of this.lanes.url.splice(0)) settle(item);
     }
   }
+}
+
+/** Malicious engines of a v3 object reply (0 when unknown): what `--context-min-positives` compares. */
+function positivesOf(body: unknown): number {
+  const malicious = member(member(member(member(body, 'data'), 'attributes'), 'last_analysis_stats'), 'malicious');
+  return typeof malicious === 'number' && Number.isSafeInteger(malicious) ? malicious : 0;
+}
+
+/**
+ * A completed analysis as the URL object it made: its stats and date as `last_analysis_stats` and
+ * `last_analysis_date`, so that it normalises (and is cached) like any URL reply.
+ */
+function analysedUrl(url: string, analysis: ReturnType<typeof parseAnalysis>): unknown {
+  return {
+    data: {
+      type: 'url',
+      id: analysis.urlId ?? urlIdSha256(url),
+      attributes: { url, last_analysis_stats: analysis.stats, last_analysis_date: analysis.date },
+    },
+  };
 }
 
 /**

@@ -59,8 +59,28 @@ export interface LookupOptions {
   concurrency?: number;
   /** v2 file/url report batch size. @default 4 public, 25 premium */
   batchSize?: number;
-  /** v3: also fetch an IP's or domain's resolutions (one more request each). @default false */
+  /**
+   * v3: page an IP's or domain's resolutions beyond the first page (which comes with the object for free): one
+   * more request for each that has more. @default false
+   */
   resolutions?: boolean;
+  /**
+   * v3: for hits (Positives ≥ {@link LookupOptions.contextMinPositives}), one more request for the object's
+   * context relationships: a file's contacted domains, IPs and URLs; a domain's or IP's communicating files and
+   * URLs. @default false
+   */
+  context?: boolean;
+  /** The Positives from which `context` asks for relationships. @default 1 */
+  contextMinPositives?: number;
+  /**
+   * Submit a URL VirusTotal does not know for analysis (v3 `POST /urls`, v2 `scan=1`) and poll its analysis
+   * until it completes or {@link LookupOptions.analysisTimeoutMs} passes. Never files. @default false
+   */
+  submitUnknownUrls?: boolean;
+  /** How long to wait for a submitted URL's analysis, ms. @default 300000 */
+  analysisTimeoutMs?: number;
+  /** Time between polls of an analysis (the first one too), ms. @default 30000 */
+  analysisPollMs?: number;
   /** Keep the reply JSON in RawResponse. @default false */
   raw?: boolean;
   /** Retries of one request after a transient failure. @default 5 */
@@ -109,6 +129,11 @@ export interface NormalizedLookupOptions {
   readonly concurrency: number;
   readonly batchSize: number;
   readonly resolutions: boolean;
+  readonly context: boolean;
+  readonly contextMinPositives: number;
+  readonly submitUnknownUrls: boolean;
+  readonly analysisTimeoutMs: number;
+  readonly analysisPollMs: number;
   readonly raw: boolean;
   readonly maxRetries: number;
   readonly timeoutMs: number;
@@ -204,6 +229,11 @@ export function normalizeLookupOptions(options: LookupOptions | NormalizedLookup
     // A batch larger than the per-minute limit could never be sent whole.
     batchSize: Math.min(batchSize, perMinute),
     resolutions: options.resolutions ?? false,
+    context: options.context ?? false,
+    contextMinPositives: integer('contextMinPositives', options.contextMinPositives, 1, 0, 1_000),
+    submitUnknownUrls: options.submitUnknownUrls ?? false,
+    analysisTimeoutMs: integer('analysisTimeoutMs', options.analysisTimeoutMs, 300_000, 0, 86_400_000),
+    analysisPollMs: integer('analysisPollMs', options.analysisPollMs, 30_000, 1_000, 3_600_000),
     raw: options.raw ?? false,
     maxRetries: integer('maxRetries', options.maxRetries, 5, 0, 100),
     timeoutMs: integer('timeoutMs', options.timeoutMs, 30_000, 1, 3_600_000),
@@ -217,6 +247,10 @@ export function normalizeLookupOptions(options: LookupOptions | NormalizedLookup
     clock: options.clock ?? systemClock,
     random: options.random ?? Math.random,
   };
+  if (normalized.api === 'v2' && normalized.context) {
+    // v2 has no relationships; its domain and IP reports already carry what it has (detected_urls, resolutions).
+    throw new OptionError('context', true, 'used with API v3 (v2 has no relationships)');
+  }
   if (normalized.backoffMaxMs < normalized.backoffBaseMs) {
     throw new OptionError(
       'backoffMaxMs',

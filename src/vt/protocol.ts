@@ -66,9 +66,57 @@ export function v3ObjectPath(observable: Observable): string {
   return `/api/v3/${v3Collection(observable.type)}/${segment(id)}`;
 }
 
-/** The v3 path of the first page of an IP's or domain's resolutions. */
-export function v3ResolutionsPath(observable: Observable): string {
-  return `${v3ObjectPath(observable)}/resolutions?limit=40`;
+/** True for the types whose v3 object has resolutions (IPs and domains). */
+export function hasResolutions(type: IocType): boolean {
+  return type === 'dns' || type === 'ipv4' || type === 'ipv6';
+}
+
+/**
+ * The v3 lookup path. IPs and domains ask for their resolutions in the same request
+ * (`?relationships=resolutions`: descriptors of the first page, at no extra cost).
+ */
+export function v3LookupPath(observable: Observable): string {
+  const path = v3ObjectPath(observable);
+  return hasResolutions(observable.type) ? `${path}?relationships=resolutions` : path;
+}
+
+/**
+ * The relationships `--context` asks for, by v3 collection: what a file talked to, and what talks to (or is
+ * served from) a domain or IP. URLs have none: their context is their host, looked up on its own.
+ */
+export const CONTEXT_RELATIONSHIPS: Readonly<Record<string, readonly string[]>> = {
+  files: ['contacted_domains', 'contacted_ips', 'contacted_urls'],
+  domains: ['communicating_files', 'urls'],
+  ip_addresses: ['communicating_files', 'urls'],
+};
+
+/**
+ * Relationships VirusTotal documents as Enterprise-only (`urls` and `downloaded_files` of domains and IPs):
+ * when a context request is refused whole (403), they are dropped and the rest asked again.
+ */
+export const ENTERPRISE_RELATIONSHIPS: ReadonlySet<string> = new Set(['urls', 'downloaded_files']);
+
+/** The v3 path of an object with some of its relationships (descriptors) in the same reply. */
+export function v3ContextPath(observable: Observable, relationships: readonly string[]): string {
+  return `${v3ObjectPath(observable)}?relationships=${relationships.join(',')}`;
+}
+
+/** A relationship page cursor as VirusTotal sends them (opaque, base64-ish); anything else is not followed. */
+export function pageCursor(value: unknown): string | undefined {
+  return typeof value === 'string' && /^[A-Za-z0-9+/=_-]{1,512}$/.test(value) ? value : undefined;
+}
+
+/** The v3 path of a page of an IP's or domain's resolution descriptors after `cursor`. */
+export function v3ResolutionsPagePath(observable: Observable, cursor: string): string {
+  return `${v3ObjectPath(observable)}/relationships/resolutions?limit=40&cursor=${encodeURIComponent(cursor)}`;
+}
+
+/** The v3 path a URL is submitted to (POST, form field `url`). */
+export const V3_SUBMIT_URL_PATH = '/api/v3/urls';
+
+/** The v3 path of an analysis. */
+export function v3AnalysisPath(id: string): string {
+  return `/api/v3/analyses/${segment(id)}`;
 }
 
 /** The v3 quota status path; it holds the key, so it is only ever logged redacted. */
@@ -76,12 +124,66 @@ export function v3QuotasPath(apiKey: string): string {
   return `/api/v3/users/${segment(apiKey)}/overall_quotas`;
 }
 
-/** The v2 report path for one batch (file/url) or one item (domain/ip-address); the key rides in `apikey`. */
-export function v2ReportPath(endpoint: V2Endpoint, values: readonly string[], apiKey: string): string {
+/**
+ * The v2 report path for one batch (file/url) or one item (domain/ip-address); the key rides in `apikey`.
+ * `scan` (url/report only) asks VirusTotal to queue the URLs it does not know for analysis.
+ */
+export function v2ReportPath(endpoint: V2Endpoint, values: readonly string[], apiKey: string, scan = false): string {
   const parameter = endpoint === 'domain' ? 'domain' : endpoint === 'ip-address' ? 'ip' : 'resource';
   // url/report separates URLs with newlines (a URL may hold commas); file/report with commas.
   const value = values.join(endpoint === 'url' ? '\n' : ',');
-  return `/vtapi/v2/${endpoint}/report?apikey=${encodeURIComponent(apiKey)}&${parameter}=${encodeURIComponent(value)}`;
+  const path = `/vtapi/v2/${endpoint}/report?apikey=${encodeURIComponent(apiKey)}&${parameter}=${encodeURIComponent(value)}`;
+  return scan && endpoint === 'url' ? `${path}&scan=1` : path;
+}
+
+/**
+ * Whether a v2 url/report answer is a queued analysis rather than a report: response_code -2, or (the answer
+ * to `scan=1`) a scan_id without a verdict ("Scan request successfully queued").
+ */
+export function v2Queued(answer: Record<string, unknown>): boolean {
+  const code = answer['response_code'];
+  return (
+    code === -2 || (code === 1 && typeof answer['scan_id'] === 'string' && typeof answer['positives'] !== 'number')
+  );
+}
+
+/** What an analysis reply says: its status, and the URL object's verdict once completed. */
+export interface AnalysisState {
+  readonly completed: boolean;
+  /** The analysis stats (when completed) and date, as a v3 URL object's `last_analysis_stats`/`_date`. */
+  readonly stats: Record<string, unknown> | undefined;
+  readonly date: unknown;
+  /** The URL object's id (sha256), from `meta.url_info.id`. */
+  readonly urlId: string | undefined;
+}
+
+/** A member of a JSON object, or undefined for anything that is not one. */
+export function member(value: unknown, name: string): unknown {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+    ? (value as Record<string, unknown>)[name]
+    : undefined;
+}
+
+/** Reads a v3 analysis reply (`{data: {type: analysis, attributes: {status, stats, date}}, meta: {url_info}}`). */
+export function parseAnalysis(json: unknown): AnalysisState {
+  const attributes = member(member(json, 'data'), 'attributes');
+  const stats = member(attributes, 'stats');
+  const urlId = member(member(member(json, 'meta'), 'url_info'), 'id');
+  return {
+    completed: member(attributes, 'status') === 'completed',
+    stats:
+      typeof stats === 'object' && stats !== null && !Array.isArray(stats)
+        ? (stats as Record<string, unknown>)
+        : undefined,
+    date: member(attributes, 'date'),
+    urlId: typeof urlId === 'string' && /^[0-9a-f]{64}$/.test(urlId) ? urlId : undefined,
+  };
+}
+
+/** The analysis id of a v3 `POST /urls` reply (`{data: {type: analysis, id}}`), or undefined. */
+export function submittedAnalysisId(json: unknown): string | undefined {
+  const id = member(member(json, 'data'), 'id');
+  return typeof id === 'string' && /^[A-Za-z0-9=_-]{1,200}$/.test(id) ? id : undefined;
 }
 
 /**

@@ -119,9 +119,17 @@ describe('v2 url/report', () => {
     expect((reply.json as unknown[]).map((item) => at(item, 'response_code'))).toEqual([1, 0]);
   });
 
-  it('answers -2 (queued) for an unknown URL with scan=1', async () => {
+  it('queues an unknown URL with scan=1 (response_code 1, a scan_id, no verdict), -2 while analysing', async () => {
     const reply = await v2('url/report', { apikey: 'pub', resource: notFound.urls[0] ?? '', scan: '1' });
-    expect(reply.json).toMatchObject({ response_code: -2, resource: notFound.urls[0] });
+    expect(reply.json).toMatchObject({
+      response_code: 1,
+      resource: notFound.urls[0],
+      verbose_msg: 'Scan request successfully queued, come back later for the report',
+      scan_id: expect.stringMatching(/^[0-9a-f]{64}-\d+$/) as unknown,
+    });
+    expect(reply.json).not.toHaveProperty('positives');
+    const later = await v2('url/report', { apikey: 'pub', resource: notFound.urls[0] ?? '' });
+    expect(later.json).toMatchObject({ response_code: -2, resource: notFound.urls[0] });
   });
 });
 

@@ -42,6 +42,11 @@ const ROW = {
   FetchedAt: '',
   SourceField: 'Message',
   SourceText: 'x',
+  ContactedDomains: '',
+  ContactedIPs: '',
+  ContactedUrls: '',
+  CommunicatingFiles: '',
+  Submitted: '',
 } satisfies EnrichedRow;
 
 const RUN: RunInfo = {

@@ -72,9 +72,11 @@ describe('v3 lookups', () => {
       }
       if (item.type === 'url') expect(result.permalink).toBe(guiLink('url', urlIdSha256(item.value)));
       if (item.type === 'dns') expect(result.resolvedIps).not.toBe('');
-      // Without --resolutions an IP's resolutions are not fetched.
-      if (item.type === 'ipv4' || item.type === 'ipv6') expect(result.resolvedDomains).toBe('');
     }
+    // An IP's first page of resolutions comes with the object: no request of its own.
+    expect(server.stats().byEndpoint['v3/resolutions']).toBeUndefined();
+    const ips = input.filter((item) => item.type === 'ipv4' || item.type === 'ipv6');
+    expect(ips.some((item) => resultOf(results, item).resolvedDomains !== '')).toBe(true);
   });
 
   it('marks what VirusTotal does not know NotFound, ResponseCode 0', async () => {
@@ -87,14 +89,20 @@ describe('v3 lookups', () => {
     expect(stats.byHttpStatus['404']).toBe(input.length);
   });
 
-  it('with resolutions, spends one more request per IP and domain and fills ResolvedDomains', async () => {
-    const { server, options } = await paced({ notFoundRate: 0, perMinute: 6 }, { perMinute: 6, resolutions: true });
-    const input = [...observables('ipv4', 2, 'r'), ...observables('dns', 2, 'r'), ...observables('md5_hash', 2, 'r')];
+  it('with resolutions, pages beyond the first page only where there is more, one request each', async () => {
+    const { server, options } = await paced({ notFoundRate: 0, perMinute: 30 }, { perMinute: 30, resolutions: true });
+    const input = [...observables('ipv4', 12, 'r'), ...observables('dns', 12, 'r'), ...observables('md5_hash', 2, 'r')];
     const { stats, results } = await run(input, options);
-    expect(server.stats().byEndpoint['v3/resolutions']).toBe(4);
-    expect(stats.requests).toBe(1 + input.length + 4);
+    const pages = server.stats().byEndpoint['v3/resolutions'] ?? 0;
+    // Synthetic IPs have up to 12 resolutions and domains up to 14: some, not all, have more than a page of 10.
+    expect(pages).toBeGreaterThan(0);
+    expect(pages).toBeLessThan(24);
+    expect(stats.resolutionPages).toBe(pages);
+    expect(stats.requests).toBe(1 + input.length + pages);
     expect(server.stats().quotaRefusals).toBe(0);
-    for (const item of observables('ipv4', 2, 'r')) expect(resultOf(results, item).resolvedDomains).not.toBe('');
+    const counts = observables('dns', 12, 'r').map((item) => resultOf(results, item).resolvedIps.split(', ').length);
+    // Every address of a domain with more than a page is there: the first page's 10 and the rest.
+    expect(Math.max(...counts)).toBeGreaterThan(10);
   });
 
   it('answers a hash alias from `before` without a request (md5 then sha256 of one file)', async () => {
@@ -229,27 +237,60 @@ describe('pacing against the emulator’s sliding window', () => {
   );
 
   it.each([
-    [4, 5],
-    [30, 30],
+    [4, 3],
+    [30, 12],
   ])(
-    'v3 at %i/min, every request counted (quota query, objects, resolutions): never a 429 over two windows',
+    'v3 at %i/min, every request counted (quota query, objects, resolutions pages, context, 403s, submissions, polls): never a 429 over two windows',
     async (perMinute, count) => {
       const { server, clock, options } = await paced(
-        { keys: [{ key: KEY, tier: 'premium' }], perMinute, notFoundRate: 0 },
-        { tier: 'premium', perMinute, concurrency: 4, resolutions: true },
+        // A public key on the emulator: it refuses `urls` (Enterprise-only), so the context falls back too.
+        { perMinute, notFoundRate: 0.35, maliciousRate: 0.5, analysisDelayMs: 30_000 },
+        {
+          tier: 'premium',
+          perMinute,
+          concurrency: 4,
+          resolutions: true,
+          context: true,
+          submitUnknownUrls: true,
+          analysisPollMs: 20_000,
+          analysisTimeoutMs: 90_000,
+        },
       );
+      const input = [
+        ...observables('dns', count, `every${perMinute}`),
+        ...observables('md5_hash', count, `every${perMinute}`),
+        ...observables('url', count, `every${perMinute}`),
+      ];
       const start = clock.now();
-      const { stats } = await run(observables('ipv4', count, `every${perMinute}`), options);
-      expect(stats.lookedUp).toBe(count);
-      // One quota query, one object and one page of resolutions per IP: all through one window.
-      expect(stats.requests).toBe(1 + 2 * count);
-      expect(server.stats().byEndpoint).toMatchObject({ 'v3/overall_quotas': 1, 'v3/resolutions': count });
-      expect(server.stats().quotaRefusals).toBe(0);
+      const { stats } = await run(input, options);
+      expect(stats.lookedUp).toBe(input.length);
+      const served = server.stats();
+      // Every kind of request was made, and the server saw each request the client counted.
+      expect(served.requests).toBe(stats.requests);
+      expect(stats.requests).toBe(
+        1 + input.length + stats.resolutionPages + stats.contextRequests + stats.submissions + stats.analysisPolls,
+      );
+      expect(served.byEndpoint).toMatchObject({
+        'v3/overall_quotas': 1,
+        'v3/resolutions': stats.resolutionPages,
+        'v3/submit': stats.submissions,
+        'v3/analyses': stats.analysisPolls,
+      });
+      expect(stats.resolutionPages).toBeGreaterThan(0);
+      expect(stats.contextRequests).toBeGreaterThan(0);
+      expect(stats.submissions).toBeGreaterThan(0);
+      expect(stats.analysisPolls).toBeGreaterThanOrEqual(stats.submissions);
+      // The first context requests of domains in flight together are refused (403: `urls`), then none more.
+      expect(served.byStatus['403']).toBeGreaterThanOrEqual(1);
+      expect(served.byStatus['403']).toBeLessThanOrEqual(4);
+      expect(stats.contextRefused).toEqual(['urls of domains: ForbiddenError']);
+      expect(served.quotaRefusals).toBe(0);
       expect(stats.quotaRefusals).toBe(0);
-      // More than two windows of requests, and no more time than the window allows.
+      // More than two windows of requests, and no more time than the window allows (plus, at the end, at most
+      // one poll interval waiting for the last analysis with nothing else to send).
       const windows = (clock.now() - start) / 60_000;
       expect(windows).toBeGreaterThanOrEqual(2);
-      expect(windows).toBeLessThan(Math.ceil(stats.requests / perMinute));
+      expect(windows).toBeLessThan(Math.ceil(stats.requests / perMinute) + 20_000 / 60_000);
     },
   );
 

@@ -43,11 +43,17 @@ describe('replies the emulator never gives', () => {
     expect(stats.failed).toBe(3);
   });
 
-  it('403 on resolutions keeps the objects’ results and skips the other resolutions', async () => {
+  it('403 on a resolutions page keeps the objects’ results and their first page, and pages no more', async () => {
     const server = await serve((request) => {
       if (request.url?.includes('/overall_quotas') === true) return { status: 200, body: { data: 'unexpected' } };
-      if (request.url?.includes('/resolutions') === true) return error(403, 'ForbiddenError');
-      return objectFor(request);
+      if (request.url?.includes('/relationships/resolutions') === true) return error(403, 'ForbiddenError');
+      const [, , , , ip = ''] = (request.url ?? '').split('?')[0]?.split('/') ?? [];
+      // The first page comes with the object; a cursor says there is more.
+      const body = v3Object('ip_address', ip) as { data: Record<string, unknown> };
+      body.data['relationships'] = {
+        resolutions: { data: [{ type: 'resolution', id: `${ip}first.example.net` }], meta: { cursor: 'MTA=' } },
+      };
+      return { status: 200, body };
     });
     const input = observables('ipv4', 3, 'res');
     const { results } = await run(input, {
@@ -58,7 +64,8 @@ describe('replies the emulator never gives', () => {
       perMinute: 100,
     });
     expect(byStatus(results)).toEqual({ Success: 3 });
-    expect(server.paths.filter((path) => path.includes('/resolutions'))).toHaveLength(1);
+    expect(server.paths.filter((path) => path.includes('/resolutions?'))).toHaveLength(1);
+    for (const result of results.values()) expect(result.resolvedDomains).toBe('first.example.net');
   });
 
   it('honours Retry-After on a 429 TooManyRequestsError', async () => {
