@@ -8,7 +8,7 @@ import { joinResults } from '../join/index.js';
 import { enrich, type EnrichSummary } from '../pipeline.js';
 import { createRowWriter } from '../io/writers.js';
 import { ENRICH_COLUMNS } from '../types.js';
-import { EXTRACT_HELP } from './extract-command.js';
+import { EXTRACT_HELP, withStrictHint } from './extract-command.js';
 import { INPUT_OPTIONS, outputFormat, resolveInput } from './input-options.js';
 import { EXIT, openOutput, type CommandIo } from './io.js';
 import { ProgressReporter, formatDryRun, formatEnrichSummary } from './render.js';
@@ -50,9 +50,9 @@ export async function enrichCommand(args: string[], io: CommandIo): Promise<numb
   }
   const format = outputFormat(values.format, ['csv', 'jsonl', 'json'] as const);
   const dryRun = values['dry-run'] === true;
-  const input = await resolveInput(values, positionals);
+  const input = await resolveInput(values, positionals, io);
   const joinTarget = values.join;
-  const sourceFormat = values['input-format'] ?? inferInputFormat(input.path);
+  const sourceFormat = input.member?.format ?? inferInputFormat(input.path);
   if (joinTarget !== undefined) {
     // The join reads the results back from -o and the source again from its file.
     if (values.output === undefined || values.output === '-')
@@ -89,12 +89,12 @@ export async function enrichCommand(args: string[], io: CommandIo): Promise<numb
     if (rows === 0) {
       // The input failed before any row (a missing file, a malformed row in the first pass): no output file.
       await output?.abort();
-      throw error;
+      throw withStrictHint(error, input);
     }
     // Rows for everything known were written before the failure was rethrown: keep them.
     await writer?.end();
     await output?.commit();
-    throw error;
+    throw withStrictHint(error, input);
   } finally {
     await vt.close();
   }

@@ -2,7 +2,7 @@
  * `ioc-enrich extract`: a SIEM export to typed, screened, deduplicated observables, offline.
  */
 import { parseArgs } from 'node:util';
-import { OptionError } from '../errors.js';
+import { InputError, OptionError } from '../errors.js';
 import { extractParallel } from '../parallel/parallel-extract.js';
 import { extractOccurrenceBatches, extractedRow, newExtractStats, type ExtractStats } from '../pipeline.js';
 import { createRowWriter } from '../io/writers.js';
@@ -57,7 +57,7 @@ export async function extractCommand(args: string[], io: CommandIo): Promise<num
   if (jobs !== undefined && (!Number.isInteger(jobs) || jobs < 0 || jobs > 64 || values.jobs?.trim() === '')) {
     throw new OptionError('--jobs', values.jobs, 'a whole number from 0 to 64');
   }
-  const input = await resolveInput(values, positionals);
+  const input = await resolveInput(values, positionals, io);
   const output = openOutput(values.output, io);
   const stats: ExtractStats = newExtractStats();
   // Design decision: one thread by default: it needs the least memory, and it runs the native engine when that is
@@ -71,10 +71,16 @@ export async function extractCommand(args: string[], io: CommandIo): Promise<num
   // One thread: cap V8's young generation (about 30 MB of peak RSS; see young-generation.ts). Not with workers:
   // the setting is process-wide and their young generations must grow.
   const checkMemory = threads === 0 && io.limitYoungGeneration === true ? capYoungGeneration() : undefined;
+  let interrupted = false;
   try {
     if (parallel !== undefined) {
-      await extractParallel({
+      ({ interrupted } = await extractParallel({
         input: { path: input.path },
+        member: input.member,
+        report: input.report,
+        delimiter: parallel.delimiter,
+        strictCsv: parallel.strictCsv,
+        signal: io.signal,
         output: output.stream,
         stats,
         jobs: threads,
@@ -85,24 +91,43 @@ export async function extractCommand(args: string[], io: CommandIo): Promise<num
         urlHostsAsDns: input.urlHostsAsDns,
         outputFormat: format,
         onPart: checkMemory,
-      });
+      }));
     } else {
-      await writeRows(input, format, output.stream, stats, checkMemory);
+      interrupted = await writeRows(input, format, output.stream, stats, checkMemory, io.signal);
     }
   } catch (error) {
     if (stats.records === 0) {
       // Nothing was read (a missing file, a bad header): no output at all, just the one-line error.
       await output.abort();
-      throw error;
+      throw withStrictHint(error, input);
     }
     // Keep what was processed before the bad input: the rows so far are a complete, valid file.
     await output.commit();
     io.stderr.write(formatExtractSummary(stats, input.badRows));
-    throw error;
+    throw withStrictHint(error, input);
   }
   await output.commit();
   io.stderr.write(formatExtractSummary(stats, input.badRows));
+  if (interrupted) {
+    io.stderr.write('  interrupted: the output holds the records read before the signal\n');
+    return EXIT.interrupted;
+  }
   return EXIT.ok;
+}
+
+/**
+ * An input error under --strict-csv, with what the default would have done: the user chose to stop, and should
+ * know the way on.
+ */
+export function withStrictHint(error: unknown, input: ResolvedInput): unknown {
+  if (!input.strictCsv || !(error instanceof InputError) || input.member?.format !== 'csv') return error;
+  return new InputError(
+    error.file,
+    error.line,
+    `${error.problem} (--strict-csv stops here; without it the record is read as Python's csv module reads it, ` +
+      `and --skip-bad-rows leaves it out)`,
+    { cause: error },
+  );
 }
 
 /**
@@ -116,7 +141,8 @@ async function writeRows(
   stream: NodeJS.WritableStream,
   stats: ExtractStats,
   onBatch?: () => void,
-): Promise<void> {
+  signal?: AbortSignal,
+): Promise<boolean> {
   const writer = createRowWriter(EXTRACT_COLUMNS, format, stream);
   try {
     const options = {
@@ -130,10 +156,15 @@ async function writeRows(
         if (pending !== undefined) await pending;
       }
       onBatch?.();
+      if (signal?.aborted === true) {
+        await writer.end();
+        return true;
+      }
     }
   } catch (error) {
     if (stats.records > 0) await writer.end();
     throw error;
   }
   await writer.end();
+  return false;
 }
