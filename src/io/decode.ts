@@ -15,6 +15,7 @@
  * - UTF-16 by its BOM (Excel's "Unicode Text", PowerShell 5's `>`), or without one when the first bytes are ASCII
  *   with every other byte zero.
  * - `latin1` is ISO-8859-1 proper (bytes 0x80-0x9f are C1 controls); `windows-1252` maps them to `€`, `’`, etc.
+ *   (our own table: see CP1252_HIGH).
  */
 import { isUtf8 } from 'node:buffer';
 import { createGunzip } from 'node:zlib';
@@ -153,6 +154,27 @@ function incompleteTail(bytes: Uint8Array, start: number): number {
   return bytes.length;
 }
 
+/**
+ * Windows-1252's characters for bytes 0x80-0x9f (the rest is Latin-1); 0x81, 0x8d, 0x8f, 0x90 and 0x9d are unassigned
+ * and kept as the C1 controls they are in Latin-1. Design decision: our own table, not `TextDecoder('windows-1252')`:
+ * Node 20's decoder maps these bytes as Latin-1 (checked: 0x92 came out U+0092, not `’`), so `l’adresse` and `€`
+ * would be lost.
+ */
+const CP1252_HIGH =
+  '\u20ac\u0081\u201a\u0192\u201e\u2026\u2020\u2021\u02c6\u2030\u0160\u2039\u0152\u008d\u017d\u008f' +
+  '\u0090\u2018\u2019\u201c\u201d\u2022\u2013\u2014\u02dc\u2122\u0161\u203a\u0153\u009d\u017e\u0178';
+
+/** Windows-1252 bytes as UTF-8. */
+export function cp1252ToUtf8(bytes: Buffer): Buffer {
+  const latin1 = bytes.toString('latin1');
+  // Only text with bytes 0x80-0x9f needs the table (a regular expression test is native and fast).
+  if (!/[\u0080-\u009f]/.test(latin1)) return Buffer.from(latin1, 'utf8');
+  return Buffer.from(
+    latin1.replace(/[\u0080-\u009f]/g, (char) => CP1252_HIGH[char.charCodeAt(0) - 0x80] as string),
+    'utf8',
+  );
+}
+
 /** Options of {@link decodeText}. */
 export interface DecodeOptions {
   /** Force this encoding rather than sniff it. */
@@ -199,6 +221,10 @@ export async function* decodeText(
       yield Buffer.from(next.value.toString('latin1'), 'utf8');
     return;
   }
+  if (encoding === 'windows-1252') {
+    for (let next = await source.next(); next.done !== true; next = await source.next()) yield cp1252ToUtf8(next.value);
+    return;
+  }
   const decoder = new TextDecoder(encoding, { ignoreBOM: true });
   for (let next = await source.next(); next.done !== true; next = await source.next()) {
     const text = decoder.decode(next.value, { stream: true });
@@ -214,7 +240,6 @@ async function* checkedUtf8(
   name: string,
   onNotice: ((message: string) => void) | undefined,
 ): AsyncGenerator<Buffer> {
-  const cp1252 = new TextDecoder('windows-1252');
   let fallback = false;
   let offset = 0;
   // The start of a character cut by the end of the previous chunk (copied: that chunk may be reused).
@@ -228,7 +253,7 @@ async function* checkedUtf8(
   for (let next = await source.next(); next.done !== true; next = await source.next()) {
     let chunk = next.value;
     if (fallback) {
-      yield Buffer.from(cp1252.decode(chunk), 'utf8');
+      yield cp1252ToUtf8(chunk);
       continue;
     }
     let start = 0;
@@ -249,7 +274,7 @@ async function* checkedUtf8(
     const body = chunk.subarray(start, cut);
     if (!isUtf8(body)) {
       switchAt(offset + firstInvalid(body));
-      yield Buffer.from(cp1252.decode(chunk.subarray(start)), 'utf8');
+      yield cp1252ToUtf8(chunk.subarray(start));
       continue;
     }
     if (body.length > 0) yield body;
@@ -258,7 +283,7 @@ async function* checkedUtf8(
   }
   if (tail !== undefined) {
     if (!fallback) switchAt(offset);
-    yield Buffer.from(cp1252.decode(tail), 'utf8');
+    yield cp1252ToUtf8(tail);
   }
 }
 
