@@ -57,7 +57,11 @@ export async function enrichCommand(args: string[], io: CommandIo): Promise<numb
     // The join reads the results back from -o and the source again from its file.
     if (values.output === undefined || values.output === '-')
       throw new OptionError('--join', joinTarget, 'given with -o FILE');
-    if (input.path === '-' || (sourceFormat !== 'csv' && sourceFormat !== 'jsonl')) {
+    if (
+      input.path === '-' ||
+      input.member?.container === 'zip' ||
+      (sourceFormat !== 'csv' && sourceFormat !== 'jsonl')
+    ) {
       throw new OptionError('--join', joinTarget, 'used with a CSV or JSON-lines input file, not stdin or text');
     }
   }
@@ -113,6 +117,8 @@ export async function enrichCommand(args: string[], io: CommandIo): Promise<numb
     const joined = await joinResults({
       source: input.path,
       sourceFormat: sourceFormat === 'jsonl' ? 'jsonl' : 'csv',
+      delimiter: input.member?.delimiter,
+      encoding: input.encoding,
       results: values.output,
       output: joinTarget,
       indexColumn: values['index-col'],

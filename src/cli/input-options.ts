@@ -73,6 +73,8 @@ export interface ResolvedInput {
   member: InputMember | undefined;
   /** --strict-csv was given (errors then name the lenient default). */
   strictCsv: boolean;
+  /** --encoding, if given. */
+  encoding: EncodingName | undefined;
   /**
    * Set when the input can be extracted in parallel (see parallel-extract.ts): text, or CSV without
    * --skip-bad-rows, not pre-typed. `records` is then not needed, and not read, by the extract command.
@@ -266,6 +268,7 @@ export async function resolveInput(values: InputValues, positionals: string[], i
     report,
     member,
     strictCsv,
+    encoding: dialect.encoding,
     parallel,
   };
 }

@@ -384,7 +384,7 @@ export async function* csvRowBatches(
 }
 
 /** The cells of a record whose last quoted field never closes: that field runs to the end of the text. */
-function parseUnclosed(text: string, delimiter: string): string[] {
+export function parseUnclosed(text: string, delimiter: string): string[] {
   // Close it at the end: a quote appended makes the record complete (a doubled quote inside stays one).
   const parsed = parseLenient(`${text}"`, delimiter);
   return parsed.kind === 'ok' ? parsed.cells : [text];

@@ -57,6 +57,8 @@ export interface InputMember {
   readonly delimiter: string;
   /** How the input was packed: gzip, zip or not at all. */
   readonly container: Container;
+  /** It started with a byte order mark (removed from `chunks`); the join writes one back. */
+  readonly bom?: boolean | undefined;
   /** UTF-8, LF or CRLF line ends, no BOM. A chunk is valid until the next one is asked for. */
   readonly chunks: AsyncGenerator<Buffer>;
 }
@@ -165,6 +167,7 @@ async function member(
   container: Container,
   decoded: AsyncGenerator<Buffer>,
   options: OpenInputOptions,
+  bom: boolean,
 ): Promise<InputMember> {
   const { head, all } = await peek(decoded, SNIFF_BYTES);
   const lfOnly = crOnly(head) ? crToLf(all) : all;
@@ -186,7 +189,7 @@ async function member(
       );
     }
   }
-  return { name, member: memberName, format, delimiter, container, chunks: lfOnly };
+  return { name, member: memberName, format, delimiter, container, bom, chunks: lfOnly };
 }
 
 /** Decodes a text stream (after any gzip), refusing binary data. */
@@ -198,7 +201,9 @@ async function decodedMember(
   options: OpenInputOptions,
 ): Promise<InputMember> {
   const { head, all } = await peek(raw, SNIFF_BYTES);
-  if (options.encoding === undefined && sniffEncoding(head).encoding === 'utf-8') {
+  const sniffed = sniffEncoding(head);
+  const bom = sniffed.bom > 0 && (options.encoding === undefined || options.encoding === sniffed.encoding);
+  if (options.encoding === undefined && sniffed.encoding === 'utf-8') {
     const problem = binaryProblem(head);
     if (problem !== undefined) {
       await all.return(undefined);
@@ -207,7 +212,7 @@ async function decodedMember(
   }
   const first = await all.next();
   const decoded = decodeText(first.done === true ? Buffer.alloc(0) : first.value, all, name, options);
-  return member(name, memberName, container, decoded, options);
+  return member(name, memberName, container, decoded, options, bom);
 }
 
 interface ZipEntry {

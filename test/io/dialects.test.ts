@@ -41,7 +41,7 @@ function table(next: (below: number) => number, multiline: boolean): string[][] 
       cells.push(value);
     }
     // A row of empty cells would be a blank line (not a record) with one column: keep one cell.
-    if (cells.every((cell) => cell === '')) cells[0] = 'x';
+    if (!cells.some((cell) => cell !== '')) cells[0] = 'x';
     rows.push(cells);
   }
   return rows;
