@@ -326,5 +326,5 @@ export function binaryProblem(head: Uint8Array): string | undefined {
   if (head.length > 262 && Buffer.from(head.subarray(257, 262)).toString('latin1') === 'ustar') {
     return 'a tar archive: extract its files first (tar -xf FILE)';
   }
-  return `binary data, not text (a NUL byte at offset ${nul}): not an export this tool reads`;
+  return `binary data, not text (a NUL byte at offset ${nul}); if it is UTF-16 text without a BOM, give --encoding utf-16le or utf-16be`;
 }

@@ -14,7 +14,7 @@
  */
 import { basename, extname } from 'node:path';
 import { promisify } from 'node:util';
-import yauzl from 'yauzl';
+import type yauzl from 'yauzl';
 import { InputError } from '../errors.js';
 import {
   SNIFF_BYTES,
@@ -222,8 +222,10 @@ interface ZipEntry {
 /** The files of a zip archive, in the archive's order, each with its bytes. */
 async function* zipEntries(path: string): AsyncGenerator<{ fileName: string; chunks: AsyncGenerator<Buffer> }> {
   let zip: yauzl.ZipFile;
+  // Loaded only for a zip: most runs never need it.
+  const { open } = (await import('yauzl')).default;
   try {
-    zip = await promisify<string, yauzl.Options, yauzl.ZipFile>(yauzl.open)(path, {
+    zip = await promisify<string, yauzl.Options, yauzl.ZipFile>(open)(path, {
       lazyEntries: true,
       autoClose: false,
     });

@@ -304,6 +304,14 @@ describe('lenient CSV', () => {
     expect(result.stderr).toMatch(/open\.csv:3: a quote opened here is never closed/);
   });
 
+  it('a --columns entry in the header with no value in any record is a warning, exit 0', async () => {
+    const path = write('sparse.csv', 'ip,spare\n45.33.32.156,\n8.8.4.4,\n');
+    const { rows, result } = await extracted([path, '--columns', 'ip,spare']);
+    expect(rows).toEqual(['45.33.32.156 0 ip', '8.8.4.4 1 ip']);
+    expect(result.stderr).toContain('warning: --columns "spare" found no value in any record');
+    expect(result.stderr).not.toContain('"ip" found no value');
+  });
+
   it('duplicate and empty header names: every column scanned, named ip, ip#2, #3; --columns takes them', async () => {
     const path = write('dup.csv', 'ip,ip,,note\n45.33.32.156,8.8.4.4,93.184.216.34,\n');
     expect((await extracted([path])).rows).toEqual(['45.33.32.156 0 ip', '8.8.4.4 0 ip#2', '93.184.216.34 0 #3']);
