@@ -16,7 +16,7 @@ import { VT_HELP, VT_OPTIONS, resolveVt } from './vt-options.js';
 
 const ENRICH_HELP = `Usage: ioc-enrich enrich [options] INPUT
 
-Extract the IoCs of INPUT (CSV, text or JSON lines; - for stdin), look each distinct one up in VirusTotal at
+Extract the IoCs of INPUT (CSV, text, JSON or Zeek; gzip'd or zip'd; - for stdin), look each distinct one up in VirusTotal at
 exactly the pace the key allows, and write one row per occurrence, in input order, with msticpy's columns.
 
 ${EXTRACT_HELP.slice(EXTRACT_HELP.indexOf('Input:'), EXTRACT_HELP.indexOf('Output:'))}Output:

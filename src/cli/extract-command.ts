@@ -14,14 +14,22 @@ import { capYoungGeneration } from './young-generation.js';
 
 export const EXTRACT_HELP = `Usage: ioc-enrich extract [options] INPUT
 
-Extract IoCs (ipv4, ipv6, dns, url, md5_hash, sha1_hash, sha256_hash) from a CSV, text or JSON-lines file
-(- for stdin), refang them, screen them with msticpy's rules and mark duplicates. No lookups, no key needed.
+Extract IoCs (ipv4, ipv6, dns, url, md5_hash, sha1_hash, sha256_hash) from a CSV, text, JSON or Zeek file
+(- for stdin; gzip'd or zip'd too), refang them, screen them with msticpy's rules and mark duplicates. No lookups,
+no key needed.
 
 Input:
-  --input-format csv|text|jsonl  default from the file extension (.csv, .jsonl/.ndjson/.json, else text)
-  --columns a,b                  CSV: scan only these columns (default: all)
-  --fields a,b.c                 JSON lines: scan only these dotted paths (default: every string)
-  --index-col NAME               SourceIndex from this column (default: 0-based data row / line number)
+  --input-format csv|text|jsonl|json|zeek
+                                 default from the name (.csv, .tsv, .jsonl/.ndjson/.json; inside .gz and zip
+                                 members too), then the content (a Zeek header, a JSON object line), else text
+  --delimiter ,|;|tab|'|'        CSV: the field delimiter (default: sniffed, said on stderr when not a comma)
+  --encoding utf-8|utf-16le|utf-16be|windows-1252|latin1
+                                 default: by BOM, else UTF-8, falling back to Windows-1252 (said on stderr)
+  --columns a,b                  CSV, Zeek: scan only these columns (default: all; duplicates are ip#2, empty #N)
+  --fields a,b.c                 JSON: scan only these dotted paths, through arrays (default: every string)
+  --index-col NAME               SourceIndex from this column (default: 0-based data row / line / element number)
+  --strict-csv                   stop at the first malformed CSV record (default: read it as Python's csv does,
+                                 and count the repairs in the summary)
   --skip-bad-rows                skip malformed rows (counted in the summary) instead of stopping
   --observable-col COL --type-col COL
                                  pre-typed CSV (msticpy's lookup_iocs table): screen each row's value as its type
