@@ -79,7 +79,12 @@ export function formatFromName(path: string): { format: InputFormat; delimiter?:
   return undefined;
 }
 
-/** The first `bytes` of a stream (a copy), and an iterator over everything (the first bytes again, then the rest). */
+/**
+ * The first `bytes` of a stream (or all of it, if shorter), and an iterator over everything (those bytes again, then
+ * the rest). Design decision: no copy when the first chunk is long enough (the usual case: file reads are 1 MiB):
+ * a chunk stays valid until the next is asked for, and the next is asked for only after `head` was used. Pieces of
+ * a stream of small chunks are joined (a copy). Nothing keeps `head` once it was handed on.
+ */
 async function peek(
   chunks: AsyncIterator<Buffer>,
   bytes: number,
@@ -93,13 +98,20 @@ async function peek(
       done = true;
       break;
     }
-    pieces.push(Buffer.from(next.value));
+    // Copied once a second piece is needed: the first one's buffer may be reused for the second read.
+    if (pieces.length === 1) pieces[0] = Buffer.from(pieces[0] as Buffer);
+    pieces.push(pieces.length === 0 ? next.value : Buffer.from(next.value));
     length += next.value.length;
   }
-  const head = Buffer.concat(pieces, length);
+  const head = pieces.length === 1 ? (pieces[0] as Buffer) : Buffer.concat(pieces, length);
+  let first: Buffer | undefined = head.length > 0 ? head : undefined;
   async function* all(): AsyncGenerator<Buffer> {
     try {
-      if (head.length > 0) yield head;
+      if (first !== undefined) {
+        const value = first;
+        first = undefined;
+        yield value;
+      }
       if (done) return;
       for (let next = await chunks.next(); next.done !== true; next = await chunks.next()) yield next.value;
     } finally {
@@ -203,7 +215,8 @@ async function decodedMember(
   const { head, all } = await peek(raw, SNIFF_BYTES);
   const sniffed = sniffEncoding(head);
   const bom = sniffed.bom > 0 && (options.encoding === undefined || options.encoding === sniffed.encoding);
-  if (options.encoding === undefined && sniffed.encoding === 'utf-8') {
+  // Text in a single-byte encoding or UTF-8 has no NUL bytes: such input is binary, or UTF-16 without a BOM.
+  if ((options.encoding ?? sniffed.encoding).startsWith('utf-16') === false) {
     const problem = binaryProblem(head);
     if (problem !== undefined) {
       await all.return(undefined);

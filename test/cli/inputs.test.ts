@@ -152,6 +152,11 @@ describe('containers', () => {
     expect(binary.code).toBe(1);
     expect(binary.stderr).toContain('binary data');
     expect(binary.stdout).toBe('');
+    // UTF-16 forced to be read as UTF-8: its zero bytes are refused, with the way out.
+    const utf16 = write('forced.csv', Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(SOC_CSV, 'utf16le')]));
+    const forced = await run(['extract', utf16, '--encoding', 'utf-8']);
+    expect(forced.code).toBe(1);
+    expect(forced.stderr).toMatch(/binary data.*--encoding utf-16le/);
   });
 });
 
@@ -171,6 +176,10 @@ describe('encodings and line ends', () => {
     const { rows, result } = await extracted([write('unicode.txt', tabbed), '--input-format', 'csv']);
     expect(rows).toEqual(expected);
     expect(result.stderr).toContain('fields separated by tabs');
+  });
+
+  it('UTF-16LE without a BOM, found by its zero bytes', async () => {
+    expect((await extracted([write('nobom.csv', Buffer.from(SOC_CSV, 'utf16le'))])).rows).toEqual(SOC_ROWS);
   });
 
   it('Windows-1252 with é and ’ in header and data: read as such, said once; --encoding forces', async () => {
