@@ -1,7 +1,9 @@
 /**
- * Streaming input readers: CSV, text lines and JSON lines become {@link SourceRecord}s (fields to scan), a
- * pre-typed CSV becomes {@link TypedRecord}s. Memory stays flat whatever the input size: a few 1 MiB chunks and
- * the records of one chunk are held at a time.
+ * Streaming input readers: CSV (any of four delimiters, lenient or strict), text lines, JSON (lines, arrays,
+ * Elasticsearch responses) and Zeek logs become {@link SourceRecord}s (fields to scan), a pre-typed CSV becomes
+ * {@link TypedRecord}s. Inputs are opened by open-input.ts (containers, encodings, format and delimiter), so the
+ * readers see UTF-8 only. Memory stays flat whatever the input size: a few 1 MiB chunks and the records of one
+ * chunk are held at a time.
  *
  * Design decision: the `…Batches` functions yield one array of records per chunk read. Per-record async
  * iteration costs a promise round trip per record, which at millions of records is a visible share of the
