@@ -217,6 +217,12 @@ describe('parallel extraction gives what one thread gives', () => {
         outputFormat: 'jsonl',
       },
     ],
+    // The delimiter sniffed when the input is opened reaches every part's reader, on every thread.
+    [
+      'semicolon CSV (sniffed), with multi-line quoted fields',
+      () => file(trickyCsv(2000).replaceAll(',', ';'), '.csv'),
+      { inputFormat: 'csv', indexColumn: 'id' },
+    ],
     // Read leniently (the default): the splitter must end records where the lenient reader does.
     [
       'lenient CSV with stray quotes, text after closing quotes, short and long rows',

@@ -159,26 +159,23 @@ async function write(output: NodeJS.WritableStream, chunk: string | Buffer): Pro
 /** Bytes of rows the output stream may hold, not yet written, while extraction goes on. */
 const OUTPUT_AHEAD = 1 << 20;
 
-/** The decoded chunks of an input that is one text or CSV member (not a zip archive). */
-async function* openedChunks(input: InputSpec, options: ParallelExtractOptions): AsyncGenerator<Buffer> {
+/** An input that is one text or CSV member (not a zip archive), opened: its decoded chunks and its delimiter. */
+async function openMember(input: InputSpec, options: ParallelExtractOptions): Promise<InputMember | undefined> {
   const members = openInput(input, {
     format: options.inputFormat,
     delimiter: options.delimiter,
     encoding: options.encoding,
   });
-  try {
-    const first = await members.next();
-    if (first.done === true) return;
-    if (first.value.container === 'zip') {
-      throw new IocEnrichError(
-        'BAD_INPUT',
-        `${inputName(input)}: a zip archive is read by the record readers, not in parts`,
-      );
-    }
-    yield* first.value.chunks;
-  } finally {
+  const first = await members.next();
+  if (first.done === true) return undefined;
+  if (first.value.container === 'zip') {
     await members.return(undefined);
+    throw new IocEnrichError(
+      'BAD_INPUT',
+      `${inputName(input)}: a zip archive is read by the record readers, not in parts`,
+    );
   }
+  return first.value;
 }
 
 /**
@@ -189,13 +186,15 @@ async function* openedChunks(input: InputSpec, options: ParallelExtractOptions):
 export async function extractParallel(options: ParallelExtractOptions): Promise<{ interrupted: boolean }> {
   const { input, output, stats } = options;
   const file = inputName(input);
+  // Opened first: the delimiter it was found to have goes to every part's reader.
+  const member = options.member ?? (await openMember(input, options));
   const context: ChunkContext = {
     file,
     inputFormat: options.inputFormat,
     columns: options.columns,
     indexColumn: options.indexColumn,
     maxRecordBytes: options.maxRecordBytes,
-    delimiter: options.member?.delimiter ?? options.delimiter,
+    delimiter: member?.delimiter ?? options.delimiter,
     strictCsv: options.strictCsv,
     allowlist: options.allowlist,
     urlHostsAsDns: options.urlHostsAsDns,
@@ -331,7 +330,7 @@ export async function extractParallel(options: ParallelExtractOptions): Promise<
     delimiter: context.delimiter,
     strict: options.strictCsv,
   });
-  const chunks = options.member?.chunks ?? openedChunks(input, options);
+  const chunks = member?.chunks ?? (async function* (): AsyncGenerator<Buffer> {})();
   // The output's errors reach the caller as this promise's rejection (write() and drained() see them); while the
   // run lasts, a listener keeps an 'error' event from also being an uncaught exception when the caller has none.
   const ignoreOutputError = (): void => undefined;
