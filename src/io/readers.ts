@@ -237,7 +237,8 @@ class MatchCounter {
 
 /** Records of named cells (CSV rows, Zeek rows): the scanned columns chosen once, from the header. */
 class CellRecords {
-  #scanned: Array<{ readonly index: number; readonly name: string }> | undefined;
+  /** The scanned columns: position in the record, name, and which `columns` entry chose it (-1: none given). */
+  #scanned: Array<{ readonly index: number; readonly name: string; readonly option: number }> | undefined;
   #indexAt = -1;
   #header: readonly string[] = [];
   readonly #options: ReaderOptions;
@@ -262,11 +263,22 @@ class CellRecords {
       });
     this.#header = header;
     this.#indexAt = options.indexColumn === undefined ? -1 : (positions([options.indexColumn])[0] as number);
-    const indexes =
-      options.columns === undefined
-        ? header.map((_, index) => index).filter((index) => index !== this.#indexAt)
-        : positions(options.columns);
-    this.#scanned = indexes.map((index) => ({ index, name: header[index] as string }));
+    if (options.columns === undefined) {
+      this.#scanned = header
+        .map((name, index) => ({ index, name, option: -1 }))
+        .filter(({ index }) => index !== this.#indexAt);
+      return;
+    }
+    // A name chooses its column and the later columns of the same name (`ip` chooses `ip#2` too: a header that
+    // repeats a name means the same kind of value); `ip#2` chooses only that one.
+    const chosen = positions(options.columns).flatMap((first, option) => {
+      const name = options.columns?.[option] as string;
+      const same = header.flatMap((other, index) =>
+        index !== first && other.startsWith(`${name}#`) && /^\d+$/.test(other.slice(name.length + 1)) ? [index] : [],
+      );
+      return [first, ...same].map((index) => ({ index, name: header[index] as string, option }));
+    });
+    this.#scanned = chosen;
   }
 
   get ready(): boolean {
@@ -278,11 +290,11 @@ class CellRecords {
     const fields: SourceField[] = [];
     const counting = this.#matches.active;
     for (let position = 0; position < scanned.length; position++) {
-      const { index, name } = scanned[position] as { index: number; name: string };
+      const { index, name, option } = scanned[position] as { index: number; name: string; option: number };
       const value = cells[index] as string;
       if (value !== '') {
         fields.push({ name, value });
-        if (counting) this.#matches.hit(position);
+        if (counting) this.#matches.hit(option);
       }
     }
     // Fields past the header (a long row, read leniently): scanned too, named by position, unless columns are chosen.

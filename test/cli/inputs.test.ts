@@ -327,6 +327,8 @@ describe('lenient CSV', () => {
     const path = write('dup.csv', 'ip,ip,,note\n45.33.32.156,8.8.4.4,93.184.216.34,\n');
     expect((await extracted([path])).rows).toEqual(['45.33.32.156 0 ip', '8.8.4.4 0 ip#2', '93.184.216.34 0 #3']);
     expect((await extracted([path, '--columns', 'ip#2,#3'])).rows).toEqual(['8.8.4.4 0 ip#2', '93.184.216.34 0 #3']);
+    // `ip` chooses every column named ip (the complaint: only the first was scanned).
+    expect((await extracted([path, '--columns', 'ip'])).rows).toEqual(['45.33.32.156 0 ip', '8.8.4.4 0 ip#2']);
   });
 });
 
