@@ -181,10 +181,13 @@ async function member(
   options: OpenInputOptions,
   bom: boolean,
 ): Promise<InputMember> {
-  const { head, all } = await peek(decoded, SNIFF_BYTES);
-  const lfOnly = crOnly(head) ? crToLf(all) : all;
-  const text = (crOnly(head) ? Buffer.from(head).map((byte) => (byte === 0x0d ? 0x0a : byte)) : head).toString('utf8');
-  const complete = head.length < SNIFF_BYTES;
+  const { head: first, all } = await peek(decoded, SNIFF_BYTES);
+  // The first 64 KiB decide (the first chunk may be longer).
+  const head = first.subarray(0, SNIFF_BYTES);
+  const cr = crOnly(head);
+  const lfOnly = cr ? crToLf(all) : all;
+  const text = (cr ? Buffer.from(head).map((byte) => (byte === 0x0d ? 0x0a : byte)) : head).toString('utf8');
+  const complete = first.length < SNIFF_BYTES;
   const byName = formatFromName(memberName ?? name);
   let format = options.format ?? byName?.format;
   if (options.format === undefined && text.startsWith('#separator')) format = 'zeek';
@@ -212,7 +215,8 @@ async function decodedMember(
   raw: AsyncIterator<Buffer>,
   options: OpenInputOptions,
 ): Promise<InputMember> {
-  const { head, all } = await peek(raw, SNIFF_BYTES);
+  const { head: first, all } = await peek(raw, SNIFF_BYTES);
+  const head = first.subarray(0, SNIFF_BYTES);
   const sniffed = sniffEncoding(head);
   const bom = sniffed.bom > 0 && (options.encoding === undefined || options.encoding === sniffed.encoding);
   // Text in a single-byte encoding or UTF-8 has no NUL bytes: such input is binary, or UTF-16 without a BOM.
@@ -223,8 +227,8 @@ async function decodedMember(
       throw new InputError(name, undefined, problem);
     }
   }
-  const first = await all.next();
-  const decoded = decodeText(first.done === true ? Buffer.alloc(0) : first.value, all, name, options);
+  const next = await all.next();
+  const decoded = decodeText(next.done === true ? Buffer.alloc(0) : next.value, all, name, options);
   return member(name, memberName, container, decoded, options, bom);
 }
 
