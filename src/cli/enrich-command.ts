@@ -9,7 +9,7 @@ import { enrich, type EnrichSummary } from '../pipeline.js';
 import { createRowWriter } from '../io/writers.js';
 import { ENRICH_COLUMNS } from '../types.js';
 import { EXTRACT_HELP, withStrictHint } from './extract-command.js';
-import { INPUT_OPTIONS, outputFormat, resolveInput } from './input-options.js';
+import { INPUT_OPTIONS, checkSomethingRead, outputFormat, resolveInput } from './input-options.js';
 import { EXIT, openOutput, type CommandIo } from './io.js';
 import { ProgressReporter, formatDryRun, formatEnrichSummary } from './render.js';
 import { VT_HELP, VT_OPTIONS, resolveVt } from './vt-options.js';
@@ -104,6 +104,14 @@ export async function enrichCommand(args: string[], io: CommandIo): Promise<numb
   }
   progress.done();
   await writer?.end();
+  if (summary.stopReason !== 'interrupted') {
+    try {
+      checkSomethingRead(summary.extract.records, input);
+    } catch (error) {
+      await output?.abort();
+      throw error;
+    }
+  }
   await output?.commit();
   if (dryRun) {
     io.stdout.write(formatDryRun(summary));

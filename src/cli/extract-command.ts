@@ -7,7 +7,7 @@ import { extractParallel } from '../parallel/parallel-extract.js';
 import { extractOccurrenceBatches, extractedRow, newExtractStats, type ExtractStats } from '../pipeline.js';
 import { createRowWriter } from '../io/writers.js';
 import { EXTRACT_COLUMNS } from '../types.js';
-import { INPUT_OPTIONS, outputFormat, resolveInput, type ResolvedInput } from './input-options.js';
+import { INPUT_OPTIONS, checkSomethingRead, outputFormat, resolveInput, type ResolvedInput } from './input-options.js';
 import { EXIT, openOutput, type CommandIo } from './io.js';
 import { formatExtractSummary } from './render.js';
 import { capYoungGeneration } from './young-generation.js';
@@ -113,6 +113,14 @@ export async function extractCommand(args: string[], io: CommandIo): Promise<num
     await output.commit();
     io.stderr.write(formatExtractSummary(stats, input.badRows));
     throw withStrictHint(error, input);
+  }
+  if (!interrupted) {
+    try {
+      checkSomethingRead(stats.records, input);
+    } catch (error) {
+      await output.abort();
+      throw error;
+    }
   }
   await output.commit();
   io.stderr.write(formatExtractSummary(stats, input.badRows));

@@ -4,7 +4,7 @@
 import { readFile } from 'node:fs/promises';
 import type { ParseArgsConfig } from 'node:util';
 import { Allowlist } from '../allowlist.js';
-import { IocEnrichError, OptionError } from '../errors.js';
+import { InputError, IocEnrichError, OptionError } from '../errors.js';
 import { ENCODINGS, type EncodingName } from '../io/decode.js';
 import { DELIMITERS, type InputFormat, type InputMember } from '../io/open-input.js';
 import {
@@ -18,7 +18,7 @@ import {
 } from '../io/readers.js';
 import type { RecordInput } from '../pipeline.js';
 import type { SourceRecord } from '../types.js';
-import type { InputError } from '../errors.js';
+import { extractCandidates } from '../extract/index.js';
 import type { CommandIo } from './io.js';
 import type { BadRows } from './render.js';
 
@@ -271,4 +271,23 @@ export async function resolveInput(values: InputValues, positionals: string[], i
     encoding: dialect.encoding,
     parallel,
   };
+}
+
+/**
+ * Nothing read, and why that must not pass silently (issue 11): a CSV whose only line was taken for its header, when
+ * that line holds IP addresses, URLs or hashes, is data without a header (an export written without one), and
+ * exiting 0 with no rows would hide its IoCs. Domain-like names are not counted: real headers have them
+ * (`host.name`, `source.domain`). A header-only CSV, an empty input or an empty JSON array stay a success.
+ */
+export function checkSomethingRead(records: number, input: ResolvedInput): void {
+  const header = input.report.header;
+  if (records > 0 || header === undefined) return;
+  const found = extractCandidates(header.cells.join(' ')).find((candidate) => candidate.type !== 'dns');
+  if (found === undefined) return;
+  throw new InputError(
+    header.file,
+    header.line + 1,
+    `no records: the only line was read as the header, yet it holds ${found.original}; if the file has no header ` +
+      'line, read it with --input-format text',
+  );
 }

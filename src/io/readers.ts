@@ -30,6 +30,8 @@ export interface ReadReport {
   firstRepair: string | undefined;
   /** For each `columns`/`fields` entry: the records in which it found a non-empty value. */
   matched: Record<string, number>;
+  /** The first CSV header read, as it was in the file, and where (to tell a data line taken for a header). */
+  header?: { readonly cells: readonly string[]; readonly file: string; readonly line: number } | undefined;
 }
 
 /** An empty {@link ReadReport}. */
@@ -41,6 +43,7 @@ export function newReadReport(): ReadReport {
 export function mergeReadReport(total: ReadReport, part: ReadReport): void {
   total.repaired += part.repaired;
   total.firstRepair ??= part.firstRepair;
+  total.header ??= part.header;
   for (const [name, count] of Object.entries(part.matched)) total.matched[name] = (total.matched[name] ?? 0) + count;
 }
 
@@ -323,7 +326,12 @@ async function* csvSourceBatches(member: InputMember, options: ReaderOptions): A
   const prefix = indexPrefix(member);
   try {
     for await (const batch of csvBatches(member, options)) {
-      if (!cells.ready) cells.header(batch.header, member.name, batch.headerLine);
+      if (!cells.ready) {
+        cells.header(batch.header, member.name, batch.headerLine);
+        if (options.report !== undefined) {
+          options.report.header ??= { cells: batch.header, file: member.name, line: batch.headerLine };
+        }
+      }
       const records: SourceRecord[] = new Array<SourceRecord>(batch.rows.length);
       let at = 0;
       for (const { record, cells: row } of batch.rows) records[at++] = cells.record(record, row, prefix);

@@ -332,6 +332,28 @@ describe('lenient CSV', () => {
   });
 });
 
+describe('inputs that yield no records', () => {
+  it('a CSV whose only line is data (no header) fails, one line, exit 1; a real header alone is fine', async () => {
+    const noHeader = await run(['extract', write('one-line.csv', '45.33.32.156,evil.example.com,beacon\n')]);
+    expect(noHeader.code).toBe(1);
+    expect(noHeader.stderr.trim()).toMatch(
+      /^ioc-enrich: .*one-line\.csv:1: no records: the only line was read as the header, yet it holds 45\.33\.32\.156; .*--input-format text$/,
+    );
+    const enrich = await run(['enrich', '--emulator', write('one-line2.csv', '45.33.32.156,evil.example.com\n')]);
+    expect(enrich.code).toBe(1);
+    expect(enrich.stderr).toContain('no records: the only line was read as the header');
+    // A header with names that look like domains (ECS), an empty file and an empty array: nothing to find, exit 0.
+    for (const [name, content] of [
+      ['ecs.csv', 'source.ip,host.name,url.full\n'],
+      ['empty.csv', ''],
+      ['empty.json', '[]\n'],
+    ] as const) {
+      const result = await run(['extract', write(name, content)]);
+      expect(result.code, `${name}: ${result.stderr}`).toBe(0);
+    }
+  });
+});
+
 describe('JSON', () => {
   const kibana = [
     { _source: { dns: { answers: [{ data: '45.33.32.156' }, { data: 'bad.example.net' }] } } },
