@@ -25,9 +25,12 @@ async function decode(
 describe('decodeText', () => {
   const text = 'Hôte,l’adresse 日本 😀 €\n45.33.32.156,é\n';
 
-  it.each([1, 2, 3, 4, 5, 7, 64])('UTF-8 cut into %i-byte chunks after the head: unchanged, no fallback', async (size) => {
-    expect(await decode(Buffer.from(text), size)).toEqual({ text, notices: [] });
-  });
+  it.each([1, 2, 3, 4, 5, 7, 64])(
+    'UTF-8 cut into %i-byte chunks after the head: unchanged, no fallback',
+    async (size) => {
+      expect(await decode(Buffer.from(text), size)).toEqual({ text, notices: [] });
+    },
+  );
 
   it.each([1, 3, 1000])('Windows-1252 (%i-byte chunks): decoded, said once, with the first bad byte', async (size) => {
     const bytes = Buffer.concat([Buffer.from('a'.repeat(2000)), cp1252(text.replace(/[日本😀]/gu, ''))]);
