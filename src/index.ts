@@ -75,12 +75,16 @@ export { canonicalUrl, guiLink, urlIdBase64, urlIdSha256 } from './vt/ids.js';
 // Input and output.
 export {
   inferInputFormat,
+  newReadReport,
   readSourceBatches,
   readSourceRecords,
   readTypedBatches,
   readTypedRecords,
 } from './io/readers.js';
-export type { InputFormat, InputSpec, ReaderOptions, TypedReaderOptions } from './io/readers.js';
+export type { InputFormat, InputSpec, ReadReport, ReaderOptions, TypedReaderOptions } from './io/readers.js';
+export { openInput } from './io/open-input.js';
+export type { InputMember, OpenInputOptions } from './io/open-input.js';
+export type { EncodingName } from './io/decode.js';
 export { createRowWriter } from './io/writers.js';
 export type { OutputFormat, RowWriter } from './io/writers.js';
 export { openAtomicOutput } from './io/atomic-file.js';

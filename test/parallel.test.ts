@@ -51,6 +51,7 @@ interface Options {
   indexColumn?: string;
   allowlist?: string;
   urlHostsAsDns?: boolean;
+  strictCsv?: boolean;
 }
 
 interface Outcome {
@@ -73,6 +74,7 @@ async function sequential(path: string, options: Options): Promise<Outcome> {
         columns: options.columns,
         indexColumn: options.indexColumn,
         maxRecordBytes: options.maxRecordBytes,
+        strictCsv: options.strictCsv,
       },
     );
     const allowlist = options.allowlist === undefined ? undefined : Allowlist.parse(options.allowlist, 'allow.txt');
@@ -115,6 +117,7 @@ async function parallel(
       allowlist: options.allowlist === undefined ? undefined : { text: options.allowlist, source: 'allow.txt' },
       urlHostsAsDns: options.urlHostsAsDns ?? false,
       outputFormat: options.outputFormat ?? 'csv',
+      strictCsv: options.strictCsv,
       nativeEngine,
     });
   } catch (caught) {
@@ -125,7 +128,7 @@ async function parallel(
 }
 
 /** Two workers on a text input in 4 KiB parts. */
-function twoWorkersOnText(path: string, output: Writable, worker: URL): Promise<void> {
+function twoWorkersOnText(path: string, output: Writable, worker: URL): Promise<{ interrupted: boolean }> {
   return extractParallel({
     input: { path },
     output,
@@ -140,7 +143,7 @@ function twoWorkersOnText(path: string, output: Writable, worker: URL): Promise<
 }
 
 /** How a run ends: 'resolved', its error's message, or 'hung' after 10 s. */
-function settled(run: Promise<void>): Promise<unknown> {
+function settled(run: Promise<unknown>): Promise<unknown> {
   return Promise.race([
     run.then(
       () => 'resolved',
@@ -162,6 +165,21 @@ function trickyCsv(rows: number): string {
     else text += `r${row},host${row % 17}.example.org ${ip},10.0.0.${row % 250}\n`;
   }
   return text;
+}
+
+/** `csv` with malformed records mixed in, as real exports have them: every kind the lenient reader repairs. */
+function malformedCsv(csv: string): string {
+  const bad = [
+    'r-stray,he said "hi" to 45.33.32.156,x\n',
+    'r-after,"quoted"then text 8.8.4.4,y\n',
+    'r-short,only 1.0.0.1\n',
+    'r-long,a,b,c 9.9.9.9,d\n',
+    'r-mid,x"y"z,"a ""b"" c\nd" 4.2.2.2,e\n',
+  ];
+  return csv
+    .split('\n')
+    .map((line, index) => (index > 3 && index % 37 === 0 ? `${bad[index % bad.length] as string}${line}` : line))
+    .join('\n');
 }
 
 describe('parallel extraction gives what one thread gives', () => {
@@ -197,6 +215,27 @@ describe('parallel extraction gives what one thread gives', () => {
         urlHostsAsDns: true,
         outputFormat: 'jsonl',
       },
+    ],
+    // The delimiter sniffed when the input is opened reaches every part's reader, on every thread.
+    [
+      'semicolon CSV (sniffed), with multi-line quoted fields',
+      () => file(trickyCsv(2000).replaceAll(',', ';'), '.csv'),
+      { inputFormat: 'csv', indexColumn: 'id' },
+    ],
+    // Read leniently (the default): the splitter must end records where the lenient reader does.
+    [
+      'lenient CSV with stray quotes, text after closing quotes, short and long rows',
+      () => file(malformedCsv(trickyCsv(1500)), '.csv'),
+      { inputFormat: 'csv' },
+    ],
+    [
+      'lenient CSV with a quote that never closes, far into the input',
+      () =>
+        file(
+          `${trickyCsv(1500)}r-open,"never closed 8.8.8.8\n${trickyCsv(50).split('\n').slice(3).join('\n')}`,
+          '.csv',
+        ),
+      { inputFormat: 'csv' },
     ],
   ];
   for (const [name, make, options] of cases) {
@@ -240,14 +279,14 @@ describe('errors in parallel extraction', () => {
     const good = trickyCsv(1200);
     const bad = `${good}r-bad,"unterminated ""quote"" 8.8.8.8,1\nr-after,1.1.1.1,2\n${trickyCsv(300).split('\n').slice(3).join('\n')}`;
     const path = file(bad, '.csv');
-    const expected = await sequential(path, { inputFormat: 'csv' });
+    const expected = await sequential(path, { inputFormat: 'csv', strictCsv: true });
     expect(expected.error).toMatch(/input-\d+\.csv:\d+: /);
     // Every row before the bad one comes out: the same as the input cut there.
-    const before = await sequential(file(good, '.csv'), { inputFormat: 'csv' });
+    const before = await sequential(file(good, '.csv'), { inputFormat: 'csv', strictCsv: true });
     expect(expected.output).toBe(before.output);
     expect(expected.stats).toEqual(before.stats);
     for (const jobs of [0, 2]) {
-      const got = await parallel(path, { inputFormat: 'csv' }, jobs);
+      const got = await parallel(path, { inputFormat: 'csv', strictCsv: true }, jobs);
       expect(got.error).toBe(expected.error);
       expect(got.output).toBe(before.output);
       expect(got.stats).toEqual(before.stats);
@@ -262,7 +301,7 @@ describe('errors in parallel extraction', () => {
       '',
     );
     const path = file(`${good}r-stray,he said "hi 8.8.8.8,x\n${after}`, '.csv');
-    const options: Options = { inputFormat: 'csv', maxRecordBytes: 20_000 };
+    const options: Options = { inputFormat: 'csv', maxRecordBytes: 20_000, strictCsv: true };
     const expected = await sequential(path, options);
     expect(expected.error).toMatch(/: a quote inside unquoted field 2/);
     const before = await sequential(file(good, '.csv'), options);
@@ -277,10 +316,10 @@ describe('errors in parallel extraction', () => {
   it('a wrong field count names the line, counted over multi-line records and blank lines', async () => {
     const good = trickyCsv(800);
     const path = file(`${good}r-x,1.2.3.4\n`, '.csv');
-    const expected = await sequential(path, { inputFormat: 'csv' });
+    const expected = await sequential(path, { inputFormat: 'csv', strictCsv: true });
     const lines = good.split('\n').length;
     expect(expected.error).toContain(`:${lines}: expected 3 fields as in the header, got 2`);
-    expect((await parallel(path, { inputFormat: 'csv' }, 2)).error).toBe(expected.error);
+    expect((await parallel(path, { inputFormat: 'csv', strictCsv: true }, 2)).error).toBe(expected.error);
   });
 
   it('a line over the length limit: the same error, and every line before it written', async () => {

@@ -14,8 +14,8 @@
  * - The reply JSON lives in a table of its own (see schema.ts) and is read and parsed on first use of
  *   `entry.reply`: a freshness check, or an entry that turns out stale, reads a small row only.
  */
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { redactText, secretForms } from '../redact.js';
-import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { IocEnrichError, OptionError } from '../errors.js';
@@ -165,6 +165,22 @@ class StoredEntry implements CachedEntry {
   }
 }
 
+/**
+ * Creates the cache's folder (0700) and file (0600) when they do not exist, whatever the umask: the cache holds what
+ * a team looked up. SQLite gives its -wal and -shm files the database file's mode. Existing ones are left as they are.
+ */
+function createPrivately(path: string): void {
+  const folder = dirname(path);
+  if (!existsSync(folder)) {
+    mkdirSync(folder, { recursive: true, mode: 0o700 });
+    chmodSync(folder, 0o700);
+  }
+  if (!existsSync(path)) {
+    closeSync(openSync(path, 'a', 0o600));
+    chmodSync(path, 0o600);
+  }
+}
+
 /** The persistent store of VirusTotal replies. Open with {@link ResultCache.open}; close when done. */
 export class ResultCache {
   readonly path: string;
@@ -259,7 +275,7 @@ export class ResultCache {
     const busyTimeoutMs = options.busyTimeoutMs ?? 10_000;
     let db: Database.Database | undefined;
     try {
-      if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+      if (path !== ':memory:') createPrivately(path);
       db = new Database(path, { timeout: busyTimeoutMs });
       db.pragma('journal_mode = WAL');
       db.pragma('synchronous = NORMAL');

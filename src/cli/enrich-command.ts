@@ -8,8 +8,8 @@ import { joinResults } from '../join/index.js';
 import { enrich, type EnrichSummary } from '../pipeline.js';
 import { createRowWriter } from '../io/writers.js';
 import { ENRICH_COLUMNS } from '../types.js';
-import { EXTRACT_HELP } from './extract-command.js';
-import { INPUT_OPTIONS, outputFormat, resolveInput } from './input-options.js';
+import { EXTRACT_HELP, withStrictHint } from './extract-command.js';
+import { INPUT_OPTIONS, checkSomethingRead, outputFormat, resolveInput } from './input-options.js';
 import { EXIT, openOutput, type CommandIo } from './io.js';
 import { ProgressReporter, formatDryRun, formatEnrichSummary } from './render.js';
 import { VT_HELP, VT_OPTIONS, resolveVt } from './vt-options.js';
@@ -19,7 +19,7 @@ import type { EnrichProgress } from '../pipeline.js';
 
 const ENRICH_HELP = `Usage: ioc-enrich enrich [options] INPUT
 
-Extract the IoCs of INPUT (CSV, text or JSON lines; - for stdin), look each distinct one up in VirusTotal at
+Extract the IoCs of INPUT (CSV, text, JSON or Zeek; gzip'd or zip'd; - for stdin), look each distinct one up in VirusTotal at
 exactly the pace the key allows, and write one row per occurrence, in input order, with msticpy's columns.
 
 ${EXTRACT_HELP.slice(EXTRACT_HELP.indexOf('Input:'), EXTRACT_HELP.indexOf('Output:'))}Output:
@@ -60,19 +60,24 @@ export async function enrichCommand(args: string[], io: CommandIo): Promise<numb
   }
   const format = outputFormat(values.format, ['csv', 'jsonl', 'json'] as const);
   const dryRun = values['dry-run'] === true;
-  const input = await resolveInput(values, positionals);
+  // Usage errors before the input is opened: a bad option is exit 2 whatever the input.
+  const outputs = resolveOutputs(values, io, !dryRun && (values.output === undefined || values.output === '-'));
+  if (dryRun && wantsOutputs(outputs)) throw new OptionError('--report/--export', '(given)', 'left out of a dry run');
+  const input = await resolveInput(values, positionals, io);
   const joinTarget = values.join;
-  const sourceFormat = values['input-format'] ?? inferInputFormat(input.path);
+  const sourceFormat = input.member?.format ?? inferInputFormat(input.path);
   if (joinTarget !== undefined) {
     // The join reads the results back from -o and the source again from its file.
     if (values.output === undefined || values.output === '-')
       throw new OptionError('--join', joinTarget, 'given with -o FILE');
-    if (input.path === '-' || (sourceFormat !== 'csv' && sourceFormat !== 'jsonl')) {
+    if (
+      input.path === '-' ||
+      input.member?.container === 'zip' ||
+      (sourceFormat !== 'csv' && sourceFormat !== 'jsonl')
+    ) {
       throw new OptionError('--join', joinTarget, 'used with a CSV or JSON-lines input file, not stdin or text');
     }
   }
-  const outputs = resolveOutputs(values, io, !dryRun && (values.output === undefined || values.output === '-'));
-  if (dryRun && wantsOutputs(outputs)) throw new OptionError('--report/--export', '(given)', 'left out of a dry run');
   const vt = await resolveVt(values, io, { keyRequired: !dryRun });
   const progress = new ProgressReporter(io.stderr, vt.logger);
   // A dry run writes no rows: its output is the plan.
@@ -109,17 +114,25 @@ export async function enrichCommand(args: string[], io: CommandIo): Promise<numb
     if (rows === 0) {
       // The input failed before any row (a missing file, a malformed row in the first pass): no output file.
       await output?.abort();
-      throw error;
+      throw withStrictHint(error, input);
     }
     // Rows for everything known were written before the failure was rethrown: keep them.
     await writer?.end();
     await output?.commit();
-    throw error;
+    throw withStrictHint(error, input);
   } finally {
     await vt.close();
   }
   progress.done();
   await writer?.end();
+  if (summary.stopReason !== 'interrupted') {
+    try {
+      checkSomethingRead(summary.extract.records, input);
+    } catch (error) {
+      await output?.abort();
+      throw error;
+    }
+  }
   await output?.commit();
   if (dryRun) {
     io.stdout.write(formatDryRun(summary));
@@ -138,6 +151,8 @@ export async function enrichCommand(args: string[], io: CommandIo): Promise<numb
     const joined = await joinResults({
       source: input.path,
       sourceFormat: sourceFormat === 'jsonl' ? 'jsonl' : 'csv',
+      delimiter: input.member?.delimiter,
+      encoding: input.encoding,
       results: values.output,
       output: joinTarget,
       indexColumn: values['index-col'],

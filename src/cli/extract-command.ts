@@ -2,27 +2,35 @@
  * `ioc-enrich extract`: a SIEM export to typed, screened, deduplicated observables, offline.
  */
 import { parseArgs } from 'node:util';
-import { OptionError } from '../errors.js';
+import { InputError, OptionError } from '../errors.js';
 import { nativeEngineLoadError } from '../native/engine.js';
 import { extractParallel } from '../parallel/parallel-extract.js';
 import { extractOccurrenceBatches, extractedRow, newExtractStats, type ExtractStats } from '../pipeline.js';
 import { createRowWriter } from '../io/writers.js';
 import { EXTRACT_COLUMNS } from '../types.js';
-import { INPUT_OPTIONS, outputFormat, resolveInput, type ResolvedInput } from './input-options.js';
+import { INPUT_OPTIONS, checkSomethingRead, outputFormat, resolveInput, type ResolvedInput } from './input-options.js';
 import { EXIT, openOutput, type CommandIo } from './io.js';
 import { formatExtractSummary } from './render.js';
 import { capYoungGeneration } from './young-generation.js';
 
 export const EXTRACT_HELP = `Usage: ioc-enrich extract [options] INPUT
 
-Extract IoCs (ipv4, ipv6, dns, url, md5_hash, sha1_hash, sha256_hash) from a CSV, text or JSON-lines file
-(- for stdin), refang them, screen them with msticpy's rules and mark duplicates. No lookups, no key needed.
+Extract IoCs (ipv4, ipv6, dns, url, md5_hash, sha1_hash, sha256_hash) from a CSV, text, JSON or Zeek file
+(- for stdin; gzip'd or zip'd too), refang them, screen them with msticpy's rules and mark duplicates. No lookups,
+no key needed.
 
 Input:
-  --input-format csv|text|jsonl  default from the file extension (.csv, .jsonl/.ndjson/.json, else text)
-  --columns a,b                  CSV: scan only these columns (default: all)
-  --fields a,b.c                 JSON lines: scan only these dotted paths (default: every string)
-  --index-col NAME               SourceIndex from this column (default: 0-based data row / line number)
+  --input-format csv|text|jsonl|json|zeek
+                                 default from the name (.csv, .tsv, .jsonl/.ndjson/.json; inside .gz and zip
+                                 members too), then the content (a Zeek header, a JSON object line), else text
+  --delimiter ,|;|tab|'|'        CSV: the field delimiter (default: sniffed, said on stderr when not a comma)
+  --encoding utf-8|utf-16le|utf-16be|windows-1252|latin1
+                                 default: by BOM, else UTF-8, falling back to Windows-1252 (said on stderr)
+  --columns a,b                  CSV, Zeek: scan only these columns (default: all; duplicates are ip#2, empty #N)
+  --fields a,b.c                 JSON: scan only these dotted paths, through arrays (default: every string)
+  --index-col NAME               SourceIndex from this column (default: 0-based data row / line / element number)
+  --strict-csv                   stop at the first malformed CSV record (default: read it as Python's csv does,
+                                 and count the repairs in the summary)
   --skip-bad-rows                skip malformed rows (counted in the summary) instead of stopping
   --observable-col COL --type-col COL
                                  pre-typed CSV (msticpy's lookup_iocs table): screen each row's value as its type
@@ -61,7 +69,7 @@ export async function extractCommand(args: string[], io: CommandIo): Promise<num
     throw new OptionError('--jobs', values.jobs, 'a whole number from 0 to 64');
   }
   const nativeEngine = nativeEngineWanted(io.env);
-  const input = await resolveInput(values, positionals);
+  const input = await resolveInput(values, positionals, io);
   const output = openOutput(values.output, io);
   const stats: ExtractStats = newExtractStats();
   // Design decision: one thread by default: it needs the least memory, and it runs the native engine when that is
@@ -80,10 +88,16 @@ export async function extractCommand(args: string[], io: CommandIo): Promise<num
   // One thread: cap V8's young generation (about 30 MB of peak RSS; see young-generation.ts). Not with workers:
   // the setting is process-wide and their young generations must grow.
   const checkMemory = threads === 0 && io.limitYoungGeneration === true ? capYoungGeneration() : undefined;
+  let interrupted = false;
   try {
     if (parallel !== undefined) {
-      await extractParallel({
+      ({ interrupted } = await extractParallel({
         input: { path: input.path },
+        member: input.member,
+        report: input.report,
+        delimiter: parallel.delimiter,
+        strictCsv: parallel.strictCsv,
+        signal: io.signal,
         output: output.stream,
         stats,
         jobs: threads,
@@ -95,23 +109,35 @@ export async function extractCommand(args: string[], io: CommandIo): Promise<num
         outputFormat: format,
         nativeEngine,
         onPart: checkMemory,
-      });
+      }));
     } else {
-      await writeRows(input, format, output.stream, stats, checkMemory);
+      interrupted = await writeRows(input, format, output.stream, stats, checkMemory, io.signal);
     }
   } catch (error) {
     if (stats.records === 0) {
       // Nothing was read (a missing file, a bad header): no output at all, just the one-line error.
       await output.abort();
-      throw error;
+      throw withStrictHint(error, input);
     }
     // Keep what was processed before the bad input: the rows so far are a complete, valid file.
     await output.commit();
     io.stderr.write(formatExtractSummary(stats, input.badRows));
-    throw error;
+    throw withStrictHint(error, input);
+  }
+  if (!interrupted) {
+    try {
+      checkSomethingRead(stats.records, input);
+    } catch (error) {
+      await output.abort();
+      throw error;
+    }
   }
   await output.commit();
   io.stderr.write(formatExtractSummary(stats, input.badRows));
+  if (interrupted) {
+    io.stderr.write('  interrupted: the output holds the records read before the signal\n');
+    return EXIT.interrupted;
+  }
   return EXIT.ok;
 }
 
@@ -121,6 +147,21 @@ function nativeEngineWanted(env: NodeJS.ProcessEnv): boolean {
   if (value === undefined || value === '' || value === 'native') return true;
   if (value === 'js') return false;
   throw new OptionError('IOC_ENRICH_ENGINE', value, '`js` or `native`');
+}
+
+/**
+ * An input error under --strict-csv, with what the default would have done: the user chose to stop, and should
+ * know the way on.
+ */
+export function withStrictHint(error: unknown, input: ResolvedInput): unknown {
+  if (!input.strictCsv || !(error instanceof InputError) || input.member?.format !== 'csv') return error;
+  return new InputError(
+    error.file,
+    error.line,
+    `${error.problem} (--strict-csv stops here; without it the record is read as Python's csv module reads it, ` +
+      `and --skip-bad-rows leaves it out)`,
+    { cause: error },
+  );
 }
 
 /**
@@ -134,7 +175,8 @@ async function writeRows(
   stream: NodeJS.WritableStream,
   stats: ExtractStats,
   onBatch?: () => void,
-): Promise<void> {
+  signal?: AbortSignal,
+): Promise<boolean> {
   const writer = createRowWriter(EXTRACT_COLUMNS, format, stream);
   try {
     const options = {
@@ -148,10 +190,15 @@ async function writeRows(
         if (pending !== undefined) await pending;
       }
       onBatch?.();
+      if (signal?.aborted === true) {
+        await writer.end();
+        return true;
+      }
     }
   } catch (error) {
     if (stats.records > 0) await writer.end();
     throw error;
   }
   await writer.end();
+  return false;
 }

@@ -3,6 +3,7 @@
  * to stderr except the dry-run plan, which is the dry run's data.
  */
 import type { Logger } from 'pino';
+import type { ReadReport } from '../io/readers.js';
 import type { EnrichProgress, EnrichSummary, ExtractStats } from '../pipeline.js';
 
 const number = new Intl.NumberFormat('en-US');
@@ -23,15 +24,31 @@ function sortedEntries(record: Record<string, number>): Array<[string, number]> 
   return Object.entries(record).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
 }
 
-/** Rows skipped with --skip-bad-rows. */
+/** Rows skipped with --skip-bad-rows; with what reading found that must be said (repairs, unmatched names). */
 export interface BadRows {
   count: number;
   first: string | undefined;
+  report?: ReadReport | undefined;
+  /** The option that named the `report.matched` entries: `--columns` or `--fields`. */
+  namedBy?: string | undefined;
 }
 
 function badRowLines(badRows: BadRows): string {
-  if (badRows.count === 0) return '';
-  return `  skipped ${number.format(badRows.count)} malformed row(s); the first: ${badRows.first ?? ''}\n`;
+  let lines = '';
+  if (badRows.count > 0) {
+    lines += `  skipped ${number.format(badRows.count)} malformed row(s); the first: ${badRows.first ?? ''}\n`;
+  }
+  const report = badRows.report;
+  if (report === undefined) return lines;
+  if (report.repaired > 0) {
+    lines +=
+      `  repaired ${number.format(report.repaired)} malformed CSV record(s), read as Python's csv module reads them ` +
+      `(--strict-csv stops at the first instead); the first: ${report.firstRepair ?? ''}\n`;
+  }
+  for (const [name, count] of Object.entries(report.matched)) {
+    if (count === 0) lines += `  warning: ${badRows.namedBy ?? ''} "${name}" found no value in any record\n`;
+  }
+  return lines;
 }
 
 /** Reasons listed in a summary; the rest are summed on one line. */

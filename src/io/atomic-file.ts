@@ -10,13 +10,16 @@ import {
   createWriteStream,
   lstatSync,
   openSync,
+  readdirSync,
   readlinkSync,
   realpathSync,
   statSync,
+  unlinkSync,
 } from 'node:fs';
-import { rename, unlink } from 'node:fs/promises';
+import { chmod, rename, stat, unlink } from 'node:fs/promises';
 import { once } from 'node:events';
-import { dirname } from 'node:path';
+import { basename, dirname, join } from 'node:path';
+import { IocEnrichError } from '../errors.js';
 import { Socket } from 'node:net';
 import { Writable } from 'node:stream';
 
@@ -74,6 +77,7 @@ function targetOf(path: string): { readonly mode: 'replace'; readonly path: stri
   }
   if (!link.isSymbolicLink())
     return link.isFile() || link.isDirectory() ? { mode: 'replace', path } : { mode: 'inPlace' };
+  refuseForeignLinkInStickyFolder(path, link.uid);
   try {
     if (readlinkSync(path).startsWith('/proc/') || realpathSync(dirname(path)).startsWith('/proc/'))
       return { mode: 'inPlace' };
@@ -82,6 +86,81 @@ function targetOf(path: string): { readonly mode: 'replace'; readonly path: stri
   } catch {
     // A dangling link, or one to `pipe:[…]`: write through it (a dangling one gets created, as a shell would).
     return { mode: 'inPlace' };
+  }
+}
+
+/**
+ * The kernel's `protected_symlinks` rule, for a link we are about to follow: in a sticky, world-writable folder
+ * (`/tmp`), a link is followed only when it is the user's own or the folder owner's. Anyone can plant a link in
+ * `/tmp`; following it would replace (or create) the file it names with the user's rights. Root's links are the
+ * folder owner's in `/tmp`, so they are followed.
+ */
+function refuseForeignLinkInStickyFolder(path: string, linkOwner: number): void {
+  let folder;
+  try {
+    folder = statSync(dirname(path));
+  } catch {
+    return;
+  }
+  const sticky = (folder.mode & 0o1000) !== 0 && (folder.mode & 0o002) !== 0;
+  const user = process.geteuid?.() ?? -1;
+  if (!sticky || linkOwner === user || linkOwner === folder.uid || linkOwner === 0) return;
+  throw new IocEnrichError(
+    'OUTPUT_FAILED',
+    `${path}: not followed: a symbolic link owned by another user (uid ${linkOwner}) in a shared sticky folder ` +
+      '(the kernel refuses such links too: protected_symlinks); remove it or write elsewhere',
+  );
+}
+
+/**
+ * Temporary files this process has open, removed on exit whatever the way out (a second Ctrl-C, process.exit, an
+ * uncaught error): a later run must not find them. The listener is added with the first one.
+ */
+const temporaries = new Set<string>();
+let exitHook = false;
+
+function track(temporary: string): void {
+  temporaries.add(temporary);
+  if (exitHook) return;
+  exitHook = true;
+  process.on('exit', () => {
+    for (const path of temporaries) {
+      try {
+        unlinkSync(path);
+      } catch {
+        // Gone already.
+      }
+    }
+  });
+}
+
+/** True when process `pid` is gone (a process of another user is alive: EPERM). */
+function isDead(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+}
+
+/** Removes temporary files of `path` left by runs whose process is dead (killed by SIGKILL, a power cut). */
+function removeStaleTemporaries(path: string): void {
+  const prefix = `${basename(path)}.tmp-`;
+  let names: string[];
+  try {
+    names = readdirSync(dirname(path));
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const match = name.startsWith(prefix) ? /^(\d+)-[0-9a-f]{12}$/.exec(name.slice(prefix.length)) : null;
+    if (match === null || Number(match[1]) === process.pid || !isDead(Number(match[1]))) continue;
+    try {
+      unlinkSync(join(dirname(path), name));
+    } catch {
+      // Not ours to remove (another user's folder), or gone.
+    }
   }
 }
 
@@ -222,7 +301,9 @@ export function openAtomicOutput(path: string, options: AtomicOutputOptions = {}
 
 /** Writes `path` through a temporary file renamed over it on commit. */
 function replacingOutput(path: string): AtomicOutput {
+  removeStaleTemporaries(path);
   const temporary = `${path}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`;
+  track(temporary);
   // `wx`: never write into an existing file; `flush`: fsync before close, so the rename never exposes a file
   // whose data is still only in the page cache (a crash would leave it empty).
   const stream = createWriteStream(temporary, { flags: 'wx', flush: true });
@@ -239,6 +320,7 @@ function replacingOutput(path: string): AtomicOutput {
     await unlink(temporary).catch((error: NodeJS.ErrnoException) => {
       if (error.code !== 'ENOENT') throw error;
     });
+    temporaries.delete(temporary);
   };
   const abort = async (): Promise<void> => {
     stream.destroy();
@@ -259,7 +341,11 @@ function replacingOutput(path: string): AtomicOutput {
           throw failure;
         }
         try {
+          // A file replaced keeps its permission bits (a 0600 output stays 0600), not the umask's.
+          const existing = await stat(path).catch(() => undefined);
+          if (existing?.isFile() === true) await chmod(temporary, existing.mode & 0o7777);
           await rename(temporary, path);
+          temporaries.delete(temporary);
         } catch (error) {
           await removeTemporary();
           throw error;

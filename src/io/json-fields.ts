@@ -85,3 +85,37 @@ function collectDeep(value: unknown, prefix: string, out: SourceField[]): void {
     }
   }
 }
+
+/**
+ * Every value that `path` names in `root`, with the path it was found at (`a.0.b`). More than {@link valueAt}: a
+ * step on an array that is not an index applies to every element (`a.b` finds `a[*].b`), and on an object a run of
+ * steps may be one key with dots in it (`source.ip` finds `{"source.ip": …}` as well as `{"source": {"ip": …}}`).
+ */
+export function valuesAt(root: unknown, path: JsonPath): Array<{ name: string; value: unknown }> {
+  const found: Array<{ name: string; value: unknown }> = [];
+  const walk = (value: unknown, step: number, name: string): void => {
+    if (step === path.length) {
+      if (value !== undefined) found.push({ name, value });
+      return;
+    }
+    const base = name === '' ? '' : `${name}.`;
+    if (Array.isArray(value)) {
+      const key = path[step] as string;
+      const index = Number(key);
+      if (Number.isInteger(index) && index >= 0 && String(index) === key) {
+        walk(value[index], step + 1, base + key);
+        return;
+      }
+      for (let at = 0; at < value.length; at++) walk(value[at], step, base + String(at));
+      return;
+    }
+    if (!isContainer(value)) return;
+    let key = '';
+    for (let end = step; end < path.length; end++) {
+      key = end === step ? (path[end] as string) : `${key}.${path[end] as string}`;
+      if (Object.hasOwn(value, key)) walk((value as Record<string, unknown>)[key], end + 1, base + key);
+    }
+  };
+  walk(root, 0, '');
+  return found;
+}

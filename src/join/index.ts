@@ -5,8 +5,9 @@
  */
 import { extname } from 'node:path';
 import { InputError, OptionError } from '../errors.js';
-import { parseRecord } from '../io/csv-records.js';
-import { readChunks } from '../io/input-source.js';
+import { parseLenient, parseUnclosed, uniqueHeader } from '../io/csv-records.js';
+import type { EncodingName } from '../io/decode.js';
+import { openInput, type InputMember } from '../io/open-input.js';
 import { parseJsonPath, valueAt } from '../io/json-fields.js';
 import { safeCell } from '../io/csv-safe.js';
 import { fileOutput, streamOutput, type JoinOutput } from './output.js';
@@ -36,6 +37,10 @@ export interface JoinOptions {
    * `--index-col`. @default the 0-based data row (CSV) or line (JSON lines) number
    */
   indexColumn?: string | undefined;
+  /** CSV: the source's delimiter, as enrich was given it. @default sniffed, as enrich sniffs it */
+  delimiter?: string | undefined;
+  /** The source's encoding, as enrich was given it. @default detected, as enrich detects it */
+  encoding?: EncodingName | undefined;
 }
 
 /** What a join did. */
@@ -50,14 +55,14 @@ export interface JoinStats {
   unmatchedIndexes: number;
 }
 
-const CSV_HEADER_SUFFIX = JOIN_COLUMNS.map((name) => `,${name}`).join('');
-/** What a CSV row without results gets: four empty cells. */
-const CSV_EMPTY_SUFFIX = ',,,,';
+function csvHeaderSuffix(delimiter: string): string {
+  return JOIN_COLUMNS.map((name) => `${delimiter}${name}`).join('');
+}
 
-/** A spreadsheet-safe cell (see src/io/csv-safe.ts), quoted when it holds a comma, quote or line break. */
-function csvCell(value: string): string {
+/** A spreadsheet-safe cell (see src/io/csv-safe.ts), quoted when it holds the delimiter, a quote or a line break. */
+function csvCell(value: string, delimiter: string): string {
   const safe = safeCell(value);
-  return /[",\r\n]/.test(safe) ? `"${safe.replaceAll('"', '""')}"` : safe;
+  return /["\r\n]/.test(safe) || safe.includes(delimiter) ? `"${safe.replaceAll('"', '""')}"` : safe;
 }
 
 /** The four added values of a row with results. */
@@ -70,10 +75,10 @@ function verdictValues(verdict: RowVerdict): [number | null, string | null, stri
   ];
 }
 
-function csvSuffix(verdict: RowVerdict | undefined): string {
-  if (verdict === undefined) return CSV_EMPTY_SUFFIX;
+function csvSuffix(verdict: RowVerdict | undefined, delimiter: string): string {
+  if (verdict === undefined) return delimiter.repeat(JOIN_COLUMNS.length);
   return verdictValues(verdict)
-    .map((value) => `,${value === null ? '' : csvCell(String(value))}`)
+    .map((value) => `${delimiter}${value === null ? '' : csvCell(String(value), delimiter)}`)
     .join('');
 }
 
@@ -175,36 +180,32 @@ function byRowNumber(verdicts: Map<string, RowVerdict>): Map<number, RowVerdict>
   return byRow;
 }
 
-function csvRowWriter(state: JoinState): RowWriter {
+function csvRowWriter(state: JoinState, delimiter: string): RowWriter {
   let header: readonly string[] | undefined;
   let indexAt = -1;
   let row = 0;
+  // Read as the extract reader reads them by default (leniently), so that rows and their cells agree with enrich's.
   const cellsOf = (record: RawRecord, skip: number): string[] => {
     const text = record.data.toString('utf8', record.start + skip, record.contentEnd);
-    const parsed = parseRecord(text);
-    if (parsed.kind === 'ok') return parsed.cells;
-    throw new InputError(
-      state.file,
-      record.line + 1,
-      parsed.kind === 'open' ? 'quoted field not closed' : parsed.problem,
-    );
+    const parsed = parseLenient(text, delimiter);
+    return parsed.kind === 'ok' ? parsed.cells : parseUnclosed(text, delimiter);
   };
   return (record, out) => {
     out.bytes(record.data, record.start, record.contentEnd);
     if (record.contentEnd > record.start) {
       if (header === undefined) {
-        header = cellsOf(record, startsWithBom(record) ? 3 : 0);
+        header = uniqueHeader(cellsOf(record, startsWithBom(record) ? 3 : 0));
         if (state.indexColumn !== undefined) {
           indexAt = header.indexOf(state.indexColumn);
           if (indexAt === -1) {
             throw new OptionError('--index-col', state.indexColumn, `a column of ${state.file} (${header.join(', ')})`);
           }
         }
-        out.text(CSV_HEADER_SUFFIX);
+        out.text(csvHeaderSuffix(delimiter));
       } else {
         const sourceIndex = indexAt === -1 ? row : cellsOf(record, 0)[indexAt];
         row++;
-        out.text(csvSuffix(lookUp(state, sourceIndex)));
+        out.text(csvSuffix(lookUp(state, sourceIndex), delimiter));
       }
     }
     // Blank lines are not rows (as in the extract reader): kept as they are.
@@ -280,18 +281,30 @@ export async function joinResults(options: JoinOptions): Promise<JoinStats> {
     indexColumn: options.indexColumn,
     stats: { sourceRows: 0, matchedRows: 0, resultRows, unmatchedIndexes: 0 },
   };
-  const writeRow = format === 'csv' ? csvRowWriter(state) : jsonlRowWriter(state);
-  const splitter = new RecordSplitter(options.source, format === 'csv' ? 'csv' : 'lines');
+  const input =
+    options.sourceStream === undefined
+      ? { path: options.source }
+      : { path: options.source, stream: options.sourceStream };
+  // The source is opened as enrich opened it (src/io/open-input.ts: gzip, encodings, CR-only line ends, the
+  // delimiter): its rows are numbered alike. The joined table is UTF-8, as every output.
+  const members = openInput(input, { format, delimiter: options.delimiter, encoding: options.encoding });
+  const first = await members.next();
+  await members.return(undefined).catch(() => undefined);
+  const member: InputMember | undefined = first.done === true ? undefined : first.value;
+  if (member?.container === 'zip') {
+    throw new InputError(state.file, undefined, 'a zip archive cannot be joined: join each of its files');
+  }
+  const delimiter = member?.delimiter ?? ',';
+  const writeRow = format === 'csv' ? csvRowWriter(state, delimiter) : jsonlRowWriter(state);
+  const splitter = new RecordSplitter(options.source, format === 'csv' ? 'csv' : 'lines', delimiter);
   const output: JoinOutput =
     typeof options.output === 'string' ? fileOutput(options.output) : streamOutput(options.output);
   try {
     const out = new OutputBuffer();
     const onRecord = (record: RawRecord): void => writeRow(record, out);
-    const input =
-      options.sourceStream === undefined
-        ? { path: options.source }
-        : { path: options.source, stream: options.sourceStream };
-    for await (const chunk of readChunks(input)) {
+    // The decoded text has no BOM; a source that had one gets a UTF-8 one back (Excel reads the file as UTF-8).
+    if (member?.bom === true) out.text('\ufeff');
+    for await (const chunk of member?.chunks ?? []) {
       splitter.push(chunk, onRecord);
       await output.write(out.take());
     }

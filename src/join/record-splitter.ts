@@ -5,9 +5,9 @@
  * Design decision: a splitter over bytes, not a CSV parser. csv-parse with `raw: true` measured 8.6 MiB/s
  * here (and its raw text drops the `\n` of a CRLF); the join needs only where each record ends, so a line
  * without a quote is skipped with `indexOf` (hundreds of MiB/s) and only quoted fields are walked. It counts
- * records exactly as the extract reader does (src/io/csv-records.ts): blank lines are not records, a quote
- * opens a field only at the start of a field, `""` inside a quoted field is a quote, a quoted field may span
- * lines. Working on bytes keeps the source's bytes exact, invalid UTF-8 included: `"`, `,`, CR and LF never
+ * records exactly as the extract reader does (src/io/csv-records.ts, lenient or strict: they end records alike on
+ * what the strict reader accepts): blank lines are not records, a quote opens a field only at the start of a field,
+ * `""` inside a quoted field is a quote, a quoted field may span lines, one never closed runs to the end of the input. Working on bytes keeps the source's bytes exact, invalid UTF-8 included: `"`, `,`, CR and LF never
  * occur inside a multi-byte UTF-8 sequence.
  */
 import { InputError } from '../errors.js';
@@ -15,7 +15,6 @@ import { InputError } from '../errors.js';
 const LF = 0x0a;
 const CR = 0x0d;
 const QUOTE = 0x22;
-const COMMA = 0x2c;
 
 /** Where one record lies in `data` (valid only during the callback: `data` may be reused afterwards). */
 export interface RawRecord {
@@ -50,10 +49,13 @@ export class RecordSplitter {
   /** The current record contains a quoted field (so it may contain LFs to count). */
   #hadQuotes = false;
   #line = 0;
+  /** The field delimiter's byte. */
+  readonly #delimiter: number;
 
-  constructor(file: string, mode: 'csv' | 'lines') {
+  constructor(file: string, mode: 'csv' | 'lines', delimiter = ',') {
     this.#file = file;
     this.#quoted = mode === 'csv';
+    this.#delimiter = delimiter.charCodeAt(0);
   }
 
   /** Scans one chunk; calls `onRecord` for each record completed in it. The chunk may be reused afterwards. */
@@ -91,7 +93,7 @@ export class RecordSplitter {
       if (nextQuote !== -1 && (nextLf === -1 || nextQuote < nextLf)) {
         // A quote before the line end: it opens a quoted field only at the start of a field (else it is text,
         // and the extract reader reports the row as malformed; the row still ends at its line end).
-        const opens = nextQuote === at ? this.#fieldStart : data[nextQuote - 1] === COMMA;
+        const opens = nextQuote === at ? this.#fieldStart : data[nextQuote - 1] === this.#delimiter;
         at = nextQuote + 1;
         this.#fieldStart = false;
         if (opens) {
@@ -101,7 +103,7 @@ export class RecordSplitter {
         continue;
       }
       if (nextLf === -1) {
-        if (at < data.length) this.#fieldStart = data[data.length - 1] === COMMA;
+        if (at < data.length) this.#fieldStart = data[data.length - 1] === this.#delimiter;
         at = data.length;
         break;
       }
@@ -131,15 +133,12 @@ export class RecordSplitter {
   }
 
   /**
-   * Ends the input: a last record without a line end is emitted.
-   * @throws InputError when a quoted field is still open.
+   * Ends the input: a last record without a line end is emitted, a quoted field never closed included (the
+   * extract reader reads the rest of the input as that field, as Python's csv module does).
    */
   end(onRecord: (record: RawRecord) => void): void {
     const data = this.#carry;
     if (data === undefined) return;
-    if (this.#inQuotes && !this.#quoteAtEnd) {
-      throw new InputError(this.#file, this.#line + 1, 'quoted field not closed before the end of the input');
-    }
     this.#carry = undefined;
     const contentEnd = data[data.length - 1] === CR ? data.length - 1 : data.length;
     onRecord({ data, start: 0, contentEnd, end: data.length, line: this.#line });

@@ -8,11 +8,11 @@
  *
  * Plain functions over plain data, so the same code runs in a worker and, with `jobs: 0`, on the main thread.
  */
-import { Readable } from 'node:stream';
 import { Allowlist } from '../allowlist.js';
 import { InputError, IocEnrichError } from '../errors.js';
 import { DEFAULT_MAX_RECORD_BYTES } from '../io/line-splitter.js';
-import { readSourceBatches } from '../io/readers.js';
+import type { InputMember } from '../io/open-input.js';
+import { memberSourceBatches, newReadReport, type ReadReport } from '../io/readers.js';
 import { csvCell, jsonCell } from '../io/writers.js';
 import { NativeEngine, nativeAvailable } from '../native/engine.js';
 import { OccurrenceBuilder, type Verdict, type VerdictSink } from '../occurrences.js';
@@ -26,6 +26,10 @@ export interface ChunkContext {
   readonly columns?: readonly string[] | undefined;
   readonly indexColumn?: string | undefined;
   readonly maxRecordBytes?: number | undefined;
+  /** CSV: the field delimiter (decided when the input was opened). @default ',' */
+  readonly delimiter?: string | undefined;
+  /** CSV: strict reading (see csv-records.ts). @default false: lenient, repairs reported */
+  readonly strictCsv?: boolean | undefined;
   /** The allowlist's text and name: each worker parses its own copy. */
   readonly allowlist?: { readonly text: string; readonly source: string } | undefined;
   readonly urlHostsAsDns: boolean;
@@ -81,6 +85,8 @@ export interface ChunkResult {
   readonly allowlisted: number;
   /** Rejected occurrences by screening message. */
   readonly rejected: Record<string, number>;
+  /** Repaired records and what the columns matched, in this part. */
+  readonly report: ReadReport;
   /** Set when the part has malformed input: the rows before it are still in `rows`. */
   readonly error?: ChunkError;
   /** The job's `bytes`, given back for reuse. */
@@ -261,22 +267,30 @@ class RowBuilder implements VerdictSink {
   }
 }
 
-/** The records of a part, as the JavaScript readers give them. */
-function partRecords(job: ChunkJob, context: ChunkContext): AsyncGenerator<SourceRecord[]> {
-  return readSourceBatches(
-    {
-      path: context.file,
-      stream: Readable.from([Buffer.from(job.bytes.buffer, job.bytes.byteOffset, job.bytes.byteLength)]),
-    },
-    {
-      format: context.inputFormat,
-      columns: context.columns,
-      indexColumn: context.indexColumn,
-      maxRecordBytes: context.maxRecordBytes,
-      startLine: job.startLine,
-      startRecord: job.startRecord,
-    },
-  );
+/** The records of a part, as the JavaScript readers give them. The part's bytes are UTF-8 already (decoded once). */
+function partRecords(job: ChunkJob, context: ChunkContext, report: ReadReport): AsyncGenerator<SourceRecord[]> {
+  const bytes = Buffer.from(job.bytes.buffer, job.bytes.byteOffset, job.bytes.byteLength);
+  const one = async function* (): AsyncGenerator<Buffer> {
+    yield await Promise.resolve(bytes);
+  };
+  const member: InputMember = {
+    name: context.file,
+    member: undefined,
+    format: context.inputFormat,
+    delimiter: context.delimiter ?? ',',
+    container: undefined,
+    chunks: one(),
+  };
+  return memberSourceBatches(member, {
+    format: context.inputFormat,
+    columns: context.columns,
+    indexColumn: context.indexColumn,
+    maxRecordBytes: context.maxRecordBytes,
+    startLine: job.startLine,
+    startRecord: job.startRecord,
+    strictCsv: context.strictCsv,
+    report,
+  });
 }
 
 /**
@@ -285,6 +299,7 @@ function partRecords(job: ChunkJob, context: ChunkContext): AsyncGenerator<Sourc
  */
 async function extractNativeChunk(job: ChunkJob, state: ChunkState, native: NativeEngine): Promise<ChunkResult> {
   const { context } = state;
+  const report = newReadReport();
   let error: ChunkError | undefined;
   try {
     if (context.inputFormat === 'text') {
@@ -292,7 +307,7 @@ async function extractNativeChunk(job: ChunkJob, state: ChunkState, native: Nati
       const longLine = native.text(job.bytes, job.startLine, maxBytes);
       if (longLine >= 0) throw new InputError(context.file, longLine + 1, `line is longer than ${maxBytes} bytes`);
     } else {
-      for await (const batch of partRecords(job, context)) native.records(batch);
+      for await (const batch of partRecords(job, context, report)) native.records(batch);
     }
   } catch (caught) {
     error = toChunkError(caught);
@@ -311,6 +326,7 @@ async function extractNativeChunk(job: ChunkJob, state: ChunkState, native: Nati
     valid: made.valid,
     allowlisted: made.allowlisted,
     rejected: made.rejected,
+    report,
     ...(error === undefined ? {} : { error }),
   };
 }
@@ -327,9 +343,10 @@ export async function extractChunk(job: ChunkJob, state: ChunkState): Promise<Ch
       ? Buffer.allocUnsafeSlow(2 * job.bytes.length)
       : Buffer.from(job.spare.buffer, 0, job.spare.buffer.byteLength);
   let records = 0;
+  const report = newReadReport();
   let error: ChunkError | undefined;
   try {
-    for await (const batch of partRecords(job, context)) {
+    for await (const batch of partRecords(job, context, report)) {
       for (const record of batch) {
         records++;
         rows.setIndex(record.sourceIndex);
@@ -350,6 +367,7 @@ export async function extractChunk(job: ChunkJob, state: ChunkState): Promise<Ch
     valid: rows.valid,
     allowlisted: rows.allowlisted,
     rejected: rows.rejected,
+    report,
     ...(error === undefined ? {} : { error }),
   };
 }

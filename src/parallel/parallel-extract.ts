@@ -19,7 +19,10 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { IocEnrichError } from '../errors.js';
-import { inputName, readChunks, type InputSpec } from '../io/input-source.js';
+import type { EncodingName } from '../io/decode.js';
+import { inputName, type InputSpec } from '../io/input-source.js';
+import { openInput, type InputMember } from '../io/open-input.js';
+import { mergeReadReport, type ReadReport } from '../io/readers.js';
 import { drained } from '../io/writers.js';
 import { nativeAvailable } from '../native/engine.js';
 import { EXTRACT_COLUMNS } from '../types.js';
@@ -38,6 +41,15 @@ import { BufferPool, PART_BYTES, PartSplitter, type Part } from './splitter.js';
 /** Options of {@link extractParallel}. */
 export interface ParallelExtractOptions extends Omit<ChunkContext, 'file'> {
   readonly input: InputSpec;
+  /**
+   * The input already opened (its first and only member: not a zip archive), as the CLI opens it to choose the
+   * path; default: `input` opened here with `inputFormat`, `delimiter` and `encoding`.
+   */
+  readonly member?: InputMember | undefined;
+  /** Decode the input as this (when it is opened here). */
+  readonly encoding?: EncodingName | undefined;
+  /** Filled in as parts are written: repaired records, what the columns matched. */
+  readonly report?: ReadReport | undefined;
   /** Where the rows go (CSV with its header row, or JSON lines). Not ended: its owner ends it. */
   readonly output: NodeJS.WritableStream;
   /** Worker threads; 0 runs everything on the calling thread. @default {@link defaultJobs} */
@@ -48,6 +60,11 @@ export interface ParallelExtractOptions extends Omit<ChunkContext, 'file'> {
   readonly partBytes?: number;
   /** Counts, updated as parts are written: what was written is counted even if the run fails. */
   readonly stats: ExtractStats;
+  /**
+   * Aborted (Ctrl-C, SIGTERM): reading stops, the records read so far are extracted and written, and the promise
+   * resolves with `interrupted: true`.
+   */
+  readonly signal?: AbortSignal | undefined;
   /** Called after each part is written (the CLI checks its memory settings there). */
   readonly onPart?: (() => void) | undefined;
 }
@@ -142,20 +159,43 @@ async function write(output: NodeJS.WritableStream, chunk: string | Buffer): Pro
 /** Bytes of rows the output stream may hold, not yet written, while extraction goes on. */
 const OUTPUT_AHEAD = 1 << 20;
 
+/** An input that is one text or CSV member (not a zip archive), opened: its decoded chunks and its delimiter. */
+async function openMember(input: InputSpec, options: ParallelExtractOptions): Promise<InputMember | undefined> {
+  const members = openInput(input, {
+    format: options.inputFormat,
+    delimiter: options.delimiter,
+    encoding: options.encoding,
+  });
+  const first = await members.next();
+  if (first.done === true) return undefined;
+  if (first.value.container === 'zip') {
+    await members.return(undefined);
+    throw new IocEnrichError(
+      'BAD_INPUT',
+      `${inputName(input)}: a zip archive is read by the record readers, not in parts`,
+    );
+  }
+  return first.value;
+}
+
 /**
  * Extracts a text or CSV input to extract rows (the `extract` command's output) using worker threads.
  * Resolves when every row is written; `options.stats` holds the counts. Malformed input rejects with the
  * {@link InputError} a single reader would give, after every row before it was written.
  */
-export async function extractParallel(options: ParallelExtractOptions): Promise<void> {
+export async function extractParallel(options: ParallelExtractOptions): Promise<{ interrupted: boolean }> {
   const { input, output, stats } = options;
   const file = inputName(input);
+  // Opened first: the delimiter it was found to have goes to every part's reader.
+  const member = options.member ?? (await openMember(input, options));
   const context: ChunkContext = {
     file,
     inputFormat: options.inputFormat,
     columns: options.columns,
     indexColumn: options.indexColumn,
     maxRecordBytes: options.maxRecordBytes,
+    delimiter: member?.delimiter ?? options.delimiter,
+    strictCsv: options.strictCsv,
     allowlist: options.allowlist,
     urlHostsAsDns: options.urlHostsAsDns,
     outputFormat: options.outputFormat,
@@ -254,6 +294,7 @@ export async function extractParallel(options: ParallelExtractOptions): Promise<
     stats.occurrences += result.occurrences;
     stats.duplicates += result.duplicates + gapsDuplicate;
     stats.allowlisted += result.allowlisted;
+    if (options.report !== undefined) mergeReadReport(options.report, result.report);
     for (const [status, count] of Object.entries(result.rejected))
       stats.rejected[status] = (stats.rejected[status] ?? 0) + count;
     if (result.records > 0 || text.length > 0) await writeHeader();
@@ -285,16 +326,24 @@ export async function extractParallel(options: ParallelExtractOptions): Promise<
 
   // Errors of the input (reading it, or cutting it: an over-long line) come after every part cut before them, so
   // those parts are written first; errors of the output stream end the run at once.
-  const splitter = new PartSplitter(options.inputFormat, file, pool, options.maxRecordBytes, partBytes);
-  const chunks = readChunks(input);
+  const splitter = new PartSplitter(options.inputFormat, file, pool, options.maxRecordBytes, partBytes, {
+    delimiter: context.delimiter,
+    strict: options.strictCsv,
+  });
+  const chunks = member?.chunks ?? (async function* (): AsyncGenerator<Buffer> {})();
   // The output's errors reach the caller as this promise's rejection (write() and drained() see them); while the
   // run lasts, a listener keeps an 'error' event from also being an uncaught exception when the caller has none.
   const ignoreOutputError = (): void => undefined;
   output.on('error', ignoreOutputError);
+  let interrupted = false;
   try {
     // Boxed: what the input threw is rethrown as it was, even a falsy value.
     let readError: { error: unknown } | undefined;
     for (;;) {
+      if (options.signal?.aborted === true) {
+        interrupted = true;
+        break;
+      }
       let parts: Part[];
       let last = false;
       try {
@@ -324,12 +373,13 @@ export async function extractParallel(options: ParallelExtractOptions): Promise<
       }
     }
     // The records complete before an input error still go out (an error inside them is the one to report).
-    const rest = readError === undefined ? undefined : splitter.complete();
+    const rest = readError === undefined && !interrupted ? undefined : splitter.complete();
     if (rest !== undefined && failure === undefined) await dispatch(rest);
     while (failure === undefined && inFlight.length > 0) await writeOldest();
     if (failure !== undefined) throw failure;
     if (readError !== undefined) throw readError.error;
     await writeHeader();
+    return { interrupted };
   } finally {
     inFlight.length = 0;
     await chunks.return(undefined).catch(() => undefined);

@@ -71,7 +71,7 @@ const COMMA = 0x2c;
  * (`resume`; the reader parses the whole record again, which comes to the same). Bytes, not characters: `"`,
  * `,` and CR never occur inside a multi-byte UTF-8 sequence. Linear: every search moves forward.
  */
-export function openFieldAt(bytes: Uint8Array, start: number, end: number, resume = -1): number {
+export function openFieldAt(bytes: Uint8Array, start: number, end: number, resume = -1, delimiter = COMMA): number {
   // A view that ends at `end`: no search looks past the record.
   const view = Buffer.from(bytes.buffer, bytes.byteOffset, end);
   let index = start;
@@ -82,7 +82,7 @@ export function openFieldAt(bytes: Uint8Array, start: number, end: number, resum
       if (index < end && view[index] === QUOTE) {
         from = index + 1;
       } else {
-        const comma = view.indexOf(COMMA, index);
+        const comma = view.indexOf(delimiter, index);
         const cellEnd = comma === -1 ? end : comma;
         // A quote inside an unquoted field (malformed), or the last field: the record ends here.
         if ((nextQuote !== -1 && nextQuote < cellEnd) || cellEnd === end) return -1;
@@ -99,10 +99,49 @@ export function openFieldAt(bytes: Uint8Array, start: number, end: number, resum
     }
     const after = quote + 1;
     // Not a comma after the closing quote: the end of the record, the CR of a CRLF, or malformed text. It ends.
-    if (view[after] !== COMMA) return -1;
+    if (view[after] !== delimiter) return -1;
     index = after + 1;
     from = -1;
     nextQuote = view.indexOf(QUOTE, index);
+  }
+}
+
+/**
+ * The lenient reader's rule (csv-records.ts, lenientOpenAfter), on the bytes of one line [start, end): whether the
+ * record is in a quoted field at the end of the line, given whether it was at its start.
+ */
+export function lenientOpenAt(
+  bytes: Uint8Array,
+  start: number,
+  end: number,
+  inQuotes: boolean,
+  delimiter: number,
+): boolean {
+  const view = Buffer.from(bytes.buffer, bytes.byteOffset, end);
+  let index = start;
+  let quoted = inQuotes;
+  if (!quoted && view[index] === QUOTE) {
+    quoted = true;
+    index++;
+  }
+  for (;;) {
+    if (quoted) {
+      const quote = view.indexOf(QUOTE, index);
+      if (quote === -1) return true;
+      if (view[quote + 1] === QUOTE) {
+        index = quote + 2;
+        continue;
+      }
+      quoted = false;
+      index = quote + 1;
+    }
+    const comma = view.indexOf(delimiter, index);
+    if (comma === -1) return false;
+    index = comma + 1;
+    if (view[index] === QUOTE) {
+      quoted = true;
+      index++;
+    }
   }
 }
 
@@ -154,6 +193,9 @@ export class PartSplitter {
   #started = false;
   /** The input error that stopped the cutting, if any. */
   failure: InputError | undefined;
+  /** CSV: the delimiter's byte, and whether records are read strictly (see csv-records.ts). */
+  readonly #delimiter: number;
+  readonly #strict: boolean;
 
   constructor(
     format: 'csv' | 'text',
@@ -161,7 +203,10 @@ export class PartSplitter {
     pool: BufferPool,
     maxRecordBytes: number = DEFAULT_MAX_RECORD_BYTES,
     partBytes: number = PART_BYTES,
+    dialect: { readonly delimiter?: string | undefined; readonly strict?: boolean | undefined } = {},
   ) {
+    this.#delimiter = (dialect.delimiter ?? ',').charCodeAt(0);
+    this.#strict = dialect.strict === true;
     this.#pool = pool;
     this.#partBytes = partBytes;
     this.#csv = format === 'csv';
@@ -250,10 +295,25 @@ export class PartSplitter {
       this.#lineQuotes = 0;
       for (; quote !== -1 && quote < newline; quote = buffer.indexOf(QUOTE, quote + 1)) quotes++;
       this.#lines++;
+      const lineStart = this.#lineStart;
       this.#lineStart = newline + 1;
-      // Pending (inside a quoted field): the reader parses again only on a line with an odd number of quotes.
-      if (this.#openField >= 0 ? quotes % 2 === 1 : quotes > 0) {
-        this.#openField = openFieldAt(buffer, this.#recordStart(buffer), newline, this.#openField);
+      if (!this.#strict) {
+        // Lenient: any quote may open or close a field; the line is followed through from its state at the start.
+        if (quotes > 0) {
+          const open = this.#openField >= 0;
+          this.#openField = lenientOpenAt(
+            buffer,
+            open ? lineStart : this.#recordStart(buffer),
+            newline,
+            open,
+            this.#delimiter,
+          )
+            ? newline
+            : -1;
+        }
+      } else if (this.#openField >= 0 ? quotes % 2 === 1 : quotes > 0) {
+        // Pending (inside a quoted field): the reader parses again only on a line with an odd number of quotes.
+        this.#openField = openFieldAt(buffer, this.#recordStart(buffer), newline, this.#openField, this.#delimiter);
       }
       if (this.#openField < 0) {
         this.#endRecord(buffer, newline);

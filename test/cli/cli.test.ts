@@ -106,17 +106,27 @@ describe('ioc-enrich extract', () => {
     ]);
   });
 
-  it('fails on a malformed row with one line naming the file and line, keeping the rows before it', async () => {
+  it('with --strict-csv, fails on a malformed row with one line naming the file and line, keeping the rows before it', async () => {
     const input = join(work, 'broken.csv');
     writeFileSync(input, 'a,b\n8.8.8.8,x\n"1.1.1.1,y\n9.9.9.9,z\n');
     const output = join(work, 'broken-out.csv');
-    const result = await run(['extract', input, '-o', output]);
+    const result = await run(['extract', '--strict-csv', input, '-o', output]);
     expect(result.code).toBe(1);
     const errorLines = result.stderr.split('\n').filter((line) => line.startsWith('ioc-enrich:'));
     expect(errorLines).toHaveLength(1);
     expect(errorLines[0]).toContain('broken.csv:3');
+    expect(errorLines[0]).toContain('without it');
     expect(result.stderr).not.toMatch(/\n\s+at /);
     expect(rows(readFileSync(output, 'utf8')).map((row) => row['Observable'])).toEqual(['8.8.8.8']);
+    // By default the unclosed quote is read as Python reads it (the rest of the file is one field), and said.
+    const lenient = await run(['extract', input, '-o', output]);
+    expect(lenient.code).toBe(0);
+    expect(rows(readFileSync(output, 'utf8')).map((row) => row['Observable'])).toEqual([
+      '8.8.8.8',
+      '1.1.1.1',
+      '9.9.9.9',
+    ]);
+    expect(lenient.stderr).toContain('broken.csv:3: a quote opened here is never closed');
   });
 
   it('writes nothing but one line when the input cannot be read', async () => {

@@ -11,8 +11,10 @@ import {
   readSourceRecords,
   readTypedRecords,
   type InputSpec,
+  newReadReport,
   type ReaderOptions,
 } from '../../src/io/readers.js';
+import { uniqueHeader } from '../../src/io/csv-records.js';
 import type { SourceRecord } from '../../src/types.js';
 
 let folder: string;
@@ -197,9 +199,9 @@ describe('CSV', () => {
     ['text after a closing quote on the second line of a record', 3, 'a,b\n"x\ny"z,1\n', 'after the closing quote'],
     ['a quoted field never closed', 3, 'a,b\n1,2\n"open,1\nmore\n', 'not closed before the end of the input'],
     ['a short row in a CRLF file', 3, 'a,b\r\n1,2\r\n3\r\n', 'got 1'],
-  ])('%s is an InputError at line %i', async (_name, line, content, problem) => {
+  ])('%s is an InputError at line %i (strict)', async (_name, line, content, problem) => {
     const path = await file(content, '.csv');
-    const error = await failure(collect(readSourceRecords({ path }, { format: 'csv' })));
+    const error = await failure(collect(readSourceRecords({ path }, { format: 'csv', strictCsv: true })));
     expect(error.code).toBe('BAD_INPUT');
     expect({ file: error.file, line: error.line }).toEqual({ file: path, line });
     expect(error.message).toContain(problem);
@@ -220,6 +222,40 @@ describe('CSV', () => {
       ['4', { a: '9', b: '10' }],
     ]);
     expect(reported.map((error) => error.line)).toEqual([3, 6]);
+  });
+
+  it.each([
+    [
+      'a short row is padded',
+      'a,b\n1,2\n3\n',
+      [
+        ['0', { a: '1', b: '2' }],
+        ['1', { a: '3' }],
+      ],
+      3,
+      'padded',
+    ],
+    ['a long row keeps its extra field as #3', 'a,b\n1,2,3\n', [['0', { a: '1', b: '2', '#3': '3' }]], 2, 'kept as #3'],
+    ['a quote inside an unquoted field is text', 'a,b\n1,x"y\n', [['0', { a: '1', b: 'x"y' }]], 2, 'read as text'],
+    ['text after a closing quote joins the field', 'a,b\n"x"y,1\n', [['0', { a: 'xy', b: '1' }]], 2, 'joined'],
+    [
+      'a quoted field never closed runs to the end of the input',
+      'a,b\n1,2\n"open,1\nmore\n',
+      [
+        ['0', { a: '1', b: '2' }],
+        ['1', { a: 'open,1\nmore' }],
+      ],
+      3,
+      'never closed',
+    ],
+  ] as const)('leniently (Python csv), %s', async (_name, content, records, line, repair) => {
+    const repairs: string[] = [];
+    const report = newReadReport();
+    const got = await read(content, { format: 'csv', report });
+    expect(simple(got)).toEqual(records);
+    repairs.push(report.firstRepair ?? '');
+    expect(report.repaired).toBe(1);
+    expect(repairs[0]).toMatch(new RegExp(`:${line}: .*${repair}`));
   });
 
   it('a malformed header is an error even with skipBadRows', async () => {
@@ -285,18 +321,23 @@ function generatedCsv(seed: number): { text: string; expected: string[][] } {
 describe('CSV equivalence with csv-parse', () => {
   it.each([1, 2, 3, 4, 5, 6, 7, 8])('generated file %i, from a file and in 7-byte chunks', async (seed) => {
     const { text, expected } = generatedCsv(seed);
-    const [header, ...rows] = expected;
+    const [rawHeader, ...rows] = expected;
+    // Header names as the reader makes them unique (`ip#2`, `#3` for an empty one).
+    const header = uniqueHeader(rawHeader ?? []);
     // Duplicate header names would merge in `simple`; the generator's headers may repeat, so compare by position.
     const byPosition = (records: readonly SourceRecord[]): string[][] =>
       records.map((record) => record.fields.map((field) => `${field.name}=${field.value}`));
     const expectedByPosition = rows.map((row) =>
       row.flatMap((value, column) => (value === '' ? [] : [`${header?.[column] ?? ''}=${value}`])),
     );
-    const fromFile = await collect(readSourceRecords({ path: await file(text, '.csv') }, { format: 'csv' }));
-    expect(byPosition(fromFile)).toEqual(expectedByPosition);
-    expect(fromFile.map((record) => record.sourceIndex)).toEqual(rows.map((_row, index) => String(index)));
-    const fromStream = await collect(readSourceRecords({ path: '-', stream: chunked(text, 7) }, { format: 'csv' }));
-    expect(fromStream).toEqual(fromFile);
+    for (const strictCsv of [true, false]) {
+      const options = { format: 'csv', delimiter: ',', strictCsv } as const;
+      const fromFile = await collect(readSourceRecords({ path: await file(text, '.csv') }, options));
+      expect(byPosition(fromFile)).toEqual(expectedByPosition);
+      expect(fromFile.map((record) => record.sourceIndex)).toEqual(rows.map((_row, index) => String(index)));
+      const fromStream = await collect(readSourceRecords({ path: '-', stream: chunked(text, 7) }, options));
+      expect(fromStream).toEqual(fromFile);
+    }
   });
 });
 
@@ -441,7 +482,8 @@ describe('JSON lines', () => {
       const seen: SourceRecord[] = [];
       const error = await failure(
         (async () => {
-          for await (const record of readSourceRecords({ path: await file(content) }, { format })) seen.push(record);
+          const options = { format, strictCsv: true };
+          for await (const record of readSourceRecords({ path: await file(content) }, options)) seen.push(record);
         })(),
       );
       expect(error.line).toBe(format === 'jsonl' ? 3 : 4);
@@ -541,7 +583,7 @@ describe('pre-typed CSV', () => {
 describe('stream input', () => {
   it('reads a stdin-like stream; errors name <stdin>', async () => {
     const input: InputSpec = { path: '-', stream: Readable.from(['a,b\n1,', '2\n3\n']) };
-    const error = await failure(collect(readSourceRecords(input, { format: 'csv' })));
+    const error = await failure(collect(readSourceRecords(input, { format: 'csv', strictCsv: true })));
     expect({ file: error.file, line: error.line }).toEqual({ file: '<stdin>', line: 3 });
   });
 

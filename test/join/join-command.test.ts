@@ -56,13 +56,11 @@ describe('ioc-enrich join', () => {
   });
 
   it('fails with exit 1 and one line naming file and line for a broken source, leaving no output', async () => {
-    writeFileSync(join(dir, 'broken.csv'), 'a\n"open\n');
+    writeFileSync(join(dir, 'broken.jsonl'), '{"a":1}\n{"open\n');
     const out = join(dir, 'joined.csv');
-    const result = await run(['join', '--results', join(dir, 'results.csv'), join(dir, 'broken.csv'), '-o', out]);
+    const result = await run(['join', '--results', join(dir, 'results.csv'), join(dir, 'broken.jsonl'), '-o', out]);
     expect(result.code).toBe(1);
-    expect(result.stderr).toBe(
-      `ioc-enrich: ${join(dir, 'broken.csv')}:2: quoted field not closed before the end of the input\n`,
-    );
-    expect(readdirSync(dir).sort()).toEqual(['broken.csv', 'results.csv', 'source.csv']);
+    expect(result.stderr).toMatch(new RegExp(`^ioc-enrich: ${join(dir, 'broken.jsonl')}:2: not valid JSON: .*\\n$`));
+    expect(readdirSync(dir).sort()).toEqual(['broken.jsonl', 'results.csv', 'source.csv']);
   });
 });
