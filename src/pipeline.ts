@@ -19,7 +19,8 @@ import { OccurrenceBuilder } from './occurrences.js';
 import { failedResult, normalizeReply, severity } from './normalize.js';
 import { lookupObservables, normalizeLookupOptions } from './vt/lookup-stage.js';
 import type { LookupOptions, LookupProgress, LookupStats, NormalizedLookupOptions } from './vt/lookup-stage.js';
-import type { ResultCache } from './cache/index.js';
+import type { CachedEntry, ResultCache } from './cache/index.js';
+import { SharedWork } from './cache/shared-work.js';
 import {
   isHashType,
   isIocType,
@@ -379,18 +380,23 @@ export async function enrich(
     const answeredByAlias = new Set<string>();
     let cacheHits = 0;
     const pending: Observable[] = [];
-    for (const observable of distinct.values()) {
-      const cached = options.cache?.get(lookupOptions.api, observable.type, observable.value);
+    const answerFromCache = (observable: Observable, cached: CachedEntry): void => {
+      results.set(observable.key, {
+        ...normalizeReply(cached.reply, { raw: lookupOptions.raw, redact: lookupOptions.apiKey }),
+        cacheHit: true,
+      });
+    };
+    const observables = [...distinct.values()];
+    const entries = options.cache === undefined ? [] : await options.cache.getMany(lookupOptions.api, observables);
+    observables.forEach((observable, index) => {
+      const cached = entries[index];
       if (cached === undefined) {
         pending.push(observable);
       } else {
         cacheHits++;
-        results.set(observable.key, {
-          ...normalizeReply(cached.reply, { raw: lookupOptions.raw, redact: lookupOptions.apiKey }),
-          cacheHit: true,
-        });
+        answerFromCache(observable, cached);
       }
-    }
+    });
     const plan = planFor(pending, cacheHits, lookupOptions);
 
     const rememberAliases = (observable: Observable, result: LookupResult): void => {
@@ -414,7 +420,23 @@ export async function enrich(
     let failure: unknown;
     if (options.dryRun !== true && pending.length > 0) {
       try {
-        lookup = await lookupObservables(pending, lookupOptions, {
+        // A shared cache: other hosts may answer (or be looking up) some of these meanwhile.
+        const claims = options.cache?.claims;
+        const shared =
+          options.cache === undefined || claims === undefined
+            ? undefined
+            : new SharedWork(options.cache, claims, lookupOptions.api, {
+                chunk: Math.max(4, lookupOptions.concurrency * 2),
+                signal: lookupOptions.signal,
+              });
+        const source =
+          shared === undefined
+            ? pending
+            : shared.source(pending, (observable, cached) => {
+                answerFromCache(observable, cached);
+                rememberAliases(observable, results.get(observable.key) as LookupResult);
+              });
+        lookup = await lookupObservables(source, lookupOptions, {
           before: (observable) => {
             const first = aliasOf.get(observable.key);
             const known = first === undefined ? undefined : results.get(first);
@@ -425,6 +447,7 @@ export async function enrich(
           onResult: (observable, result) => {
             results.set(observable.key, result);
             rememberAliases(observable, result);
+            shared?.finished(observable);
           },
           ...(onProgress === undefined
             ? {}
@@ -453,6 +476,8 @@ export async function enrich(
                 },
               }),
         });
+        // The last replies are committed before the rows say they were looked up.
+        await options.cache?.flush();
       } catch (error) {
         // The run failed (e.g. the key was refused): still write a row for every occurrence, then rethrow.
         failure = error;

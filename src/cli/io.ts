@@ -20,6 +20,12 @@ export interface CommandIo {
   limitYoungGeneration?: boolean;
 }
 
+/** An environment variable's value, trimmed; undefined when unset or blank. */
+export function envValue(io: CommandIo, name: string): string | undefined {
+  const value = io.env[name]?.trim();
+  return value === undefined || value === '' ? undefined : value;
+}
+
 /** Documented exit codes. */
 export const EXIT = {
   /** Complete. */

@@ -6,11 +6,12 @@ import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import type { ParseArgsConfig } from 'node:util';
 import pino, { type Logger } from 'pino';
-import { ResultCache, defaultCachePath, parseMaxAge } from '../cache/index.js';
+import { defaultCachePath, openResultCache, parseMaxAge, type ResultCache } from '../cache/index.js';
 import { startEmulator, type Emulator } from '../emulator/index.js';
 import { IocEnrichError, OptionError } from '../errors.js';
+import { RedisQuotaStore, type QuotaStore } from '../quota/index.js';
 import type { LookupOptions } from '../vt/lookup-stage.js';
-import type { CommandIo } from './io.js';
+import { envValue, type CommandIo } from './io.js';
 
 /** parseArgs option definitions for lookups. */
 export const VT_OPTIONS = {
@@ -30,6 +31,7 @@ export const VT_OPTIONS = {
   cache: { type: 'string' },
   'no-cache': { type: 'boolean' },
   'max-age': { type: 'string' },
+  'quota-store': { type: 'string' },
   'log-level': { type: 'string' },
 } as const satisfies ParseArgsConfig['options'];
 
@@ -51,6 +53,7 @@ export interface VtValues {
   cache?: string | undefined;
   'no-cache'?: boolean | undefined;
   'max-age'?: string | undefined;
+  'quota-store'?: string | undefined;
   'log-level'?: string | undefined;
 }
 
@@ -68,10 +71,14 @@ export const VT_HELP = `VirusTotal:
   --resolutions              v3: also fetch an IP's/domain's resolutions (one more lookup each)
   --raw                      fill RawResponse with the reply JSON (large)
 Cache:
-  --cache PATH               default $XDG_CACHE_HOME/ioc-enrich/cache.db (else ~/.cache/ioc-enrich/cache.db);
-                             with --emulator or --vt-url, no cache unless --cache is given
+  --cache PATH|URL           a SQLite file, or postgres://user@host/db to share one cache with a team (else
+                             IOC_ENRICH_CACHE_URL, else $XDG_CACHE_HOME/ioc-enrich/cache.db, else
+                             ~/.cache/ioc-enrich/cache.db); with --emulator or --vt-url, no cache unless --cache
   --no-cache                 neither read nor write the cache
   --max-age SPEC             freshness: 12h, 7d, or malicious=1d,clean=7d,notfound=1d (the defaults)
+Team:
+  --quota-store URL          redis://host:6379 (or IOC_ENRICH_QUOTA_URL): one per-minute window and one daily and
+                             monthly budget for every process on this key, whatever host it runs on
 Logging:
   --log-level LEVEL          pino level on stderr: fatal, error, warn, info, debug, silent
                              (default: warn on a terminal, info otherwise)
@@ -81,6 +88,7 @@ Logging:
 export interface ResolvedVt {
   lookup: LookupOptions;
   cache: ResultCache | undefined;
+  quotaStore: QuotaStore | undefined;
   emulator: Emulator | undefined;
   logger: Logger;
   close(): Promise<void>;
@@ -171,6 +179,7 @@ export async function resolveVt(
 
   let emulator: Emulator | undefined;
   let cache: ResultCache | undefined;
+  let quotaStore: QuotaStore | undefined;
   try {
     if (values.emulator === true) {
       emulator = await startEmulator({ tier });
@@ -179,12 +188,26 @@ export async function resolveVt(
     // Answers from another server (the emulator, a test double) must never land in the cache of real
     // VirusTotal answers: with --emulator or --vt-url the cache is used only when --cache names one.
     const otherServer = values.emulator === true || values['vt-url'] !== undefined;
-    const path = values.cache ?? (otherServer ? undefined : defaultCachePath(io.env, homedir()));
+    const path =
+      values.cache ??
+      (otherServer ? undefined : (envValue(io, 'IOC_ENRICH_CACHE_URL') ?? defaultCachePath(io.env, homedir())));
     if (values['no-cache'] !== true && path !== undefined) {
       // The key is redacted from anything stored, should a server ever echo it in a reply.
-      cache = ResultCache.open(path, { redact: [apiKey], ...(maxAge === undefined ? {} : { maxAge }) });
+      cache = await openResultCache(path, {
+        redact: [apiKey],
+        // A connection per lookup worker, one for the claims and one for the commits.
+        poolSize: (concurrency ?? 8) + 2,
+        ...(maxAge === undefined ? {} : { maxAge }),
+      });
+    }
+    // A dry run sends nothing: it needs no shared quota.
+    const quotaUrl = values['quota-store'] ?? envValue(io, 'IOC_ENRICH_QUOTA_URL');
+    if (quotaUrl !== undefined && options.keyRequired) {
+      quotaStore = await RedisQuotaStore.open(quotaUrl, { apiKey, logger });
+      logger.info({ quotaStore: quotaStore.location }, 'the quota is shared through Redis');
     }
   } catch (error) {
+    await cache?.close();
     await emulator?.close();
     throw error;
   }
@@ -203,15 +226,21 @@ export async function resolveVt(
     ...(maxRetries === undefined ? {} : { maxRetries }),
     ...(timeoutSeconds === undefined ? {} : { timeoutMs: timeoutSeconds * 1000 }),
     ...(io.signal === undefined ? {} : { signal: io.signal }),
+    ...(quotaStore === undefined ? {} : { quotaStore }),
   };
   return {
     lookup,
     cache,
+    quotaStore,
     emulator,
     logger,
     close: async () => {
-      cache?.close();
-      await emulator?.close();
+      try {
+        await quotaStore?.close();
+        await cache?.close();
+      } finally {
+        await emulator?.close();
+      }
     },
   };
 }

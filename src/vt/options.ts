@@ -4,6 +4,7 @@
  */
 import type { Logger } from 'pino';
 import { OptionError } from '../errors.js';
+import type { QuotaStore } from '../quota/contract.js';
 import type { ApiVersion } from '../types.js';
 
 /** A VirusTotal key tier: it decides the default quotas, the concurrency and the v2 batch size. */
@@ -75,6 +76,11 @@ export interface LookupOptions {
   clock?: Clock;
   /** Random numbers in [0, 1) for the backoff jitter. @default Math.random */
   random?: () => number;
+  /**
+   * A quota shared with other runs on the same key (a Redis store for several hosts, see src/quota): every
+   * request also takes its slots there. @default none: this run's own limits only
+   */
+  quotaStore?: QuotaStore;
 }
 
 /** {@link LookupOptions} after validation and defaults. */
@@ -98,6 +104,7 @@ export interface NormalizedLookupOptions {
   readonly logger: Logger | undefined;
   readonly clock: Clock;
   readonly random: () => number;
+  readonly quotaStore: QuotaStore | undefined;
 }
 
 /** The defaults each tier implies. Premium limits are per contract: these are a mid-size contract's. */
@@ -177,6 +184,7 @@ export function normalizeLookupOptions(options: LookupOptions | NormalizedLookup
     logger: options.logger,
     clock: options.clock ?? systemClock,
     random: options.random ?? Math.random,
+    quotaStore: options.quotaStore,
   };
   if (normalized.backoffMaxMs < normalized.backoffBaseMs) {
     throw new OptionError(
