@@ -184,6 +184,10 @@ export class Router {
       return false;
     }
     this.counters.itemsLookedUp += items;
+    if (this.options.recordCharges) {
+      const now = this.options.now();
+      for (let i = 0; i < items; i++) (this.counters.chargeTimes ??= []).push(now);
+    }
     return true;
   }
 

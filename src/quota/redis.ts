@@ -62,7 +62,9 @@ end
 local epoch = redis.call('GET', P .. ':epoch')
 `;
 
-// ARGV: known epoch, count, perMinute, perDay, perMonth (-1: none), leaseMs, owner, resyncMs
+// ARGV: known epoch, count, perMinute, perDay, perMonth (-1: none), leaseMs, owner, resyncMs, member prefix.
+// Member names are made by the client (unique per process and grant): a counter in Redis would start again
+// after a restart and name a new slot like one put back.
 const ACQUIRE = `${HEADER}
 local known = ARGV[1]
 if not epoch then
@@ -95,15 +97,14 @@ if perMinute >= 0 and live + n > perMinute then
   local leaving = redis.call('ZRANGE', slots, live + n - perMinute - 1, live + n - perMinute - 1, 'WITHSCORES')
   return {'wait', tonumber(leaving[2]) - now, epoch}
 end
-local seq = redis.call('INCR', P .. ':seq')
 local score = now + lease + WINDOW
-for i = 1, n do redis.call('ZADD', slots, score, ARGV[7] .. ':' .. seq .. ':' .. i) end
+for i = 1, n do redis.call('ZADD', slots, score, ARGV[9] .. ':' .. i) end
 redis.call('PEXPIRE', slots, lease + WINDOW + 1000)
 redis.call('INCRBY', dayKey, n)
 redis.call('EXPIRE', dayKey, 3 * 86400)
 redis.call('INCRBY', monthKey, n)
 redis.call('EXPIRE', monthKey, 40 * 86400)
-return {'granted', n, tostring(seq), dayKey, monthKey, epoch}
+return {'granted', n, dayKey, monthKey, epoch}
 `;
 
 // ARGV: known epoch, counted-unused, dayKey, monthKey, members…
@@ -158,8 +159,7 @@ local slots = P .. ':slots'
 redis.call('ZREMRANGEBYSCORE', slots, '-inf', now)
 local live = redis.call('ZCARD', slots)
 if minute > live then
-  local seq = redis.call('INCR', P .. ':seq')
-  for i = 1, minute - live do redis.call('ZADD', slots, now + WINDOW, ARGV[1] .. ':server:' .. seq .. ':' .. i) end
+  for i = 1, minute - live do redis.call('ZADD', slots, now + WINDOW, ARGV[1] .. ':server:' .. now .. ':' .. i) end
   redis.call('PEXPIRE', slots, WINDOW + 1000)
 end
 return {'ok'}
@@ -214,6 +214,7 @@ export class RedisQuotaStore implements QuotaStore {
   readonly #slots = new Map<string, OwnSlot>();
   readonly #unsettled: Array<() => Promise<void>> = [];
   #epoch = '';
+  #grants = 0;
   #renewal: NodeJS.Timeout | undefined;
   #downSince: number | undefined;
   #lastWarning = 0;
@@ -269,6 +270,7 @@ export class RedisQuotaStore implements QuotaStore {
     for (;;) {
       if (signal?.aborted === true || this.#closed) return { aborted: true };
       let reply: Reply;
+      const base = `${this.#owner}:${++this.#grants}`;
       try {
         await this.#flushUnsettled();
         reply = await this.#run(SCRIPTS.acquire, [
@@ -280,6 +282,7 @@ export class RedisQuotaStore implements QuotaStore {
           String(this.leaseMs),
           this.#owner,
           String(this.#resyncMs),
+          base,
         ]);
       } catch (error) {
         this.#unreachable(error);
@@ -296,10 +299,10 @@ export class RedisQuotaStore implements QuotaStore {
       if (kind === 'wait') return { waitMs: Math.max(1, Number(reply[1])) };
       if (kind === 'exhausted') return { exhausted: reply[1] as ExhaustedBudget };
       const granted = Number(reply[1]);
-      const members = Array.from({ length: granted }, (_, i) => `${this.#owner}:${String(reply[2])}:${i + 1}`);
+      const members = Array.from({ length: granted }, (_, i) => `${base}:${i + 1}`);
       for (const member of members) this.#slots.set(member, { leaves: 'in flight' });
       this.#startRenewal();
-      return { lease: this.#lease(members, String(reply[3]), String(reply[4])) };
+      return { lease: this.#lease(members, String(reply[2]), String(reply[3])) };
     }
   }
 

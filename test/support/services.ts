@@ -3,7 +3,9 @@
  * answers; when it does not, its suites skip with a one-line reason, unless CI=true or
  * IOC_ENRICH_REQUIRE_SERVICES=1, where a missing server fails the run instead.
  */
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { createServer, type AddressInfo } from 'node:net';
 import pg from 'pg';
 import { createClient } from 'redis';
 
@@ -83,4 +85,64 @@ export async function pgQuery<R extends pg.QueryResultRow>(sql: string, values: 
   } finally {
     await client.end();
   }
+}
+
+/** A redis-server this test starts, owns and stops (never the machine's shared one). */
+export interface OwnRedis {
+  readonly port: number;
+  readonly url: string;
+  /** Starts it (again: empty, as a restarted Redis that keeps nothing on disk). */
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** A free TCP port on 127.0.0.1. */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+/** Starts a private redis-server on a free port of 127.0.0.1. */
+export async function startOwnRedis(): Promise<OwnRedis> {
+  const port = await freePort();
+  let child: ChildProcess | undefined;
+  const own: OwnRedis = {
+    port,
+    url: `redis://127.0.0.1:${port}`,
+    async start() {
+      const started = spawn(
+        'redis-server',
+        ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no'],
+        { stdio: 'ignore' },
+      );
+      child = started;
+      for (let attempt = 0; attempt < 100; attempt++) {
+        const client = createClient({ url: own.url, socket: { connectTimeout: 500, reconnectStrategy: false } });
+        client.on('error', () => undefined);
+        try {
+          await client.connect();
+          await client.ping();
+          client.destroy();
+          return;
+        } catch {
+          client.destroy();
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        }
+      }
+      throw new Error(`redis-server on port ${port} did not start`);
+    },
+    async stop() {
+      const running = child;
+      child = undefined;
+      if (running === undefined || running.exitCode !== null) return;
+      const exited = new Promise((resolve) => running.once('exit', resolve));
+      running.kill('SIGKILL');
+      await exited;
+    },
+  };
+  await own.start();
+  return own;
 }
