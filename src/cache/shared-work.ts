@@ -3,9 +3,9 @@
  * team, not once per host.
  *
  * Design decisions:
- * - What the lookup stage reads is fed by this source, a few items at a time: each item is looked up in the
- *   shared cache again (another host may have answered it since this run started) and claimed; an item
- *   claimed by a live other host is put aside and retried once the rest is done. It then comes back as a
+ * - What the lookup stage reads is fed by this source, a few items at a time: each item is claimed, then looked
+ *   up in the shared cache again (another host may have answered it since this run started); an item claimed
+ *   by a live other host is put aside and retried once the rest is done. It then comes back as a
  *   cache answer (the other host stored it), or as a claim of ours (the other host finished without an answer,
  *   or died: its claims expire after `claimTtlMs`).
  * - Waiting for another host never deadlocks in v3 (every item read is sent at once). A v2 file/url batch is
@@ -64,17 +64,19 @@ export class SharedWork {
         deferred = [];
       }
       const batch = queue.splice(0, chunk);
-      const cached = await this.cache.getMany(this.api, batch);
-      const open: Observable[] = [];
-      batch.forEach((observable, index) => {
-        const entry = cached[index];
-        if (entry === undefined) open.push(observable);
-        else onCached(observable, entry);
+      // Claim first, then look in the cache: the other way round, a host that stores its reply and drops its
+      // claim between our two steps would see its observable looked up again.
+      const won = await this.claims.claim(this.api, batch);
+      const claimed = batch.filter((observable, index) => {
+        if (won[index] !== true) deferred.push(observable);
+        return won[index] === true;
       });
-      const won = await this.claims.claim(this.api, open);
-      for (const [index, observable] of open.entries()) {
-        if (won[index] !== true) {
-          deferred.push(observable);
+      const cached = await this.cache.getMany(this.api, claimed);
+      for (const [index, observable] of claimed.entries()) {
+        const entry = cached[index];
+        if (entry !== undefined) {
+          this.claims.release(this.api, observable);
+          onCached(observable, entry);
           continue;
         }
         this.#mine.add(observable.key);
