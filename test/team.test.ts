@@ -91,7 +91,7 @@ function range(from: number, to: number): number[] {
 }
 
 function rows(path: string): Array<Record<string, string>> {
-  return parse(readFileSync(path, 'utf8'), { columns: true, skip_empty_lines: true }) as Array<Record<string, string>>;
+  return parse<Record<string, string>>(readFileSync(path, 'utf8'), { columns: true, skip_empty_lines: true });
 }
 
 /** The most charges the server saw in any sliding 60 s window. */
