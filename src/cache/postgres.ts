@@ -365,6 +365,8 @@ export class PostgresResultCache implements ResultCache {
     const aliasRows = [...aliases.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, alias]) => alias);
     const count = rows.length;
     await this.#transaction(`cannot store ${count} repl${count === 1 ? 'y' : 'ies'}`, async (client) => {
+      // Like SQLite's synchronous=NORMAL: a server crash may lose the last commits (a re-lookup), never corrupt.
+      await client.query('SET LOCAL synchronous_commit = off');
       if (superseded.length > 0) {
         // An earlier "not found" stored under one hash is superseded once a reply names that hash as the file's.
         await client.query(
@@ -434,7 +436,6 @@ export class PostgresResultCache implements ResultCache {
   }
 
   async #claim(api: ApiVersion, keys: readonly CacheKey[]): Promise<boolean[]> {
-    await this.flush();
     const stored = keys.map(({ type, value }) => storageKey(type, value));
     const unique = sortedUnique(stored.map((key) => [key.kind, key.id] as const));
     if (unique.length === 0) return [];
