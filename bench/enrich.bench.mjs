@@ -1,7 +1,7 @@
 // The whole `ioc-enrich enrich` command, as a user runs it: 1,000,000 occurrences of 100,000 distinct
 // observables, premium pacing with --concurrency 32, against an unthrottled emulator in its own process (as
 // VirusTotal does not share our CPU). Prints the end-to-end lookups per second and the CLI's peak RSS
-// (target: at most 300 MB), and checks that every occurrence got a row.
+// (target: at most 300 MB), and checks that every occurrence got a row; then the same run with the cache on.
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createWriteStream, mkdtempSync, rmSync, statSync } from 'node:fs';
@@ -91,6 +91,36 @@ async function emulatorRequests(url) {
 }
 
 // Issue 5: a nightly job run twice over the same export: the second run must make no request at all.
+/** Issue 13 §5: the same premium run with the cache on (cold: every reply is stored), target >= 3,000 lookups/s. */
+async function withCache(work, url, input) {
+  const started = process.hrtime.bigint();
+  const { code, stderr } = await runCli([
+    'enrich',
+    '--vt-url',
+    url,
+    '--tier',
+    'premium',
+    '--rate',
+    '10000000',
+    '--concurrency',
+    '32',
+    '--log-level',
+    'warn',
+    '--cache',
+    join(work, 'cold-cache.db'),
+    '--input-format',
+    'text',
+    input,
+    '-o',
+    join(work, 'cached-out.csv'),
+  ]);
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  if (code !== 0) throw new Error(`enrich with the cache exited ${code}: ${stderr.split('\n').slice(-5).join(' | ')}`);
+  console.log(
+    `enrich end to end with the cache on (cold SQLite file, every reply stored, one commit per event-loop turn): ${number(DISTINCT / seconds)} lookups/s (target >= 3,000), peak RSS ${number(Number(/MAXRSS (\d+)/.exec(stderr)?.[1] ?? 0) / 1024)} MB`,
+  );
+}
+
 export async function warmRerun(work, url) {
   const input = join(work, 'warm.log');
   const out = createWriteStream(input);
@@ -181,6 +211,7 @@ export default async function run() {
     console.log(
       `enrich end to end with --context: ${number(DISTINCT / context.seconds)} lookups/s (${number(context.seconds, 1)} s, ${contextRequests} context requests for the hits), peak RSS ${number(context.rss)} MB`,
     );
+    await withCache(work, emulator.url, input);
     await warmRerun(work, emulator.url);
   } finally {
     emulator.stop();

@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const order = ['extract', 'pipeline', 'emulator', 'lookup', 'enrich', 'cache', 'join', 'report'];
+const order = ['extract', 'pipeline', 'emulator', 'lookup', 'enrich', 'cache', 'team', 'join', 'report'];
 const only = process.argv.slice(2);
 const files = readdirSync(here)
   .filter((name) => name.endsWith('.bench.mjs'))

@@ -11,6 +11,7 @@ export type ErrorCode =
   | 'AUTHENTICATION'
   | 'API_ERROR'
   | 'CACHE_ERROR'
+  | 'QUOTA_STORE_ERROR'
   | 'OUTPUT_FAILED'
   | 'INTERRUPTED';
 

@@ -109,8 +109,17 @@ export { TLP_LEVELS } from './export/tlp.js';
 export type { TlpLevel } from './export/tlp.js';
 
 // The persistent cache.
-export { ResultCache, defaultCachePath, parseMaxAge } from './cache/index.js';
-export type { CachedEntry, CacheStats } from './cache/index.js';
+export {
+  defaultCachePath,
+  openResultCache,
+  parseMaxAge,
+  PostgresResultCache,
+  SqliteResultCache,
+} from './cache/index.js';
+export type { CachedEntry, CacheStats, ResultCache, ResultCacheOptions } from './cache/index.js';
+// Quotas shared by several runs (in one process, or across hosts through Redis).
+export { LocalQuotaStore, RedisQuotaStore } from './quota/index.js';
+export type { QuotaStore } from './quota/index.js';
 
 // The VirusTotal-compatible emulator.
 export { startEmulator } from './emulator/index.js';

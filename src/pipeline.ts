@@ -23,7 +23,8 @@ import { failedResult, normalizeReply, severity } from './normalize.js';
 import { redact } from './redact.js';
 import { lookupObservables, normalizeLookupOptions } from './vt/lookup-stage.js';
 import type { LookupOptions, LookupProgress, LookupStats, NormalizedLookupOptions } from './vt/lookup-stage.js';
-import type { ResultCache } from './cache/index.js';
+import type { CachedEntry, ResultCache } from './cache/index.js';
+import { SharedWork } from './cache/shared-work.js';
 import {
   isHashType,
   isIocType,
@@ -421,23 +422,23 @@ export async function enrich(
     const answeredByAlias = new Set<string>();
     let cacheHits = 0;
     const pending: Observable[] = [];
-    for (const observable of distinct.values()) {
-      const cached = options.cache?.get(lookupOptions.api, observable.type, observable.value);
-      // A stored reply that no longer normalises (stored by an older version) is as good as none.
-      const known =
-        cached === undefined
-          ? undefined
-          : normalizeReply(cached.reply, { raw: lookupOptions.raw, redact: lookupOptions.apiKey });
-      // With --submit-unknown-urls a URL the cache knows as not found is asked again (and submitted).
-      const submit = known?.status === 'NotFound' && observable.type === 'url' && lookupOptions.submitUnknownUrls;
-      if (known === undefined || known.status.startsWith('Failed') || submit) {
-        pending.push(observable);
-      } else {
-        cacheHits++;
-        // A cached answer was not submitted by this run, whatever an earlier run did.
-        results.set(observable.key, { ...known, cacheHit: true, submitted: false });
-      }
-    }
+    // A stored reply that no longer normalises (stored by an older version) is as good as none; with
+    // --submit-unknown-urls a URL the cache knows as not found is asked again (and submitted).
+    const answerFromCache = (observable: Observable, cached: CachedEntry | undefined): boolean => {
+      if (cached === undefined) return false;
+      const known = normalizeReply(cached.reply, { raw: lookupOptions.raw, redact: lookupOptions.apiKey });
+      if (known.status.startsWith('Failed')) return false;
+      if (known.status === 'NotFound' && observable.type === 'url' && lookupOptions.submitUnknownUrls) return false;
+      // A cached answer was not submitted by this run, whatever an earlier run did.
+      results.set(observable.key, { ...known, cacheHit: true, submitted: false });
+      return true;
+    };
+    const observables = [...distinct.values()];
+    const entries = options.cache === undefined ? [] : await options.cache.getMany(lookupOptions.api, observables);
+    observables.forEach((observable, index) => {
+      if (answerFromCache(observable, entries[index])) cacheHits++;
+      else pending.push(observable);
+    });
     const plan = planFor(pending, cacheHits, lookupOptions);
 
     const rememberAliases = (observable: Observable, result: LookupResult): void => {
@@ -462,7 +463,23 @@ export async function enrich(
     let failure: { error: unknown } | undefined;
     if (options.dryRun !== true && pending.length > 0) {
       try {
-        lookup = await lookupObservables(pending, lookupOptions, {
+        // A shared cache: other hosts may answer (or be looking up) some of these meanwhile.
+        const claims = options.cache?.claims;
+        const shared =
+          options.cache === undefined || claims === undefined
+            ? undefined
+            : new SharedWork(options.cache, claims, lookupOptions.api, {
+                chunk: Math.max(4, lookupOptions.concurrency * 2),
+                signal: lookupOptions.signal,
+              });
+        const source =
+          shared === undefined
+            ? pending
+            : shared.source(pending, (observable, cached) => {
+                if (answerFromCache(observable, cached))
+                  rememberAliases(observable, results.get(observable.key) as LookupResult);
+              });
+        lookup = await lookupObservables(source, lookupOptions, {
           before: (observable) => {
             const first = aliasOf.get(observable.key);
             const known = first === undefined ? undefined : results.get(first);
@@ -473,6 +490,7 @@ export async function enrich(
           onResult: (observable, result) => {
             results.set(observable.key, result);
             rememberAliases(observable, result);
+            shared?.finished(observable);
           },
           ...(onProgress === undefined
             ? {}
@@ -501,6 +519,8 @@ export async function enrich(
                 },
               }),
         });
+        // The last replies are committed before the rows say they were looked up.
+        await options.cache?.flush();
       } catch (error) {
         // The run failed (e.g. the key was refused): still write a row for every occurrence, then rethrow.
         failure = { error };

@@ -6,16 +6,19 @@ import { once } from 'node:events';
 import { homedir } from 'node:os';
 import { parseArgs } from 'node:util';
 import {
-  ResultCache,
   defaultCachePath,
+  displayUrl,
+  isPostgresUrl,
+  openResultCache,
   parseDuration,
   parseMaxAge,
   resolveMaxAge,
   type CacheStats,
   type ResolvedMaxAgePolicy,
+  type ResultCache,
 } from '../cache/index.js';
 import { OptionError } from '../errors.js';
-import { EXIT, openOutput, type CommandIo } from './io.js';
+import { envValue, EXIT, openOutput, type CommandIo } from './io.js';
 
 export const CACHE_HELP = `Usage: ioc-enrich cache stats|purge|export [options]
 
@@ -27,7 +30,8 @@ Commands:
   export                 every entry as one JSON object per line (reply body included)
 
 Options:
-  --cache PATH           default $XDG_CACHE_HOME/ioc-enrich/cache.db (else ~/.cache/ioc-enrich/cache.db)
+  --cache PATH|URL       a SQLite file, or a shared postgres://user@host/db URL (else IOC_ENRICH_CACHE_URL,
+                         else $XDG_CACHE_HOME/ioc-enrich/cache.db, else ~/.cache/ioc-enrich/cache.db)
   --max-age SPEC         when an entry is stale: one duration (12h) or per verdict
                          (malicious=1d,suspicious=1d,clean=7d,notfound=1d: the defaults)
   --older-than DURATION  purge: entries fetched at least this long ago (30m, 12h, 7d, 2w)
@@ -109,7 +113,7 @@ async function exportLines(cache: ResultCache, stream: NodeJS.WritableStream): P
     if (!ready) await once(stream, 'drain');
   };
   // Collected in batches: one write per record would cost a syscall-sized overhead per reply.
-  for (const record of cache.export()) {
+  for await (const record of cache.export()) {
     const line = `${JSON.stringify(record)}\n`;
     lines.push(line);
     bytes += line.length;
@@ -145,14 +149,16 @@ export async function cacheCommand(args: string[], io: CommandIo): Promise<numbe
   const maxAge = values['max-age'] === undefined ? {} : parseMaxAge(values['max-age']);
   const olderThanMs =
     values['older-than'] === undefined ? undefined : parseDuration(values['older-than'], '--older-than');
-  const path = values.cache ?? defaultCachePath(io.env, homedir());
-  // Looking at a cache that does not exist yet must not create one: an in-memory stand-in answers instead.
-  const exists = path === ':memory:' || existsSync(path);
-  const cache = ResultCache.open(exists ? path : ':memory:', { maxAge });
+  const location = values.cache ?? envValue(io, 'IOC_ENRICH_CACHE_URL') ?? defaultCachePath(io.env, homedir());
+  const shared = isPostgresUrl(location);
+  const path = shared ? displayUrl(location) : location;
+  // Looking at a cache file that does not exist yet must not create one: an in-memory stand-in answers instead.
+  const exists = shared || path === ':memory:' || existsSync(path);
+  const cache = await openResultCache(exists ? location : ':memory:', { maxAge });
   try {
     switch (subcommand as Subcommand) {
       case 'stats': {
-        const stats = { ...cache.stats(), path };
+        const stats = { ...(await cache.stats()), path };
         io.stdout.write(
           values.json === true
             ? `${JSON.stringify({ ...stats, exists, maxAge: resolveMaxAge(maxAge) })}\n`
@@ -161,7 +167,7 @@ export async function cacheCommand(args: string[], io: CommandIo): Promise<numbe
         return EXIT.ok;
       }
       case 'purge': {
-        const purged = cache.purge({
+        const purged = await cache.purge({
           ...(olderThanMs === undefined ? {} : { olderThanMs }),
           ...(values.all === true ? { all: true } : {}),
         });
@@ -182,6 +188,6 @@ export async function cacheCommand(args: string[], io: CommandIo): Promise<numbe
       }
     }
   } finally {
-    cache.close();
+    await cache.close();
   }
 }

@@ -35,6 +35,12 @@ export function unreadableFile(file: string, what: string, error: unknown): IocE
   );
 }
 
+/** An environment variable's value, trimmed; undefined when unset or blank. */
+export function envValue(io: CommandIo, name: string): string | undefined {
+  const value = io.env[name]?.trim();
+  return value === undefined || value === '' ? undefined : value;
+}
+
 /** Documented exit codes. */
 export const EXIT = {
   /** Complete. */

@@ -6,13 +6,14 @@ import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import type { ParseArgsConfig } from 'node:util';
 import pino, { type Logger } from 'pino';
-import { ResultCache, defaultCachePath, parseMaxAge } from '../cache/index.js';
+import { defaultCachePath, openResultCache, parseMaxAge, type ResultCache } from '../cache/index.js';
 import { startEmulator, type Emulator } from '../emulator/index.js';
 import { OptionError } from '../errors.js';
+import { RedisQuotaStore, type QuotaStore } from '../quota/index.js';
 import type { LookupOptions } from '../vt/lookup-stage.js';
 import { REDACTED, redact } from '../redact.js';
 import { CONTEXT_HELP, CONTEXT_OPTIONS, contextLookupOptions, type ContextValues } from './context-options.js';
-import { unreadableFile, type CommandIo } from './io.js';
+import { envValue, unreadableFile, type CommandIo } from './io.js';
 import { PROXY_HELP, PROXY_OPTIONS, resolveNetwork, type ProxyValues } from './proxy-options.js';
 
 /** parseArgs option definitions for lookups. */
@@ -34,6 +35,7 @@ export const VT_OPTIONS = {
   cache: { type: 'string' },
   'no-cache': { type: 'boolean' },
   'max-age': { type: 'string' },
+  'quota-store': { type: 'string' },
   'log-level': { type: 'string' },
   ...PROXY_OPTIONS,
 } as const satisfies ParseArgsConfig['options'];
@@ -56,6 +58,7 @@ export interface VtValues extends ContextValues, ProxyValues {
   cache?: string | undefined;
   'no-cache'?: boolean | undefined;
   'max-age'?: string | undefined;
+  'quota-store'?: string | undefined;
   'log-level'?: string | undefined;
 }
 
@@ -74,10 +77,15 @@ export const VT_HELP = `VirusTotal:
                              cut off and its items get 'Failed: reply too large'
 ${CONTEXT_HELP}  --raw                      fill RawResponse with the reply JSON (large)
 ${PROXY_HELP}Cache:
-  --cache PATH               default $XDG_CACHE_HOME/ioc-enrich/cache.db (else ~/.cache/ioc-enrich/cache.db);
-                             with --emulator or --vt-url, no cache unless --cache is given
+  --cache PATH|URL           a SQLite file, or postgres://user@host/db to share one cache with a team (else
+                             IOC_ENRICH_CACHE_URL, else $XDG_CACHE_HOME/ioc-enrich/cache.db, else
+                             ~/.cache/ioc-enrich/cache.db); with --emulator or --vt-url, no cache unless --cache
+                             names one
   --no-cache                 neither read nor write the cache
   --max-age SPEC             freshness: 12h, 7d, or malicious=1d,clean=7d,notfound=1d (the defaults)
+Team:
+  --quota-store URL          redis://host:6379 (or IOC_ENRICH_QUOTA_URL): one per-minute window and one daily and
+                             monthly budget for every process on this key, whatever host it runs on
 Logging:
   --log-level LEVEL          pino level on stderr: fatal, error, warn, info, debug, silent
                              (default: warn on a terminal, info otherwise)
@@ -87,6 +95,7 @@ Logging:
 export interface ResolvedVt {
   lookup: LookupOptions;
   cache: ResultCache | undefined;
+  quotaStore: QuotaStore | undefined;
   emulator: Emulator | undefined;
   logger: Logger;
   close(): Promise<void>;
@@ -197,6 +206,7 @@ export async function resolveVt(
   let cache: ResultCache | undefined;
   let baseUrl = values['vt-url'] ?? 'https://www.virustotal.com';
   let network: Pick<LookupOptions, 'proxy' | 'noProxy' | 'ca'>;
+  let quotaStore: QuotaStore | undefined;
   try {
     if (values.emulator === true) {
       emulator = await startEmulator({ tier });
@@ -207,12 +217,26 @@ export async function resolveVt(
     // Answers from another server (the emulator, a test double) must never land in the cache of real
     // VirusTotal answers: with --emulator or --vt-url the cache is used only when --cache names one.
     const otherServer = values.emulator === true || values['vt-url'] !== undefined;
-    const path = values.cache ?? (otherServer ? undefined : defaultCachePath(io.env, homedir()));
+    const path =
+      values.cache ??
+      (otherServer ? undefined : (envValue(io, 'IOC_ENRICH_CACHE_URL') ?? defaultCachePath(io.env, homedir())));
     if (values['no-cache'] !== true && path !== undefined) {
       // The key is redacted from anything stored, should a server ever echo it in a reply.
-      cache = ResultCache.open(path, { redact: [apiKey], ...(maxAge === undefined ? {} : { maxAge }) });
+      cache = await openResultCache(path, {
+        redact: [apiKey],
+        // A connection per lookup worker, one for the claims and one for the commits.
+        poolSize: (concurrency ?? 8) + 2,
+        ...(maxAge === undefined ? {} : { maxAge }),
+      });
+    }
+    // A dry run sends nothing: it needs no shared quota.
+    const quotaUrl = values['quota-store'] ?? envValue(io, 'IOC_ENRICH_QUOTA_URL');
+    if (quotaUrl !== undefined && options.keyRequired) {
+      quotaStore = await RedisQuotaStore.open(quotaUrl, { apiKey, logger });
+      logger.info({ quotaStore: quotaStore.location }, 'the quota is shared through Redis');
     }
   } catch (error) {
+    await cache?.close();
     await emulator?.close();
     throw error;
   }
@@ -233,15 +257,21 @@ export async function resolveVt(
     ...(timeoutSeconds === undefined ? {} : { timeoutMs: timeoutSeconds * 1000 }),
     ...(maxReplyBytes === undefined ? {} : { maxReplyBytes }),
     ...(io.signal === undefined ? {} : { signal: io.signal }),
+    ...(quotaStore === undefined ? {} : { quotaStore }),
   };
   return {
     lookup,
     cache,
+    quotaStore,
     emulator,
     logger,
     close: async () => {
-      cache?.close();
-      await emulator?.close();
+      try {
+        await quotaStore?.close();
+        await cache?.close();
+      } finally {
+        await emulator?.close();
+      }
     },
   };
 }

@@ -88,6 +88,11 @@ export interface EmulatorOptions {
   readonly faults?: FaultOptions;
   /** Seed of the fault draws (synthetic objects do not depend on it). @default 1 */
   readonly seed?: number;
+  /**
+   * Keep the time of every item charged to a quota in `stats().chargeTimes`, so that a test can check every
+   * sliding 60 s window the server saw. Memory grows with the requests. @default false
+   */
+  readonly recordCharges?: boolean;
   /** Clock, epoch milliseconds; quota windows use it. @default Date.now */
   readonly now?: () => number;
   /**
@@ -125,6 +130,7 @@ export interface NormalizedEmulatorOptions {
   readonly faults: Readonly<Record<FaultKind, number>>;
   readonly slowDelayMs: number;
   readonly seed: number;
+  readonly recordCharges: boolean;
   readonly now: () => number;
   readonly tls: EmulatorTls | undefined;
 }
@@ -246,6 +252,7 @@ export function normalizeEmulatorOptions(options: EmulatorOptions = {}): Normali
     faults: resolveFaults(options.faults),
     slowDelayMs,
     seed,
+    recordCharges: options.recordCharges ?? false,
     now: options.now ?? Date.now,
     tls: checkTls(options.tls),
   };

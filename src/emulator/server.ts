@@ -260,6 +260,10 @@ export class Router {
       return false;
     }
     if (!minuteOnly) this.counters.itemsLookedUp += items;
+    if (this.options.recordCharges) {
+      const now = this.options.now();
+      for (let i = 0; i < items; i++) (this.counters.chargeTimes ??= []).push(now);
+    }
     return true;
   }
 

@@ -20,6 +20,8 @@ export interface EmulatorStats {
   faultsInjected: number;
   /** Faults injected, by kind. */
   faultsByKind: Partial<Record<FaultKind, number>>;
+  /** With `recordCharges`: the time (epoch ms) of each item charged, in order. */
+  chargeTimes?: number[];
 }
 
 /** A fresh, all-zero stats object. */
@@ -47,5 +49,6 @@ export function copyStats(stats: EmulatorStats): EmulatorStats {
     byStatus: { ...stats.byStatus },
     byEndpoint: { ...stats.byEndpoint },
     faultsByKind: { ...stats.faultsByKind },
+    ...(stats.chargeTimes === undefined ? {} : { chargeTimes: [...stats.chargeTimes] }),
   };
 }

@@ -2,6 +2,7 @@
  * Sends a MISP event to a MISP instance (`POST /events/add`, MISP's REST API with an automation key). Failures are
  * one-line ApiErrors with the key redacted; the key is never part of any message.
  */
+import { redact } from '../redact.js';
 import { ApiError } from '../errors.js';
 import type { MispEvent } from './misp.js';
 
@@ -23,10 +24,6 @@ export interface MispPostResult {
 }
 
 const MAX_DETAIL = 200;
-
-function redacted(text: string, key: string): string {
-  return key === '' ? text : text.replaceAll(key, '[REDACTED]');
-}
 
 /** One line of MISP's error reply: its `message` or `errors`, else the start of the body. */
 function detail(body: string): string {
@@ -83,7 +80,7 @@ export async function postMispEvent(event: MispEvent, options: MispPostOptions):
   } catch (error) {
     const cause = (error as { cause?: { code?: string; message?: string } }).cause;
     const reason = cause?.code ?? cause?.message ?? (error instanceof Error ? error.message : String(error));
-    throw new ApiError('API_ERROR', redacted(`MISP ${endpoint.origin}: request failed: ${reason}`, key), {
+    throw new ApiError('API_ERROR', redact(`MISP ${endpoint.origin}: request failed: ${reason}`, key), {
       cause: error,
     });
   }
@@ -92,7 +89,7 @@ export async function postMispEvent(event: MispEvent, options: MispPostOptions):
     const code = response.status === 401 || response.status === 403 ? 'AUTHENTICATION' : 'API_ERROR';
     throw new ApiError(
       code,
-      redacted(`MISP ${endpoint.origin} refused the event: HTTP ${response.status} ${detail(body)}`.trimEnd(), key),
+      redact(`MISP ${endpoint.origin} refused the event: HTTP ${response.status} ${detail(body)}`.trimEnd(), key),
       { status: response.status },
     );
   }
@@ -100,7 +97,7 @@ export async function postMispEvent(event: MispEvent, options: MispPostOptions):
   try {
     reply = JSON.parse(body);
   } catch {
-    throw new ApiError('API_ERROR', redacted(`MISP ${endpoint.origin}: the reply is not JSON: ${detail(body)}`, key), {
+    throw new ApiError('API_ERROR', redact(`MISP ${endpoint.origin}: the reply is not JSON: ${detail(body)}`, key), {
       status: response.status,
     });
   }

@@ -207,7 +207,7 @@ class LookupRun {
   constructor(options: NormalizedLookupOptions, hooks: LookupHooks) {
     this.options = options;
     this.hooks = hooks;
-    this.limiter = new RateLimiter(options, options.clock, options.signal);
+    this.limiter = new RateLimiter(options, options.clock, options.signal, options.quotaStore);
     // One spare socket for the quota checks that can run beside the lookups.
     this.http = new HttpClient(
       options.baseUrl,

@@ -4,6 +4,7 @@
  */
 import type { Logger } from 'pino';
 import { OptionError } from '../errors.js';
+import type { QuotaStore } from '../quota/contract.js';
 import type { ApiVersion } from '../types.js';
 import { resolveProxy, type ProxyEndpoint } from './proxy.js';
 
@@ -115,6 +116,11 @@ export interface LookupOptions {
   clock?: Clock;
   /** Random numbers in [0, 1) for the backoff jitter. @default Math.random */
   random?: () => number;
+  /**
+   * A quota shared with other runs on the same key (a Redis store for several hosts, see src/quota): every
+   * request also takes its slots there. @default none: this run's own limits only
+   */
+  quotaStore?: QuotaStore;
 }
 
 /** {@link LookupOptions} after validation and defaults. */
@@ -147,6 +153,7 @@ export interface NormalizedLookupOptions {
   readonly logger: Logger | undefined;
   readonly clock: Clock;
   readonly random: () => number;
+  readonly quotaStore: QuotaStore | undefined;
 }
 
 /** The default cap of a reply's size: far above any real reply, far below what would strain memory. */
@@ -246,6 +253,7 @@ export function normalizeLookupOptions(options: LookupOptions | NormalizedLookup
     logger: options.logger,
     clock: options.clock ?? systemClock,
     random: options.random ?? Math.random,
+    quotaStore: options.quotaStore,
   };
   if (normalized.api === 'v2' && normalized.context) {
     // v2 has no relationships; its domain and IP reports already carry what it has (detected_urls, resolutions).

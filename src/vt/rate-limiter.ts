@@ -11,6 +11,7 @@
  * - Budgets are reserved at grant time and given back when the request was not counted (a refusal, a failure),
  *   so concurrent requests can never overspend the day.
  */
+import type { QuotaLease, QuotaStore } from '../quota/contract.js';
 import type { Clock } from './options.js';
 
 /** The limits the limiter enforces; `Infinity` disables one. */
@@ -82,10 +83,13 @@ export class RateLimiter {
   private readonly waiters: Waiter[] = [];
   private pumping = false;
   private settleListeners: Array<() => void> = [];
+  /** A quota shared with other runs and hosts (src/quota): consulted after this run's own window agrees. */
+  private readonly shared: QuotaStore | undefined;
 
-  constructor(limits: RateLimits, clock: Clock, signal?: AbortSignal) {
+  constructor(limits: RateLimits, clock: Clock, signal?: AbortSignal, shared?: QuotaStore) {
     this.clock = clock;
     this.signal = signal;
+    this.shared = shared;
     this.perMinute = limits.perMinute;
     this.perDay = limits.perDay;
     this.perMonth = limits.perMonth;
@@ -102,6 +106,7 @@ export class RateLimiter {
     if (usage.monthAllowed !== undefined) this.perMonth = Math.min(this.perMonth, usage.monthAllowed);
     if (usage.dayUsed !== undefined) this.dayUsed = Math.max(this.dayUsed, usage.dayUsed);
     if (usage.monthUsed !== undefined) this.monthUsed = Math.max(this.monthUsed, usage.monthUsed);
+    this.shared?.applyServerUsage(usage);
     if (usage.minuteAllowed !== undefined) this.perMinute = Math.min(this.perMinute, usage.minuteAllowed);
     if (usage.minuteUsed !== undefined && this.perMinute !== Infinity) {
       // When those lookups happened is unknown: dating them now is the safe guess (they leave the window last).
@@ -117,6 +122,11 @@ export class RateLimiter {
   exhaust(budget: ExhaustedBudget): void {
     if (budget === 'daily') this.dayExhausted = true;
     else this.monthExhausted = true;
+    this.shared?.exhaust(budget, this.limits());
+  }
+
+  private limits(): RateLimits {
+    return { perMinute: this.perMinute, perDay: this.perDay, perMonth: this.perMonth };
   }
 
   /** Lookups left today and this month (the smaller). */
@@ -195,8 +205,17 @@ export class RateLimiter {
         const count = Math.min(waiter.wanted, leftToday, leftMonth, this.perMinute);
         const wait = this.waitFor(count);
         if (wait === 0) {
+          const shared =
+            this.shared === undefined ? undefined : await this.shared.acquire(count, this.limits(), this.signal);
+          if (shared !== undefined && 'waitMs' in shared) {
+            // Other runs hold the shared window: ask again when a slot leaves it (or sooner, a second at most).
+            await this.clock.sleep(Math.min(shared.waitMs, 1_000), this.signal);
+            continue;
+          }
           this.waiters.shift();
-          waiter.resolve({ permit: this.grant(count) });
+          if (shared === undefined || 'lease' in shared) {
+            waiter.resolve({ permit: this.grant(shared?.lease.count ?? count, shared?.lease) });
+          } else waiter.resolve(shared);
         } else if (wait === 'settle') {
           await new Promise<void>((resolve) => this.settleListeners.push(resolve));
         } else {
@@ -227,7 +246,7 @@ export class RateLimiter {
     return (this.settled[this.head + excess - 1] as number) + WINDOW_MS + WINDOW_MARGIN_MS - now;
   }
 
-  private grant(count: number): Permit {
+  private grant(count: number, lease?: QuotaLease): Permit {
     this.inFlight += count;
     this.dayUsed += count;
     this.monthUsed += count;
@@ -241,6 +260,7 @@ export class RateLimiter {
         const unused = count - Math.max(0, Math.min(counted, count));
         this.dayUsed -= unused;
         this.monthUsed -= unused;
+        lease?.settle(counted);
         if (this.perMinute !== Infinity) {
           const now = this.clock.now();
           for (let i = 0; i < count; i++) this.settled.push(now);

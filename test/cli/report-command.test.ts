@@ -141,7 +141,7 @@ describe('enrich --report --export', () => {
     expect(result.code).toBe(1);
     const lines = result.stderr.trimEnd().split('\n');
     expect(lines.at(-1)).toMatch(
-      /^ioc-enrich: MISP http:\/\/127\.0\.0\.1:\d+ refused the event: HTTP 500 database down for \[REDACTED\]$/,
+      /^ioc-enrich: MISP http:\/\/127\.0\.0\.1:\d+ refused the event: HTTP 500 database down for \[redacted\]$/,
     );
     expect(result.stderr).not.toContain(key);
   });

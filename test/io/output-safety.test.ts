@@ -20,7 +20,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ResultCache } from '../../src/cache/index.js';
+import { SqliteResultCache } from '../../src/cache/index.js';
 import { openAtomicOutput } from '../../src/io/atomic-file.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -112,11 +112,11 @@ describe('outputs', () => {
     expect(readdirSync(dir)).toEqual([]);
   });
 
-  it('the cache folder is created 0700 and the cache file 0600, whatever the umask', () => {
+  it('the cache folder is created 0700 and the cache file 0600, whatever the umask', async () => {
     const path = join(folder, 'cache-home', 'ioc-enrich', 'cache.db');
     const previous = process.umask(0o022);
     try {
-      ResultCache.open(path).close();
+      await SqliteResultCache.open(path).close();
     } finally {
       process.umask(previous);
     }
