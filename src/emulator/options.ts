@@ -89,7 +89,7 @@ export interface EmulatorOptions {
   /** Seed of the fault draws (synthetic objects do not depend on it). @default 1 */
   readonly seed?: number;
   /**
-   * Keep the time of every item charged to a quota in `stats().chargeTimes`, so that a test can check every
+   * Keep the time of every item (and every overall_quotas request) charged to a quota in `stats().chargeTimes`, so that a test can check every
    * sliding 60 s window the server saw. Memory grows with the requests. @default false
    */
   readonly recordCharges?: boolean;
