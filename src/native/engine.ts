@@ -44,7 +44,7 @@ interface Binding {
     tldMayBeIcann: (label: string) => boolean,
   ): object;
   text(engine: object, bytes: Uint8Array, startLine: number, maxBytes: number): number;
-  fields(engine: object, cells: readonly string[]): void;
+  column(engine: object, cell: string): void;
   records(engine: object, values: readonly string[], layout: Int32Array): void;
   take(engine: object): NativeOutput;
 }
@@ -53,7 +53,7 @@ interface Binding {
  * The interface version this file speaks (the module's `version`, set at the end of native/extract.cc). A module
  * built from other sources (a stale build that could not be rebuilt) is not used: extraction runs in JavaScript.
  */
-const NATIVE_INTERFACE = 2;
+const NATIVE_INTERFACE = 3;
 
 let binding: Binding | null | undefined;
 
@@ -92,9 +92,8 @@ export class NativeEngine {
   readonly #binding: Binding;
   readonly #engine: object;
   readonly #csv: boolean;
-  /** Column ids of the field names met so far, and their SourceField cells (sent to the engine). */
+  /** Column ids of the field names met so far (each one's SourceField cell is sent to the engine once). */
   readonly #columns = new Map<string, number>();
-  readonly #cells: string[] = [];
 
   /** Throws when the engine is not available (see {@link nativeAvailable}). */
   constructor(options: NativeEngineOptions) {
@@ -156,10 +155,9 @@ export class NativeEngine {
   #column(name: string): number {
     let id = this.#columns.get(name);
     if (id === undefined) {
-      id = this.#cells.length;
+      id = this.#columns.size;
       this.#columns.set(name, id);
-      this.#cells.push(this.#csv ? csvCell(name) : jsonCell(name));
-      this.#binding.fields(this.#engine, this.#cells);
+      this.#binding.column(this.#engine, this.#csv ? csvCell(name) : jsonCell(name));
     }
     return id;
   }
