@@ -155,6 +155,7 @@ export function extractedRow(occurrence: Occurrence): ExtractedRow {
     SourceIndex: occurrence.sourceIndex,
     SourceField: occurrence.field,
     SourceText: occurrence.original,
+    Note: occurrence.note,
   };
 }
 
@@ -247,6 +248,7 @@ type SpoolLine = [
   type: string,
   status: string,
   key: string,
+  note: string,
 ];
 
 // The result fields of a row that had no lookup (screened out, allowlisted).
@@ -287,6 +289,7 @@ function makeRow(spooled: SpoolLine, status: string, result: LookupResult | unde
     FetchedAt: r.fetchedAt,
     SourceField: spooled[1],
     SourceText: spooled[2],
+    Note: spooled[7],
   };
 }
 
@@ -361,6 +364,7 @@ export async function enrich(
           occurrence.type,
           occurrence.status,
           occurrence.key,
+          occurrence.note,
         ];
         buffered += `${JSON.stringify(line)}\n`;
       }

@@ -11,11 +11,12 @@
  */
 import { createRequire } from 'node:module';
 import type { Allowlist } from '../allowlist.js';
-import { domainKindOf, tldMayBeIcann } from '../extract/domain.js';
+import { isTellingHashKey } from '../extract/context.js';
+import { DomainKind, domainKindOf, tldMayBeIcann } from '../extract/domain.js';
 import { extractCandidates } from '../extract/index.js';
 import { canonicalIpv6, isValidIpv6 } from '../extract/ip.js';
 import { csvCell, jsonCell } from '../io/writers.js';
-import { screenRefanged } from '../screen.js';
+import { screenPublicName, screenRefanged } from '../screen.js';
 import { IOC_TYPES, type IocType, type SourceRecord } from '../types.js';
 
 /** What the engine made since the last {@link NativeEngine.take}. */
@@ -42,6 +43,7 @@ interface Binding {
     domainKind: (name: string) => number,
     ipv6: (value: string) => string | null,
     tldMayBeIcann: (label: string) => boolean,
+    isTellingHashKey: (key: string) => boolean,
   ): object;
   text(engine: object, bytes: Uint8Array, startLine: number, maxBytes: number): number;
   column(engine: object, cell: string): void;
@@ -53,7 +55,7 @@ interface Binding {
  * The interface version this file speaks (the module's `version`, set at the end of native/extract.cc). A module
  * built from other sources (a stale build that could not be rebuilt) is not used: extraction runs in JavaScript.
  */
-const NATIVE_INTERFACE = 3;
+const NATIVE_INTERFACE = 5;
 
 let binding: Binding | null | undefined;
 
@@ -75,6 +77,23 @@ function loadBinding(): Binding | null {
 /** True when the native engine is built and not turned off. */
 export function nativeAvailable(): boolean {
   return loadBinding() !== null;
+}
+
+/** Added to a domain kind when screening has more to say of the name than "accepted as it is" (see below). */
+const SCREEN_IT = 4;
+
+/**
+ * The domain kind of a lower-case ASCII name for the engine (see domainKindOf), plus {@link SCREEN_IT} when
+ * screening would not accept the name as it is, without a note (a reverse-DNS name, a lookalike): the engine
+ * skips screening an extracted name otherwise (see `resolve` in native/extract.cc). A public domain is screened
+ * by screenPublicName (src/screen.ts screenDns ends with it), so asking it keeps that shortcut true to screening
+ * whatever its dns rules become.
+ */
+function nativeDomainKind(name: string): number {
+  const kind = domainKindOf(name);
+  if (kind === DomainKind.None) return kind;
+  const outcome = screenPublicName(name);
+  return outcome.accepted && outcome.note === undefined ? kind : kind | SCREEN_IT;
 }
 
 /** Options of {@link NativeEngine}. */
@@ -110,19 +129,22 @@ export class NativeEngine {
         if (!outcome.accepted) return [0, outcome.type, outcome.value, outcome.status];
         const allowlisted = allowlist?.matches(outcome.type, outcome.value) === true;
         // Most values are accepted as they are: a number then, rather than an array and a string to read back.
-        if (outcome.type === IOC_TYPES[type] && outcome.value === value) return allowlisted ? 2 : 1;
-        return [1, IOC_TYPES.indexOf(outcome.type), outcome.value, allowlisted];
+        if (outcome.type === IOC_TYPES[type] && outcome.value === value && outcome.note === undefined) {
+          return allowlisted ? 2 : 1;
+        }
+        return [1, IOC_TYPES.indexOf(outcome.type), outcome.value, allowlisted, outcome.note ?? ''];
       },
       (text) => {
         const out: unknown[] = [];
         for (const candidate of extractCandidates(text, extractOptions)) {
-          out.push(IOC_TYPES.indexOf(candidate.type), candidate.value, candidate.original);
+          out.push(IOC_TYPES.indexOf(candidate.type), candidate.context + candidate.value, candidate.original);
         }
         return out;
       },
-      domainKindOf,
+      nativeDomainKind,
       (value) => (isValidIpv6(value) ? canonicalIpv6(value) : null),
       tldMayBeIcann,
+      isTellingHashKey,
     );
   }
 

@@ -1,0 +1,145 @@
+/**
+ * Links that stand for another observable, decided once per distinct URL (screening calls this): a wrapped link
+ * stands for its target, a VirusTotal GUI link for the object it shows.
+ *
+ * Design decisions:
+ * - Wrappers: Microsoft SafeLinks (`https://<region>.safelinks.protection.outlook.com/?url=<percent-encoded>&…`),
+ *   Proofpoint URL Defense v2 (`https://urldefense.proofpoint.com/v2/url?u=<url with - for % and _ for />&…`) and
+ *   v3 (`https://urldefense.com/v3/__<url>__;<base64 of the characters replaced by *>!!…`, decoded as Proofpoint's
+ *   own decoder does). The wrapper's host is Microsoft's or Proofpoint's, never an IoC: the target replaces it.
+ * - Redirectors: any URL whose query has a `url`, `u`, `q`, `target`, `redirect` or `redirect_uri` parameter holding
+ *   a URL (percent-encoded or not: `?url=http%3A%2F%2Fevil.example%2F`) stands for that URL. The outer URL gives no
+ *   row of its own: it is most often an open redirector (a search engine's, a mail tracker's), whose verdict says
+ *   nothing about the target; the target is what the user reaches and what VirusTotal should judge.
+ * - VirusTotal GUI links (`https://www.virustotal.com/gui/file/<hash>/detection`, `…/gui/ip-address/<ip>`,
+ *   `…/gui/domain/<name>`, `…/gui/url/<base64 of the URL>`, and the older `/#/` forms) stand for the object they
+ *   show: analysts paste them for the hash. Any other VirusTotal link stands for nothing (virustotal.com is not an
+ *   IoC), and so does a URL analysis id that is not the URL itself (`/gui/url/<sha256>`).
+ * Wrapping nests (SafeLinks around Proofpoint): callers unwrap again, a bounded number of times.
+ */
+import type { IocType } from '../types.js';
+
+/** What a URL stands for: another value of a type, `null` (nothing to look up), or `undefined` (itself). */
+export type Unwrapped = { readonly type: IocType | 'url'; readonly value: string } | null | undefined;
+
+/** Query parameters whose value, when it is a URL, is where the link leads. */
+const REDIRECT_PARAMETERS = new Set(['url', 'u', 'q', 'target', 'redirect', 'redirect_uri']);
+
+/** A parameter value that is itself a URL: one of the schemes extraction knows, then `://`. */
+const NESTED_URL = /^(?:https?|s?ftps?):\/\//i;
+
+/** `decodeURIComponent`, keeping the text as it is where it is not valid percent-encoding. */
+function percentDecode(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text.replace(/%[0-9a-f]{2}/gi, (escape) => {
+      const code = parseInt(escape.slice(1), 16);
+      return code < 128 ? String.fromCharCode(code) : escape;
+    });
+  }
+}
+
+/** The raw value of each `name=value` pair of a query string (after `?`, before `#`). */
+function queryParameters(url: string): Array<readonly [string, string]> {
+  const question = url.indexOf('?');
+  if (question === -1) return [];
+  const hash = url.indexOf('#', question);
+  const query = url.slice(question + 1, hash === -1 ? url.length : hash);
+  return query.split('&').map((pair) => {
+    const equals = pair.indexOf('=');
+    return equals === -1 ? ([pair, ''] as const) : ([pair.slice(0, equals), pair.slice(equals + 1)] as const);
+  });
+}
+
+/** Proofpoint v3's run lengths: `**X` stands for the next N decoded characters, N from 2 by the character X. */
+const V3_RUNS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+
+function proofpointV3(url: string): string | null {
+  const match = /\/v3\/__(.+?)__;([A-Za-z0-9_-]*)!/.exec(url) ?? /\/v3\/__(.+?)__(?:;|$)/.exec(url);
+  if (match === null) return null;
+  const embedded = match[1] ?? '';
+  const replaced = Array.from(Buffer.from(match[2] ?? '', 'base64url').toString('utf8'));
+  let next = 0;
+  const decoded = embedded.replace(/\*(\*.)?/g, (token) => {
+    const length = token.length === 1 ? 1 : V3_RUNS.indexOf(token.charAt(2)) + 2;
+    const run = replaced.slice(next, next + length).join('');
+    next += length;
+    return run;
+  });
+  return percentDecode(decoded);
+}
+
+function proofpointV2(url: string): string | null {
+  const value = queryParameters(url).find(([name]) => name === 'u')?.[1];
+  if (value === undefined) return null;
+  return percentDecode(value.replaceAll('-', '%').replaceAll('_', '/'));
+}
+
+const VT_OBJECT = /^\/(?:gui\/|#\/)?(file|ip-address|domain|url)\/([^/?#]+)/;
+
+/** What a VirusTotal link shows (see the module's head). */
+function virusTotalObject(path: string): Unwrapped {
+  const match = VT_OBJECT.exec(path);
+  if (match === null) return null;
+  const id = percentDecode(match[2] ?? '');
+  switch (match[1]) {
+    case 'file': {
+      const type = ({ 32: 'md5_hash', 40: 'sha1_hash', 64: 'sha256_hash' } as const)[id.length];
+      return type === undefined ? null : { type, value: id };
+    }
+    case 'ip-address':
+      return { type: id.includes(':') ? 'ipv6' : 'ipv4', value: id };
+    case 'domain':
+      return { type: 'dns', value: id };
+    default: {
+      if (/^[0-9a-f]{64}$/i.test(id)) return null;
+      const decoded = Buffer.from(id, 'base64url').toString('utf8');
+      return NESTED_URL.test(decoded) ? { type: 'url', value: decoded } : null;
+    }
+  }
+}
+
+/**
+ * True for the hosts of the wrappers above and VirusTotal's: as a dns observable (a URL's host with
+ * `urlHostsAsDns`, or a name in text) they are no IoC either.
+ */
+export function isWrapperHost(host: string): boolean {
+  return (
+    host.endsWith('.safelinks.protection.outlook.com') ||
+    host === 'urldefense.proofpoint.com' ||
+    host === 'urldefense.com' ||
+    host === 'www.virustotal.com' ||
+    host === 'virustotal.com'
+  );
+}
+
+/**
+ * What the URL stands for (see the module's head), given its lower-case host and where its path starts.
+ * `undefined`: it stands for itself.
+ */
+export function unwrapUrl(url: string, host: string, pathStart: number): Unwrapped {
+  if (host === 'www.virustotal.com' || host === 'virustotal.com') return virusTotalObject(url.slice(pathStart));
+  let target: string | null = null;
+  if (host.endsWith('.safelinks.protection.outlook.com')) {
+    const value = queryParameters(url).find(([name]) => name === 'url')?.[1];
+    target = value === undefined ? null : percentDecode(value);
+  } else if (host === 'urldefense.proofpoint.com' && url.startsWith('/v2/', pathStart)) {
+    target = proofpointV2(url);
+  } else if (host === 'urldefense.com' && url.startsWith('/v3/', pathStart)) {
+    target = proofpointV3(url);
+  } else {
+    // Most URLs carry no URL in their query: two searches spare them splitting it (this runs per distinct URL).
+    const query = url.indexOf('?', pathStart);
+    if (query === -1 || (!url.includes('://', query) && !url.includes('%3A', query) && !url.includes('%3a', query))) {
+      return undefined;
+    }
+    for (const [name, value] of queryParameters(url)) {
+      if (!REDIRECT_PARAMETERS.has(name.toLowerCase())) continue;
+      const decoded = percentDecode(value);
+      if (NESTED_URL.test(decoded)) return { type: 'url', value: decoded };
+    }
+    return undefined;
+  }
+  return target !== null && NESTED_URL.test(target) ? { type: 'url', value: target } : undefined;
+}
