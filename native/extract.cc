@@ -292,6 +292,8 @@ struct Status {
 };
 
 constexpr int32_t FAILED = INT32_MIN;
+// The verdict of a value that gives no row (a link wrapper whose target has a row of its own).
+constexpr int32_t SILENT = INT32_MIN + 1;
 
 // V8's longest string (String::kMaxLength on 64-bit): the JavaScript engine cannot read a longer line.
 constexpr size_t MAX_STRING_LENGTH = 0x1fffffe8;
@@ -428,7 +430,7 @@ class Engine {
     // After a failed call nothing more is written: the JavaScript engine stops at the occurrence that failed.
     if (failed) return;
     int32_t id = resolve(type, value, valueLength);
-    if (id == FAILED || failed) return;
+    if (id == FAILED || id == SILENT || failed) return;
     occurrences++;
     const std::string* note = &notes[0];
     if (id >= 0) {
@@ -724,7 +726,7 @@ class Engine {
     if (verdicts_.memoCount() >= MEMO_LIMIT) {
       rebuild();
       // Rejections are only referred to by memo entries: they go with them.
-      if (id >= 0) {
+      if (id >= 0 || id == SILENT) {
         rejections_.clear();
         rejectionHeads_.clear();
       } else {
@@ -776,13 +778,14 @@ class Engine {
       failed = true;
       return FAILED;
     }
-    // 1 or 2: accepted as it is (2: allowlisted); else [1, type index, observable, allowlisted, note] or
-    // [0, type name, value, status].
+    // 1 or 2: accepted as it is (2: allowlisted); 0: no row; else [1, type index, observable, allowlisted, note]
+    // or [0, type name, value, status].
     napi_valuetype kind;
     napi_typeof(env, result, &kind);
     if (kind == napi_number) {
       int32_t code = 0;
       napi_get_value_int32(env, result, &code);
+      if (code == 0) return remember(type, value, n, SILENT);
       return observable(type, value, n, code == 2);
     }
     napi_value element;
@@ -1386,6 +1389,36 @@ bool hasEmptyHost(const Pass& p, long from) {
   return hostStart == end || p.at(hostStart) == COLON;
 }
 
+// src/extract/index.ts startsWithFolded.
+bool startsWithFolded(const Pass& p, long at, const char* word) {
+  for (long i = 0; word[i] != 0; ++i) {
+    if ((p.at(at + i) | 0x20) != word[i]) return false;
+  }
+  return true;
+}
+
+// src/extract/index.ts isEmbeddedUrlAt.
+bool isEmbeddedUrlAt(const Pass& p, long at, long end) {
+  if (!startsWithFolded(p, at, "http")) return false;
+  long next = at + 4;
+  if ((p.at(next) | 0x20) == 0x73) next += 1;
+  if (p.at(next) == COLON) return next + 3 < end && startsWithFolded(p, next, "://");
+  return next + 9 < end && startsWithFolded(p, next, "%3a%2f%2f");
+}
+
+// src/extract/index.ts scanEmbeddedUrls: the URLs in a URL's query, each a url candidate of its own.
+void scanEmbeddedUrls(Pass& p, long from, long end) {
+  long at = from;
+  while (at < end && p.at(at) != '?') at += 1;
+  for (; at < end && !p.engine->failed; at += 1) {
+    if (p.at(at) != EQUALS || !isEmbeddedUrlAt(p, at + 1, end)) continue;
+    long valueEnd = at + 1;
+    while (valueEnd < end && p.at(valueEnd) != '&' && p.at(valueEnd) != '#') valueEnd += 1;
+    emit(p, URL, p.text + at + 1, static_cast<size_t>(valueEnd - at - 1), at + 1, valueEnd);
+    at = valueEnd;
+  }
+}
+
 // src/extract/index.ts emitUrlHost: a URL's host as dns, ipv4 or ipv6 (urlHostsAsDns).
 void emitUrlHost(Pass& p, long hostStart, long hostEnd) {
   if (p.at(hostStart) == 91) {
@@ -1428,6 +1461,7 @@ long scanUrl(Pass& p, long start, long colon) {
   for (long i = parts.hostStart; i < parts.hostEnd; ++i) url[static_cast<size_t>(i - start)] = static_cast<char>(lower(p.text[i]));
   emit(p, URL, reinterpret_cast<const uint8_t*>(url.data()), url.size(), start, end);
   if (p.engine->hostsAsDns && !p.engine->failed) emitUrlHost(p, parts.hostStart, parts.hostEnd);
+  scanEmbeddedUrls(p, parts.hostEnd, end);
   return end;
 }
 

@@ -51,6 +51,8 @@ export class Verdict {
     readonly counted: boolean,
     /** The Note column (see ScreenNote in src/screen.ts), '' for none. */
     readonly note = '',
+    /** True for a value that gives no row (ScreenOutcome.silent: a wrapper whose target has a row of its own). */
+    readonly silent = false,
   ) {}
 
   /**
@@ -114,7 +116,7 @@ export class OccurrenceBuilder {
       if (field.value.length === 0) continue;
       for (const candidate of extractCandidates(field.value, extractOptions)) {
         const verdict = this.#verdict(candidate.type, candidate.context + candidate.value);
-        sink.occurrence(verdict, field.name, candidate.original);
+        if (!verdict.silent) sink.occurrence(verdict, field.name, candidate.original);
       }
     }
   }
@@ -130,6 +132,7 @@ export class OccurrenceBuilder {
       const name = field.name;
       for (const candidate of extractCandidates(field.value, extractOptions)) {
         const verdict = this.#verdict(candidate.type, candidate.context + candidate.value);
+        if (verdict.silent) continue;
         // Object literals written out in full, not spread: this runs once per occurrence on the hot path.
         occurrences.push({
           recordNumber,
@@ -198,7 +201,7 @@ export class OccurrenceBuilder {
     }
     const verdict = outcome.accepted
       ? this.#observable(this.#table(outcome.type), outcome.type, outcome.value, outcome.note)
-      : new Verdict(outcome.type, detached(outcome.value), outcome.status, false, false);
+      : new Verdict(outcome.type, detached(outcome.value), outcome.status, false, false, '', outcome.silent === true);
     this.#remember(table, value, verdict);
     return verdict;
   }

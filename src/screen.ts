@@ -31,7 +31,7 @@ import {
   looksLikeIpv6,
 } from './extract/ip.js';
 import { refang } from './extract/refang.js';
-import { isWrapperHost, unwrapUrl } from './extract/unwrap.js';
+import { EMBEDDED, decodeEmbeddedUrl, isWrapperHost, unwrapUrl } from './extract/unwrap.js';
 import { URL_SCHEMES, normaliseUrl, splitUrl } from './extract/url.js';
 import { HASH_KEY_SEPARATOR, NOT_FILE_HASH_KEYS, VERSION_PREFIX } from './extract/context.js';
 import { type IocType, isIocType } from './types.js';
@@ -39,7 +39,17 @@ import { type IocType, isIocType } from './types.js';
 /** The result of screening one value: accepted with its normalised value, or rejected with msticpy's status. */
 export type ScreenOutcome =
   | { readonly accepted: true; readonly type: IocType; readonly value: string; readonly note?: ScreenNote }
-  | { readonly accepted: false; readonly type: string; readonly value: string; readonly status: string };
+  | {
+      readonly accepted: false;
+      readonly type: string;
+      readonly value: string;
+      readonly status: string;
+      /**
+       * True for a value that gives no row at all: a link wrapper found in text whose target, embedded in it, is
+       * a candidate of its own (see src/extract/unwrap.ts). Never for a pre-typed value.
+       */
+      readonly silent?: true;
+    };
 
 /**
  * A note on an accepted observable, written in the Note column: `Lookalike` for an internationalised name that
@@ -66,6 +76,7 @@ export const SCREEN_MESSAGES = {
   domainWrapper: "Domain is a link wrapper's or VirusTotal's",
   urlNoPublicSuffix: 'Host part of URL has no public suffix',
   urlVirusTotal: 'Link to VirusTotal without an observable',
+  urlWrapper: 'Link wrapper (its target is reported on its own)',
   hashNotFile: (key: string) => `Hash is not a file hash (${key})`,
   hashEmptyFile: 'Known benign hash (empty file)',
 } as const;
@@ -188,7 +199,8 @@ export function screenPublicName(name: string): ScreenOutcome {
   return isLookalike(name) ? { accepted: true, type: 'dns', value: name, note: 'Lookalike' } : accept('dns', name);
 }
 
-function screenUrl(value: string, depth = 0): ScreenOutcome {
+function screenUrl(raw: string, extracted: boolean, depth = 0): ScreenOutcome {
+  const value = decodeEmbeddedUrl(raw);
   const parts = splitUrl(value);
   if (parts === null || !URL_SCHEMES.has(parts.scheme) || URL_FORBIDDEN.test(value)) {
     return reject('url', value, SCREEN_MESSAGES.pattern('url'));
@@ -208,10 +220,14 @@ function screenUrl(value: string, depth = 0): ScreenOutcome {
     return reject('url', value, SCREEN_MESSAGES.urlNoPublicSuffix);
   }
   if (depth < MAX_UNWRAP) {
-    const inner = unwrapUrl(value, name, parts.hostEnd + value.slice(parts.hostEnd).search(/[/?#]|$/));
+    const pathStart = parts.hostEnd + value.slice(parts.hostEnd).search(/[/?#]|$/);
+    const inner = unwrapUrl(value, name, pathStart, extracted);
     if (inner === null) return reject('url', value, SCREEN_MESSAGES.urlVirusTotal);
+    if (inner === EMBEDDED)
+      return { accepted: false, type: 'url', value, status: SCREEN_MESSAGES.urlWrapper, silent: true };
     if (inner !== undefined) {
-      return inner.type === 'url' ? screenUrl(inner.value.trim(), depth + 1) : screenRefanged(inner.type, inner.value);
+      if (inner.type === 'url') return screenUrl(inner.value.trim(), extracted, depth + 1);
+      return screenRefanged(inner.type, inner.value);
     }
   }
   const normalised = normaliseUrl(value, parts);
@@ -256,7 +272,7 @@ export function screenValue(type: string, raw: string): ScreenOutcome {
   const value = refang(raw.trim());
   const resolved = resolveType(type, value);
   if (resolved === null) return reject(type, value, SCREEN_MESSAGES.unsupportedType(type));
-  return screenRefanged(resolved, value);
+  return resolved === 'url' ? screenUrl(value, false) : screenRefanged(resolved, value);
 }
 
 /**
@@ -271,7 +287,7 @@ export function screenRefanged(type: IocType, value: string): ScreenOutcome {
     case 'dns':
       return screenDns(value);
     case 'url':
-      return screenUrl(value);
+      return screenUrl(value, true);
     default:
       return screenHash(type, value);
   }

@@ -518,7 +518,43 @@ function scanUrl(pass: Pass, start: number, colon: number): number {
   }
   emit(pass, 'url', normaliseUrl(text, parts, end), start, end);
   if (pass.urlHostsAsDns) emitUrlHost(pass, parts.hostStart, parts.hostEnd);
+  scanEmbeddedUrls(pass, parts.hostEnd, end);
   return end;
+}
+
+/** True when `word` (lower case) is at `at`, ignoring case (`| 0x20` leaves `%`, digits and `:` alone). */
+function startsWithFolded(text: string, at: number, word: string): boolean {
+  for (let index = 0; index < word.length; index += 1) {
+    if ((text.charCodeAt(at + index) | 0x20) !== word.charCodeAt(index)) return false;
+  }
+  return true;
+}
+
+/** True when an http(s) URL, plain or percent-encoded (`http%3A%2F%2F`), starts at `at` and has more before `end`. */
+function isEmbeddedUrlAt(text: string, at: number, end: number): boolean {
+  if (!startsWithFolded(text, at, 'http')) return false;
+  let next = at + 4;
+  if ((text.charCodeAt(next) | 0x20) === 0x73) next += 1;
+  if (text.charCodeAt(next) === COLON) return next + 3 < end && startsWithFolded(text, next, '://');
+  return next + 9 < end && startsWithFolded(text, next, '%3a%2f%2f');
+}
+
+/**
+ * URLs in the query of the URL that ends at `end` (its authority ends at `from`): a `=` followed by an http(s) URL,
+ * plain or percent-encoded (`?url=http%3A%2F%2Fevil.example%2F`), starts one, which runs to the next `&`, `#` or
+ * the URL's end. Each is a url candidate of its own, after the URL (screening decodes it; see unwrap.ts).
+ */
+function scanEmbeddedUrls(pass: Pass, from: number, end: number): void {
+  const { text } = pass;
+  let at = from;
+  while (at < end && text.charCodeAt(at) !== 63) at += 1;
+  for (; at < end; at += 1) {
+    if (text.charCodeAt(at) !== EQUALS || !isEmbeddedUrlAt(text, at + 1, end)) continue;
+    let valueEnd = at + 1;
+    while (valueEnd < end && text.charCodeAt(valueEnd) !== 38 && text.charCodeAt(valueEnd) !== 35) valueEnd += 1;
+    emit(pass, 'url', text.slice(at + 1, valueEnd), at + 1, valueEnd);
+    at = valueEnd;
+  }
 }
 
 /**

@@ -7,10 +7,13 @@
  *   Proofpoint URL Defense v2 (`https://urldefense.proofpoint.com/v2/url?u=<url with - for % and _ for />&…`) and
  *   v3 (`https://urldefense.com/v3/__<url>__;<base64 of the characters replaced by *>!!…`, decoded as Proofpoint's
  *   own decoder does). The wrapper's host is Microsoft's or Proofpoint's, never an IoC: the target replaces it.
- * - Redirectors: any URL whose query has a `url`, `u`, `q`, `target`, `redirect` or `redirect_uri` parameter holding
- *   a URL (percent-encoded or not: `?url=http%3A%2F%2Fevil.example%2F`) stands for that URL. The outer URL gives no
- *   row of its own: it is most often an open redirector (a search engine's, a mail tracker's), whose verdict says
- *   nothing about the target; the target is what the user reaches and what VirusTotal should judge.
+ * - A URL in another URL's query (`?url=http%3A%2F%2Fevil.example%2F`, `?q=`, `?redirect=…`, any parameter, percent-
+ *   encoded or not) is found by the scan as a url candidate of its own (see src/extract/index.ts scanEmbeddedUrls),
+ *   screened as its decoded form ({@link decodeEmbeddedUrl}). The outer URL stays a row of its own unless it is a
+ *   known wrapper: an unknown host with a redirect parameter may be the attacker's own page (a phishing login's
+ *   `?redirect=`), and a redirector's verdict costs one lookup. A SafeLinks URL, whose target is such an embedded
+ *   URL, gives no row at all in extracted text ({@link EMBEDDED}: its target is the embedded candidate's row);
+ *   pre-typed, it stands for its target.
  * - VirusTotal GUI links (`https://www.virustotal.com/gui/file/<hash>/detection`, `…/gui/ip-address/<ip>`,
  *   `…/gui/domain/<name>`, `…/gui/url/<base64 of the URL>`, and the older `/#/` forms) stand for the object they
  *   show: analysts paste them for the hash. Any other VirusTotal link stands for nothing (virustotal.com is not an
@@ -19,11 +22,22 @@
  */
 import type { IocType } from '../types.js';
 
-/** What a URL stands for: another value of a type, `null` (nothing to look up), or `undefined` (itself). */
-export type Unwrapped = { readonly type: IocType | 'url'; readonly value: string } | null | undefined;
+/**
+ * What a URL stands for: another value of a type, `null` (nothing to look up), `undefined` (itself), or
+ * {@link EMBEDDED} (its target is in its query, where the scan finds it as a candidate of its own: no row).
+ */
+export type Unwrapped = { readonly type: IocType | 'url'; readonly value: string } | null | undefined | typeof EMBEDDED;
 
-/** Query parameters whose value, when it is a URL, is where the link leads. */
-const REDIRECT_PARAMETERS = new Set(['url', 'u', 'q', 'target', 'redirect', 'redirect_uri']);
+/** See {@link Unwrapped}. */
+export const EMBEDDED = 'embedded';
+
+/** A percent-encoded http(s) URL, as the scan finds one after a query's `=` (`http%3A%2F%2F…`). */
+const ENCODED_URL = /^https?%3a%2f%2f/i;
+
+/** The URL a percent-encoded embedded URL stands for (`http%3A%2F%2Fevil.example%2F` → `http://evil.example/`). */
+export function decodeEmbeddedUrl(value: string): string {
+  return ENCODED_URL.test(value) ? percentDecode(value) : value;
+}
 
 /** A parameter value that is itself a URL: one of the schemes extraction knows, then `://`. */
 const NESTED_URL = /^(?:https?|s?ftps?):\/\//i;
@@ -116,30 +130,19 @@ export function isWrapperHost(host: string): boolean {
 
 /**
  * What the URL stands for (see the module's head), given its lower-case host and where its path starts.
- * `undefined`: it stands for itself.
+ * `extracted`: the URL was found in text, where a URL embedded in its query is a candidate of its own.
  */
-export function unwrapUrl(url: string, host: string, pathStart: number): Unwrapped {
+export function unwrapUrl(url: string, host: string, pathStart: number, extracted: boolean): Unwrapped {
   if (host === 'www.virustotal.com' || host === 'virustotal.com') return virusTotalObject(url.slice(pathStart));
   let target: string | null = null;
   if (host.endsWith('.safelinks.protection.outlook.com')) {
     const value = queryParameters(url).find(([name]) => name === 'url')?.[1];
+    if (value !== undefined && extracted && ENCODED_URL.test(value)) return EMBEDDED;
     target = value === undefined ? null : percentDecode(value);
   } else if (host === 'urldefense.proofpoint.com' && url.startsWith('/v2/', pathStart)) {
     target = proofpointV2(url);
   } else if (host === 'urldefense.com' && url.startsWith('/v3/', pathStart)) {
     target = proofpointV3(url);
-  } else {
-    // Most URLs carry no URL in their query: two searches spare them splitting it (this runs per distinct URL).
-    const query = url.indexOf('?', pathStart);
-    if (query === -1 || (!url.includes('://', query) && !url.includes('%3A', query) && !url.includes('%3a', query))) {
-      return undefined;
-    }
-    for (const [name, value] of queryParameters(url)) {
-      if (!REDIRECT_PARAMETERS.has(name.toLowerCase())) continue;
-      const decoded = percentDecode(value);
-      if (NESTED_URL.test(decoded)) return { type: 'url', value: decoded };
-    }
-    return undefined;
   }
   return target !== null && NESTED_URL.test(target) ? { type: 'url', value: target } : undefined;
 }

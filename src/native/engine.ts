@@ -126,7 +126,7 @@ export class NativeEngine {
       { csv: this.#csv, urlHostsAsDns: options.urlHostsAsDns, allowlist: allowlist !== undefined },
       (type, value) => {
         const outcome = screenRefanged(IOC_TYPES[type] as IocType, value);
-        if (!outcome.accepted) return [0, outcome.type, outcome.value, outcome.status];
+        if (!outcome.accepted) return outcome.silent === true ? 0 : [0, outcome.type, outcome.value, outcome.status];
         const allowlisted = allowlist?.matches(outcome.type, outcome.value) === true;
         // Most values are accepted as they are: a number then, rather than an array and a string to read back.
         if (outcome.type === IOC_TYPES[type] && outcome.value === value && outcome.note === undefined) {

@@ -129,10 +129,13 @@ const SYSMON_ROWS = [
 ];
 
 const MAIL_ROWS = [
-  `https://evil-example.com/pay?id=7 url Valid <${SAFELINK}>`,
+  // SafeLinks: no row of its own; its target, percent-encoded in it, is the row.
+  'https://evil-example.com/pay?id=7 url Valid <https%3A%2F%2Fevil-example.com%2Fpay%3Fid%3D7>',
   `http://evil-example.org/login url Valid <${PROOFPOINT_V2}>`,
   `https://evil-example.net/a?b=1#c url Valid <${PROOFPOINT_V3}>`,
-  `http://evil-example.info/x url Valid <${REDIRECT}>`,
+  // A redirector is a row of its own, and so is its target.
+  `${REDIRECT} url Valid <${REDIRECT}>`,
+  'http://evil-example.info/x url Valid <http%3A%2F%2Fevil-example.info%2Fx>',
 ];
 
 const engines = nativeAvailable() ? (['native', 'js'] as const) : (['js'] as const);
@@ -181,8 +184,8 @@ describe.each(engines)('ioc-enrich extract on real-world text, %s engine', (engi
       '192.168.149.100 ipv4 IP address is not global <192.168.149[.]100>',
       'http://[2600:1f18::1]:8080/x url Valid <http://[2600:1f18::1]:8080/x>',
       '2600:1f18::1 ipv6 Valid <2600:1f18::1>',
-      `https://evil-example.com/pay?id=7 url Valid <${SAFELINK}>`,
       "eur02.safelinks.protection.outlook.com dns Domain is a link wrapper's or VirusTotal's <eur02.safelinks.protection.outlook.com>",
+      'https://evil-example.com/pay?id=7 url Valid <https%3A%2F%2Fevil-example.com%2Fpay%3Fid%3D7>',
     ]);
   });
 });
@@ -201,6 +204,7 @@ describe('ioc-enrich enrich on real-world text', () => {
       ['https://evil-example.com/pay?id=7', 'looked up', ''],
       ['http://evil-example.org/login', 'looked up', ''],
       ['https://evil-example.net/a?b=1#c', 'looked up', ''],
+      [REDIRECT, 'looked up', ''],
       ['http://evil-example.info/x', 'looked up', ''],
       ['xn--paypl-7ve.com', 'looked up', 'Lookalike'],
     ]);

@@ -69,61 +69,86 @@ describe('Unicode domains are read whole and reported as their punycode', () => 
 });
 
 describe('wrapped links give their target, and the wrapper no row', () => {
+  const safeLink =
+    'https://eur02.safelinks.protection.outlook.com/?url=https%3A%2F%2Fevil-example.com%2Fpay%3Fid%3D7&data=05%7C01%7Cbob%40corp.com&sdata=abc%3D&reserved=0';
   it.each([
+    // SafeLinks gives no row: its target, percent-encoded in its query, is a candidate of its own.
     [
       'Microsoft SafeLinks',
-      'https://eur02.safelinks.protection.outlook.com/?url=https%3A%2F%2Fevil-example.com%2Fpay%3Fid%3D7&data=05%7C01%7Cbob%40corp.com&sdata=abc%3D&reserved=0',
-      'url:https://evil-example.com/pay?id=7',
+      safeLink,
+      ['url:https://evil-example.com/pay?id=7 Valid <https%3A%2F%2Fevil-example.com%2Fpay%3Fid%3D7>'],
     ],
     [
       'Proofpoint URL Defense v2',
       'https://urldefense.proofpoint.com/v2/url?u=https-3A__evil-2Dexample.com_pay-3Fid-3D7&d=DwMFaQ&c=abc&r=def&m=ghi&s=jkl&e=',
-      'url:https://evil-example.com/pay?id=7',
+      [
+        'url:https://evil-example.com/pay?id=7 Valid <https://urldefense.proofpoint.com/v2/url?u=https-3A__evil-2Dexample.com_pay-3Fid-3D7&d=DwMFaQ&c=abc&r=def&m=ghi&s=jkl&e=>',
+      ],
     ],
     [
       'Proofpoint URL Defense v3, a replaced character',
       'https://urldefense.com/v3/__https://evil-example.com/pay?id=7*top__;Iw!!ABCD!efgh$',
-      'url:https://evil-example.com/pay?id=7#top',
+      [
+        'url:https://evil-example.com/pay?id=7#top Valid <https://urldefense.com/v3/__https://evil-example.com/pay?id=7*top__;Iw!!ABCD!efgh$>',
+      ],
     ],
     [
       'Proofpoint URL Defense v3, a run of replaced characters',
       'https://urldefense.com/v3/__https://evil-example.com/a**Bb__;JSUl!!ABCD!efgh$',
-      'url:https://evil-example.com/a%%%b',
-    ],
-    [
-      'a redirector (?url=)',
-      'https://www.google.com/url?q=http%3A%2F%2Fevil-example.com%2Fx&sa=D',
-      'url:http://evil-example.com/x',
-    ],
-    [
-      'a tracker (?redirect=)',
-      'https://t.mailer.com/c?redirect=https%3A%2F%2Fevil-example.com%2F',
-      'url:https://evil-example.com/',
+      [
+        'url:https://evil-example.com/a%%%b Valid <https://urldefense.com/v3/__https://evil-example.com/a**Bb__;JSUl!!ABCD!efgh$>',
+      ],
     ],
     [
       'SafeLinks around Proofpoint',
       `https://nam02.safelinks.protection.outlook.com/?url=${encodeURIComponent('https://urldefense.com/v3/__https://evil-example.com/x__;!!A$')}&data=1`,
-      'url:https://evil-example.com/x',
+      [
+        'url:https://evil-example.com/x Valid <https%3A%2F%2Furldefense.com%2Fv3%2F__https%3A%2F%2Fevil-example.com%2Fx__%3B!!A%24>',
+      ],
+    ],
+    // Any other URL with a URL in its query: both (the outer host may be the attacker's own page).
+    [
+      'a redirector (?q=)',
+      'https://www.google.com/url?q=http%3A%2F%2Fevil-example.com%2Fx&sa=D',
+      [
+        'url:https://www.google.com/url?q=http%3A%2F%2Fevil-example.com%2Fx&sa=D Valid <https://www.google.com/url?q=http%3A%2F%2Fevil-example.com%2Fx&sa=D>',
+        'url:http://evil-example.com/x Valid <http%3A%2F%2Fevil-example.com%2Fx>',
+      ],
+    ],
+    [
+      "a phishing page's own redirect, not encoded",
+      'https://phish-example.com/login?redirect=https://phish-example.com/done&x=1',
+      [
+        'url:https://phish-example.com/login?redirect=https://phish-example.com/done&x=1 Valid <https://phish-example.com/login?redirect=https://phish-example.com/done&x=1>',
+        'url:https://phish-example.com/done Valid <https://phish-example.com/done>',
+      ],
     ],
   ])('%s', (_name, text, expected) => {
-    const [row] = rows(`Link: ${text} end`);
-    expect(row).toBe(`${expected} Valid <${text}>`);
-    expect(rows(`Link: ${text} end`)).toHaveLength(1);
+    expect(rows(`Link: ${text} end`)).toEqual(expected);
   });
 
   it('rejects the wrapper hosts as dns observables (with --url-hosts-as-dns, or in text)', () => {
     expect(rows('https://eur02.safelinks.protection.outlook.com/?url=https%3A%2F%2Fevil-example.com%2F', true)).toEqual(
       [
-        'url:https://evil-example.com/ Valid <https://eur02.safelinks.protection.outlook.com/?url=https%3A%2F%2Fevil-example.com%2F>',
         "dns:eur02.safelinks.protection.outlook.com Domain is a link wrapper's or VirusTotal's <eur02.safelinks.protection.outlook.com>",
+        'url:https://evil-example.com/ Valid <https%3A%2F%2Fevil-example.com%2F>',
       ],
     );
   });
 
   it('screens the target as any URL is screened', () => {
     expect(rows('https://www.google.com/url?q=http%3A%2F%2F10.0.0.5%2Fx')).toEqual([
-      'url:http://10.0.0.5/x Host part of URL is a private IP address <https://www.google.com/url?q=http%3A%2F%2F10.0.0.5%2Fx>',
+      'url:https://www.google.com/url?q=http%3A%2F%2F10.0.0.5%2Fx Valid <https://www.google.com/url?q=http%3A%2F%2F10.0.0.5%2Fx>',
+      'url:http://10.0.0.5/x Host part of URL is a private IP address <http%3A%2F%2F10.0.0.5%2Fx>',
     ]);
+  });
+
+  it('gives a pre-typed SafeLinks URL its target (one row per typed row)', () => {
+    expect(screenValue('url', safeLink)).toEqual({
+      accepted: true,
+      type: 'url',
+      value: 'https://evil-example.com/pay?id=7',
+    });
   });
 });
 
