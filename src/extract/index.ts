@@ -177,9 +177,7 @@ function hashKey(text: string, start: number): string {
   while (keyStart > 0 && start - keyStart <= MAX_HASH_KEY + 1 && isWordChar(text.charCodeAt(keyStart - 1))) {
     keyStart -= 1;
   }
-  if (keyStart === start - 1 || isWordChar(text.charCodeAt(keyStart - 1)) || text.charCodeAt(keyStart) >= 128) {
-    return '';
-  }
+  if (keyStart === start - 1 || isWordChar(text.charCodeAt(keyStart - 1))) return '';
   const key = text.slice(keyStart, start - 1).toLowerCase();
   return isTellingHashKey(key) ? key + HASH_KEY_SEPARATOR : '';
 }
