@@ -1407,10 +1407,8 @@ bool isEmbeddedUrlAt(const Pass& p, long at, long end) {
 }
 
 // src/extract/index.ts scanEmbeddedUrls: the URLs in a URL's query, each a url candidate of its own.
-void scanEmbeddedUrls(Pass& p, long from, long end) {
-  long at = from;
-  while (at < end && p.at(at) != '?') at += 1;
-  for (; at < end && !p.engine->failed; at += 1) {
+void scanEmbeddedUrls(Pass& p, long query, long end) {
+  for (long at = query; at < end && !p.engine->failed; at += 1) {
     if (p.at(at) != EQUALS || !isEmbeddedUrlAt(p, at + 1, end)) continue;
     long valueEnd = at + 1;
     while (valueEnd < end && p.at(valueEnd) != '&' && p.at(valueEnd) != '#') valueEnd += 1;
@@ -1444,9 +1442,12 @@ void emitUrlHost(Pass& p, long hostStart, long hostEnd) {
 long scanUrl(Pass& p, long start, long colon) {
   if (hasEmptyHost(p, colon + 3) && !(colon - start == 4 && matchesAt(p, start, "file"))) return colon + 3;
   long end = colon + 3;
+  long query = -1;  // the first `?`, noted on the way
   while (end < p.length && (p.cls(end) & URL_CHAR) != 0) {
+    int code = p.at(end);
     // `](`: a Markdown link's text ends here and its target follows.
-    if (p.at(end) == 93 && p.at(end + 1) == 40) break;
+    if (code == 93 && p.at(end + 1) == 40) break;
+    if (code == '?' && query == -1) query = end;
     end += 1;
   }
   end = trimUrlEnd(p, colon + 3, end);
@@ -1461,7 +1462,7 @@ long scanUrl(Pass& p, long start, long colon) {
   for (long i = parts.hostStart; i < parts.hostEnd; ++i) url[static_cast<size_t>(i - start)] = static_cast<char>(lower(p.text[i]));
   emit(p, URL, reinterpret_cast<const uint8_t*>(url.data()), url.size(), start, end);
   if (p.engine->hostsAsDns && !p.engine->failed) emitUrlHost(p, parts.hostStart, parts.hostEnd);
-  scanEmbeddedUrls(p, parts.hostEnd, end);
+  if (query != -1) scanEmbeddedUrls(p, query, end);
   return end;
 }
 

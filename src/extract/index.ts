@@ -232,6 +232,8 @@ function isVersionContext(text: string, start: number): boolean {
 
 /** Adobe's product names, which put a version after `DC `: `Reader DC 21.1.20.155`, case as Adobe writes them. */
 function isAdobeVersion(text: string, start: number): boolean {
+  // `C ` first: this runs for every dotted quad.
+  if (text.charCodeAt(start - 2) !== 67 || text.charCodeAt(start - 1) !== 32) return false;
   return text.startsWith('Reader DC ', start - 10) || text.startsWith('Acrobat DC ', start - 11);
 }
 
@@ -504,9 +506,13 @@ function scanUrl(pass: Pass, start: number, colon: number): number {
   if (hasEmptyHost(text, colon + 3) && !(colon - start === 4 && text.slice(start, colon).toLowerCase() === 'file'))
     return colon + 3;
   let end = colon + 3;
+  // The first `?`, noted on the way: only a URL with a query is searched for the URLs in it.
+  let query = -1;
   while (end < text.length && (classOf(text.charCodeAt(end)) & URL_CHAR) !== 0) {
+    const code = text.charCodeAt(end);
     // `](`: a Markdown link's text ends here and its target follows (`[https://a/x](https://a/x)`).
-    if (text.charCodeAt(end) === 93 && text.charCodeAt(end + 1) === 40) break;
+    if (code === 93 && text.charCodeAt(end + 1) === 40) break;
+    if (code === 63 && query === -1) query = end;
     end += 1;
   }
   end = trimUrlEnd(text, colon + 3, end);
@@ -516,7 +522,7 @@ function scanUrl(pass: Pass, start: number, colon: number): number {
   }
   emit(pass, 'url', normaliseUrl(text, parts, end), start, end);
   if (pass.urlHostsAsDns) emitUrlHost(pass, parts.hostStart, parts.hostEnd);
-  scanEmbeddedUrls(pass, parts.hostEnd, end);
+  if (query !== -1) scanEmbeddedUrls(pass, query, end);
   return end;
 }
 
@@ -538,15 +544,13 @@ function isEmbeddedUrlAt(text: string, at: number, end: number): boolean {
 }
 
 /**
- * URLs in the query of the URL that ends at `end` (its authority ends at `from`): a `=` followed by an http(s) URL,
+ * URLs in the query (from its `?` at `query`) of the URL that ends at `end`: a `=` followed by an http(s) URL,
  * plain or percent-encoded (`?url=http%3A%2F%2Fevil.example%2F`), starts one, which runs to the next `&`, `#` or
  * the URL's end. Each is a url candidate of its own, after the URL (screening decodes it; see unwrap.ts).
  */
-function scanEmbeddedUrls(pass: Pass, from: number, end: number): void {
+function scanEmbeddedUrls(pass: Pass, query: number, end: number): void {
   const { text } = pass;
-  let at = from;
-  while (at < end && text.charCodeAt(at) !== 63) at += 1;
-  for (; at < end; at += 1) {
+  for (let at = query; at < end; at += 1) {
     if (text.charCodeAt(at) !== EQUALS || !isEmbeddedUrlAt(text, at + 1, end)) continue;
     let valueEnd = at + 1;
     while (valueEnd < end && text.charCodeAt(valueEnd) !== 38 && text.charCodeAt(valueEnd) !== 35) valueEnd += 1;

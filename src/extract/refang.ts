@@ -229,7 +229,8 @@ function findEdits(text: string): number[] | null {
   let round = text.indexOf('(');
   let curly = text.indexOf('{');
   let colon = text.indexOf(':');
-  let backslash = text.indexOf('\\');
+  // Only an escaped dot can start an edit: searched as the pair, Windows paths' other backslashes are skipped.
+  let backslash = text.indexOf('\\.');
   /** The end of the last run of escaped dots looked at: no backslash before it is looked at again. */
   let escapedFloor = 0;
   for (;;) {
@@ -244,7 +245,7 @@ function findEdits(text: string): number[] | null {
     else if (position === round) round = text.indexOf('(', position + 1);
     else if (position === curly) curly = text.indexOf('{', position + 1);
     else if (position === colon) colon = text.indexOf(':', position + 1);
-    else backslash = text.indexOf('\\', position + 1);
+    else backslash = text.indexOf('\\.', position + 1);
     if (position < floor) continue;
     if (text.charCodeAt(position) === BACKSLASH) {
       if (position < escapedFloor || text.charCodeAt(position + 1) !== DOT) continue;

@@ -233,6 +233,7 @@ const PIECES = [
   // Issue 12's constructs: Unicode names (a field with any non-ASCII byte goes to JavaScript whole), wrapped and
   // Markdown links, VirusTotal links, context keys before hashes and addresses, file names, escaped dots.
   'paypаl',
+  'xn--paypl-7ve.com',
   'bücher',
   'пример.рф',
   '访问',
@@ -330,6 +331,8 @@ function randomCsv(seed: number, rows: number): string {
 
 describe.skipIf(!nativeAvailable())('the native engine gives what the JavaScript engine gives', () => {
   it('random lines of the pieces extraction decides on, as CSV and as JSON lines', async () => {
+    const statuses = new Set<string>();
+    let notes = 0;
     for (const seed of [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]) {
       const path = file(randomText(seed, 4000), '.txt');
       const outcome = await same(path, {
@@ -339,19 +342,21 @@ describe.skipIf(!nativeAvailable())('the native engine gives what the JavaScript
       });
       expect(outcome.stats.occurrences).toBeGreaterThan(1000);
       expect(outcome.stats.valid).toBeGreaterThan(100);
-      // The new rules are reached (in both engines, compared above).
-      expect(Object.keys(outcome.stats.rejected)).toEqual(
-        expect.arrayContaining([
-          'IP address is a version number',
-          'IP address is multicast',
-          'Hash is not a file hash (imphash)',
-          'Known benign hash (empty file)',
-          'Domain is a reverse-DNS name',
-          'Host part of URL has no public suffix',
-        ]),
-      );
-      expect(outcome.output).toMatch(/,Lookalike$|"Note":"Lookalike"/m);
+      for (const status of Object.keys(outcome.stats.rejected)) statuses.add(status);
+      notes += outcome.output.match(/,Lookalike$|"Note":"Lookalike"/gm)?.length ?? 0;
     }
+    // The new rules are reached (in both engines, compared above).
+    expect([...statuses]).toEqual(
+      expect.arrayContaining([
+        'IP address is a version number',
+        'IP address is multicast',
+        'Hash is not a file hash (imphash)',
+        'Known benign hash (empty file)',
+        'Domain is a reverse-DNS name',
+        'Host part of URL has no public suffix',
+      ]),
+    );
+    expect(notes).toBeGreaterThan(0);
   });
 
   it('random CSV with multi-line quoted fields and an index column that needs quoting', async () => {
