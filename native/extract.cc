@@ -7,8 +7,10 @@
 // or an object per occurrence.
 //
 // What stays in JavaScript, and is called back for: everything decided once per distinct value (screening, the
-// allowlist, the public-suffix test of a domain, IPv6 validation and canonical form), and the extraction of a
-// field with a non-ASCII byte (JavaScript's offsets count UTF-16 code units, and its lower-casing is Unicode's).
+// allowlist, the public-suffix test of a domain, IPv6 validation and canonical form, unwrapping links, the
+// lookalike test), and the extraction of a field with a non-ASCII byte (JavaScript's offsets count UTF-16 code
+// units, its lower-casing is Unicode's, and internationalised names are read there, with node:url's IDNA). The
+// context the scan sees around a candidate (src/extract/context.ts) goes to screening in the value.
 // So the rules of screening live in one place, src/screen.ts and src/extract; this file is a port of
 // src/extract/refang.ts (finding the edits and the offset map), src/extract/index.ts (the scan of refanged ASCII
 // text), the verdict table of src/occurrences.ts and the row format of src/parallel/chunk-extract.ts. A change to
@@ -264,8 +266,9 @@ constexpr size_t MEMO_LIMIT = 100000;
 // The memos of the domain-kind, top-level-label and IPv6 calls.
 constexpr size_t CALL_MEMO_LIMIT = 100000;
 
-// Domain kinds (src/extract/domain.ts DomainKind).
-constexpr int KIND_NONE = 0, KIND_FILE_EXTENSION = 2;
+// Domain kinds (src/extract/domain.ts DomainKind), and the flag src/native/engine.ts (nativeDomainKind) adds when
+// screening has more to say of the name than "accepted as it is".
+constexpr int KIND_NONE = 0, KIND_FILE_EXTENSION = 2, KIND_SOURCE_FILE = 3, KIND_SCREEN_IT = 4;
 
 struct Observable {
   uint32_t off;  // key offset in the verdict table's arena (tag byte first)
@@ -273,6 +276,7 @@ struct Observable {
   uint8_t type;
   uint8_t allowlisted;
   uint8_t seen;
+  uint8_t note;  // index in Engine::notes (0: none)
 };
 
 struct Rejection {
@@ -288,6 +292,8 @@ struct Status {
 };
 
 constexpr int32_t FAILED = INT32_MIN;
+// The verdict of a value that gives no row (a link wrapper whose target has a row of its own).
+constexpr int32_t SILENT = INT32_MIN + 1;
 
 // V8's longest string (String::kMaxLength on 64-bit): the JavaScript engine cannot read a longer line.
 constexpr size_t MAX_STRING_LENGTH = 0x1fffffe8;
@@ -365,8 +371,13 @@ class Engine {
   bool hostsAsDns = false;
   bool hasAllowlist = true;
   napi_env env = nullptr;
-  napi_ref screenFn = nullptr, extractFn = nullptr, domainFn = nullptr, ipv6Fn = nullptr, tldFn = nullptr;
+  napi_ref screenFn = nullptr, extractFn = nullptr, domainFn = nullptr, ipv6Fn = nullptr, tldFn = nullptr,
+           hashKeyFn = nullptr;
   bool failed = false;
+  // Set by the scan while it emits a dns candidate whose domain kind said nothing is left to screen (see resolve).
+  bool vouched = false;
+  // Note column texts (ScreenNote in src/screen.ts); the first is none.
+  std::vector<std::string> notes{std::string()};
 
   std::string out;
   std::string indexCell;
@@ -419,10 +430,12 @@ class Engine {
     // After a failed call nothing more is written: the JavaScript engine stops at the occurrence that failed.
     if (failed) return;
     int32_t id = resolve(type, value, valueLength);
-    if (id == FAILED || failed) return;
+    if (id == FAILED || id == SILENT || failed) return;
     occurrences++;
+    const std::string* note = &notes[0];
     if (id >= 0) {
       Observable& o = observables_[static_cast<size_t>(id)];
+      note = &notes[o.note];
       const uint8_t* key = verdicts_.keyAt(o.off);
       if (csv) {
         appendCsvCell(out, key, o.len);
@@ -461,6 +474,8 @@ class Engine {
       out.append(fieldCell);
       out.push_back(',');
       appendCsvCell(out, original, originalLength);
+      out.push_back(',');
+      out.append(*note);
       out.push_back('\n');
     } else {
       out.append("\",\"SourceIndex\":");
@@ -469,7 +484,9 @@ class Engine {
       out.append(fieldCell);
       out.append(",\"SourceText\":");
       appendJsonCell(out, original, originalLength);
-      out.append("}\n");
+      out.append(",\"Note\":\"");
+      out.append(*note);
+      out.append("\"}\n");
     }
   }
 
@@ -490,6 +507,18 @@ class Engine {
       return napi_get_value_int32(env, result, &value) == napi_ok;
     });
     return kind;
+  }
+
+  // src/extract/context.ts isTellingHashKey, memoised: a handful of distinct keys stand for every keyed hash.
+  bool isTellingHashKey(const uint8_t* key, size_t n) {
+    int32_t telling = 0;
+    memoised(hashKeys_, hashKeyFn, key, n, telling, [this](napi_value result, int32_t& value) {
+      bool answer = false;
+      napi_get_value_bool(env, result, &answer);
+      value = answer ? 1 : 0;
+      return true;
+    });
+    return telling != 0;
   }
 
   bool tldMayBeIcann(const uint8_t* label, size_t n) {
@@ -626,6 +655,16 @@ class Engine {
     }
   }
 
+  // The index of a Note text in `notes` (a handful at most).
+  uint8_t noteId(const std::string& text) {
+    for (size_t i = 0; i < notes.size(); ++i) {
+      if (notes[i] == text) return static_cast<uint8_t>(i);
+    }
+    if (notes.size() >= 255) return 0;
+    notes.push_back(text);
+    return static_cast<uint8_t>(notes.size() - 1);
+  }
+
   // The id of a status text: a map, since a status can name its value (`Could not obtain scheme or host from
   // file:///x0`), so there can be as many as values (a list searched each time was quadratic: found in review).
   int32_t statusId(const std::string& text) {
@@ -652,10 +691,11 @@ class Engine {
   std::string rejectionHeads_;
   Table domains_;
   Table tlds_;
+  Table hashKeys_;
   Table ipv6s_;
   std::vector<std::string> ipv6Canonical_;
 
-  int32_t observable(uint8_t type, const uint8_t* value, size_t n, bool isAllowlisted) {
+  int32_t observable(uint8_t type, const uint8_t* value, size_t n, bool isAllowlisted, uint8_t note = 0) {
     uint64_t hash = hashOf(type, value, n);
     Slot* slot = verdicts_.find(hash, type, value, n);
     if (slot->hash != 0 && slot->memo == 0) return slot->value;
@@ -672,7 +712,7 @@ class Engine {
       }
       slot = verdicts_.find(hash, type, value, n);
     }
-    observables_.push_back(Observable{slot->off, static_cast<uint32_t>(n), type, static_cast<uint8_t>(isAllowlisted ? 1 : 0), 0});
+    observables_.push_back(Observable{slot->off, static_cast<uint32_t>(n), type, static_cast<uint8_t>(isAllowlisted ? 1 : 0), 0, note});
     return id;
   }
 
@@ -686,7 +726,7 @@ class Engine {
     if (verdicts_.memoCount() >= MEMO_LIMIT) {
       rebuild();
       // Rejections are only referred to by memo entries: they go with them.
-      if (id >= 0) {
+      if (id >= 0 || id == SILENT) {
         rejections_.clear();
         rejectionHeads_.clear();
       } else {
@@ -714,8 +754,9 @@ class Engine {
     if (slot->hash != 0) return slot->value;
     // An extracted dns candidate is a lower-case public domain without a trailing dot (extraction tested it with
     // the same domain kind screening uses), which screenDns (src/screen.ts) accepts as it is: only the allowlist
-    // could still say otherwise. A quarter of the first sightings in logs, spared a call.
-    if (type == DNS && !hasAllowlist) return observable(DNS, value, n, false);
+    // could still say otherwise. A quarter of the first sightings in logs, spared a call. Only a name the scan
+    // found itself, whose domain kind said that screening has nothing more to say (`vouched`).
+    if (type == DNS && !hasAllowlist && vouched) return observable(DNS, value, n, false);
     Scope scope(env);
     return screen(type, value, n);
   }
@@ -737,13 +778,14 @@ class Engine {
       failed = true;
       return FAILED;
     }
-    // 1 or 2: accepted as it is (2: allowlisted); else [1, type index, observable, allowlisted] or
-    // [0, type name, value, status].
+    // 1 or 2: accepted as it is (2: allowlisted); 0: no row; else [1, type index, observable, allowlisted, note]
+    // or [0, type name, value, status].
     napi_valuetype kind;
     napi_typeof(env, result, &kind);
     if (kind == napi_number) {
       int32_t code = 0;
       napi_get_value_int32(env, result, &code);
+      if (code == 0) return remember(type, value, n, SILENT);
       return observable(type, value, n, code == 2);
     }
     napi_value element;
@@ -761,7 +803,10 @@ class Engine {
       napi_get_value_int32(env, element, &outType);
       napi_get_element(env, result, 3, &element);
       napi_get_value_bool(env, element, &isAllowlisted);
-      int32_t id = observable(static_cast<uint8_t>(outType), outBytes, outValue.size(), isAllowlisted);
+      std::string noteText;
+      napi_get_element(env, result, 4, &element);
+      if (!stringOf(element, noteText)) return FAILED;
+      int32_t id = observable(static_cast<uint8_t>(outType), outBytes, outValue.size(), isAllowlisted, noteId(noteText));
       if (id == FAILED) return FAILED;
       bool same = outType == type && outValue.size() == n && std::memcmp(outBytes, value, n) == 0;
       return same ? id : remember(type, value, n, id);
@@ -849,6 +894,9 @@ bool bracketAt(const Pass& p, long position, Found& found) {
   int open = p.at(position);
   if (open != 91 && open != 40 && open != 123) return false;
   long inner = position + 1;
+  int second = p.at(inner);
+  bool doubled = second == 91 || second == 40 || second == 123;
+  if (doubled) inner += 1;
   if (p.at(inner) == 32) inner += 1;
   int first = p.at(inner);
   if (!(first == 46 || first == 64 || first == 58 || first == 47 || (first | 0x20) == 0x64 || (first | 0x20) == 0x61)) return false;
@@ -859,6 +907,11 @@ bool bracketAt(const Pass& p, long position, Found& found) {
     int close = p.at(end);
     if (close != 93 && close != 41 && close != 125) continue;
     end += 1;
+    if (doubled) {
+      close = p.at(end);
+      if (close != 93 && close != 41 && close != 125) continue;
+      end += 1;
+    }
     long start = position;
     if (form.replacement == 0 && p.at(start - 1) == 32 && p.at(end) == 32) {
       start -= 1;
@@ -875,7 +928,55 @@ bool TRIGGER[256];
 
 void initTriggers() {
   for (int code = 0x80; code < 256; ++code) TRIGGER[code] = true;
-  TRIGGER['['] = TRIGGER['('] = TRIGGER['{'] = TRIGGER[':'] = true;
+  TRIGGER['['] = TRIGGER['('] = TRIGGER['{'] = TRIGGER[':'] = TRIGGER['\\'] = true;
+}
+
+bool isHostCode(int code) { return isAlphanumeric(code) || code == 45 || code == 95; }
+
+struct EscapedRun {
+  long start, end;
+  bool refang;
+};
+
+// src/extract/refang.ts escapedRun: the run of host characters and escaped dots around the `\.` at `position`.
+EscapedRun escapedRun(const Pass& p, long position, long floor, bool schemeAtFloor) {
+  long start = position;
+  bool allEscaped = true, host = false;
+  for (;;) {
+    if (start <= floor) break;
+    int code = p.at(start - 1);
+    if (isHostCode(code)) {
+      host = true;
+      start -= 1;
+    } else if (code == '.') {
+      if (p.at(start - 2) == '\\' && start - 1 > floor) {
+        start -= 2;
+      } else {
+        allEscaped = false;
+        start -= 1;
+      }
+    } else {
+      break;
+    }
+  }
+  long end = position;
+  for (;;) {
+    int code = p.at(end);
+    if (isHostCode(code)) {
+      host = true;
+      end += 1;
+    } else if (code == '\\' && p.at(end + 1) == '.') {
+      end += 2;
+    } else if (code == '.') {
+      allEscaped = false;
+      end += 1;
+    } else {
+      break;
+    }
+  }
+  bool touched = p.at(start - 1) == '\\' || p.at(end) == '\\';
+  bool afterScheme = (schemeAtFloor && start == floor) || (p.at(start - 1) == '/' && p.at(start - 2) == '/');
+  return EscapedRun{start, end, host && (afterScheme || (allEscaped && !touched))};
 }
 
 // findEdits of src/extract/refang.ts: the edits that refang the field, in order and not overlapping. Returns false
@@ -883,12 +984,25 @@ void initTriggers() {
 bool findEdits(const Pass& p, std::vector<Found>& edits) {
   edits.clear();
   long floor = 0;
+  long escapedFloor = 0;
   Found found{0, 0, 0};
   for (long position = 0; position < p.length; ++position) {
     uint8_t code = p.text[position];
     if (!TRIGGER[code]) continue;
     if (code >= 0x80) return false;
     if (position < floor) continue;
+    if (code == '\\') {
+      if (position < escapedFloor || p.at(position + 1) != '.') continue;
+      bool scheme = !edits.empty() && edits.back().end == floor && edits.back().replacement == 2;
+      EscapedRun run = escapedRun(p, position, floor, scheme);
+      escapedFloor = run.end;
+      if (!run.refang) continue;
+      for (long at = run.start; at < run.end; ++at) {
+        if (p.at(at) == '\\') edits.push_back(Found{at, at + 2, 0});
+      }
+      floor = run.end;
+      continue;
+    }
     if (code == ':') {
       if (schemeBefore(p, position, floor, found)) {
         edits.push_back(found);
@@ -930,6 +1044,28 @@ void lowered(const Pass& p, long start, long end, std::string& into) {
   for (long i = start; i < end; ++i) into[static_cast<size_t>(i - start)] = static_cast<char>(lower(p.text[i]));
 }
 
+// src/extract/context.ts: what the scan passes to screening before a value (MAX_HASH_KEY, VERSION_PREFIX).
+constexpr long MAX_HASH_KEY = 24;
+const char* const VERSION_PREFIX = "version/";
+constexpr int EQUALS = 61, BACKSLASH = 92;
+
+bool isWordChar(int code) { return (CLASS[code] & ALNUM) != 0 || code == 95; }
+
+// src/extract/index.ts hashKey: `key=` (lower case) appended to `into` when the hash at `start` follows `key=` and
+// the key tells screening something.
+void hashKey(const Pass& p, long start, std::string& into) {
+  if (p.at(start - 1) != EQUALS) return;
+  long keyStart = start - 1;
+  while (keyStart > 0 && start - keyStart <= MAX_HASH_KEY + 1 && isWordChar(p.at(keyStart - 1))) keyStart -= 1;
+  if (keyStart == start - 1 || isWordChar(p.at(keyStart - 1))) return;
+  for (long i = keyStart; i < start - 1; ++i) into.push_back(static_cast<char>(lower(p.text[i])));
+  if (!p.engine->isTellingHashKey(reinterpret_cast<const uint8_t*>(into.data()), into.size())) {
+    into.clear();
+    return;
+  }
+  into.push_back('=');
+}
+
 void scanHashes(Pass& p, long start, long end) {
   long index = start;
   std::string& value = p.engine->scratchHash;
@@ -946,13 +1082,18 @@ void scanHashes(Pass& p, long start, long end) {
     long length = index - runStart;
     int type = length == 32 ? MD5 : length == 40 ? SHA1 : length == 64 ? SHA256 : -1;
     if (allHex && type >= 0) {
-      lowered(p, runStart, index, value);
+      value.clear();
+      hashKey(p, runStart, value);
+      size_t keyLength = value.size();
+      value.resize(keyLength + static_cast<size_t>(length));
+      for (long i = runStart; i < index; ++i) value[keyLength + static_cast<size_t>(i - runStart)] = static_cast<char>(lower(p.text[i]));
       emit(p, static_cast<uint8_t>(type), reinterpret_cast<const uint8_t*>(value.data()), value.size(), runStart, index);
     }
   }
 }
 
-bool tryIpv4(Pass& p, long start, long end) {
+// src/extract/index.ts isDottedQuad.
+bool isDottedQuad(const Pass& p, long start, long end) {
   if (end - start > 15 || end - start < 7) return false;
   int parts = 0, digits = 0, part = 0;
   for (long index = start; index <= end; index += 1) {
@@ -963,15 +1104,73 @@ bool tryIpv4(Pass& p, long start, long end) {
       digits = 0;
       part = 0;
     } else {
+      if (code < 48 || code > 57) return false;
       digits += 1;
       part = part * 10 + code - 48;
       if (digits > 3) return false;
     }
   }
-  if (parts != 4) return false;
+  return parts == 4;
+}
+
+// True when `word` (lower case) ends just before `end` (src/extract/index.ts endsWithAt).
+bool endsWithAt(const Pass& p, long end, const char* word) {
+  long length = static_cast<long>(std::strlen(word));
+  if (end < length) return false;
+  for (long i = 0; i < length; ++i) {
+    if ((p.at(end - length + i) | 0x20) != word[i]) return false;
+  }
+  return true;
+}
+
+bool startsWithAt(const Pass& p, long at, const char* word) {
+  long length = static_cast<long>(std::strlen(word));
+  if (at < 0 || at + length > p.length) return false;
+  return std::memcmp(p.text + at, word, static_cast<size_t>(length)) == 0;
+}
+
+constexpr long VERSION_CONTEXT = 64;
+
+bool isVersionSeparator(int code) { return code == 32 || code == 9 || code == EQUALS || code == COLON || code == 34 || code == 39; }
+
+// src/extract/index.ts isVersionContext.
+bool isVersionContext(const Pass& p, long start) {
+  int before = p.at(start - 1);
+  if (before == SLASH) {
+    long tokenStart = start - 1;
+    bool lowerSeen = false;
+    while (tokenStart > 0 && start - tokenStart < VERSION_CONTEXT) {
+      int code = p.at(tokenStart - 1);
+      if ((CLASS[code] & HOST) == 0 || code >= 128) break;
+      if (code >= 97 && code <= 122) lowerSeen = true;
+      tokenStart -= 1;
+    }
+    int previous = p.at(tokenStart - 1);
+    return lowerSeen && (p.cls(tokenStart) & LETTER) != 0 && previous != SLASH && previous != BACKSLASH;
+  }
+  if (startsWithAt(p, start - 10, "Reader DC ") || startsWithAt(p, start - 11, "Acrobat DC ")) return true;
+  long wordEnd = start;
+  while (wordEnd > 0 && start - wordEnd < 4 && isVersionSeparator(p.at(wordEnd - 1))) wordEnd -= 1;
+  if (wordEnd == start) return false;
+  long wordStart = wordEnd;
+  while (wordStart > 0 && wordEnd - wordStart < VERSION_CONTEXT && (p.cls(wordStart - 1) & LETTER) != 0) wordStart -= 1;
+  long length = wordEnd - wordStart;
+  if (length >= 7 && endsWithAt(p, wordEnd, "version")) return true;
+  return (length == 3 && endsWithAt(p, wordEnd, "ver")) || (length == 5 && endsWithAt(p, wordEnd, "build"));
+}
+
+bool tryIpv4(Pass& p, long start, long end) {
+  if (!isDottedQuad(p, start, end)) return false;
   if (start >= 2 && p.at(start - 1) == SLASH && p.at(end - 1) == 48 && p.at(end - 2) == DOT && p.at(end - 3) == 48 &&
       p.at(end - 4) == DOT && (p.cls(start - 2) & LETTER) != 0) {
     return false;
+  }
+  if (isVersionContext(p, start)) {
+    std::string& value = p.engine->scratchHash;
+    value.assign(VERSION_PREFIX);
+    value.append(reinterpret_cast<const char*>(p.text) + start, static_cast<size_t>(end - start));
+    emit(p, IPV4, reinterpret_cast<const uint8_t*>(value.data()), value.size(), start, end);
+    return true;
   }
   emit(p, IPV4, p.text + start, static_cast<size_t>(end - start), start, end);
   return true;
@@ -1021,20 +1220,55 @@ bool hasHostSyntax(const Pass& p, long start, long end) {
   return false;
 }
 
+bool isSpace(int code) { return code == 32 || code == 9; }
+
+// src/extract/index.ts isOptionAt.
+bool isOptionAt(const Pass& p, long at) {
+  if (p.at(at) != 45) return false;
+  int next = p.at(at + 1) == 45 ? p.at(at + 2) : p.at(at + 1);
+  return (CLASS[next] & LETTER) != 0;
+}
+
+constexpr long FILE_CONTEXT = 256;
+
+// src/extract/index.ts isFileContext.
+bool isFileContext(const Pass& p, long start, long end) {
+  int before = p.at(start - 1);
+  if (before == SLASH || before == BACKSLASH) return true;
+  long next = end;
+  while (next < p.length && next - end < 8 && isSpace(p.at(next))) next += 1;
+  if (next > end && isOptionAt(p, next)) return true;
+  long previousEnd = start;
+  while (previousEnd > 0 && start - previousEnd < 8 && isSpace(p.at(previousEnd - 1))) previousEnd -= 1;
+  if (previousEnd == start) return false;
+  long tokenStart = previousEnd;
+  while (tokenStart > 0 && previousEnd - tokenStart < FILE_CONTEXT && !isSpace(p.at(tokenStart - 1))) tokenStart -= 1;
+  return tokenStart < previousEnd && isOptionAt(p, tokenStart);
+}
+
+// A dns candidate the scan found, vouched for when its domain kind had nothing left to screen (Engine::resolve).
+void emitDns(Pass& p, int kind, const uint8_t* name, size_t n, long start, long end) {
+  p.engine->vouched = (kind & KIND_SCREEN_IT) == 0;
+  emit(p, DNS, name, n, start, end);
+  p.engine->vouched = false;
+}
+
 bool isDomainAt(Pass& p, long start, long end, long runEnd) {
   if (end - start < 3 || end - start > 253 || !hasHostSyntax(p, start, end)) return false;
   std::string& name = p.engine->scratchName;
   lowered(p, start, end, name);
   const uint8_t* bytes = reinterpret_cast<const uint8_t*>(name.data());
-  int kind = p.engine->domainKind(bytes, name.size());
+  int flags = p.engine->domainKind(bytes, name.size());
+  int kind = flags & ~KIND_SCREEN_IT;
   if (p.engine->failed || kind == KIND_NONE) return false;
   int after = runEnd == end ? p.at(end) : DOT;
   if (after == 61) return false;
-  if (kind == KIND_FILE_EXTENSION) {
+  if (kind == KIND_FILE_EXTENSION || kind == KIND_SOURCE_FILE) {
     bool port = after == COLON && (p.cls(end + 1) & DIGIT) != 0;
-    if (!port && name.compare(0, 4, "www.") != 0 && !wasDefanged(p, start, end)) return false;
+    bool host = port || name.compare(0, 4, "www.") == 0 || wasDefanged(p, start, end);
+    if (!host && (kind == KIND_FILE_EXTENSION || isFileContext(p, start, runEnd))) return false;
   }
-  emit(p, DNS, bytes, name.size(), start, end);
+  emitDns(p, flags, bytes, name.size(), start, end);
   return true;
 }
 
@@ -1134,7 +1368,8 @@ bool splitUrl(const Pass& p, long start, long end, UrlParts& parts) {
 }
 
 bool isUrlScheme(const Pass& p, long start, long end) {
-  static const char* const SCHEMES[] = {"http", "https", "ftp", "telnet", "ldap", "file"};
+  // src/extract/url.ts URL_SCHEMES.
+  static const char* const SCHEMES[] = {"http", "https", "ftp", "ftps", "sftp", "sftps", "telnet", "ldap", "file"};
   for (const char* scheme : SCHEMES) {
     if (static_cast<long>(std::strlen(scheme)) == end - start && matchesAt(p, start, scheme)) return true;
   }
@@ -1154,10 +1389,67 @@ bool hasEmptyHost(const Pass& p, long from) {
   return hostStart == end || p.at(hostStart) == COLON;
 }
 
+// src/extract/index.ts startsWithFolded.
+bool startsWithFolded(const Pass& p, long at, const char* word) {
+  for (long i = 0; word[i] != 0; ++i) {
+    if ((p.at(at + i) | 0x20) != word[i]) return false;
+  }
+  return true;
+}
+
+// src/extract/index.ts isEmbeddedUrlAt.
+bool isEmbeddedUrlAt(const Pass& p, long at, long end) {
+  if (!startsWithFolded(p, at, "http")) return false;
+  long next = at + 4;
+  if ((p.at(next) | 0x20) == 0x73) next += 1;
+  if (p.at(next) == COLON) return next + 3 < end && startsWithFolded(p, next, "://");
+  return next + 9 < end && startsWithFolded(p, next, "%3a%2f%2f");
+}
+
+// src/extract/index.ts scanEmbeddedUrls: the URLs in a URL's query, each a url candidate of its own.
+void scanEmbeddedUrls(Pass& p, long query, long end) {
+  for (long at = query; at < end && !p.engine->failed; at += 1) {
+    if (p.at(at) != EQUALS || !isEmbeddedUrlAt(p, at + 1, end)) continue;
+    long valueEnd = at + 1;
+    while (valueEnd < end && p.at(valueEnd) != '&' && p.at(valueEnd) != '#') valueEnd += 1;
+    emit(p, URL, p.text + at + 1, static_cast<size_t>(valueEnd - at - 1), at + 1, valueEnd);
+    at = valueEnd;
+  }
+}
+
+// src/extract/index.ts emitUrlHost: a URL's host as dns, ipv4 or ipv6 (urlHostsAsDns).
+void emitUrlHost(Pass& p, long hostStart, long hostEnd) {
+  if (p.at(hostStart) == 91) {
+    if (p.at(hostEnd - 1) != 93 || hostEnd - hostStart < 3) return;
+    std::string& canonical = p.engine->scratchCanonical;
+    if (p.engine->ipv6(p.text + hostStart + 1, static_cast<size_t>(hostEnd - hostStart - 2), canonical)) {
+      emit(p, IPV6, reinterpret_cast<const uint8_t*>(canonical.data()), canonical.size(), hostStart + 1, hostEnd - 1);
+    }
+    return;
+  }
+  if (isDottedQuad(p, hostStart, hostEnd)) {
+    emit(p, IPV4, p.text + hostStart, static_cast<size_t>(hostEnd - hostStart), hostStart, hostEnd);
+    return;
+  }
+  std::string& host = p.engine->scratchHost;
+  lowered(p, hostStart, hostEnd, host);
+  const uint8_t* bytes = reinterpret_cast<const uint8_t*>(host.data());
+  // isPublicDomain: the whole of publicDomainKind's tests, including its length and label checks.
+  int flags = p.engine->domainKind(bytes, host.size());
+  if ((flags & ~KIND_SCREEN_IT) != KIND_NONE) emitDns(p, flags, bytes, host.size(), hostStart, hostEnd);
+}
+
 long scanUrl(Pass& p, long start, long colon) {
   if (hasEmptyHost(p, colon + 3) && !(colon - start == 4 && matchesAt(p, start, "file"))) return colon + 3;
   long end = colon + 3;
-  while (end < p.length && (p.cls(end) & URL_CHAR) != 0) end += 1;
+  long query = -1;  // the first `?`, noted on the way
+  while (end < p.length && (p.cls(end) & URL_CHAR) != 0) {
+    int code = p.at(end);
+    // `](`: a Markdown link's text ends here and its target follows.
+    if (code == 93 && p.at(end + 1) == 40) break;
+    if (code == '?' && query == -1) query = end;
+    end += 1;
+  }
   end = trimUrlEnd(p, colon + 3, end);
   UrlParts parts;
   if (!splitUrl(p, start, end, parts)) return colon + 3;
@@ -1169,13 +1461,8 @@ long scanUrl(Pass& p, long start, long colon) {
   for (long i = start; i < parts.separator; ++i) url[static_cast<size_t>(i - start)] = static_cast<char>(lower(p.text[i]));
   for (long i = parts.hostStart; i < parts.hostEnd; ++i) url[static_cast<size_t>(i - start)] = static_cast<char>(lower(p.text[i]));
   emit(p, URL, reinterpret_cast<const uint8_t*>(url.data()), url.size(), start, end);
-  if (p.engine->hostsAsDns && !p.engine->failed) {
-    std::string& host = p.engine->scratchHost;
-    lowered(p, parts.hostStart, parts.hostEnd, host);
-    const uint8_t* bytes = reinterpret_cast<const uint8_t*>(host.data());
-    // isPublicDomain: the whole of publicDomainKind's tests, including its length and label checks.
-    if (p.engine->domainKind(bytes, host.size()) != KIND_NONE) emit(p, DNS, bytes, host.size(), parts.hostStart, parts.hostEnd);
-  }
+  if (p.engine->hostsAsDns && !p.engine->failed) emitUrlHost(p, parts.hostStart, parts.hostEnd);
+  if (query != -1) scanEmbeddedUrls(p, query, end);
   return end;
 }
 
@@ -1431,10 +1718,11 @@ bool flag(napi_env env, napi_value object, const char* name) {
   return result;
 }
 
-// create({ csv, urlHostsAsDns }, screen, extract, domainKind, ipv6, tldMayBeIcann) -> engine
+// create({ csv, urlHostsAsDns, allowlist }, screen, extract, domainKind, ipv6, tldMayBeIcann, isTellingHashKey)
+// -> engine
 napi_value Create(napi_env env, napi_callback_info info) {
-  napi_value args[6];
-  if (!argsOf(env, info, 6, args)) return nullptr;
+  napi_value args[7];
+  if (!argsOf(env, info, 7, args)) return nullptr;
   Engine* engine = new Engine();
   engine->env = env;
   engine->csv = flag(env, args[0], "csv");
@@ -1445,6 +1733,7 @@ napi_value Create(napi_env env, napi_callback_info info) {
   napi_create_reference(env, args[3], 1, &engine->domainFn);
   napi_create_reference(env, args[4], 1, &engine->ipv6Fn);
   napi_create_reference(env, args[5], 1, &engine->tldFn);
+  napi_create_reference(env, args[6], 1, &engine->hashKeyFn);
   napi_value result;
   napi_create_external(
       env, engine,
@@ -1455,6 +1744,7 @@ napi_value Create(napi_env env, napi_callback_info info) {
         napi_delete_reference(finalizeEnv, dying->domainFn);
         napi_delete_reference(finalizeEnv, dying->ipv6Fn);
         napi_delete_reference(finalizeEnv, dying->tldFn);
+        napi_delete_reference(finalizeEnv, dying->hashKeyFn);
         delete dying;
       },
       nullptr, &result);
@@ -1481,22 +1771,17 @@ napi_value Text(napi_env env, napi_callback_info info) {
   return result;
 }
 
-// fields(engine, cells): the SourceField cell of each column id used by records()
-napi_value Fields(napi_env env, napi_callback_info info) {
+// column(engine, cell): the SourceField cell of the next column id used by records() (ids count from 0). One cell
+// a call: sending the whole list for each new column was quadratic in the columns of a wide CSV (100,000
+// columns took ten minutes).
+napi_value Column(napi_env env, napi_callback_info info) {
   napi_value args[2];
   if (!argsOf(env, info, 2, args)) return nullptr;
   Engine* engine = engineOf(env, args[0]);
   if (engine == nullptr) return nullptr;
-  uint32_t length = 0;
-  napi_get_array_length(env, args[1], &length);
-  engine->fieldCells.clear();
-  for (uint32_t i = 0; i < length; ++i) {
-    napi_value element;
-    napi_get_element(env, args[1], i, &element);
-    std::string cell;
-    if (!engine->stringOf(element, cell)) return nullptr;
-    engine->fieldCells.push_back(std::move(cell));
-  }
+  std::string cell;
+  if (!engine->stringOf(args[1], cell)) return nullptr;
+  engine->fieldCells.push_back(std::move(cell));
   return nullptr;
 }
 
@@ -1587,7 +1872,7 @@ NAPI_MODULE_INIT() {
   napi_property_descriptor functions[] = {
       {"create", nullptr, Create, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"text", nullptr, Text, nullptr, nullptr, nullptr, napi_default, nullptr},
-      {"fields", nullptr, Fields, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"column", nullptr, Column, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"records", nullptr, Records, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"take", nullptr, Take, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
@@ -1595,7 +1880,7 @@ NAPI_MODULE_INIT() {
   // The interface version src/native/engine.ts expects (NATIVE_INTERFACE): a module built from older sources is
   // not used. Raise both when a function's arguments or results change.
   napi_value version;
-  napi_create_uint32(env, 2, &version);
+  napi_create_uint32(env, 5, &version);
   napi_set_named_property(env, exports, "version", version);
   return exports;
 }

@@ -49,6 +49,10 @@ export class Verdict {
     readonly isObservable: boolean,
     /** True for an accepted, not allowlisted observable: it is deduplicated. */
     readonly counted: boolean,
+    /** The Note column (see ScreenNote in src/screen.ts), '' for none. */
+    readonly note = '',
+    /** True for a value that gives no row (ScreenOutcome.silent: a wrapper whose target has a row of its own). */
+    readonly silent = false,
   ) {}
 
   /**
@@ -111,7 +115,8 @@ export class OccurrenceBuilder {
     for (const field of record.fields) {
       if (field.value.length === 0) continue;
       for (const candidate of extractCandidates(field.value, extractOptions)) {
-        sink.occurrence(this.#verdict(candidate.type, candidate.value), field.name, candidate.original);
+        const verdict = this.#verdict(candidate.type, candidate.context + candidate.value);
+        if (!verdict.silent) sink.occurrence(verdict, field.name, candidate.original);
       }
     }
   }
@@ -126,7 +131,8 @@ export class OccurrenceBuilder {
       if (field.value.length === 0) continue;
       const name = field.name;
       for (const candidate of extractCandidates(field.value, extractOptions)) {
-        const verdict = this.#verdict(candidate.type, candidate.value);
+        const verdict = this.#verdict(candidate.type, candidate.context + candidate.value);
+        if (verdict.silent) continue;
         // Object literals written out in full, not spread: this runs once per occurrence on the hot path.
         occurrences.push({
           recordNumber,
@@ -136,6 +142,7 @@ export class OccurrenceBuilder {
           observable: verdict.observable,
           type: verdict.type,
           status: verdict.next(),
+          note: verdict.note,
           key: verdict.key,
         });
       }
@@ -147,7 +154,7 @@ export class OccurrenceBuilder {
   fromTyped(record: TypedRecord): Occurrence {
     const outcome = screenValue(record.type, record.observable);
     const verdict = outcome.accepted
-      ? this.#observable(this.#table(outcome.type), outcome.type, outcome.value)
+      ? this.#observable(this.#table(outcome.type), outcome.type, outcome.value, outcome.note)
       : new Verdict(outcome.type, outcome.value, outcome.status, false, false);
     return {
       recordNumber: record.recordNumber,
@@ -157,6 +164,7 @@ export class OccurrenceBuilder {
       observable: verdict.observable,
       type: verdict.type,
       status: verdict.next(),
+      note: verdict.note,
       key: verdict.key,
     };
   }
@@ -187,25 +195,26 @@ export class OccurrenceBuilder {
     }
     const outcome = screenRefanged(type, value);
     if (outcome.accepted && outcome.type === type) {
-      const verdict = this.#observable(table, type, outcome.value);
+      const verdict = this.#observable(table, type, outcome.value, outcome.note);
       if (verdict.observable !== value) this.#remember(table, value, verdict);
       return verdict;
     }
     const verdict = outcome.accepted
-      ? this.#observable(this.#table(outcome.type), outcome.type, outcome.value)
-      : new Verdict(outcome.type, detached(outcome.value), outcome.status, false, false);
+      ? this.#observable(this.#table(outcome.type), outcome.type, outcome.value, outcome.note)
+      : new Verdict(outcome.type, detached(outcome.value), outcome.status, false, false, '', outcome.silent === true);
     this.#remember(table, value, verdict);
     return verdict;
   }
 
   /** The verdict of an accepted observable, created (allowlist applied) the first time it is seen. */
-  #observable(table: Map<string, Verdict>, type: IocType, value: string): Verdict {
+  #observable(table: Map<string, Verdict>, type: IocType, value: string, note: string | undefined): Verdict {
     const known = table.get(value);
     if (known !== undefined && known.observable === value && known.isObservable) return known;
     // A copy: the stored value must not keep the input line it was cut from alive.
     const observable = detached(value);
     const allowlisted = this.#allowlist?.matches(type, value) === true;
-    const verdict = new Verdict(type, observable, allowlisted ? 'Allowlisted' : 'Valid', true, !allowlisted);
+    const status = allowlisted ? 'Allowlisted' : 'Valid';
+    const verdict = new Verdict(type, observable, status, true, !allowlisted, note);
     if (!allowlisted) this.#distinct++;
     // An entry under the same value that is not this observable is a memo entry being replaced.
     if (known !== undefined) this.#memoOnly--;

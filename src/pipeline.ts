@@ -160,6 +160,7 @@ export function extractedRow(occurrence: Occurrence): ExtractedRow {
     SourceIndex: occurrence.sourceIndex,
     SourceField: occurrence.field,
     SourceText: occurrence.original,
+    Note: occurrence.note,
   };
 }
 
@@ -258,6 +259,7 @@ type SpoolLine = [
   type: string,
   status: string,
   key: string,
+  note: string,
 ];
 
 // The result fields of a row that had no lookup (screened out, allowlisted).
@@ -303,6 +305,7 @@ function makeRow(spooled: SpoolLine, status: string, result: LookupResult | unde
     ContactedUrls: r.contactedUrls,
     CommunicatingFiles: r.communicatingFiles,
     Submitted: result === undefined ? '' : r.submitted,
+    Note: spooled[7],
   };
 }
 
@@ -404,6 +407,7 @@ export async function enrich(
           occurrence.type,
           occurrence.status,
           occurrence.key,
+          occurrence.note,
         ];
         buffered += `${JSON.stringify(line)}\n`;
       }

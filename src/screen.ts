@@ -9,10 +9,20 @@
  * label (`WORKSTATION01`) → `Domain is unqualified domain name`; special-use names (`localhost`) and everything
  * else that is not a public domain → `Observable does not match expected pattern for dns`.
  */
-import { isPublicDomain, isSpecialUseName, isValidLabel } from './extract/domain.js';
+import {
+  asciiHostName,
+  hasPublicSuffix,
+  isLookalike,
+  isPublicDomain,
+  isSpecialUseName,
+  isValidLabel,
+} from './extract/domain.js';
 import {
   canonicalIpv6,
-  isNonGlobalIpv4,
+  ipv4Value,
+  isMulticastIpv4Value,
+  isMulticastIpv6,
+  isNonGlobalIpv4Value,
   isNonGlobalIpv6,
   isPrivateIp,
   isValidIpv4,
@@ -21,15 +31,33 @@ import {
   looksLikeIpv6,
 } from './extract/ip.js';
 import { refang } from './extract/refang.js';
+import { EMBEDDED, decodeEmbeddedUrl, isWrapperHost, unwrapUrl } from './extract/unwrap.js';
 import { URL_SCHEMES, normaliseUrl, splitUrl } from './extract/url.js';
+import { HASH_KEY_SEPARATOR, NOT_FILE_HASH_KEYS, VERSION_PREFIX } from './extract/context.js';
 import { type IocType, isIocType } from './types.js';
 
 /** The result of screening one value: accepted with its normalised value, or rejected with msticpy's status. */
 export type ScreenOutcome =
-  | { readonly accepted: true; readonly type: IocType; readonly value: string }
-  | { readonly accepted: false; readonly type: string; readonly value: string; readonly status: string };
+  | { readonly accepted: true; readonly type: IocType; readonly value: string; readonly note?: ScreenNote }
+  | {
+      readonly accepted: false;
+      readonly type: string;
+      readonly value: string;
+      readonly status: string;
+      /**
+       * True for a value that gives no row at all: a link wrapper found in text whose target, embedded in it, is
+       * a candidate of its own (see src/extract/unwrap.ts). Never for a pre-typed value.
+       */
+      readonly silent?: true;
+    };
 
-/** msticpy's status messages, verbatim. */
+/**
+ * A note on an accepted observable, written in the Note column: `Lookalike` for an internationalised name that
+ * mixes scripts (see isLookalike in src/extract/domain.ts).
+ */
+export type ScreenNote = 'Lookalike';
+
+/** msticpy's status messages, verbatim, and ours in its style after them. */
 export const SCREEN_MESSAGES = {
   pattern: (type: string) => `Observable does not match expected pattern for ${type}`,
   ipInvalid: 'IP address is invalid format',
@@ -42,7 +70,42 @@ export const SCREEN_MESSAGES = {
   urlFileScheme: 'file URL scheme is not supported',
   lowEntropy: 'String has too low an entropy to be a hash',
   unsupportedType: (type: string) => `Unsupported IoC type: ${type}`,
+  ipMulticast: 'IP address is multicast',
+  ipVersion: 'IP address is a version number',
+  domainReverse: 'Domain is a reverse-DNS name',
+  domainWrapper: "Domain is a link wrapper's or VirusTotal's",
+  urlNoPublicSuffix: 'Host part of URL has no public suffix',
+  urlVirusTotal: 'Link to VirusTotal without an observable',
+  urlWrapper: 'Link wrapper (its target is reported on its own)',
+  hashNotFile: (key: string) => `Hash is not a file hash (${key})`,
+  hashEmptyFile: 'Known benign hash (empty file)',
 } as const;
+
+/** The md5, sha1 and sha256 of the empty file, by length: known, benign, and a wasted lookup. */
+const EMPTY_FILE_HASHES: Readonly<Record<number, string>> = {
+  32: 'd41d8cd98f00b204e9800998ecf8427e',
+  40: 'da39a3ee5e6b4b0d3255bfef95601890afd80709',
+  64: 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855',
+};
+
+/** Where the path of a URL starts: its first `/`, `?` or `#` after the host (or its end). */
+function pathEnd(url: string, hostEnd: number): number {
+  let at = hostEnd;
+  while (at < url.length) {
+    const code = url.charCodeAt(at);
+    if (code === 47 || code === 63 || code === 35) break;
+    at += 1;
+  }
+  return at;
+}
+
+/** Reverse-DNS (PTR) names: `4.3.2.1.in-addr.arpa`, `….ip6.arpa`. They name an address, not a domain. */
+const REVERSE_DNS = /(?:^|\.)(?:in-addr|ip6)\.arpa$/;
+
+const DOT = 46;
+
+/** How many wrappers deep a URL is unwrapped (SafeLinks around Proofpoint around a redirector, …). */
+const MAX_UNWRAP = 4;
 
 const HASH_PATTERNS: Readonly<Record<string, RegExp>> = {
   md5_hash: /^[0-9a-f]{32}$/,
@@ -106,13 +169,19 @@ function accept(type: IocType, value: string): ScreenOutcome {
 
 function screenIp(type: 'ipv4' | 'ipv6', value: string): ScreenOutcome {
   if (type === 'ipv4') {
+    if (value.startsWith(VERSION_PREFIX)) {
+      return reject(type, value.slice(VERSION_PREFIX.length), SCREEN_MESSAGES.ipVersion);
+    }
     if (!looksLikeIpv4(value)) return reject(type, value, SCREEN_MESSAGES.pattern(type));
-    if (!isValidIpv4(value)) return reject(type, value, SCREEN_MESSAGES.ipInvalid);
-    return isNonGlobalIpv4(value) ? reject(type, value, SCREEN_MESSAGES.ipNotGlobal) : accept(type, value);
+    const address = ipv4Value(value);
+    if (address === -1) return reject(type, value, SCREEN_MESSAGES.ipInvalid);
+    if (isMulticastIpv4Value(address)) return reject(type, value, SCREEN_MESSAGES.ipMulticast);
+    return isNonGlobalIpv4Value(address) ? reject(type, value, SCREEN_MESSAGES.ipNotGlobal) : accept(type, value);
   }
   if (!looksLikeIpv6(value)) return reject(type, value, SCREEN_MESSAGES.pattern(type));
   if (!isValidIpv6(value)) return reject(type, value, SCREEN_MESSAGES.ipInvalid);
   const canonical = canonicalIpv6(value);
+  if (isMulticastIpv6(value)) return reject(type, canonical, SCREEN_MESSAGES.ipMulticast);
   return isNonGlobalIpv6(value) ? reject(type, canonical, SCREEN_MESSAGES.ipNotGlobal) : accept(type, canonical);
 }
 
@@ -126,10 +195,28 @@ function screenDns(value: string): ScreenOutcome {
     if (isValidLabel(name) && !isSpecialUseName(name)) return reject('dns', name, SCREEN_MESSAGES.domainUnqualified);
     return reject('dns', name, SCREEN_MESSAGES.pattern('dns'));
   }
-  return isPublicDomain(name) ? accept('dns', name) : reject('dns', name, SCREEN_MESSAGES.pattern('dns'));
+  // An internationalised name is looked up as its punycode, which is what VirusTotal knows.
+  const ascii = asciiHostName(name);
+  if (ascii === null || !isPublicDomain(ascii)) return reject('dns', name, SCREEN_MESSAGES.pattern('dns'));
+  return screenPublicName(ascii);
 }
 
-function screenUrl(value: string): ScreenOutcome {
+/**
+ * The dns rules past the public-suffix test, for a lower-case ASCII public domain (punycode for an
+ * internationalised one): a reverse-DNS name, a wrapper's host, a lookalike. The native engine asks this of the
+ * names it extracts (src/native/engine.ts nativeDomainKind) to know which it may accept without screening.
+ */
+export function screenPublicName(name: string): ScreenOutcome {
+  // The last character before the regular expression: this runs once per distinct name.
+  if (name.charCodeAt(name.length - 1) === 0x61 && REVERSE_DNS.test(name)) {
+    return reject('dns', name, SCREEN_MESSAGES.domainReverse);
+  }
+  if (isWrapperHost(name)) return reject('dns', name, SCREEN_MESSAGES.domainWrapper);
+  return isLookalike(name) ? { accepted: true, type: 'dns', value: name, note: 'Lookalike' } : accept('dns', name);
+}
+
+function screenUrl(raw: string, extracted: boolean, depth = 0): ScreenOutcome {
+  const value = decodeEmbeddedUrl(raw);
   const parts = splitUrl(value);
   if (parts === null || !URL_SCHEMES.has(parts.scheme) || URL_FORBIDDEN.test(value)) {
     return reject('url', value, SCREEN_MESSAGES.pattern('url'));
@@ -142,13 +229,42 @@ function screenUrl(value: string): ScreenOutcome {
   if (isPrivateIp(literal)) return reject('url', value, SCREEN_MESSAGES.urlPrivateHost);
   if (!bracketed && !host.includes('.')) return reject('url', value, SCREEN_MESSAGES.urlUnqualifiedHost);
   if (parts.scheme === 'file') return reject('url', value, SCREEN_MESSAGES.urlFileScheme);
-  return accept('url', normaliseUrl(value, parts));
+  const ipHost = bracketed || isValidIpv4(host);
+  const name = ipHost ? host : asciiHostName(host.charCodeAt(host.length - 1) === DOT ? host.slice(0, -1) : host);
+  // A host name must end in a real public suffix, as a dns observable must (msticpy does not test this).
+  if (name === null || (!ipHost && !hasPublicSuffix(name))) {
+    return reject('url', value, SCREEN_MESSAGES.urlNoPublicSuffix);
+  }
+  if (depth < MAX_UNWRAP) {
+    const inner = unwrapUrl(value, name, pathEnd(value, parts.hostEnd), extracted);
+    if (inner === null) return reject('url', value, SCREEN_MESSAGES.urlVirusTotal);
+    if (inner === EMBEDDED)
+      return { accepted: false, type: 'url', value, status: SCREEN_MESSAGES.urlWrapper, silent: true };
+    if (inner !== undefined) {
+      if (inner.type === 'url') return screenUrl(inner.value.trim(), extracted, depth + 1);
+      return screenRefanged(inner.type, inner.value);
+    }
+  }
+  const normalised = normaliseUrl(value, parts);
+  if (ipHost || name === host) return accept('url', normalised);
+  // The punycode host in place of the Unicode one (the scheme and host of `normalised` are where they were).
+  const start = parts.hostStart - parts.schemeStart;
+  const url = `${normalised.slice(0, start)}${name}${normalised.slice(start + host.length)}`;
+  return isLookalike(name) ? { accepted: true, type: 'url', value: url, note: 'Lookalike' } : accept('url', url);
 }
 
 function screenHash(type: IocType, value: string): ScreenOutcome {
-  const hash = value.toLowerCase();
+  let hash = value.toLowerCase();
+  const separator = hash.indexOf(HASH_KEY_SEPARATOR);
+  if (separator !== -1) {
+    const key = hash.slice(0, separator);
+    hash = hash.slice(separator + 1);
+    if (NOT_FILE_HASH_KEYS.has(key)) return reject(type, hash, SCREEN_MESSAGES.hashNotFile(key));
+  }
   if (!(HASH_PATTERNS[type]?.test(hash) ?? false)) return reject(type, hash, SCREEN_MESSAGES.pattern(type));
   if (shannonEntropy(hash) < 3.0) return reject(type, hash, SCREEN_MESSAGES.lowEntropy);
+  // One string comparison, which fails at the first character for almost every hash (no Set's hashing).
+  if (hash === EMPTY_FILE_HASHES[hash.length]) return reject(type, hash, SCREEN_MESSAGES.hashEmptyFile);
   return accept(type, hash);
 }
 
@@ -172,7 +288,7 @@ export function screenValue(type: string, raw: string): ScreenOutcome {
   const value = refang(raw.trim());
   const resolved = resolveType(type, value);
   if (resolved === null) return reject(type, value, SCREEN_MESSAGES.unsupportedType(type));
-  return screenRefanged(resolved, value);
+  return resolved === 'url' ? screenUrl(value, false) : screenRefanged(resolved, value);
 }
 
 /**
@@ -187,7 +303,7 @@ export function screenRefanged(type: IocType, value: string): ScreenOutcome {
     case 'dns':
       return screenDns(value);
     case 'url':
-      return screenUrl(value);
+      return screenUrl(value, true);
     default:
       return screenHash(type, value);
   }

@@ -59,6 +59,11 @@ export interface Candidate {
   readonly original: string;
   /** True when the original text was defanged (`hxxp`, `[.]`, …). */
   readonly defanged: boolean;
+  /**
+   * What stood next to it that screening must know (`imphash=` before a hash, `version/` for an address in a
+   * version's place; see src/extract/context.ts), or ''. Screening gets `context + value`.
+   */
+  readonly context: string;
 }
 
 /** Status of an occurrence after screening and dedup. Rejections carry msticpy's exact messages. */
@@ -77,6 +82,8 @@ export interface Occurrence {
   /** An {@link IocType}, or the unknown type name a pre-typed row gave. */
   readonly type: string;
   readonly status: ScreenStatus;
+  /** The Note column: `Lookalike` for an internationalised name that mixes scripts, else ''. */
+  readonly note: string;
   /**
    * Dedup key (`type:value`), set for every occurrence of an accepted observable (Valid or Duplicate) and for
    * allowlisted ones; `''` for rejected ones.
@@ -205,13 +212,22 @@ export const ENRICH_COLUMNS = [
   'ContactedUrls',
   'CommunicatingFiles',
   'Submitted',
+  'Note',
 ] as const;
 
 /** One enrich output row: one per occurrence. */
 export type EnrichedRow = { [K in (typeof ENRICH_COLUMNS)[number]]: string | number | boolean };
 
 /** The extract output columns, in order. */
-export const EXTRACT_COLUMNS = ['Observable', 'IoCType', 'Status', 'SourceIndex', 'SourceField', 'SourceText'] as const;
+export const EXTRACT_COLUMNS = [
+  'Observable',
+  'IoCType',
+  'Status',
+  'SourceIndex',
+  'SourceField',
+  'SourceText',
+  'Note',
+] as const;
 
 /** One extract output row: one per occurrence. */
 export type ExtractedRow = { [K in (typeof EXTRACT_COLUMNS)[number]]: string };

@@ -46,6 +46,7 @@ describe('OccurrenceBuilder.fromRecord', () => {
       observable: 'http://evil.com/A',
       type: 'url',
       status: 'Valid',
+      note: '',
       key: 'url:http://evil.com/A',
     });
   });

@@ -9,7 +9,7 @@ describe('screenValue: accepted values come back normalised', () => {
     ['ipv4', '8.8.8.8', '8.8.8.8'],
     ['ipv4', ' 8.8.8.8\t', '8.8.8.8'],
     ['ipv4', '8[.]8[.]8[.]8', '8.8.8.8'],
-    ['ipv4', '224.0.0.1', '224.0.0.1'],
+    ['ipv4', '223.255.255.254', '223.255.255.254'],
     ['ipv6', '2001:4860:4860::8888', '2001:4860:4860::8888'],
     ['ipv6', '2001:4860:4860:0:0:0:0:8888', '2001:4860:4860::8888'],
     ['ipv6', '2A03:2880:F10C::25', '2a03:2880:f10c::25'],
@@ -22,19 +22,19 @@ describe('screenValue: accepted values come back normalised', () => {
     ['url', 'https://example.com:8443/a?b=c#frag', 'https://example.com:8443/a?b=c#frag'],
     ['url', 'HTTPS://Example.COM/Path?Q=V', 'https://example.com/Path?Q=V'],
     // Only non-ASCII capitals in the host: lower-cased as well (the fast path for lower-case URLs must not skip it).
-    ['url', 'http://bÜcher.de/X', 'http://bücher.de/X'],
+    ['url', 'http://bÜcher.de/X', 'http://xn--bcher-kva.de/X'],
     ['url', 'hxxp://evil[.]com/a', 'http://evil.com/a'],
     ['url', 'http://100.64.0.1/', 'http://100.64.0.1/'],
-    ['url', 'http://intranet.local/x', 'http://intranet.local/x'],
+    ['url', 'sftp://files.evil.com/a', 'sftp://files.evil.com/a'],
     ['url', 'http://[2a03:2880:f10c::25]/x', 'http://[2a03:2880:f10c::25]/x'],
     ['url', 'ftp://files.evil.com/a', 'ftp://files.evil.com/a'],
     ['md5_hash', '7657fcb7d772448a6d8504e4b20168b8', '7657fcb7d772448a6d8504e4b20168b8'],
     ['md5_hash', '7657FCB7D772448A6D8504E4B20168B8', '7657fcb7d772448a6d8504e4b20168b8'],
-    ['sha1_hash', 'da39a3ee5e6b4b0d3255bfef95601890afd80709', 'da39a3ee5e6b4b0d3255bfef95601890afd80709'],
+    ['sha1_hash', '3395856ce81f2b7382dee72602f798b642f14140', '3395856ce81f2b7382dee72602f798b642f14140'],
     [
       'sha256_hash',
-      'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855',
-      'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855',
+      '275a021bbfb6489e54d471899f7db9d1663fc695ec2fe2a2c4538aabf651fd0f',
+      '275a021bbfb6489e54d471899f7db9d1663fc695ec2fe2a2c4538aabf651fd0f',
     ],
     ['IPv4', '8.8.8.8', '8.8.8.8'],
     ['hostname', 'evil.com', 'evil.com'],
@@ -44,10 +44,10 @@ describe('screenValue: accepted values come back normalised', () => {
   });
 
   it('picks the hash type from the length for file_hash', () => {
-    expect(screenValue('file_hash', 'da39a3ee5e6b4b0d3255bfef95601890afd80709')).toEqual({
+    expect(screenValue('file_hash', '3395856ce81f2b7382dee72602f798b642f14140')).toEqual({
       accepted: true,
       type: 'sha1_hash',
-      value: 'da39a3ee5e6b4b0d3255bfef95601890afd80709',
+      value: '3395856ce81f2b7382dee72602f798b642f14140',
     });
   });
 });

@@ -3,6 +3,7 @@
  * section only) and the file-name policy.
  */
 import { createRequire } from 'node:module';
+import { domainToASCII, domainToUnicode } from 'node:url';
 import type * as Tldts from 'tldts';
 
 // tldts is CommonJS: imported as an ES module, Node first scans its 200 KB bundle for export names, about 20 ms
@@ -18,10 +19,11 @@ const LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 const SPECIAL_USE = new Set(['localhost', 'localdomain', 'local', 'internal', 'invalid', 'test', 'example']);
 
 /**
- * What {@link publicDomainKind} says of a name: not a valid public domain, a public domain, or a public domain whose
- * TLD is also a common file extension (see {@link FILE_EXTENSION_TLDS}).
+ * What {@link publicDomainKind} says of a name: not a valid public domain, a public domain, a public domain whose
+ * TLD is also a common file extension (see {@link FILE_EXTENSION_TLDS}), or one whose TLD is also a source-file
+ * extension (see {@link SOURCE_FILE_TLDS}).
  */
-export const DomainKind = { None: 0, Public: 1, FileExtensionTld: 2 } as const;
+export const DomainKind = { None: 0, Public: 1, FileExtensionTld: 2, SourceFileTld: 3 } as const;
 
 /** One of the {@link DomainKind} values. */
 export type DomainKind = (typeof DomainKind)[keyof typeof DomainKind];
@@ -40,6 +42,18 @@ function hasIcannRegistrableDomain(name: string): boolean {
   const parsed = parse(name, TLDTS_OPTIONS);
   return parsed.isIcann === true && parsed.domain !== null && parsed.publicSuffix !== null;
 }
+
+/**
+ * True when a lower-case host name (a URL's) ends in an ICANN public suffix under a registrable name: the test
+ * of {@link isPublicDomain} without its label syntax, which URLs' hosts do not always keep (`my_host.evil.com`).
+ */
+export function hasPublicSuffix(name: string): boolean {
+  const parsed = parse(name, URL_HOST_OPTIONS);
+  return parsed.isIcann === true && parsed.domain !== null;
+}
+
+/** tldts without its host-name validation: a URL's host is already split out, and this runs once per URL. */
+const URL_HOST_OPTIONS = { ...TLDTS_OPTIONS, validateHostname: false, mixedInputs: false } as const;
 
 /** True when a single lower-case label is a valid host name label (letters, digits, inner hyphens, ≤ 63). */
 export function isValidLabel(label: string): boolean {
@@ -74,7 +88,9 @@ export function publicDomainKind(name: string): DomainKind {
 /** {@link publicDomainKind} without its memo, for a caller that keeps its own (the native engine). */
 export function domainKindOf(name: string): DomainKind {
   if (!computePublicDomain(name)) return DomainKind.None;
-  return FILE_EXTENSION_TLDS.has(topLabel(name)) ? DomainKind.FileExtensionTld : DomainKind.Public;
+  const top = topLabel(name);
+  if (FILE_EXTENSION_TLDS.has(top)) return DomainKind.FileExtensionTld;
+  return SOURCE_FILE_TLDS.has(top) ? DomainKind.SourceFileTld : DomainKind.Public;
 }
 
 /**
@@ -137,6 +153,97 @@ export const FILE_EXTENSION_TLDS: ReadonlySet<string> = new Set([
   'tf',
   'zip',
 ]);
+
+/**
+ * Second file-name policy, by context. These TLDs have too many real domains to need a hint as
+ * {@link FILE_EXTENSION_TLDS} do (`.in`, `.pl`, `.cc`, `.la`), but they are also source-file and build-file
+ * extensions (`main.cc`, `Makefile.in`, `libfoo.la`, `configure.ac`, `Makefile.am`, `lib.pl`, `parser.ml`,
+ * `view.mm`, `app.pro`). Extraction takes such a name for a file name, when nothing says it is a host (not defanged,
+ * no `www.`, no port), in two contexts: right after a path separator (`src/main.cc`, `C:\build\Makefile.in`), or as
+ * a command-line argument next to an option (the token before or after it starts with `-`: `gcc -c main.cc`,
+ * `-o libfoo.la`). Anywhere else (`evil.cc` in a sentence) it is a domain.
+ */
+export const SOURCE_FILE_TLDS: ReadonlySet<string> = new Set([
+  'ac',
+  'am',
+  'as',
+  'cc',
+  'in',
+  'la',
+  'ml',
+  'mm',
+  'pl',
+  'pro',
+]);
+
+/**
+ * The ASCII (punycode) form of a host name, lower case, as VirusTotal knows it (`bücher.de` → `xn--bcher-kva.de`,
+ * with node:url's IDNA, the WHATWG URL rules); null when the name cannot be one. An ASCII name is only
+ * lower-cased.
+ */
+export function asciiHostName(name: string): string | null {
+  let ascii = true;
+  for (let index = 0; index < name.length; index += 1) {
+    if (name.charCodeAt(index) >= 128) {
+      ascii = false;
+      break;
+    }
+  }
+  if (ascii) return name.toLowerCase();
+  const converted = domainToASCII(name);
+  return converted === '' ? null : converted;
+}
+
+/**
+ * Scripts whose letters can be told apart by a regular expression's property escapes; a letter of none of them
+ * counts as a script of its own (`other`).
+ */
+const SCRIPTS: ReadonlyArray<readonly [string, RegExp]> = [
+  ['Latin', /\p{Script=Latin}/u],
+  ['Cyrillic', /\p{Script=Cyrillic}/u],
+  ['Greek', /\p{Script=Greek}/u],
+  ['Armenian', /\p{Script=Armenian}/u],
+  ['Georgian', /\p{Script=Georgian}/u],
+  ['Hebrew', /\p{Script=Hebrew}/u],
+  ['Arabic', /\p{Script=Arabic}/u],
+  ['Cherokee', /\p{Script=Cherokee}/u],
+  ['Han', /\p{Script=Han}/u],
+  ['Hiragana', /\p{Script=Hiragana}/u],
+  ['Katakana', /\p{Script=Katakana}/u],
+  ['Hangul', /\p{Script=Hangul}/u],
+  ['Bopomofo', /\p{Script=Bopomofo}/u],
+];
+
+/** Script sets that are one writing system, not a mix (Unicode TS 39's "highly restrictive" combinations). */
+const SINGLE_SYSTEMS: ReadonlyArray<ReadonlySet<string>> = [
+  new Set(['Latin', 'Han', 'Hiragana', 'Katakana']),
+  new Set(['Latin', 'Han', 'Bopomofo']),
+  new Set(['Latin', 'Han', 'Hangul']),
+];
+
+const LETTER = /\p{L}/u;
+
+/**
+ * True when an internationalised (punycode) name mixes scripts: its letters, over all its labels, come from more
+ * than one writing system, as a Cyrillic `а` in `paypаl.com` (`xn--paypl-7ve.com`) or a Cyrillic label under
+ * `.com`. Such names are lookalikes of the names their Latin letters spell; they are still looked up, with a
+ * `Lookalike` note. Names in one script (`bücher.de`, `пример.рф`) are not. Whole-script confusables
+ * (`аррӏе.рф`, all Cyrillic) are not detected.
+ */
+export function isLookalike(asciiName: string): boolean {
+  if (!asciiName.includes('xn--')) return false;
+  const scripts = new Set<string>();
+  for (const char of domainToUnicode(asciiName)) {
+    if (char.charCodeAt(0) < 128) {
+      if ((char >= 'a' && char <= 'z') || (char >= 'A' && char <= 'Z')) scripts.add('Latin');
+      continue;
+    }
+    if (!LETTER.test(char)) continue;
+    scripts.add(SCRIPTS.find(([, pattern]) => pattern.test(char))?.[0] ?? 'other');
+  }
+  if (scripts.size < 2) return false;
+  return !SINGLE_SYSTEMS.some((system) => [...scripts].every((script) => system.has(script)));
+}
 
 /** The last label of a dotted name. */
 export function topLabel(name: string): string {

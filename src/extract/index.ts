@@ -12,21 +12,29 @@
  *   are kept so screening can report `IP address is invalid format` for zero-padded addresses). Because runs are
  *   maximal, `10.4.27.5423`, `1.2.3.4.5` and the address inside `rev.1.2.3.4.in-addr.arpa` are never cut out.
  *   A dotted quad ending in `.0.0` right after `Letters/` is a product version (the reduced user agents of
- *   Chrome, Edge and Opera: `Chrome/120.0.0.0`), not an address; Squid's `HIER_DIRECT/93.184.216.34` stays one.
+ *   Chrome, Edge and Opera: `Chrome/120.0.0.0`), not an address, and gives nothing; one in another version's place
+ *   (`Agent/3.4.5.6`, `ProductVersion=5.2.3.4`) is passed to screening as a version (see context.ts);
+ *   Squid's `HIER_DIRECT/93.184.216.34` stays an address.
  *   A run that is neither a domain nor an address is split at `-` and `_` for ranges like `10.0.0.1-10.0.0.9`.
  * - Hashes: a maximal hex run of exactly 32, 40 or 64 characters whose neighbours are not letters or digits
- *   (`_`, `-`, `.` and punctuation are boundaries, so `sample_<md5>.exe` yields the hash).
+ *   (`_`, `-`, `.` and punctuation are boundaries, so `sample_<md5>.exe` yields the hash). A `key=` before it goes
+ *   to screening with it (`IMPHASH=<md5>`, see context.ts).
  * - Domains: the whole run (leading and trailing dots dropped) must be a valid public domain (see `domain.ts`);
  *   a run with an `_` or an invalid label yields no domain rather than a piece of one. A name followed by `=`
- *   is a key (`user.name=bob`). File names: see {@link FILE_EXTENSION_TLDS}.
+ *   is a key (`user.name=bob`). File names: see FILE_EXTENSION_TLDS and SOURCE_FILE_TLDS in domain.ts. A run
+ *   with non-ASCII letters is an internationalised name when it is one as a whole (reported as its punycode),
+ *   else its ASCII pieces are read as before (see wideClassOf).
  * - URLs: one of msticpy's schemes, `://`, then URL characters up to white space, a quote, `<`, `>`, `\`, `^`,
- *   `` ` ``, `{`, `|`, `}` or a non-ASCII character; trailing `.,;:!?*` and unbalanced `)` / `]` are dropped.
- *   Nothing inside a URL is reported separately; its host is reported as dns only with `urlHostsAsDns`.
+ *   `` ` ``, `{`, `|`, `}`, a Markdown link's `](`, or a non-ASCII character other than a letter, mark or digit
+ *   (see wideClassOf); trailing `.,;:!?*` and unbalanced `)` / `]` are dropped. Nothing inside a URL is reported
+ *   separately; its host is reported (as dns, ipv4 or ipv6) only with `urlHostsAsDns`. What a URL stands for (a
+ *   wrapped link's target, a VirusTotal link's object) is screening's decision, once per URL (unwrap.ts).
  * - IPv6: a run of hex digits, colons and dots with two or more colons, not touching letters, digits or colons,
  *   that parses strictly; a trailing `.` or `:` is dropped.
  */
 import type { Candidate, IocType } from '../types.js';
-import { DomainKind, isPublicDomain, publicDomainKind } from './domain.js';
+import { HASH_KEY_SEPARATOR, MAX_HASH_KEY, VERSION_PREFIX, isTellingHashKey } from './context.js';
+import { DomainKind, asciiHostName, publicDomainKind } from './domain.js';
 import { canonicalIpv6, isValidIpv6 } from './ip.js';
 import { refangWithMap, type OffsetMap } from './refang.js';
 import { URL_SCHEMES, normaliseUrl, splitUrl } from './url.js';
@@ -49,6 +57,8 @@ const URL_CHAR = 8;
 const LETTER = 16;
 const IPV6_CHAR = 32;
 const DIGIT = 64;
+/** A non-ASCII letter, mark or digit (of a script other than CJK's, see wideClassOf): part of hosts and URLs. */
+const UNICODE = 128;
 
 /** Character classes of the ASCII range; anything else is class 0 (a boundary for everything). */
 const CLASS = new Uint8Array(128);
@@ -68,8 +78,29 @@ addClass('abcdefABCDEF', HEX | IPV6_CHAR);
 addClass('-_.', HOST);
 addClass(':.', IPV6_CHAR);
 
+/** Classes of the other UTF-16 code units, worked out on first use; 256 marks a known one. */
+const WIDE_CLASS = new Uint16Array(65536);
+const WIDE_HOST = /^[\p{L}\p{M}\p{Nd}]$/u;
+const CJK = /^[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}]$/u;
+
+/**
+ * Non-ASCII letters, marks and digits are host and URL characters, so that an internationalised name
+ * (`bücher.de`, `paypаl.com` with a Cyrillic `а`, `пример.рф`) is read whole rather than cut at its first non-ASCII
+ * letter. Design decision: CJK scripts (Han, kana, Hangul) stay boundaries: those languages write no space around
+ * a name (`访问evil.com获取`), and a domain glued to them is far more common than a CJK domain name, which is
+ * therefore not extracted. Surrogates (letters beyond the BMP) are boundaries too.
+ */
+function wideClassOf(code: number): number {
+  const known = WIDE_CLASS[code] ?? 0;
+  if (known !== 0) return known & 255;
+  const char = String.fromCharCode(code);
+  const cls = WIDE_HOST.test(char) && !CJK.test(char) ? HOST | URL_CHAR | UNICODE : 0;
+  WIDE_CLASS[code] = cls | 256;
+  return cls;
+}
+
 function classOf(code: number): number {
-  return code < 128 ? (CLASS[code] ?? 0) : 0;
+  return code < 128 ? (CLASS[code] ?? 0) : wideClassOf(code);
 }
 
 const DOT = 46;
@@ -91,14 +122,17 @@ function originalSlice(pass: Pass, start: number, end: number): string {
   return pass.original.slice(map.original(start), map.original(end));
 }
 
-/** Record a candidate; `raw` is the refanged text of [start, end) when the caller already sliced it. */
-function emit(pass: Pass, type: IocType, value: string, start: number, end: number, raw?: string): void {
+/**
+ * Record a candidate; `raw` is the refanged text of [start, end) when the caller already sliced it; `context`, what
+ * screening must know of its neighbourhood (see Candidate.context).
+ */
+function emit(pass: Pass, type: IocType, value: string, start: number, end: number, raw?: string, context = ''): void {
   if (pass.map === null) {
-    pass.out.push({ type, value, original: raw ?? pass.text.slice(start, end), defanged: false });
+    pass.out.push({ type, value, original: raw ?? pass.text.slice(start, end), defanged: false, context });
     return;
   }
   const original = originalSlice(pass, start, end);
-  pass.out.push({ type, value, original, defanged: original !== (raw ?? pass.text.slice(start, end)) });
+  pass.out.push({ type, value, original, defanged: original !== (raw ?? pass.text.slice(start, end)), context });
 }
 
 function wasDefanged(pass: Pass, start: number, end: number): boolean {
@@ -124,16 +158,94 @@ function scanHashes(pass: Pass, start: number, end: number): void {
     const type = HASH_TYPES[index - runStart];
     if (allHex && type !== undefined) {
       const raw = text.slice(runStart, index);
-      emit(pass, type, raw.toLowerCase(), runStart, index, raw);
+      emit(pass, type, raw.toLowerCase(), runStart, index, raw, hashKey(text, runStart));
     }
   }
 }
 
-/** An IPv4 candidate in [start, end) of digits and dots, unless it is a product version (`Chrome/1.2.3.4`). */
-function tryIpv4(pass: Pass, start: number, end: number): boolean {
-  const { text } = pass;
+const EQUALS = 61;
+const BACKSLASH = 92;
+
+function isWordChar(code: number): boolean {
+  return (classOf(code) & ALNUM) !== 0 || code === 95;
+}
+
+/** `key=` (lower case) when the hash at `start` follows a telling `key=`, else '' (see src/extract/context.ts). */
+function hashKey(text: string, start: number): string {
+  if (text.charCodeAt(start - 1) !== EQUALS) return '';
+  let keyStart = start - 1;
+  while (keyStart > 0 && start - keyStart <= MAX_HASH_KEY + 1 && isWordChar(text.charCodeAt(keyStart - 1))) {
+    keyStart -= 1;
+  }
+  if (keyStart === start - 1 || isWordChar(text.charCodeAt(keyStart - 1))) return '';
+  const key = text.slice(keyStart, start - 1).toLowerCase();
+  return isTellingHashKey(key) ? key + HASH_KEY_SEPARATOR : '';
+}
+
+/** True when `text` holds `word` (lower case) ending just before `end`. */
+function endsWithAt(text: string, end: number, word: string): boolean {
+  if (end < word.length) return false;
+  for (let index = 0; index < word.length; index += 1) {
+    if ((text.charCodeAt(end - word.length + index) | 0x20) !== word.charCodeAt(index)) return false;
+  }
+  return true;
+}
+
+/** The bound of what the version test reads back. */
+const VERSION_CONTEXT = 64;
+
+/** True when a dotted quad at `start` stands where a version number does (see src/extract/context.ts). */
+function isVersionContext(text: string, start: number): boolean {
+  const before = text.charCodeAt(start - 1);
+  if (before === SLASH) {
+    // A product token: a letter first, a lower-case letter in it, not itself a path component.
+    let tokenStart = start - 1;
+    let lower = false;
+    while (tokenStart > 0 && start - tokenStart < VERSION_CONTEXT) {
+      const code = text.charCodeAt(tokenStart - 1);
+      if ((classOf(code) & HOST) === 0 || code >= 128) break;
+      if (code >= 97 && code <= 122) lower = true;
+      tokenStart -= 1;
+    }
+    const previous = text.charCodeAt(tokenStart - 1);
+    return (
+      lower && (classOf(text.charCodeAt(tokenStart)) & LETTER) !== 0 && previous !== SLASH && previous !== BACKSLASH
+    );
+  }
+  if (isAdobeVersion(text, start)) return true;
+  // `version`, `ProductVersion`, `ver`, `build`, then `=`, `:`, quotes or spaces (a few), then the number.
+  let wordEnd = start;
+  while (wordEnd > 0 && start - wordEnd < 4 && SEPARATORS.has(text.charCodeAt(wordEnd - 1))) wordEnd -= 1;
+  if (wordEnd === start) return false;
+  let wordStart = wordEnd;
+  while (
+    wordStart > 0 &&
+    wordEnd - wordStart < VERSION_CONTEXT &&
+    (classOf(text.charCodeAt(wordStart - 1)) & LETTER) !== 0
+  ) {
+    wordStart -= 1;
+  }
+  const length = wordEnd - wordStart;
+  if (length >= 7 && endsWithAt(text, wordEnd, 'version')) return true;
+  return (length === 3 && endsWithAt(text, wordEnd, 'ver')) || (length === 5 && endsWithAt(text, wordEnd, 'build'));
+}
+
+/** Adobe's product names, which put a version after `DC `: `Reader DC 21.1.20.155`, case as Adobe writes them. */
+function isAdobeVersion(text: string, start: number): boolean {
+  // `C ` first: this runs for every dotted quad.
+  if (text.charCodeAt(start - 2) !== 67 || text.charCodeAt(start - 1) !== 32) return false;
+  return text.startsWith('Reader DC ', start - 10) || text.startsWith('Acrobat DC ', start - 11);
+}
+
+/** What may stand between a version word and its number. */
+const SEPARATORS: ReadonlySet<number> = new Set([32, 9, EQUALS, COLON, 34, 39]);
+
+/**
+ * True when [start, end) is a dotted quad: four parts of 1-3 digits, each <= 255, read from the character codes
+ * without allocating (leading zeros are kept, for screening's `IP address is invalid format`).
+ */
+function isDottedQuad(text: string, start: number, end: number): boolean {
   if (end - start > 15 || end - start < 7) return false;
-  // Four parts of 1-3 digits, each <= 255, read from the character codes without allocating.
   let parts = 0;
   let digits = 0;
   let part = 0;
@@ -145,12 +257,23 @@ function tryIpv4(pass: Pass, start: number, end: number): boolean {
       digits = 0;
       part = 0;
     } else {
+      if (code < 48 || code > 57) return false;
       digits += 1;
       part = part * 10 + code - 48;
       if (digits > 3) return false;
     }
   }
-  if (parts !== 4) return false;
+  return parts === 4;
+}
+
+/**
+ * An IPv4 candidate in [start, end) of digits and dots, unless it is a product version written the way Chrome's
+ * reduced user agent writes it (`Chrome/120.0.0.0`: no candidate at all). In a version's place (`Agent/3.4.5.6`,
+ * `ProductVersion=5.2.3.4`) it is passed to screening as a version, which rejects it with its own status.
+ */
+function tryIpv4(pass: Pass, start: number, end: number): boolean {
+  const { text } = pass;
+  if (!isDottedQuad(text, start, end)) return false;
   if (
     start >= 2 &&
     text.charCodeAt(start - 1) === SLASH &&
@@ -163,7 +286,7 @@ function tryIpv4(pass: Pass, start: number, end: number): boolean {
     return false;
   }
   const raw = text.slice(start, end);
-  emit(pass, 'ipv4', raw, start, end, raw);
+  emit(pass, 'ipv4', raw, start, end, raw, isVersionContext(text, start) ? VERSION_PREFIX : '');
   return true;
 }
 
@@ -176,18 +299,44 @@ function scanDottedRun(pass: Pass, runStart: number, runEnd: number): void {
   while (end > start && text.charCodeAt(end - 1) === DOT) end -= 1;
   let digitsAndDots = true;
   let separators = false;
+  let unicode = false;
   for (let index = start; index < end; index += 1) {
     const code = text.charCodeAt(index);
     if (code === 45 || code === 95) separators = true;
-    else if (code !== DOT && (classOf(code) & DIGIT) === 0) digitsAndDots = false;
+    else if (code !== DOT && (classOf(code) & DIGIT) === 0) {
+      digitsAndDots = false;
+      if (code >= 128) unicode = true;
+    }
   }
   if (digitsAndDots && !separators) {
     tryIpv4(pass, start, end);
     return;
   }
   if (!digitsAndDots && isDomainAt(pass, start, end, runEnd)) return;
+  if (unicode) {
+    scanAsciiPieces(pass, start, end);
+    return;
+  }
   if (separators) scanRangeParts(pass, start, end);
   if (end - start >= 32) scanHashes(pass, start, end);
+}
+
+/**
+ * A run with non-ASCII letters that is no internationalised name as a whole: its ASCII pieces are read as runs of
+ * their own, as they were before non-ASCII letters joined runs (`Сайт:evil.com` stays `evil.com`).
+ */
+function scanAsciiPieces(pass: Pass, start: number, end: number): void {
+  const { text } = pass;
+  let piece = start;
+  let dotted = false;
+  for (let index = start; index <= end; index += 1) {
+    const code = index < end ? text.charCodeAt(index) : 0;
+    if (code === DOT) dotted = true;
+    if (index < end && code < 128) continue;
+    if (dotted) scanDottedRun(pass, piece, index);
+    piece = index + 1;
+    dotted = false;
+  }
 }
 
 /** IPv4 addresses in the `-`/`_` separated parts of a run (`10.0.0.1-10.0.0.9`). */
@@ -206,48 +355,95 @@ function scanRangeParts(pass: Pass, start: number, end: number): void {
   }
 }
 
+/** What {@link hostSyntax} says of a run. */
+const NO_HOST = 0;
+const ASCII_HOST = 1;
+const UNICODE_HOST = 2;
+
 /**
  * Cheap syntax test on the character codes before any allocation: labels of 1-63 letters, digits and inner
- * hyphens, at least two labels, a last label with a letter. `isPublicDomain` repeats the label test on the
- * survivors; this only spares it the hopeless runs.
+ * hyphens (or non-ASCII letters), at least two labels, a last label with a letter. `isPublicDomain` repeats the
+ * label test on the survivors (on their punycode); this only spares it the hopeless runs.
  */
-function hasHostSyntax(text: string, start: number, end: number): boolean {
+function hostSyntax(text: string, start: number, end: number): number {
   let labelStart = start;
   let labels = 0;
   let letterInLabel = false;
+  let unicode = false;
   for (let index = start; index <= end; index += 1) {
     const code = index < end ? text.charCodeAt(index) : DOT;
     if (code === DOT) {
       const length = index - labelStart;
-      if (length === 0 || length > 63) return false;
-      if (text.charCodeAt(labelStart) === 45 || text.charCodeAt(index - 1) === 45) return false;
+      if (length === 0 || length > 63) return NO_HOST;
+      if (text.charCodeAt(labelStart) === 45 || text.charCodeAt(index - 1) === 45) return NO_HOST;
       labels += 1;
       labelStart = index + 1;
-      if (index === end) return labels > 1 && letterInLabel;
+      if (index === end) return labels > 1 && letterInLabel ? (unicode ? UNICODE_HOST : ASCII_HOST) : NO_HOST;
       letterInLabel = false;
     } else {
       const cls = classOf(code);
-      if ((cls & ALNUM) === 0 && code !== 45) return false;
-      if ((cls & LETTER) !== 0) letterInLabel = true;
+      if ((cls & (ALNUM | UNICODE)) === 0 && code !== 45) return NO_HOST;
+      if ((cls & (LETTER | UNICODE)) !== 0) letterInLabel = true;
+      if ((cls & UNICODE) !== 0) unicode = true;
     }
   }
-  return false;
+  return NO_HOST;
+}
+
+function isSpace(code: number): boolean {
+  return code === 32 || code === 9;
+}
+
+/** An option on a command line: `-` or `--` then a letter (`-c`, `--mode=link`; not a dash in a sentence). */
+function isOptionAt(text: string, at: number): boolean {
+  if (text.charCodeAt(at) !== 45) return false;
+  const next = text.charCodeAt(at + 1) === 45 ? text.charCodeAt(at + 2) : text.charCodeAt(at + 1);
+  return (classOf(next) & LETTER) !== 0;
+}
+
+/** The bound of what the file-name context test reads around a name. */
+const FILE_CONTEXT = 256;
+
+/**
+ * True when the name at [start, end) stands where a file name does (see SOURCE_FILE_TLDS in domain.ts): right
+ * after a path separator, or as a command-line argument, the token before or after it being an option.
+ */
+function isFileContext(text: string, start: number, end: number): boolean {
+  const before = text.charCodeAt(start - 1);
+  if (before === SLASH || before === BACKSLASH) return true;
+  let next = end;
+  while (next < text.length && next - end < 8 && isSpace(text.charCodeAt(next))) next += 1;
+  if (next > end && isOptionAt(text, next)) return true;
+  let previousEnd = start;
+  while (previousEnd > 0 && start - previousEnd < 8 && isSpace(text.charCodeAt(previousEnd - 1))) previousEnd -= 1;
+  if (previousEnd === start) return false;
+  let tokenStart = previousEnd;
+  while (tokenStart > 0 && previousEnd - tokenStart < FILE_CONTEXT && !isSpace(text.charCodeAt(tokenStart - 1))) {
+    tokenStart -= 1;
+  }
+  return tokenStart < previousEnd && isOptionAt(text, tokenStart);
 }
 
 /** Report [start, end) as a dns candidate when it is a public domain the file-name policy lets through. */
 function isDomainAt(pass: Pass, start: number, end: number, runEnd: number): boolean {
   const { text } = pass;
-  if (end - start < 3 || end - start > 253 || !hasHostSyntax(text, start, end)) return false;
+  if (end - start < 3 || end - start > 253) return false;
+  const syntax = hostSyntax(text, start, end);
+  if (syntax === NO_HOST) return false;
   const raw = text.slice(start, end);
-  const name = raw.toLowerCase();
-  // hasHostSyntax has ruled out `_`.
+  // An internationalised name is reported as its punycode, which is what VirusTotal knows; SourceText keeps it
+  // as written.
+  const name = syntax === UNICODE_HOST ? asciiHostName(raw) : raw.toLowerCase();
+  if (name === null) return false;
+  // hostSyntax has ruled out `_`.
   const kind = publicDomainKind(name);
   if (kind === DomainKind.None) return false;
   const after = runEnd === end ? text.charCodeAt(end) : DOT;
   if (after === 61) return false; // '=': a key such as `host.name=`, not a domain
-  if (kind === DomainKind.FileExtensionTld) {
+  if (kind === DomainKind.FileExtensionTld || kind === DomainKind.SourceFileTld) {
     const port = after === COLON && (classOf(text.charCodeAt(end + 1)) & DIGIT) !== 0;
-    if (!port && !name.startsWith('www.') && !wasDefanged(pass, start, end)) return false;
+    const host = port || name.startsWith('www.') || wasDefanged(pass, start, end);
+    if (!host && (kind === DomainKind.FileExtensionTld || isFileContext(text, start, runEnd))) return false;
   }
   emit(pass, 'dns', name, start, end, raw);
   return true;
@@ -310,18 +506,78 @@ function scanUrl(pass: Pass, start: number, colon: number): number {
   if (hasEmptyHost(text, colon + 3) && !(colon - start === 4 && text.slice(start, colon).toLowerCase() === 'file'))
     return colon + 3;
   let end = colon + 3;
-  while (end < text.length && (classOf(text.charCodeAt(end)) & URL_CHAR) !== 0) end += 1;
+  // The first `?`, noted on the way: only a URL with a query is searched for the URLs in it.
+  let query = -1;
+  while (end < text.length && (classOf(text.charCodeAt(end)) & URL_CHAR) !== 0) {
+    const code = text.charCodeAt(end);
+    // `](`: a Markdown link's text ends here and its target follows (`[https://a/x](https://a/x)`).
+    if (code === 93 && text.charCodeAt(end + 1) === 40) break;
+    if (code === 63 && query === -1) query = end;
+    end += 1;
+  }
   end = trimUrlEnd(text, colon + 3, end);
   const parts = splitUrl(text, start, end);
   if (parts === null || (parts.hostEnd === parts.hostStart && parts.scheme !== 'file') || end === colon + 3) {
     return colon + 3;
   }
   emit(pass, 'url', normaliseUrl(text, parts, end), start, end);
-  if (pass.urlHostsAsDns) {
-    const host = text.slice(parts.hostStart, parts.hostEnd).toLowerCase();
-    if (isPublicDomain(host)) emit(pass, 'dns', host, parts.hostStart, parts.hostEnd);
-  }
+  if (pass.urlHostsAsDns) emitUrlHost(pass, parts.hostStart, parts.hostEnd);
+  if (query !== -1) scanEmbeddedUrls(pass, query, end);
   return end;
+}
+
+/** True when `word` (lower case) is at `at`, ignoring case (`| 0x20` leaves `%`, digits and `:` alone). */
+function startsWithFolded(text: string, at: number, word: string): boolean {
+  for (let index = 0; index < word.length; index += 1) {
+    if ((text.charCodeAt(at + index) | 0x20) !== word.charCodeAt(index)) return false;
+  }
+  return true;
+}
+
+/** True when an http(s) URL, plain or percent-encoded (`http%3A%2F%2F`), starts at `at` and has more before `end`. */
+function isEmbeddedUrlAt(text: string, at: number, end: number): boolean {
+  if (!startsWithFolded(text, at, 'http')) return false;
+  let next = at + 4;
+  if ((text.charCodeAt(next) | 0x20) === 0x73) next += 1;
+  if (text.charCodeAt(next) === COLON) return next + 3 < end && startsWithFolded(text, next, '://');
+  return next + 9 < end && startsWithFolded(text, next, '%3a%2f%2f');
+}
+
+/**
+ * URLs in the query (from its `?` at `query`) of the URL that ends at `end`: a `=` followed by an http(s) URL,
+ * plain or percent-encoded (`?url=http%3A%2F%2Fevil.example%2F`), starts one, which runs to the next `&`, `#` or
+ * the URL's end. Each is a url candidate of its own, after the URL (screening decodes it; see unwrap.ts).
+ */
+function scanEmbeddedUrls(pass: Pass, query: number, end: number): void {
+  const { text } = pass;
+  for (let at = query; at < end; at += 1) {
+    if (text.charCodeAt(at) !== EQUALS || !isEmbeddedUrlAt(text, at + 1, end)) continue;
+    let valueEnd = at + 1;
+    while (valueEnd < end && text.charCodeAt(valueEnd) !== 38 && text.charCodeAt(valueEnd) !== 35) valueEnd += 1;
+    emit(pass, 'url', text.slice(at + 1, valueEnd), at + 1, valueEnd);
+    at = valueEnd;
+  }
+}
+
+/**
+ * A URL's host as an observable of its own (`urlHostsAsDns`): a public domain as dns (its punycode when it is
+ * internationalised), an IPv4 or a bracketed IPv6 literal as ipv4 or ipv6 (screened as any address is).
+ */
+function emitUrlHost(pass: Pass, hostStart: number, hostEnd: number): void {
+  const { text } = pass;
+  if (text.charCodeAt(hostStart) === 91) {
+    const literal = text.slice(hostStart + 1, hostEnd - 1);
+    if (text.charCodeAt(hostEnd - 1) === 93 && isValidIpv6(literal)) {
+      emit(pass, 'ipv6', canonicalIpv6(literal), hostStart + 1, hostEnd - 1);
+    }
+    return;
+  }
+  if (isDottedQuad(text, hostStart, hostEnd)) {
+    emit(pass, 'ipv4', text.slice(hostStart, hostEnd), hostStart, hostEnd);
+    return;
+  }
+  const host = asciiHostName(text.slice(hostStart, hostEnd));
+  if (host !== null && publicDomainKind(host) !== DomainKind.None) emit(pass, 'dns', host, hostStart, hostEnd);
 }
 
 /** An IPv6 candidate around the colon at `colon`; returns where scanning resumes. */

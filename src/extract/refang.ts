@@ -3,8 +3,11 @@
  * not, its defect 8).
  *
  * Forms handled (any bracket pair of `[]`, `()`, `{}`, optional inner spaces):
- * - dot: `[.]`, `(.)`, `{.}`, `[dot]`, `(DOT)`, ` [.] ` (surrounding single spaces are eaten too). `\.` is
- *   deliberately not refanged: Windows paths are full of it (`C:\Users\bob\.aws`) and `bob.aws` is a domain;
+ * - dot: `[.]`, `(.)`, `{.}`, `[dot]`, `(DOT)`, ` [.] ` (surrounding single spaces are eaten too), and doubled
+ *   brackets as in `[[.]]` and `((dot))`;
+ * - `\.`, only where it cannot be part of a Windows path (`C:\Users\bob\.aws` must not give `bob.aws`, a real
+ *   domain): in a run of host characters and escaped dots that follows a scheme's `//` (`hxxp://app\.evil\.site`),
+ *   or whose every dot is escaped and that no other backslash touches (`evil\.com`, `10\.10\.10\.10`);
  * - at: `[at]`, `(@)`, …;
  * - colon and slashes: `[:]`, `(:)`, `[://]`, `(://)`, `[/]`, `[//]`;
  * - schemes, only when a colon (plain or bracketed) follows: `hxxp`, `hXXps`, `hxtp`, `htxp`, `h**p`, `h__p`,
@@ -126,11 +129,16 @@ function isClosing(code: number): boolean {
   return code === 93 || code === 41 || code === 125;
 }
 
-/** A bracket form at `position` (an opening bracket), into `found`. Eats one space each side of a dot form. */
+/**
+ * A bracket form at `position` (an opening bracket), into `found`. Eats one space each side of a dot form. Doubled
+ * brackets (`[[.]]`) are one form.
+ */
 function bracketAt(text: string, position: number): boolean {
   if (!isOpening(text.charCodeAt(position))) return false;
   // The closing bracket may be of any kind (`[.)` is seen in the wild); inner spaces are optional.
   let inner = position + 1;
+  const doubled = isOpening(text.charCodeAt(inner));
+  if (doubled) inner += 1;
   if (text.charCodeAt(inner) === 32) inner += 1;
   if (!mayStartForm(text.charCodeAt(inner))) return false;
   for (const [form, replacement] of BRACKET_TABLE) {
@@ -139,6 +147,10 @@ function bracketAt(text: string, position: number): boolean {
     if (text.charCodeAt(end) === 32) end += 1;
     if (!isClosing(text.charCodeAt(end))) continue;
     end += 1;
+    if (doubled) {
+      if (!isClosing(text.charCodeAt(end))) continue;
+      end += 1;
+    }
     let start = position;
     if (replacement === 0 && text.charCodeAt(start - 1) === 32 && text.charCodeAt(end) === 32) {
       start -= 1;
@@ -152,6 +164,62 @@ function bracketAt(text: string, position: number): boolean {
   return false;
 }
 
+const BACKSLASH = 92;
+const DOT = 46;
+
+/** A letter, digit, `-` or `_`: what a run of escaped dots holds besides them. */
+function isHostCode(code: number): boolean {
+  return isAlphanumeric(code) || code === 45 || code === 95;
+}
+
+/**
+ * The run of host characters and escaped dots (`\.`) around the `\.` at `position` (not before `floor`): its
+ * start, its end, and whether its escaped dots are refanged (see the module's head): after a scheme's `//`
+ * (`schemeAtFloor`: a bracketed `[://]` edit ends at `floor`) they are, whatever else; elsewhere every dot must be
+ * escaped and no other backslash may touch the run. Into `escaped`.
+ */
+function escapedRun(text: string, position: number, floor: number, schemeAtFloor: boolean): void {
+  let start = position;
+  let allEscaped = true;
+  let host = false;
+  for (;;) {
+    const code = text.charCodeAt(start - 1);
+    if (start <= floor) break;
+    if (isHostCode(code)) {
+      host = true;
+      start -= 1;
+    } else if (code === DOT) {
+      if (text.charCodeAt(start - 2) === BACKSLASH && start - 1 > floor) start -= 2;
+      else {
+        allEscaped = false;
+        start -= 1;
+      }
+    } else break;
+  }
+  let end = position;
+  for (;;) {
+    const code = text.charCodeAt(end);
+    if (isHostCode(code)) {
+      host = true;
+      end += 1;
+    } else if (code === BACKSLASH && text.charCodeAt(end + 1) === DOT) end += 2;
+    else if (code === DOT) {
+      allEscaped = false;
+      end += 1;
+    } else break;
+  }
+  const touched = text.charCodeAt(start - 1) === BACKSLASH || text.charCodeAt(end) === BACKSLASH;
+  const afterScheme =
+    (schemeAtFloor && start === floor) || (text.charCodeAt(start - 1) === 47 && text.charCodeAt(start - 2) === 47);
+  escaped.start = start;
+  escaped.end = end;
+  escaped.refang = host && (afterScheme || (allEscaped && !touched));
+}
+const escaped = { start: 0, end: 0, refang: false };
+
+/** Index of `://` in REPLACEMENTS. */
+const SCHEME_SEPARATOR = 2;
+
 /** The edits that refang `text` as flat triples, in order and not overlapping; null when there are none. */
 function findEdits(text: string): number[] | null {
   let edits: number[] | null = null;
@@ -161,18 +229,39 @@ function findEdits(text: string): number[] | null {
   let round = text.indexOf('(');
   let curly = text.indexOf('{');
   let colon = text.indexOf(':');
+  // Only an escaped dot can start an edit: searched as the pair, Windows paths' other backslashes are skipped.
+  let backslash = text.indexOf('\\.');
+  /** The end of the last run of escaped dots looked at: no backslash before it is looked at again. */
+  let escapedFloor = 0;
   for (;;) {
     let position = text.length;
     if (square !== -1) position = square;
     if (round !== -1 && round < position) position = round;
     if (curly !== -1 && curly < position) position = curly;
     if (colon !== -1 && colon < position) position = colon;
+    if (backslash !== -1 && backslash < position) position = backslash;
     if (position === text.length) return edits;
     if (position === square) square = text.indexOf('[', position + 1);
     else if (position === round) round = text.indexOf('(', position + 1);
     else if (position === curly) curly = text.indexOf('{', position + 1);
-    else colon = text.indexOf(':', position + 1);
+    else if (position === colon) colon = text.indexOf(':', position + 1);
+    else backslash = text.indexOf('\\.', position + 1);
     if (position < floor) continue;
+    if (text.charCodeAt(position) === BACKSLASH) {
+      if (position < escapedFloor || text.charCodeAt(position + 1) !== DOT) continue;
+      // After a bracketed scheme separator (`hxxp[://]`), which the `//` test cannot see.
+      const scheme =
+        edits !== null && edits[edits.length - 2] === floor && edits[edits.length - 1] === SCHEME_SEPARATOR;
+      escapedRun(text, position, floor, scheme);
+      escapedFloor = escaped.end;
+      if (!escaped.refang) continue;
+      const { start, end } = escaped;
+      for (let at = start; at < end; at += 1) {
+        if (text.charCodeAt(at) === BACKSLASH) (edits ??= []).push(at, at + 2, 0);
+      }
+      floor = end;
+      continue;
+    }
     if (text.charCodeAt(position) === 58) {
       if (schemeBefore(text, position, floor)) {
         (edits ??= []).push(found.start, found.end, found.replacement);

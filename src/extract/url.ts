@@ -2,8 +2,22 @@
  * URL structure, shared by extraction and screening: where the scheme and the host are, and the normalised form.
  */
 
-/** msticpy's URL schemes: others do not match its URL pattern. */
-export const URL_SCHEMES: ReadonlySet<string> = new Set(['http', 'https', 'ftp', 'telnet', 'ldap', 'file']);
+/**
+ * msticpy's URL schemes (`https?|s?ftps?|telnet|ldap|file`): others do not match its URL pattern and are rejected
+ * with its message. They cover what VirusTotal analyses (web and FTP URLs); `file` is rejected by screening, as
+ * msticpy rejects it. native/extract.cc's isUrlScheme holds the same list (its scan starts a URL at these).
+ */
+export const URL_SCHEMES: ReadonlySet<string> = new Set([
+  'http',
+  'https',
+  'ftp',
+  'ftps',
+  'sftp',
+  'sftps',
+  'telnet',
+  'ldap',
+  'file',
+]);
 
 /** Offsets of a URL's parts, in the string that was split. */
 export interface UrlParts {

@@ -16,11 +16,12 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import type { Allowlist } from '../allowlist.js';
-import { domainKindOf, tldMayBeIcann } from '../extract/domain.js';
+import { isTellingHashKey } from '../extract/context.js';
+import { DomainKind, domainKindOf, tldMayBeIcann } from '../extract/domain.js';
 import { extractCandidates } from '../extract/index.js';
 import { canonicalIpv6, isValidIpv6 } from '../extract/ip.js';
 import { csvCell, jsonCell } from '../io/writers.js';
-import { screenRefanged } from '../screen.js';
+import { screenPublicName, screenRefanged } from '../screen.js';
 import { IOC_TYPES, type IocType, type SourceRecord } from '../types.js';
 
 /** What the engine made since the last {@link NativeEngine.take}. */
@@ -47,9 +48,10 @@ interface Binding {
     domainKind: (name: string) => number,
     ipv6: (value: string) => string | null,
     tldMayBeIcann: (label: string) => boolean,
+    isTellingHashKey: (key: string) => boolean,
   ): object;
   text(engine: object, bytes: Uint8Array, startLine: number, maxBytes: number): number;
-  fields(engine: object, cells: readonly string[]): void;
+  column(engine: object, cell: string): void;
   records(engine: object, values: readonly string[], layout: Int32Array): void;
   take(engine: object): NativeOutput;
 }
@@ -58,7 +60,7 @@ interface Binding {
  * The interface version this file speaks (the module's `version`, set at the end of native/extract.cc). A module
  * built from other sources (a stale build that could not be rebuilt) is not used: extraction runs in JavaScript.
  */
-const NATIVE_INTERFACE = 2;
+const NATIVE_INTERFACE = 5;
 
 /** Where the build puts the module: two levels up from both src/native (tests) and dist/native (the build). */
 const MODULE_PATH = fileURLToPath(new URL('../../native/build/Release/ioc_extract.node', import.meta.url));
@@ -114,6 +116,23 @@ export function nativeEngineLoadError(): Error | undefined {
   return load?.error;
 }
 
+/** Added to a domain kind when screening has more to say of the name than "accepted as it is" (see below). */
+const SCREEN_IT = 4;
+
+/**
+ * The domain kind of a lower-case ASCII name for the engine (see domainKindOf), plus {@link SCREEN_IT} when
+ * screening would not accept the name as it is, without a note (a reverse-DNS name, a lookalike): the engine
+ * skips screening an extracted name otherwise (see `resolve` in native/extract.cc). A public domain is screened
+ * by screenPublicName (src/screen.ts screenDns ends with it), so asking it keeps that shortcut true to screening
+ * whatever its dns rules become.
+ */
+function nativeDomainKind(name: string): number {
+  const kind = domainKindOf(name);
+  if (kind === DomainKind.None) return kind;
+  const outcome = screenPublicName(name);
+  return outcome.accepted && outcome.note === undefined ? kind : kind | SCREEN_IT;
+}
+
 /** Options of {@link NativeEngine}. */
 export interface NativeEngineOptions {
   readonly outputFormat: 'csv' | 'jsonl';
@@ -129,9 +148,8 @@ export class NativeEngine {
   readonly #binding: Binding;
   readonly #engine: object;
   readonly #csv: boolean;
-  /** Column ids of the field names met so far, and their SourceField cells (sent to the engine). */
+  /** Column ids of the field names met so far (each one's SourceField cell is sent to the engine once). */
   readonly #columns = new Map<string, number>();
-  readonly #cells: string[] = [];
 
   /** Throws when the engine is not available (see {@link nativeAvailable}). */
   constructor(options: NativeEngineOptions) {
@@ -145,22 +163,25 @@ export class NativeEngine {
       { csv: this.#csv, urlHostsAsDns: options.urlHostsAsDns, allowlist: allowlist !== undefined },
       (type, value) => {
         const outcome = screenRefanged(IOC_TYPES[type] as IocType, value);
-        if (!outcome.accepted) return [0, outcome.type, outcome.value, outcome.status];
+        if (!outcome.accepted) return outcome.silent === true ? 0 : [0, outcome.type, outcome.value, outcome.status];
         const allowlisted = allowlist?.matches(outcome.type, outcome.value) === true;
         // Most values are accepted as they are: a number then, rather than an array and a string to read back.
-        if (outcome.type === IOC_TYPES[type] && outcome.value === value) return allowlisted ? 2 : 1;
-        return [1, IOC_TYPES.indexOf(outcome.type), outcome.value, allowlisted];
+        if (outcome.type === IOC_TYPES[type] && outcome.value === value && outcome.note === undefined) {
+          return allowlisted ? 2 : 1;
+        }
+        return [1, IOC_TYPES.indexOf(outcome.type), outcome.value, allowlisted, outcome.note ?? ''];
       },
       (text) => {
         const out: unknown[] = [];
         for (const candidate of extractCandidates(text, extractOptions)) {
-          out.push(IOC_TYPES.indexOf(candidate.type), candidate.value, candidate.original);
+          out.push(IOC_TYPES.indexOf(candidate.type), candidate.context + candidate.value, candidate.original);
         }
         return out;
       },
-      domainKindOf,
+      nativeDomainKind,
       (value) => (isValidIpv6(value) ? canonicalIpv6(value) : null),
       tldMayBeIcann,
+      isTellingHashKey,
     );
   }
 
@@ -193,10 +214,9 @@ export class NativeEngine {
   #column(name: string): number {
     let id = this.#columns.get(name);
     if (id === undefined) {
-      id = this.#cells.length;
+      id = this.#columns.size;
       this.#columns.set(name, id);
-      this.#cells.push(this.#csv ? csvCell(name) : jsonCell(name));
-      this.#binding.fields(this.#engine, this.#cells);
+      this.#binding.column(this.#engine, this.#csv ? csvCell(name) : jsonCell(name));
     }
     return id;
   }

@@ -246,8 +246,8 @@ class RowBuilder implements VerdictSink {
       }
     }
     const tail = this.#csv
-      ? `,${this.indexCell},${this.#fieldCell(field)},${csvCell(original)}\n`
-      : `","SourceIndex":${this.indexCell},"SourceField":${this.#fieldCell(field)},"SourceText":${jsonCell(original)}}\n`;
+      ? `,${this.indexCell},${this.#fieldCell(field)},${csvCell(original)},${verdict.note}\n`
+      : `","SourceIndex":${this.indexCell},"SourceField":${this.#fieldCell(field)},"SourceText":${jsonCell(original)},"Note":"${verdict.note}"}\n`;
     if (status === undefined) {
       this.#text += head;
       this.#encode();

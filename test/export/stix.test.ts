@@ -47,6 +47,7 @@ const ROW = {
   ContactedUrls: '',
   CommunicatingFiles: '',
   Submitted: '',
+  Note: '',
 } satisfies EnrichedRow;
 
 const RUN: RunInfo = {

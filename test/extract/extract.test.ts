@@ -52,9 +52,9 @@ describe('extractCandidates: types and normalisation', () => {
 
   it('reports the original text and whether it was defanged', () => {
     expect(extractCandidates('C2 hXXps[:]//Evil[.]com/a, then 8(.)8(.)8(.)8 and EVIL.net')).toEqual([
-      { type: 'url', value: 'https://evil.com/a', original: 'hXXps[:]//Evil[.]com/a', defanged: true },
-      { type: 'ipv4', value: '8.8.8.8', original: '8(.)8(.)8(.)8', defanged: true },
-      { type: 'dns', value: 'evil.net', original: 'EVIL.net', defanged: false },
+      { type: 'url', value: 'https://evil.com/a', original: 'hXXps[:]//Evil[.]com/a', defanged: true, context: '' },
+      { type: 'ipv4', value: '8.8.8.8', original: '8(.)8(.)8(.)8', defanged: true, context: '' },
+      { type: 'dns', value: 'evil.net', original: 'EVIL.net', defanged: false, context: '' },
     ]);
   });
 
@@ -129,6 +129,7 @@ describe('extractCandidates: boundaries', () => {
       'url:http://login.evil.com:8080/a',
       'dns:login.evil.com',
       'url:http://45.77.1.2/b',
+      'ipv4:45.77.1.2',
     ]);
   });
 });
