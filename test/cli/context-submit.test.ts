@@ -63,7 +63,7 @@ describe('enrich --context --resolutions --submit-unknown-urls (v3)', () => {
     const header = readFileSync(join(work, 'out.csv'), 'utf8').split(/\r?\n/)[0];
     expect(header).toBe(ENRICH_COLUMNS.join(','));
     expect(
-      header?.endsWith('SourceText,ContactedDomains,ContactedIPs,ContactedUrls,CommunicatingFiles,Submitted'),
+      header?.endsWith('SourceText,ContactedDomains,ContactedIPs,ContactedUrls,CommunicatingFiles,Submitted,Note'),
     ).toBe(true);
     const file = row(first.rows, MALICIOUS_FILE);
     expect(file['ContactedDomains']).not.toBe('');

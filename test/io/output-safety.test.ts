@@ -22,6 +22,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SqliteResultCache } from '../../src/cache/index.js';
 import { openAtomicOutput } from '../../src/io/atomic-file.js';
+import { EXTRACT_COLUMNS } from '../../src/types.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const cli = join(root, 'dist', 'cli', 'main.js');
@@ -151,11 +152,11 @@ describe('extract on Ctrl-C', () => {
     expect(code, stderr).toBe(130);
     expect(stderr).toContain('interrupted: the output holds the records read before the signal');
     const rows = readFileSync(output, 'utf8').trimEnd().split('\n');
-    expect(rows[0]).toBe('Observable,IoCType,Status,SourceIndex,SourceField,SourceText');
+    expect(rows[0]).toBe(EXTRACT_COLUMNS.join(','));
     // Some rows, complete ones, not the whole input.
     expect(rows.length).toBeGreaterThan(1);
     expect(rows.length).toBeLessThan(1 + 3 * 2_000_000);
-    expect(rows.every((row) => row.split(',').length === 6)).toBe(true);
+    expect(rows.every((row) => row.split(',').length === EXTRACT_COLUMNS.length)).toBe(true);
     expect(readdirSync(dir).sort()).toEqual(['big.txt', 'out.csv']);
   });
 });
