@@ -48,6 +48,7 @@ function hasIcannRegistrableDomain(name: string): boolean {
  * of {@link isPublicDomain} without its label syntax, which URLs' hosts do not always keep (`my_host.evil.com`).
  */
 export function hasPublicSuffix(name: string): boolean {
+  // No memo: measured, URL hosts repeat too little for one to pay for its hashing and garbage.
   const parsed = parse(name, URL_HOST_OPTIONS);
   return parsed.isIcann === true && parsed.domain !== null;
 }

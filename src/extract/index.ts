@@ -240,9 +240,18 @@ function isAdobeVersion(text: string, start: number): boolean {
 /** What may stand between a version word and its number. */
 const SEPARATORS: ReadonlySet<number> = new Set([32, 9, EQUALS, COLON, 34, 39]);
 
+/** True when [start, end) holds only digits and dots. */
+function isDigitsAndDots(text: string, start: number, end: number): boolean {
+  for (let index = start; index < end; index += 1) {
+    const code = text.charCodeAt(index);
+    if (code !== DOT && (code < 48 || code > 57)) return false;
+  }
+  return true;
+}
+
 /**
- * True when [start, end) is a dotted quad: four parts of 1-3 digits, each <= 255, read from the character codes
- * without allocating (leading zeros are kept, for screening's `IP address is invalid format`).
+ * True when [start, end), of digits and dots, is a dotted quad: four parts of 1-3 digits, each <= 255, read from the
+ * character codes without allocating (leading zeros are kept, for screening's `IP address is invalid format`).
  */
 function isDottedQuad(text: string, start: number, end: number): boolean {
   if (end - start > 15 || end - start < 7) return false;
@@ -257,7 +266,6 @@ function isDottedQuad(text: string, start: number, end: number): boolean {
       digits = 0;
       part = 0;
     } else {
-      if (code < 48 || code > 57) return false;
       digits += 1;
       part = part * 10 + code - 48;
       if (digits > 3) return false;
@@ -572,7 +580,7 @@ function emitUrlHost(pass: Pass, hostStart: number, hostEnd: number): void {
     }
     return;
   }
-  if (isDottedQuad(text, hostStart, hostEnd)) {
+  if (isDigitsAndDots(text, hostStart, hostEnd) && isDottedQuad(text, hostStart, hostEnd)) {
     emit(pass, 'ipv4', text.slice(hostStart, hostEnd), hostStart, hostEnd);
     return;
   }
