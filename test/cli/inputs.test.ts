@@ -3,17 +3,13 @@
  * the tools write them, through the built CLI (`extract`, and `enrich --emulator`), asserting the exact observables,
  * SourceIndex and SourceField that come out.
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { crc32, deflateRawSync, gzipSync } from 'node:zlib';
 import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-
-const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const cli = join(root, 'dist', 'cli', 'main.js');
+import { spawnCli, type CliResult } from '../support/spawn-cli.js';
 
 let work: string;
 beforeAll(() => {
@@ -23,24 +19,8 @@ afterAll(() => {
   rmSync(work, { recursive: true, force: true });
 });
 
-interface Result {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function run(args: string[], input?: Buffer): Promise<Result> {
-  return new Promise((resolve, reject) => {
-    const env = { PATH: process.env['PATH'] ?? '', HOME: work, XDG_CACHE_HOME: join(work, 'cache') };
-    const child = spawn(process.execPath, [cli, ...args], { env, cwd: work });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(input ?? Buffer.alloc(0));
-  });
+function run(args: string[], input?: Buffer): Promise<CliResult> {
+  return spawnCli(args, { cwd: work, env: { XDG_CACHE_HOME: join(work, 'cache') }, input: input ?? Buffer.alloc(0) });
 }
 
 function write(name: string, content: string | Buffer): string {
@@ -92,7 +72,7 @@ function zip(members: Record<string, string>): Buffer {
 }
 
 /** The extract rows as `Observable SourceIndex SourceField` strings, in output order. */
-async function extracted(args: string[], input?: Buffer): Promise<{ rows: string[]; result: Result }> {
+async function extracted(args: string[], input?: Buffer): Promise<{ rows: string[]; result: CliResult }> {
   const result = await run(['extract', ...args], input);
   expect(result.stderr, result.stderr).not.toContain('unexpected failure');
   expect(result.code, result.stderr).toBe(0);

@@ -3,39 +3,19 @@
  * CSV export, Sysmon and proxy lines, a build log. The native engine (the default where it is built) and the
  * JavaScript engine (`IOC_ENRICH_ENGINE=js`) must give these rows, byte for byte the same.
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { afterAll, describe, expect, it } from 'vitest';
+import { spawnCli, type CliResult } from '../support/spawn-cli.js';
 import { nativeAvailable } from '../../src/native/engine.js';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const cli = join(root, 'dist', 'cli', 'main.js');
 const work = mkdtempSync(join(tmpdir(), 'ioc-enrich-real-world-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-interface Result {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function run(args: string[], engine: 'native' | 'js'): Promise<Result> {
-  return new Promise((resolve, reject) => {
-    const env: NodeJS.ProcessEnv = { PATH: process.env['PATH'] ?? '', HOME: work };
-    if (engine === 'js') env['IOC_ENRICH_ENGINE'] = 'js';
-    const child = spawn(process.execPath, [cli, ...args], { env, cwd: work });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end();
-  });
+function run(args: string[], engine: 'native' | 'js'): Promise<CliResult> {
+  return spawnCli(args, { cwd: work, env: engine === 'js' ? { IOC_ENRICH_ENGINE: 'js' } : {} });
 }
 
 const SHA256 = '275a021bbfb6489e54d471899f7db9d1663fc695ec2fe2a2c4538aabf651fd0f';

@@ -19,7 +19,7 @@ export interface CliResult {
 /** Runs `ioc-enrich ARGS` in `cwd` with `env` and resolves when the process has exited. */
 export function spawnCli(
   args: readonly string[],
-  options: { cwd: string; env?: Record<string, string>; input?: string },
+  options: { cwd: string; env?: Record<string, string>; input?: string | Buffer },
 ): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [CLI, ...args], {
