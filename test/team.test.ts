@@ -196,9 +196,10 @@ describe.skipIf(pgSkip !== undefined || redisSkip !== undefined)('hosts sharing 
     expect(busiestMinute(times)).toBeLessThanOrEqual(30);
     // The second minute was needed and used.
     expect((times.at(-1) as number) - (times[0] as number)).toBeGreaterThanOrEqual(59_000);
-    // One lookup per distinct observable, plus at most what the killed host had in flight.
+    // One lookup per distinct observable, plus at most what the killed host had looked up but not yet committed
+    // to the cache: one chunk of claims (4 observables at concurrency 1; a fresh-clone run saw 43).
     expect(stats.byEndpoint['v3/domains']).toBeGreaterThanOrEqual(40);
-    expect(stats.byEndpoint['v3/domains']).toBeLessThanOrEqual(42);
+    expect(stats.byEndpoint['v3/domains']).toBeLessThanOrEqual(44);
   }, 180_000);
 
   it('Redis stopped mid-run: the hosts pause (saying so) and go on when it is back, without a 429 or overspend', async () => {
