@@ -7,40 +7,14 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { joinResults } from '../dist/join/index.js';
 import { readResultsIndex } from '../dist/join/results-index.js';
+import { ENRICH_COLUMNS } from '../dist/types.js';
 
 const SOURCE_BYTES = 200 * 1024 * 1024;
 const RESULT_EVERY = 10;
 
-// Every column enrich writes, so that reading the results costs what it costs on a real enrich output.
-const RESULT_COLUMNS = [
-  'Observable',
-  'IoCType',
-  'Status',
-  'ResponseCode',
-  'RawResponse',
-  'Resource',
-  'SourceIndex',
-  'VerboseMsg',
-  'ScanId',
-  'Permalink',
-  'Positives',
-  'MD5',
-  'SHA1',
-  'SHA256',
-  'ResolvedDomains',
-  'ResolvedIPs',
-  'DetectedUrls',
-  'Suspicious',
-  'Total',
-  'Severity',
-  'Reputation',
-  'LastAnalysisDate',
-  'Tags',
-  'CacheHit',
-  'FetchedAt',
-  'SourceField',
-  'SourceText',
-];
+// Every column enrich writes (the project's own list), so that reading the results costs what it costs on a real
+// enrich output.
+const RESULT_COLUMNS = ENRICH_COLUMNS;
 
 function resultRow(observable, type, row, positives, field) {
   const kind = type === 'ipv4' ? 'ip-address' : 'domain';
@@ -74,6 +48,8 @@ function resultRow(observable, type, row, positives, field) {
       '2026-01-02T03:04:05.000Z',
       field,
       observable,
+      // The columns after SourceText (context, Submitted, Note) are empty, as in a run without those options.
+      ...Array(RESULT_COLUMNS.length - 27).fill(''),
     ].join(',') + '\n'
   );
 }
