@@ -3,6 +3,7 @@
  * summary and the export record. The backends only move these rows in and out of their databases.
  */
 import { redactText, secretForms } from '../redact.js';
+import { parseReply, parseStoredReply, replyJsonText } from '../vt/lean-json.js';
 import { OptionError } from '../errors.js';
 import type { ApiVersion, IocType, VtReply } from '../types.js';
 import { classifyReply, storageKey, type CacheOutcome, type CacheVerdict } from './classify.js';
@@ -31,9 +32,12 @@ export interface StoredReply {
   readonly superseded: readonly string[];
 }
 
-/** The JSON of a value with every secret (as it is and URL-encoded) replaced, as everywhere else (src/redact.ts). */
+/**
+ * The JSON of a value with every secret (as it is and URL-encoded) replaced, as everywhere else (src/redact.ts).
+ * A reply body is stored as the text VirusTotal sent where there is one (src/vt/lean-json.ts replyJsonText).
+ */
 export function redactedJson(value: unknown, secrets: readonly string[]): string {
-  return redactText(JSON.stringify(value), secretForms(secrets));
+  return redactText(replyJsonText(value), secretForms(secrets));
 }
 
 /** The row a reply is stored as. Pure. */
@@ -162,9 +166,14 @@ export function summarizeStats(
   };
 }
 
-/** JSON stored as text (PostgreSQL) or UTF-8 bytes (SQLite). */
+/** JSON stored as text (PostgreSQL) or UTF-8 bytes (SQLite), parsed in full (exports). */
 export function parseStoredJson(stored: Buffer | string): unknown {
-  return JSON.parse(typeof stored === 'string' ? stored : stored.toString('utf8'));
+  return parseStoredReply(typeof stored === 'string' ? stored : stored.toString('utf8'));
+}
+
+/** A stored reply body for a lookup: read as a fresh reply is (v3 objects without their engine results). */
+function parseLookupBody(stored: Buffer | string): unknown {
+  return parseReply(typeof stored === 'string' ? stored : stored.toString('utf8'));
 }
 
 /** A row of the export query. */
@@ -207,7 +216,7 @@ export function replyOf(
     api,
     type: row.type,
     value: row.value,
-    body: stored.body === null ? null : parseStoredJson(stored.body),
+    body: stored.body === null ? null : parseLookupBody(stored.body),
     ...(stored.resolutions === null ? {} : { resolutions: parseStoredJson(stored.resolutions) as unknown[] }),
     fetchedAt: Number(stored.fetched_at),
   };

@@ -13,7 +13,8 @@ import {
   type ResultCache,
 } from '../../src/cache/index.js';
 import { IocEnrichError } from '../../src/errors.js';
-import type { IocType } from '../../src/types.js';
+import type { IocType, VtReply } from '../../src/types.js';
+import { parseReply } from '../../src/vt/lean-json.js';
 import { dropSchema, pgCacheUrl, pgQuery, postgresMissing, uniqueName } from '../support/services.js';
 import { FILE, reply, v2FileReply, v3Reply } from './replies.js';
 
@@ -363,6 +364,29 @@ describe.each(BACKENDS)('the cache contract on $name', (backend) => {
       cache.put({ ...v3Reply('ipv4', '1.2.3.4', { malicious: 0 }, T0), resolutions: [{ note: key }] });
       cache.put(v2FileReply(FILE.md5, 1, T0));
       expect(JSON.stringify((await cache.get('v3', 'url', 'http://evil.example.com/'))?.reply)).toContain('[redacted]');
+      // Replies as the client reads them (src/vt/lean-json.ts), kept as the text the server sent: the key as it is,
+      // and with one character written as a JSON escape, which a search of the text alone would miss.
+      const sent = (value: string, escaped: boolean): VtReply => {
+        const { body } = v3Reply('dns', value, { malicious: 1 }, T0, {
+          whois: `registrant ${key}`,
+          last_analysis_results: { Engine: { category: 'malicious', result: 'phishing' } },
+        });
+        const text = JSON.stringify(body);
+        return reply(
+          'v3',
+          'dns',
+          value,
+          parseReply(escaped ? text.replace(key, `\\u00${key.charCodeAt(0).toString(16)}${key.slice(1)}`) : text),
+          T0,
+        );
+      };
+      cache.put(sent('plain.example.com', false));
+      cache.put(sent('escaped.example.com', true));
+      for (const name of ['plain.example.com', 'escaped.example.com']) {
+        const stored = JSON.stringify((await cache.get('v3', 'dns', name))?.reply.body);
+        expect(stored).toContain('registrant [redacted]');
+        expect(stored).toContain('phishing');
+      }
       await cache.close();
       const cells = await backend.cells();
       expect(cells.length).toBeGreaterThan(20);

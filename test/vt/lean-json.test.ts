@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseReply } from '../../src/vt/lean-json.js';
+import { parseReply, parseStoredReply, replyJsonText } from '../../src/vt/lean-json.js';
 
 const RESULTS = {
   Bkav: { category: 'undetected', engine_name: 'Bkav', result: null, method: 'blacklist' },
@@ -62,5 +62,39 @@ describe('parseReply', () => {
     const lean = parseReply(text);
     expect(attributesOf(lean)).toEqual({ reputation: 1 });
     expect(JSON.parse(JSON.stringify(lean))).toEqual({ data: { id: 'x', attributes: { reputation: 1 } } });
+  });
+});
+
+describe('replyJsonText and parseStoredReply (how the cache keeps a reply)', () => {
+  const pretty = body({ reputation: 3, last_analysis_results: RESULTS, whois: 'x' }, 2);
+
+  it('keeps a lean reply as the very text it was parsed from, which reads back as the same reply', () => {
+    const lean = parseReply(pretty);
+    expect(replyJsonText(lean)).toBe(pretty);
+    expect(parseStoredReply(replyJsonText(lean))).toEqual(JSON.parse(pretty));
+    expect(attributesOf(parseReply(replyJsonText(lean)))).toEqual(attributesOf(lean));
+  });
+
+  it('serialises anything else', () => {
+    const plain = { data: { attributes: { reputation: 1 } } };
+    expect(replyJsonText(plain)).toBe(JSON.stringify(plain));
+    const page = JSON.stringify({ data: [{ type: 'resolution', id: 'x' }] });
+    expect(replyJsonText(parseReply(page))).toBe(page);
+    expect(replyJsonText(null)).toBe('null');
+  });
+
+  it('serialises again a text holding a \\u escape, so that no escaped character hides a secret from redaction', () => {
+    const text = '{"data":{"attributes":{"whois":"key \\u0061bcdefgh","last_analysis_results":{"a":{"b":"c"}}}}}';
+    const lean = parseReply(text);
+    expect(replyJsonText(lean)).not.toBe(text);
+    expect(replyJsonText(lean)).toContain('key abcdefgh');
+    expect(JSON.parse(replyJsonText(lean))).toEqual(JSON.parse(text));
+  });
+
+  it('reads a kept text whose engine results are not JSON as its lean reading, as it was read when fetched', () => {
+    const text = '{"data":{"id":"x","attributes":{"reputation":1,"last_analysis_results":{"a":{"b" : nope}}}}}';
+    expect(replyJsonText(parseReply(text))).toBe(text);
+    expect(parseStoredReply(text)).toEqual({ data: { id: 'x', attributes: { reputation: 1 } } });
+    expect(() => parseStoredReply('{"data":')).toThrow(SyntaxError);
   });
 });
