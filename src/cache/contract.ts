@@ -8,9 +8,10 @@
  *   observables at once ({@link ResultCache.getMany}), one call before any lookup.
  * - `put` returns nothing and never waits: replies are queued and every reply queued in one event-loop turn
  *   (or within `flushDelayMs`) is committed in one transaction (issue 13 §5: one commit per reply capped a
- *   premium run at about 5,100 replies/s). A reply is committed within that turn of its arrival, so a killed
- *   run still loses at most the requests in flight. A failed commit is thrown by the next `put`, `flush`,
- *   read or `close`, never swallowed.
+ *   premium run at about 5,100 replies/s). One batch is committed at a time, the next as soon as it ends, so a
+ *   killed run loses at most the requests in flight and the batch being committed. SQLite commits on a writer
+ *   thread (src/cache/sqlite-writer.ts), PostgreSQL on its server. A failed commit is thrown by the next
+ *   `put`, `flush`, read or `close`, never swallowed.
  * - Reads see the caller's own queued writes: they flush first.
  */
 import type { ApiVersion, IocType, VtReply } from '../types.js';
@@ -46,6 +47,12 @@ export interface ResultCacheOptions {
    * @default 0
    */
   flushDelayMs?: number;
+  /**
+   * SQLite: commit on a writer thread of the file's own (see src/cache/sqlite-writer.ts); false commits on the
+   * calling thread. A private `:memory:` cache always commits on the calling thread.
+   * @default true
+   */
+  writerThread?: boolean;
   /** PostgreSQL: connections in the pool (size it to the lookup concurrency). @default 4 */
   poolSize?: number;
 }

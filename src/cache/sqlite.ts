@@ -3,13 +3,10 @@
  * runs never pay twice for the same lookup.
  *
  * Design decisions:
- * - SQLite (better-sqlite3) in WAL mode with a busy timeout: several runs may share one file at once, readers
- *   never block the writer. Replies are committed in batches, one transaction per event-loop turn (see
- *   contract.ts): a killed run loses at most the requests in flight. synchronous=NORMAL is durable against a
- *   killed process under WAL; only a power cut may lose the last few commits, which costs a re-lookup, never
- *   a corrupt file.
- * - Writes use BEGIN IMMEDIATE: a deferred transaction that upgrades from read to write can fail with
- *   SQLITE_BUSY at once, whatever the busy timeout, when another process wrote in between.
+ * - SQLite (better-sqlite3) in WAL mode with a busy timeout (sqlite-store.ts): several runs may share one file
+ *   at once, readers never block the writer. Replies are committed in batches, one transaction per event-loop
+ *   turn (see contract.ts), on a writer thread with its own connection (sqlite-writer.ts): a killed run loses
+ *   at most the requests in flight and the batch being committed.
  * - Freshness is decided when reading, from the stored verdict and fetch time, so a different `--max-age`
  *   applies to replies already stored.
  * - The reply JSON lives in a table of its own (see schema.ts) and is read and parsed on first use of
@@ -40,10 +37,16 @@ import {
   storedReply,
   summarizeStats,
   type ExportRow,
+  type StoredReply,
   type StatsGroup,
 } from './rows.js';
 import { ensureSchema } from './schema.js';
-import { WriteBatcher, type QueuedWrite } from './write-batcher.js';
+import { openCacheDatabase, replyStorer } from './sqlite-store.js';
+import { WriterThread, writerWorkerUrl } from './sqlite-writer.js';
+import { WriteBatcher } from './write-batcher.js';
+
+/** How long a statement waits for another process's lock before it fails. */
+const DEFAULT_BUSY_TIMEOUT_MS = 10_000;
 
 /** A `replies` row as read. */
 interface ReplyRow {
@@ -98,15 +101,6 @@ class StoredEntry implements CachedEntry {
   }
 }
 
-/** A value computed now, as a promise (a throw becomes a rejection): SQLite answers synchronously. */
-function answered<T>(compute: () => T): Promise<T> {
-  try {
-    return Promise.resolve(compute());
-  } catch (error) {
-    return Promise.reject(error instanceof Error ? error : new Error(String(error)));
-  }
-}
-
 /** The SQLite backend of {@link ResultCache}. Open with {@link SqliteResultCache.open}. */
 /**
  * Creates the cache's folder (0700) and file (0600) when they do not exist, whatever the umask: the cache holds what
@@ -133,6 +127,8 @@ export class SqliteResultCache implements ResultCache {
   readonly #selectFile: Database.Statement<[string, string], ReplyRow>;
   readonly #selectBody: Database.Statement<[number], BodyRow>;
   readonly #writes: WriteBatcher;
+  /** The writer thread, once the first reply is stored (see the constructor). */
+  #thread: WriterThread | undefined;
 
   private constructor(path: string, db: Database.Database, options: ResultCacheOptions) {
     this.path = path;
@@ -146,58 +142,32 @@ export class SqliteResultCache implements ResultCache {
        WHERE a.api = ? AND a.hash = ?`,
     );
     this.#selectBody = db.prepare('SELECT fetched_at, body, resolutions FROM bodies WHERE reply_id = ?');
-    // A reply older than the stored one (two runs racing on one file) does not overwrite it: then no row is
-    // returned and the body is left alone.
-    const upsert = db.prepare<unknown[], { reply_id: number }>(
-      `INSERT INTO replies (api, kind, id, type, value, outcome, verdict, positives, fetched_at)
-       VALUES (@api, @kind, @id, @type, @value, @outcome, @verdict, @positives, @fetchedAt)
-       ON CONFLICT (api, kind, id) DO UPDATE SET
-         type = excluded.type, value = excluded.value, outcome = excluded.outcome, verdict = excluded.verdict,
-         positives = excluded.positives, fetched_at = excluded.fetched_at
-       WHERE excluded.fetched_at >= replies.fetched_at
-       RETURNING reply_id`,
-    );
-    const storeBody = db.prepare(
-      'INSERT OR REPLACE INTO bodies (reply_id, fetched_at, body, resolutions) VALUES (?, ?, ?, ?)',
-    );
-    // An earlier "not found" stored under one hash is superseded once a reply names that hash as the file's.
-    const deleteSupersededBody = db.prepare(
-      `DELETE FROM bodies WHERE reply_id IN (SELECT reply_id FROM replies WHERE api = ? AND kind = 'file' AND id = ?)`,
-    );
-    const deleteSuperseded = db.prepare(`DELETE FROM replies WHERE api = ? AND kind = 'file' AND id = ?`);
-    const alias = db.prepare(
-      `INSERT INTO file_aliases (api, hash, id) VALUES (?, ?, ?) ON CONFLICT (api, hash) DO UPDATE SET id = excluded.id`,
-    );
-    const utf8 = (text: string | null): Buffer | null => (text === null ? null : Buffer.from(text, 'utf8'));
-    const store = db.transaction((writes: QueuedWrite[]) => {
-      for (const write of writes) {
-        if (!('put' in write)) continue;
-        const row = storedReply(write.put, secrets);
-        const stored = upsert.get({
-          api: row.api,
-          kind: row.kind,
-          id: row.id,
-          type: row.type,
-          value: row.value,
-          outcome: row.outcome,
-          verdict: row.verdict,
-          positives: row.positives,
-          fetchedAt: row.fetchedAt,
-        });
-        if (stored !== undefined) storeBody.run(stored.reply_id, row.fetchedAt, utf8(row.body), utf8(row.resolutions));
-        for (const hash of row.superseded) {
-          deleteSupersededBody.run(row.api, hash);
-          deleteSuperseded.run(row.api, hash);
-        }
-        for (const hash of row.aliases) alias.run(row.api, hash, row.id);
-      }
-    });
-    this.#writes = new WriteBatcher((writes) => {
+    // Commits run on a writer thread of the file's own (see sqlite-writer.ts), or here for a private in-memory
+    // cache (which no other connection can see) and where the thread's script is missing.
+    const threadUrl = path === ':memory:' || options.writerThread === false ? undefined : writerWorkerUrl();
+    let storeHere: ((rows: readonly StoredReply[]) => void) | undefined;
+    let thread: WriterThread | undefined;
+    const busyTimeoutMs = options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS;
+    this.#writes = new WriteBatcher(async (writes) => {
+      const failed = (error: unknown): IocEnrichError =>
+        this.#failure(`cannot store ${writes.length} repl${writes.length === 1 ? 'y' : 'ies'}`, error);
+      let rows: StoredReply[];
       try {
-        store.immediate(writes);
+        rows = writes.flatMap((write) => ('put' in write ? [storedReply(write.put, secrets)] : []));
+        if (rows.length === 0) return;
+        if (threadUrl !== undefined) thread ??= this.#thread = new WriterThread(threadUrl, { path, busyTimeoutMs });
+        // Here until the thread has opened the file (see WriterThread.ready).
+        if (thread === undefined || !thread.ready) {
+          storeHere ??= replyStorer(db);
+          storeHere(rows);
+          return;
+        }
       } catch (error) {
-        throw this.#failure(`cannot store ${writes.length} repl${writes.length === 1 ? 'y' : 'ies'}`, error);
+        throw failed(error);
       }
+      await thread.commit(rows).catch((error: unknown) => {
+        throw failed(error);
+      });
     }, options.flushDelayMs ?? 0);
   }
 
@@ -208,15 +178,11 @@ export class SqliteResultCache implements ResultCache {
    * @throws IocEnrichError `CACHE_ERROR` when the file cannot be opened, is not a cache, or has a newer schema.
    */
   static open(path: string, options: ResultCacheOptions = {}): SqliteResultCache {
-    const busyTimeoutMs = options.busyTimeoutMs ?? 10_000;
+    const busyTimeoutMs = options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS;
     let db: Database.Database | undefined;
     try {
       if (path !== ':memory:') createPrivately(path);
-      db = new Database(path, { timeout: busyTimeoutMs });
-      db.pragma('journal_mode = WAL');
-      db.pragma('synchronous = NORMAL');
-      // 32 MiB of page cache (default 2 MiB): the lookup rows and key indexes of ~200,000 entries stay in memory.
-      db.pragma('cache_size = -32768');
+      db = openCacheDatabase(path, busyTimeoutMs);
       ensureSchema(db, path);
       return new SqliteResultCache(path, db, options);
     } catch (error) {
@@ -227,22 +193,19 @@ export class SqliteResultCache implements ResultCache {
     }
   }
 
-  getMany(api: ApiVersion, keys: readonly CacheKey[]): Promise<Array<CachedEntry | undefined>> {
-    return answered(() => {
-      this.#writes.flushSync();
-      return keys.map(({ type, value }) => this.#fresh(this.#lookup(api, type, value)));
-    });
+  async getMany(api: ApiVersion, keys: readonly CacheKey[]): Promise<Array<CachedEntry | undefined>> {
+    // What this cache was given is read back: the queued replies are committed first.
+    await this.#writes.flush();
+    return keys.map(({ type, value }) => this.#fresh(this.#lookup(api, type, value)));
   }
 
   async get(api: ApiVersion, type: IocType, value: string): Promise<CachedEntry | undefined> {
     return this.#fresh(await this.getIncludingStale(api, type, value));
   }
 
-  getIncludingStale(api: ApiVersion, type: IocType, value: string): Promise<CachedEntry | undefined> {
-    return answered(() => {
-      this.#writes.flushSync();
-      return this.#lookup(api, type, value);
-    });
+  async getIncludingStale(api: ApiVersion, type: IocType, value: string): Promise<CachedEntry | undefined> {
+    await this.#writes.flush();
+    return this.#lookup(api, type, value);
   }
 
   put(reply: VtReply): void {
@@ -251,6 +214,14 @@ export class SqliteResultCache implements ResultCache {
 
   flush(): Promise<void> {
     return this.#writes.flush();
+  }
+
+  /**
+   * Whether replies are now committed on the writer thread: false while it starts (or where there is none).
+   * Waits for a thread that is starting. For tests and diagnostics.
+   */
+  async committingOnThread(): Promise<boolean> {
+    return this.#thread === undefined ? false : (await this.#thread.started) && this.#thread.ready;
   }
 
   async stats(): Promise<CacheStats> {
@@ -316,7 +287,11 @@ export class SqliteResultCache implements ResultCache {
     try {
       await this.flush();
     } finally {
-      this.#db.close();
+      try {
+        await this.#thread?.close();
+      } finally {
+        this.#db.close();
+      }
     }
   }
 

@@ -19,7 +19,7 @@ export class WriteBatcher {
   #failed = false;
 
   /**
-   * @param commit - commits one batch; a synchronous commit (SQLite) lets {@link flushSync} be used.
+   * @param commit - commits one batch.
    * @param delayMs - 0 commits at the end of the current event-loop turn (setImmediate).
    */
   constructor(
@@ -70,23 +70,6 @@ export class WriteBatcher {
       if (this.#committing === committing) this.#committing = undefined;
     }
     this.#throwIfFailed();
-  }
-
-  /** Commits everything queued now; only for a synchronous commit. */
-  flushSync(): void {
-    this.#throwIfFailed();
-    this.#cancelTimer();
-    if (this.#queue.length === 0) return;
-    const writes = this.#queue;
-    this.#queue = [];
-    try {
-      const result = this.commit(writes);
-      if (result instanceof Promise) throw new Error('flushSync needs a synchronous commit');
-    } catch (error) {
-      this.#failed = true;
-      this.#failure = error;
-      throw error;
-    }
   }
 
   #cancelTimer(): void {

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { errorWith } from '../support/matchers.js';
 import { tmpdir } from 'node:os';
@@ -496,6 +497,52 @@ describe('the SQLite backend', () => {
     cache.put(v3Reply('dns', 'a.example.com', { malicious: 0 }, T0));
     expect((await cache.get('v3', 'dns', 'a.example.com'))?.outcome).toBe('found');
     await cache.close();
+  });
+
+  it.each([
+    ['on its writer thread', true],
+    ['on the calling thread', false],
+  ])(
+    'commits %s; a commit the file refuses is thrown by the next flush, naming the file',
+    async (_how, writerThread) => {
+      const path = join(dir, 'locked.db');
+      const cache = SqliteResultCache.open(path, { now, writerThread, busyTimeoutMs: 50 });
+      cache.put(v3Reply('dns', 'first.example.com', { malicious: 1 }, T0));
+      await cache.flush();
+      expect(await cache.committingOnThread()).toBe(writerThread);
+      const other = new Database(path);
+      other.prepare('BEGIN IMMEDIATE').run();
+      cache.put(v3Reply('dns', 'second.example.com', { malicious: 1 }, T0));
+      await expect(cache.flush()).rejects.toThrow(
+        errorWith({
+          code: 'CACHE_ERROR',
+          message: expect.stringMatching(/locked\.db: cannot store 1 reply: database is locked/) as unknown,
+        }),
+      );
+      other.prepare('ROLLBACK').run();
+      other.close();
+      await expect(cache.close()).rejects.toThrow(errorWith({ code: 'CACHE_ERROR' }));
+      const reopened = SqliteResultCache.open(path, { now });
+      expect((await reopened.get('v3', 'dns', 'first.example.com'))?.outcome).toBe('found');
+      expect(await reopened.get('v3', 'dns', 'second.example.com')).toBeUndefined();
+      await reopened.close();
+    },
+  );
+
+  it('closes its writer thread before the process ends: the file is left whole, without a WAL', () => {
+    const path = join(dir, 'closed.db');
+    const script = `import { SqliteResultCache } from ${JSON.stringify(new URL('../../dist/cache/sqlite.js', import.meta.url).href)};
+      const cache = SqliteResultCache.open(${JSON.stringify(path)});
+      for (let i = 0; i < 200; i++) cache.put({ api: 'v3', type: 'dns', value: 'h' + i + '.example.com', body: null, fetchedAt: 1 });
+      await cache.close();
+      process.stdout.write('closed');`;
+    const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
+    expect(child.stderr).toBe('');
+    expect(child.stdout).toBe('closed');
+    expect(readdirSync(dir).sort()).toEqual(['closed.db']);
+    const db = new Database(path, { readonly: true });
+    expect(db.prepare('SELECT count(*) FROM replies').pluck().get()).toBe(200);
+    db.close();
   });
 
   it('opens in WAL mode', async () => {

@@ -1,0 +1,78 @@
+/**
+ * How a SQLite cache file is opened and how replies are written into it: one place for the cache's own
+ * connection and for its writer thread (sqlite-writer.ts), which both open the file and may both store.
+ */
+import Database from 'better-sqlite3';
+import type { StoredReply } from './rows.js';
+
+/**
+ * Opens a cache file with the settings every connection to it uses. WAL: readers never block the writer, and
+ * the cache's connection reads while its writer thread commits. synchronous=NORMAL is durable against a killed
+ * process under WAL (only a power cut may lose the last commits, which costs a re-lookup, never a corrupt file).
+ */
+export function openCacheDatabase(path: string, busyTimeoutMs: number): Database.Database {
+  const db = new Database(path, { timeout: busyTimeoutMs });
+  try {
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = NORMAL');
+    // 32 MiB of page cache (default 2 MiB): the lookup rows and key indexes of ~200,000 entries stay in memory.
+    db.pragma('cache_size = -32768');
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+  return db;
+}
+
+/**
+ * The transaction that stores rows (see rows.ts storedReply), prepared on `db`. It runs as BEGIN IMMEDIATE: a
+ * deferred transaction that upgrades from read to write can fail with SQLITE_BUSY at once, whatever the busy
+ * timeout, when another process wrote in between.
+ */
+export function replyStorer(db: Database.Database): (rows: readonly StoredReply[]) => void {
+  // A reply older than the stored one (two runs racing on one file) does not overwrite it: then no row is
+  // returned and the body is left alone.
+  const upsert = db.prepare<unknown[], { reply_id: number }>(
+    `INSERT INTO replies (api, kind, id, type, value, outcome, verdict, positives, fetched_at)
+     VALUES (@api, @kind, @id, @type, @value, @outcome, @verdict, @positives, @fetchedAt)
+     ON CONFLICT (api, kind, id) DO UPDATE SET
+       type = excluded.type, value = excluded.value, outcome = excluded.outcome, verdict = excluded.verdict,
+       positives = excluded.positives, fetched_at = excluded.fetched_at
+     WHERE excluded.fetched_at >= replies.fetched_at
+     RETURNING reply_id`,
+  );
+  const storeBody = db.prepare(
+    'INSERT OR REPLACE INTO bodies (reply_id, fetched_at, body, resolutions) VALUES (?, ?, ?, ?)',
+  );
+  // An earlier "not found" stored under one hash is superseded once a reply names that hash as the file's.
+  const deleteSupersededBody = db.prepare(
+    `DELETE FROM bodies WHERE reply_id IN (SELECT reply_id FROM replies WHERE api = ? AND kind = 'file' AND id = ?)`,
+  );
+  const deleteSuperseded = db.prepare(`DELETE FROM replies WHERE api = ? AND kind = 'file' AND id = ?`);
+  const alias = db.prepare(
+    `INSERT INTO file_aliases (api, hash, id) VALUES (?, ?, ?) ON CONFLICT (api, hash) DO UPDATE SET id = excluded.id`,
+  );
+  const utf8 = (text: string | null): Buffer | null => (text === null ? null : Buffer.from(text, 'utf8'));
+  const store = db.transaction((rows: readonly StoredReply[]) => {
+    for (const row of rows) {
+      const stored = upsert.get({
+        api: row.api,
+        kind: row.kind,
+        id: row.id,
+        type: row.type,
+        value: row.value,
+        outcome: row.outcome,
+        verdict: row.verdict,
+        positives: row.positives,
+        fetchedAt: row.fetchedAt,
+      });
+      if (stored !== undefined) storeBody.run(stored.reply_id, row.fetchedAt, utf8(row.body), utf8(row.resolutions));
+      for (const hash of row.superseded) {
+        deleteSupersededBody.run(row.api, hash);
+        deleteSuperseded.run(row.api, hash);
+      }
+      for (const hash of row.aliases) alias.run(row.api, hash, row.id);
+    }
+  });
+  return (rows) => store.immediate(rows);
+}

@@ -1,0 +1,38 @@
+/**
+ * The writer thread of a SQLite cache (see sqlite-writer.ts): its own connection to the file, storing the
+ * batches the cache posts, one transaction each, and answering each with its id (and the error, if any).
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { openCacheDatabase, replyStorer } from './sqlite-store.js';
+import type { WriterReply, WriterRequest, WriterSetup } from './sqlite-writer.js';
+
+const port = parentPort;
+if (port === null) throw new Error('sqlite-writer-worker.js runs as a worker thread only');
+const setup = workerData as WriterSetup;
+const answer = (message: WriterReply): void => port.postMessage(message);
+const reason = (error: unknown): string => (error instanceof Error ? error.message : String(error));
+let store: ReturnType<typeof replyStorer> | undefined;
+let db: ReturnType<typeof openCacheDatabase> | undefined;
+// Why the file could not be opened: every batch is answered with it, and the cache throws it as its own.
+let openError: string | undefined;
+try {
+  db = openCacheDatabase(setup.path, setup.busyTimeoutMs);
+  store = replyStorer(db);
+  answer({ ready: true });
+} catch (error) {
+  openError = reason(error);
+}
+port.on('message', (request: WriterRequest) => {
+  if (request.close === true) {
+    db?.close();
+    port.close();
+    return;
+  }
+  try {
+    if (store === undefined) throw new Error(openError ?? 'the cache could not be opened');
+    store(request.rows);
+    answer({ id: request.id });
+  } catch (error) {
+    answer({ id: request.id, error: reason(error) });
+  }
+});
