@@ -91,34 +91,60 @@ async function emulatorRequests(url) {
 }
 
 // Issue 5: a nightly job run twice over the same export: the second run must make no request at all.
-/** Issue 13 §5: the same premium run with the cache on (cold: every reply is stored), target >= 3,000 lookups/s. */
-async function withCache(work, url, input) {
-  const started = process.hrtime.bigint();
-  const { code, stderr } = await runCli([
-    'enrich',
-    '--vt-url',
-    url,
-    '--tier',
-    'premium',
-    '--rate',
-    '10000000',
-    '--concurrency',
-    '32',
-    '--log-level',
-    'warn',
-    '--cache',
-    join(work, 'cold-cache.db'),
-    '--input-format',
-    'text',
-    input,
-    '-o',
-    join(work, 'cached-out.csv'),
-  ]);
-  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  if (code !== 0) throw new Error(`enrich with the cache exited ${code}: ${stderr.split('\n').slice(-5).join(' | ')}`);
-  console.log(
-    `enrich end to end with the cache on (cold SQLite file, every reply stored, one commit per event-loop turn): ${number(DISTINCT / seconds)} lookups/s (target >= 3,000), peak RSS ${number(Number(/MAXRSS (\d+)/.exec(stderr)?.[1] ?? 0) / 1024)} MB`,
-  );
+/**
+ * Issue 13 §5: a premium run with the cache on (cold: every reply is stored), target >= 3,000 lookups/s end to
+ * end. Measured on two inputs: the bench's 1,000,000 occurrences (ten rows written per lookup, so extraction
+ * and the output weigh as much as the lookups), and 100,000 distinct observables once each, where every row
+ * is a lookup and "lookups/s end to end" means just that; the latter without the cache too, for the cost.
+ */
+async function withCache(work, url, input, distinctInput) {
+  const runs = [
+    ['1,000,000 occurrences of 100,000 distinct', input, ['--cache', join(work, 'cold-cache.db')]],
+    ['100,000 distinct once each', distinctInput, ['--cache', join(work, 'cold-distinct.db')]],
+    ['100,000 distinct once each, no cache', distinctInput, ['--no-cache']],
+  ];
+  for (const [label, path, cache] of runs) {
+    const started = process.hrtime.bigint();
+    const { code, stderr } = await runCli([
+      'enrich',
+      '--vt-url',
+      url,
+      '--tier',
+      'premium',
+      '--rate',
+      '10000000',
+      '--concurrency',
+      '32',
+      '--log-level',
+      'warn',
+      ...cache,
+      '--input-format',
+      'text',
+      path,
+      '-o',
+      join(work, 'cached-out.csv'),
+    ]);
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    if (code !== 0) throw new Error(`enrich (${label}) exited ${code}: ${stderr.split('\n').slice(-5).join(' | ')}`);
+    const rss = number(Number(/MAXRSS (\d+)/.exec(stderr)?.[1] ?? 0) / 1024);
+    const what =
+      cache[0] === '--no-cache' ? 'without the cache' : 'with the cache on (cold SQLite file, every reply stored)';
+    console.log(
+      `enrich end to end ${what}, ${label}: ${number(DISTINCT / seconds)} lookups/s (${number(seconds, 1)} s${cache[0] === '--no-cache' ? '' : '; target >= 3,000'}), peak RSS ${rss} MB`,
+    );
+  }
+}
+
+/** 100,000 distinct observables, one line each: every occurrence is a lookup. */
+async function writeDistinctInput(path) {
+  const out = createWriteStream(path);
+  for (let index = 0; index < DISTINCT; index++) {
+    if (!out.write(`2026-11-21T22:01:07Z host=wks-${index % 500} action=allow ioc=${observable(index)}\n`)) {
+      await once(out, 'drain');
+    }
+  }
+  out.end();
+  await once(out, 'finish');
 }
 
 export async function warmRerun(work, url) {
@@ -211,7 +237,9 @@ export default async function run() {
     console.log(
       `enrich end to end with --context: ${number(DISTINCT / context.seconds)} lookups/s (${number(context.seconds, 1)} s, ${contextRequests} context requests for the hits), peak RSS ${number(context.rss)} MB`,
     );
-    await withCache(work, emulator.url, input);
+    const distinctInput = join(work, 'distinct.log');
+    await writeDistinctInput(distinctInput);
+    await withCache(work, emulator.url, input, distinctInput);
     await warmRerun(work, emulator.url);
   } finally {
     emulator.stop();
