@@ -61,15 +61,15 @@ const char* const TYPE_NAMES[] = {"ipv4", "ipv6", "dns", "url", "md5_hash", "sha
 inline uint8_t lower(uint8_t c) { return (c >= 'A' && c <= 'Z') ? static_cast<uint8_t>(c | 0x20) : c; }
 
 // ---------------------------------------------------------------------------------------------------------------
-// A hash table of byte strings, keyed by a tag byte and the bytes, with an int value. Open addressing, linear
-// probing. Entries are removed only all at once (clear) or by kind (rebuild), which is all the memos need.
+// A hash table of byte strings, keyed by a tag byte and the bytes, with an int value: the bounded memos (of the call
+// backs, and of the spellings and rejections screening returned). Open addressing, linear probing. Entries are
+// removed only all at once (clear).
 
 struct Slot {
   uint64_t hash;  // 0: empty
   uint32_t off;   // key in the arena: the tag byte, then the bytes
   uint32_t len;   // bytes, without the tag
   int32_t value;
-  uint8_t memo;   // 1: a memo entry (dropped by dropMemo); 0: kept
 };
 
 inline uint64_t load64(const uint8_t* bytes) {
@@ -115,7 +115,7 @@ class Table {
   }
 
   // Fills the empty slot `slot` (from find) with the key; may move every slot (the pointer is then stale).
-  void insert(Slot* slot, uint64_t hash, uint8_t tag, const uint8_t* bytes, size_t length, int32_t value, bool memo) {
+  void insert(Slot* slot, uint64_t hash, uint8_t tag, const uint8_t* bytes, size_t length, int32_t value) {
     // Keys are found by 32-bit offsets: past 4 GiB of keys nothing more goes in (the engine then fails the run).
     if (arena_.size() + length + 1 > UINT32_MAX) {
       full_ = true;
@@ -125,57 +125,19 @@ class Table {
     slot->off = static_cast<uint32_t>(arena_.size());
     slot->len = static_cast<uint32_t>(length);
     slot->value = value;
-    slot->memo = memo ? 1 : 0;
     arena_.push_back(static_cast<char>(tag));
     arena_.append(reinterpret_cast<const char*>(bytes), length);
     ++count_;
-    if (memo) ++memo_;
     if (count_ * 2 > slots_.size()) rehash(slots_.size() * 2);
   }
 
-  const uint8_t* keyAt(uint32_t off) const { return reinterpret_cast<const uint8_t*>(arena_.data()) + off + 1; }
-
-  // Makes a memo entry a kept one, with a new value (its key stays where it is).
-  void promote(Slot* slot, int32_t value) {
-    slot->value = value;
-    if (slot->memo != 0) --memo_;
-    slot->memo = 0;
-  }
   size_t count() const { return count_; }
   bool full() const { return full_; }
-  size_t memoCount() const { return memo_; }
 
   void clear() {
     std::vector<Slot>(1024).swap(slots_);
     std::string().swap(arena_);
     count_ = 0;
-    memo_ = 0;
-  }
-
-  // Drops the memo entries; `moved(value, newOffset)` is told where each kept key now is in the arena.
-  template <typename Moved>
-  void dropMemo(Moved moved) {
-    std::vector<Slot> old;
-    old.swap(slots_);
-    std::string oldArena;
-    oldArena.swap(arena_);
-    size_t kept = 0;
-    for (const Slot& slot : old) if (slot.hash != 0 && slot.memo == 0) ++kept;
-    size_t size = 1024;
-    while (kept * 2 > size) size *= 2;
-    slots_.assign(size, Slot{});
-    arena_.reserve(oldArena.size());
-    count_ = 0;
-    memo_ = 0;
-    for (const Slot& slot : old) {
-      if (slot.hash == 0 || slot.memo != 0) continue;
-      Slot* target = find(slot.hash, static_cast<uint8_t>(oldArena[slot.off]),
-                          reinterpret_cast<const uint8_t*>(oldArena.data()) + slot.off + 1, slot.len);
-      uint32_t offset = static_cast<uint32_t>(arena_.size());
-      insert(target, slot.hash, static_cast<uint8_t>(oldArena[slot.off]),
-             reinterpret_cast<const uint8_t*>(oldArena.data()) + slot.off + 1, slot.len, slot.value, false);
-      moved(slot.value, offset);
-    }
   }
 
  private:
@@ -194,8 +156,113 @@ class Table {
   std::vector<Slot> slots_;
   std::string arena_;
   size_t count_ = 0;
-  size_t memo_ = 0;
   bool full_ = false;
+};
+
+// ---------------------------------------------------------------------------------------------------------------
+// The dedup table: a fingerprint per distinct observable, not its text (issue 12: 1.1 million distinct URLs of a
+// proxy log cost 394 MB with the text kept).
+//
+// A fingerprint is 96 bits of MurmurHash3_x64_128 (Austin Appleby, public domain) of the value, seeded with its
+// type. Two distinct values share one with odds of about n^2 / 2^97 among n distinct values: 1e-17 for 1.2 million,
+// 6e-12 for a billion; the one that loses would be reported with the other's verdict (as a Duplicate, say), with its
+// own text. MurmurHash3 is not built against deliberate collisions: input written to collide on purpose could hide a
+// value behind another (a crafted log line, not a plausible attack on this tool's readers). A slot is 16 bytes (the
+// fingerprint and a verdict code); the table grows at 70 % full, so a distinct value costs 16 / 0.35 to 16 / 0.7
+// bytes (23 to 46).
+
+struct Fingerprint {
+  uint64_t a;  // never 0 (0 marks an empty slot); its low bits pick the slot
+  uint32_t b;
+};
+
+inline uint64_t rotl64(uint64_t x, int r) { return (x << r) | (x >> (64 - r)); }
+
+inline uint64_t fmix64(uint64_t k) {
+  k ^= k >> 33;
+  k *= 0xff51afd7ed558ccdULL;
+  k ^= k >> 33;
+  k *= 0xc4ceb9fe1a85ec53ULL;
+  k ^= k >> 33;
+  return k;
+}
+
+Fingerprint fingerprintOf(uint8_t tag, const uint8_t* data, size_t length) {
+  constexpr uint64_t C1 = 0x87c37b91114253d5ULL, C2 = 0x4cf5ad432745937fULL;
+  uint64_t h1 = tag + 1ULL, h2 = tag + 1ULL;
+  size_t blocks = length / 16;
+  for (size_t i = 0; i < blocks; ++i) {
+    uint64_t k1 = load64(data + i * 16);
+    uint64_t k2 = load64(data + i * 16 + 8);
+    k1 *= C1; k1 = rotl64(k1, 31); k1 *= C2; h1 ^= k1;
+    h1 = rotl64(h1, 27); h1 += h2; h1 = h1 * 5 + 0x52dce729;
+    k2 *= C2; k2 = rotl64(k2, 33); k2 *= C1; h2 ^= k2;
+    h2 = rotl64(h2, 31); h2 += h1; h2 = h2 * 5 + 0x38495ab5;
+  }
+  const uint8_t* tail = data + blocks * 16;
+  size_t rest = length & 15;
+  uint64_t k1 = 0, k2 = 0;
+  if (rest > 8) {
+    std::memcpy(&k2, tail + 8, rest - 8);
+    k2 *= C2; k2 = rotl64(k2, 33); k2 *= C1; h2 ^= k2;
+  }
+  if (rest > 0) {
+    std::memcpy(&k1, tail, rest > 8 ? 8 : rest);
+    k1 *= C1; k1 = rotl64(k1, 31); k1 *= C2; h1 ^= k1;
+  }
+  h1 ^= length;
+  h2 ^= length;
+  h1 += h2;
+  h2 += h1;
+  h1 = fmix64(h1);
+  h2 = fmix64(h2);
+  h1 += h2;
+  h2 += h1;
+  return Fingerprint{h1 | 1, static_cast<uint32_t>(h2)};
+}
+
+struct FingerprintSlot {
+  uint64_t a;  // 0: empty
+  uint32_t b;
+  uint32_t code;  // the verdict code (see Engine::Verdicts)
+};
+
+class FingerprintTable {
+ public:
+  FingerprintTable() : slots_(4096) {}
+
+  // The slot of the fingerprint, or the empty slot where it would go.
+  FingerprintSlot* find(const Fingerprint& f) {
+    size_t mask = slots_.size() - 1;
+    size_t index = f.a & mask;
+    for (;;) {
+      FingerprintSlot& slot = slots_[index];
+      if (slot.a == 0 || (slot.a == f.a && slot.b == f.b)) return &slot;
+      index = (index + 1) & mask;
+    }
+  }
+
+  // Fills the empty slot `slot` (from find); returns the entry's slot (the table may have grown).
+  FingerprintSlot* insert(FingerprintSlot* slot, const Fingerprint& f, uint32_t code) {
+    *slot = FingerprintSlot{f.a, f.b, code};
+    if (++count_ * 10 <= slots_.size() * 7) return slot;
+    std::vector<FingerprintSlot> old(slots_.size() * 2);
+    old.swap(slots_);
+    size_t mask = slots_.size() - 1;
+    for (const FingerprintSlot& entry : old) {
+      if (entry.a == 0) continue;
+      size_t index = entry.a & mask;
+      while (slots_[index].a != 0) index = (index + 1) & mask;
+      slots_[index] = entry;
+    }
+    return find(f);
+  }
+
+  size_t count() const { return count_; }
+
+ private:
+  std::vector<FingerprintSlot> slots_;
+  size_t count_ = 0;
 };
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -270,13 +337,24 @@ constexpr size_t CALL_MEMO_LIMIT = 100000;
 // screening has more to say of the name than "accepted as it is".
 constexpr int KIND_NONE = 0, KIND_FILE_EXTENSION = 2, KIND_SOURCE_FILE = 3, KIND_SCREEN_IT = 4;
 
-struct Observable {
-  uint32_t off;  // key offset in the verdict table's arena (tag byte first)
+// What a row says of an accepted value that is written as it was found (most are): its type, whether it is
+// allowlisted, its note. Few distinct ones (types x allowlisted x notes): a table of them, and a dedup entry refers
+// to one by index.
+struct Record {
+  uint8_t type;
+  uint8_t allowlisted;
+  uint8_t note;  // index in Engine::notes (0: none)
+};
+
+// An observable whose text differs from the text found (screening lower-cased it, made it punycode, unwrapped it):
+// its text is kept, in Engine::sideText_. Rare, so a per-value string is affordable there.
+struct Side {
+  uint32_t off;
   uint32_t len;
   uint8_t type;
   uint8_t allowlisted;
   uint8_t seen;
-  uint8_t note;  // index in Engine::notes (0: none)
+  uint8_t note;
 };
 
 struct Rejection {
@@ -294,6 +372,12 @@ struct Status {
 constexpr int32_t FAILED = INT32_MIN;
 // The verdict of a value that gives no row (a link wrapper whose target has a row of its own).
 constexpr int32_t SILENT = INT32_MIN + 1;
+// The verdict of a value accepted as it was found: its dedup entry says the rest.
+constexpr int32_t AS_FOUND = INT32_MIN + 2;
+
+// A dedup entry's code: SEEN (a row of it was written) and SIDE flags, and an index in Engine::records_ (not SIDE)
+// or Engine::sides_ (SIDE, whose own `seen` is the one used then).
+constexpr uint32_t SEEN = 1, SIDE = 2;
 
 // V8's longest string (String::kMaxLength on 64-bit): the JavaScript engine cannot read a longer line.
 constexpr size_t MAX_STRING_LENGTH = 0x1fffffe8;
@@ -429,34 +513,62 @@ class Engine {
   void occurrence(uint8_t type, const uint8_t* value, size_t valueLength, const uint8_t* original, size_t originalLength) {
     // After a failed call nothing more is written: the JavaScript engine stops at the occurrence that failed.
     if (failed) return;
-    int32_t id = resolve(type, value, valueLength);
-    if (id == FAILED || id == SILENT || failed) return;
+    Fingerprint f = fingerprintOf(type, value, valueLength);
+    FingerprintSlot* entry = seen_.find(f);
+    int32_t id = AS_FOUND;
+    if (entry->a == 0) {
+      id = resolve(type, value, valueLength, f);
+      if (id == FAILED || id == SILENT || failed) return;
+      if (id == AS_FOUND) entry = seen_.find(f);
+    } else if ((entry->code & SIDE) != 0) {
+      id = static_cast<int32_t>(entry->code >> 2);
+    }
     occurrences++;
     const std::string* note = &notes[0];
-    if (id >= 0) {
-      Observable& o = observables_[static_cast<size_t>(id)];
-      note = &notes[o.note];
-      const uint8_t* key = verdicts_.keyAt(o.off);
+    if (id == AS_FOUND || id >= 0) {
+      // The observable: as found (its record), or a side entry's text.
+      const uint8_t* key = value;
+      size_t keyLength = valueLength;
+      uint8_t observableType, noteId;
+      bool isAllowlisted, first;
+      if (id == AS_FOUND) {
+        const Record& r = records_[entry->code >> 2];
+        observableType = r.type;
+        isAllowlisted = r.allowlisted != 0;
+        noteId = r.note;
+        first = (entry->code & SEEN) == 0;
+        entry->code |= SEEN;
+      } else {
+        Side& side = sides_[static_cast<size_t>(id)];
+        key = reinterpret_cast<const uint8_t*>(sideText_.data()) + side.off;
+        keyLength = side.len;
+        observableType = side.type;
+        isAllowlisted = side.allowlisted != 0;
+        noteId = side.note;
+        first = side.seen == 0;
+        side.seen = 1;
+      }
+      note = &notes[noteId];
       if (csv) {
-        appendCsvCell(out, key, o.len);
+        appendCsvCell(out, key, keyLength);
         out.push_back(',');
-        out.append(TYPE_NAMES[o.type]);
+        out.append(TYPE_NAMES[observableType]);
         out.push_back(',');
       } else {
         out.append("{\"Observable\":");
-        appendJsonCell(out, key, o.len);
+        appendJsonCell(out, key, keyLength);
         out.append(",\"IoCType\":\"");
-        out.append(TYPE_NAMES[o.type]);
+        out.append(TYPE_NAMES[observableType]);
         out.append("\",\"Status\":\"");
       }
-      if (o.allowlisted != 0) {
+      // An allowlisted observable is Allowlisted at every occurrence (its first included).
+      if (isAllowlisted) {
         out.append("Allowlisted");
         allowlisted++;
-      } else if (o.seen != 0) {
+      } else if (!first) {
         out.append("Duplicate");
         duplicates++;
       } else {
-        o.seen = 1;
         out.append("Valid");
         valid++;
       }
@@ -552,7 +664,7 @@ class Engine {
       memo.clear();
       slot = memo.find(hash, 0, key, n);
     }
-    memo.insert(slot, hash, 0, key, n, answer, false);
+    memo.insert(slot, hash, 0, key, n, answer);
     if (memo.full()) return tooMany();
     value = answer;
     return true;
@@ -582,7 +694,7 @@ class Engine {
         index = static_cast<int32_t>(ipv6Canonical_.size());
         ipv6Canonical_.push_back(std::move(text));
       }
-      ipv6s_.insert(slot, hash, 0, value, n, index, false);
+      ipv6s_.insert(slot, hash, 0, value, n, index);
       if (ipv6s_.full()) return tooMany();
       if (index < 0) return false;
       canonical = ipv6Canonical_[static_cast<size_t>(index)];
@@ -681,12 +793,17 @@ class Engine {
   }
 
  private:
-  // Verdict table (src/occurrences.ts OccurrenceBuilder): entries keyed by type and value. An observable's own
-  // entry (value: its index in observables_) is kept for the whole run: it is the dedup state. Memo entries
-  // (a spelling that normalises to an observable, or a rejected value: value < 0 for a rejection) are bounded.
-  Table verdicts_;
+  // Verdicts (src/occurrences.ts OccurrenceBuilder). `seen_` holds the dedup entries, one per distinct observable,
+  // kept for the whole run: a fingerprint and a code (see FingerprintTable and SEEN, SIDE). `memo_` (bounded: it
+  // starts over when full) holds what screening said of the other values: a spelling that normalises to an
+  // observable (value: its index in sides_), a rejection (value < 0) or a value that gives no row (SILENT).
+  FingerprintTable seen_;
+  std::vector<Record> records_;
+  std::vector<int32_t> recordIds_ = std::vector<int32_t>(8 * 2 * 256, -1);
+  std::vector<Side> sides_;
+  std::string sideText_;
+  Table memo_;
   std::unordered_map<std::string, int32_t> statusIds_;
-  std::vector<Observable> observables_;
   std::vector<Rejection> rejections_;
   std::string rejectionHeads_;
   Table domains_;
@@ -695,36 +812,52 @@ class Engine {
   Table ipv6s_;
   std::vector<std::string> ipv6Canonical_;
 
-  int32_t observable(uint8_t type, const uint8_t* value, size_t n, bool isAllowlisted, uint8_t note = 0) {
-    uint64_t hash = hashOf(type, value, n);
-    Slot* slot = verdicts_.find(hash, type, value, n);
-    if (slot->hash != 0 && slot->memo == 0) return slot->value;
-    int32_t id = static_cast<int32_t>(observables_.size());
-    if (slot->hash != 0) {
-      // A memo entry under the observable's own value becomes the observable's entry (src/occurrences.ts
-      // replaces it too).
-      verdicts_.promote(slot, id);
-    } else {
-      verdicts_.insert(slot, hash, type, value, n, id, false);
-      if (verdicts_.full()) {
-        tooMany();
-        return FAILED;
-      }
-      slot = verdicts_.find(hash, type, value, n);
+  // The dedup entry of a value accepted as it was found (fingerprint `f`), made unless there is one.
+  void asFound(const Fingerprint& f, uint8_t type, bool isAllowlisted, uint8_t note) {
+    FingerprintSlot* entry = seen_.find(f);
+    if (entry->a != 0) return;
+    size_t key = static_cast<size_t>(type) | (isAllowlisted ? 8u : 0u) | (static_cast<size_t>(note) << 4);
+    int32_t& record = recordIds_[key];
+    if (record < 0) {
+      record = static_cast<int32_t>(records_.size());
+      records_.push_back(Record{type, static_cast<uint8_t>(isAllowlisted ? 1 : 0), note});
     }
-    observables_.push_back(Observable{slot->off, static_cast<uint32_t>(n), type, static_cast<uint8_t>(isAllowlisted ? 1 : 0), 0, note});
+    seen_.insert(entry, f, static_cast<uint32_t>(record) << 2);
+  }
+
+  // The side entry of an observable that differs from the text found (its own dedup entry says where it is); one
+  // made as found before becomes a side entry (its text is at hand now), with what it was.
+  int32_t side(uint8_t type, const uint8_t* value, size_t n, bool isAllowlisted, uint8_t note) {
+    Fingerprint f = fingerprintOf(type, value, n);
+    FingerprintSlot* entry = seen_.find(f);
+    if (entry->a != 0 && (entry->code & SIDE) != 0) return static_cast<int32_t>(entry->code >> 2);
+    if (sideText_.size() + n > UINT32_MAX || sides_.size() >= (1u << 30)) {
+      tooMany();
+      return FAILED;
+    }
+    Side made{static_cast<uint32_t>(sideText_.size()), static_cast<uint32_t>(n), type,
+              static_cast<uint8_t>(isAllowlisted ? 1 : 0), 0, note};
+    if (entry->a != 0) {
+      const Record& r = records_[entry->code >> 2];
+      made.type = r.type;
+      made.allowlisted = r.allowlisted;
+      made.note = r.note;
+      made.seen = (entry->code & SEEN) != 0 ? 1 : 0;
+    }
+    sideText_.append(reinterpret_cast<const char*>(value), n);
+    int32_t id = static_cast<int32_t>(sides_.size());
+    sides_.push_back(made);
+    uint32_t code = (static_cast<uint32_t>(id) << 2) | SIDE;
+    if (entry->a != 0) entry->code = code;
+    else seen_.insert(entry, f, code);
     return id;
   }
 
-  void rebuild() {
-    verdicts_.dropMemo([this](int32_t id, uint32_t offset) { observables_[static_cast<size_t>(id)].off = offset; });
-  }
-
-  // Memoises `id` under a value that is not its observable's own entry; returns the id, which changes when the
-  // memo entries are dropped first (a rejection's, the only one then kept).
-  int32_t remember(uint8_t type, const uint8_t* value, size_t n, int32_t id) {
-    if (verdicts_.memoCount() >= MEMO_LIMIT) {
-      rebuild();
+  // Memoises `id` (a side entry, a rejection or SILENT) under a value found; returns the id, which changes when the
+  // memo starts over first (a rejection's, the only one then kept).
+  int32_t remember(uint8_t type, const uint8_t* value, size_t n, const Fingerprint& f, int32_t id) {
+    if (memo_.count() >= MEMO_LIMIT) {
+      memo_.clear();
       // Rejections are only referred to by memo entries: they go with them.
       if (id >= 0 || id == SILENT) {
         rejections_.clear();
@@ -738,30 +871,32 @@ class Engine {
         id = -1;
       }
     }
-    uint64_t hash = hashOf(type, value, n);
-    verdicts_.insert(verdicts_.find(hash, type, value, n), hash, type, value, n, id, true);
-    if (verdicts_.full()) {
+    memo_.insert(memo_.find(f.a, type, value, n), f.a, type, value, n, id);
+    if (memo_.full()) {
       tooMany();
       return FAILED;
     }
     return id;
   }
 
-  // src/occurrences.ts #verdict: the verdict on an extracted candidate, screened (in JavaScript) the first time.
-  int32_t resolve(uint8_t type, const uint8_t* value, size_t n) {
-    uint64_t hash = hashOf(type, value, n);
-    Slot* slot = verdicts_.find(hash, type, value, n);
+  // src/occurrences.ts #verdict: the verdict on a value found that has no dedup entry (fingerprint `f`): memoised,
+  // or screened (in JavaScript) the first time. AS_FOUND when it has a dedup entry now.
+  int32_t resolve(uint8_t type, const uint8_t* value, size_t n, const Fingerprint& f) {
+    Slot* slot = memo_.find(f.a, type, value, n);
     if (slot->hash != 0) return slot->value;
     // An extracted dns candidate is a lower-case public domain without a trailing dot (extraction tested it with
     // the same domain kind screening uses), which screenDns (src/screen.ts) accepts as it is: only the allowlist
     // could still say otherwise. A quarter of the first sightings in logs, spared a call. Only a name the scan
     // found itself, whose domain kind said that screening has nothing more to say (`vouched`).
-    if (type == DNS && !hasAllowlist && vouched) return observable(DNS, value, n, false);
+    if (type == DNS && !hasAllowlist && vouched) {
+      asFound(f, DNS, false, 0);
+      return AS_FOUND;
+    }
     Scope scope(env);
-    return screen(type, value, n);
+    return screen(type, value, n, f);
   }
 
-  int32_t screen(uint8_t type, const uint8_t* value, size_t n) {
+  int32_t screen(uint8_t type, const uint8_t* value, size_t n, const Fingerprint& f) {
     napi_value function;
     napi_value global;
     napi_value args[2];
@@ -785,8 +920,9 @@ class Engine {
     if (kind == napi_number) {
       int32_t code = 0;
       napi_get_value_int32(env, result, &code);
-      if (code == 0) return remember(type, value, n, SILENT);
-      return observable(type, value, n, code == 2);
+      if (code == 0) return remember(type, value, n, f, SILENT);
+      asFound(f, type, code == 2, 0);
+      return AS_FOUND;
     }
     napi_value element;
     int32_t accepted = 0;
@@ -806,10 +942,14 @@ class Engine {
       std::string noteText;
       napi_get_element(env, result, 4, &element);
       if (!stringOf(element, noteText)) return FAILED;
-      int32_t id = observable(static_cast<uint8_t>(outType), outBytes, outValue.size(), isAllowlisted, noteId(noteText));
-      if (id == FAILED) return FAILED;
       bool same = outType == type && outValue.size() == n && std::memcmp(outBytes, value, n) == 0;
-      return same ? id : remember(type, value, n, id);
+      if (same) {
+        asFound(f, type, isAllowlisted, noteId(noteText));
+        return AS_FOUND;
+      }
+      int32_t id = side(static_cast<uint8_t>(outType), outBytes, outValue.size(), isAllowlisted, noteId(noteText));
+      if (id == FAILED) return FAILED;
+      return remember(type, value, n, f, id);
     }
     std::string typeName;
     std::string status;
@@ -836,7 +976,7 @@ class Engine {
     }
     rejection.headLen = static_cast<uint32_t>(rejectionHeads_.size()) - rejection.headOff;
     rejections_.push_back(rejection);
-    return remember(type, value, n, -static_cast<int32_t>(rejections_.size()));
+    return remember(type, value, n, f, -static_cast<int32_t>(rejections_.size()));
   }
 };
 
