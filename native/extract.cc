@@ -37,10 +37,14 @@
 #include <node_api.h>
 
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <unordered_map>
 #include <vector>
+#ifndef _WIN32
+#include <sys/mman.h>
+#endif
 
 namespace {
 
@@ -180,8 +184,8 @@ class Table {
 // 6e-12 for a billion; the one that loses would be reported with the other's verdict (as a Duplicate, say), with its
 // own text. MurmurHash3 is not built against deliberate collisions: input written to collide on purpose could hide a
 // value behind another (a crafted log line, not a plausible attack on this tool's readers). A slot is 16 bytes (the
-// fingerprint and a verdict code); the table grows at 70 % full, so a distinct value costs 16 / 0.35 to 16 / 0.7
-// bytes (23 to 46).
+// fingerprint and a verdict code); each of the table's segments doubles at 70 % full, so a distinct value costs
+// 16 / 0.7 to 16 / 0.35 bytes (23 to 46).
 
 struct Fingerprint {
   uint64_t a;  // never 0 (0 marks an empty slot); its low bits pick the slot
@@ -239,42 +243,87 @@ struct FingerprintSlot {
   uint32_t code;  // the verdict code (see Engine::Verdicts)
 };
 
+// Zeroed pages for the dedup table's segments, straight from the system (mmap), and back to it when a segment
+// grows: through malloc, the segments a table outgrew stayed in the heap as free but resident blocks (glibc
+// raises its mmap threshold to the size of each large block freed), 11 MB of the peak on 1.2 million values.
+FingerprintSlot* zeroedSlots(size_t count) {
+#ifdef _WIN32
+  return static_cast<FingerprintSlot*>(std::calloc(count, sizeof(FingerprintSlot)));
+#else
+  void* pages = mmap(nullptr, count * sizeof(FingerprintSlot), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  return pages == MAP_FAILED ? nullptr : static_cast<FingerprintSlot*>(pages);
+#endif
+}
+
+void releaseSlots(FingerprintSlot* slots, size_t count) {
+#ifdef _WIN32
+  (void)count;
+  std::free(slots);
+#else
+  munmap(slots, count * sizeof(FingerprintSlot));
+#endif
+}
+
 class FingerprintTable {
  public:
-  FingerprintTable() : slots_(4096) {}
+  FingerprintTable() {
+    for (Segment& segment : segments_) {
+      segment.size = 256;  // a page
+      segment.slots = zeroedSlots(segment.size);
+      if (segment.slots == nullptr) std::abort();  // 256 KiB at start: no memory for that, nothing runs
+    }
+  }
+  ~FingerprintTable() {
+    for (Segment& segment : segments_) releaseSlots(segment.slots, segment.size);
+  }
+  FingerprintTable(const FingerprintTable&) = delete;
+  FingerprintTable& operator=(const FingerprintTable&) = delete;
 
   // The slot of the fingerprint, or the empty slot where it would go.
   FingerprintSlot* find(const Fingerprint& f) {
-    size_t mask = slots_.size() - 1;
+    Segment& segment = segments_[f.a >> (64 - SEGMENT_BITS)];
+    size_t mask = segment.size - 1;
     size_t index = f.a & mask;
     for (;;) {
-      FingerprintSlot& slot = slots_[index];
+      FingerprintSlot& slot = segment.slots[index];
       if (slot.a == 0 || (slot.a == f.a && slot.b == f.b)) return &slot;
       index = (index + 1) & mask;
     }
   }
 
-  // Fills the empty slot `slot` (from find); returns the entry's slot (the table may have grown).
+  // Fills the empty slot `slot` (from find); returns the entry's slot (its segment may have grown), or null when
+  // the system has no memory for a larger segment.
   FingerprintSlot* insert(FingerprintSlot* slot, const Fingerprint& f, uint32_t code) {
     *slot = FingerprintSlot{f.a, f.b, code};
-    if (++count_ * 10 <= slots_.size() * 7) return slot;
-    std::vector<FingerprintSlot> old(slots_.size() * 2);
-    old.swap(slots_);
-    size_t mask = slots_.size() - 1;
-    for (const FingerprintSlot& entry : old) {
+    Segment& segment = segments_[f.a >> (64 - SEGMENT_BITS)];
+    if (++segment.count * 10 <= segment.size * 7) return slot;
+    size_t size = segment.size * 2;
+    FingerprintSlot* grown = zeroedSlots(size);
+    if (grown == nullptr) return nullptr;
+    size_t mask = size - 1;
+    for (size_t i = 0; i < segment.size; ++i) {
+      const FingerprintSlot& entry = segment.slots[i];
       if (entry.a == 0) continue;
       size_t index = entry.a & mask;
-      while (slots_[index].a != 0) index = (index + 1) & mask;
-      slots_[index] = entry;
+      while (grown[index].a != 0) index = (index + 1) & mask;
+      grown[index] = entry;
     }
+    releaseSlots(segment.slots, segment.size);
+    segment.slots = grown;
+    segment.size = size;
     return find(f);
   }
 
-  size_t count() const { return count_; }
-
  private:
-  std::vector<FingerprintSlot> slots_;
-  size_t count_ = 0;
+  // 64 tables, picked by a fingerprint's top bits, each growing on its own: growing copies one of them at a time,
+  // so the peak is the table plus 1/64 of it, not the table and its double at once.
+  static constexpr int SEGMENT_BITS = 6;
+  struct Segment {
+    FingerprintSlot* slots = nullptr;
+    size_t size = 0;
+    size_t count = 0;
+  };
+  Segment segments_[1 << SEGMENT_BITS];
 };
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -466,6 +515,12 @@ class Engine {
   bool csv = true;
   bool hostsAsDns = false;
   bool hasAllowlist = true;
+  // Whether take() lists the part's first sightings (the observables whose Valid row it holds), for a caller that
+  // looks them up (create's option `sightings`).
+  bool keepSightings = false;
+  // Per first sighting: its type, its note's index, its text's length (4 bytes), then its text.
+  std::string sightings;
+  double sightingCount = 0;
   napi_env env = nullptr;
   napi_ref screenFn = nullptr, extractFn = nullptr, domainFn = nullptr, ipv6Fn = nullptr, tldFn = nullptr,
            hashKeyFn = nullptr;
@@ -606,6 +661,14 @@ class Engine {
       } else {
         out.append("Valid");
         valid++;
+        if (keepSightings) {
+          uint32_t length = static_cast<uint32_t>(keyLength);
+          sightings.push_back(static_cast<char>(observableType));
+          sightings.push_back(static_cast<char>(noteId));
+          sightings.append(reinterpret_cast<const char*>(&length), 4);
+          sightings.append(reinterpret_cast<const char*>(key), keyLength);
+          sightingCount++;
+        }
       }
     } else {
       Rejection& r = rejections_[static_cast<size_t>(-id - 1)];
@@ -749,6 +812,12 @@ class Engine {
     return true;
   }
 
+  // Fails the run when the dedup table cannot grow (its entry went in, over-full: the table is still sound).
+  int32_t outOfMemory() {
+    fail("ioc_extract: out of memory for the dedup table");
+    return FAILED;
+  }
+
   // Fails the run (false, for the callers' returns) when a table has no room left.
   bool tooMany() { return fail("ioc_extract: more than 4 GiB of distinct values for the native engine; run with IOC_ENRICH_ENGINE=js"); }
 
@@ -857,7 +926,7 @@ class Engine {
       record = static_cast<int32_t>(records_.size());
       records_.push_back(Record{type, static_cast<uint8_t>(isAllowlisted ? 1 : 0), note});
     }
-    seen_.insert(entry, f, static_cast<uint32_t>(record) << 2);
+    if (seen_.insert(entry, f, static_cast<uint32_t>(record) << 2) == nullptr) outOfMemory();
   }
 
   // The side entry of an observable that differs from the text found (its own dedup entry says where it is); one
@@ -884,7 +953,7 @@ class Engine {
     sides_.push_back(made);
     uint32_t code = (static_cast<uint32_t>(id) << 2) | SIDE;
     if (entry->a != 0) entry->code = code;
-    else seen_.insert(entry, f, code);
+    else if (seen_.insert(entry, f, code) == nullptr) return outOfMemory();
     return id;
   }
 
@@ -2059,7 +2128,7 @@ bool flag(napi_env env, napi_value object, const char* name) {
   return result;
 }
 
-// create({ csv, urlHostsAsDns, allowlist }, screenBatch, extract, domainKind, ipv6, tldMayBeIcann, isTellingHashKey)
+// create({ csv, urlHostsAsDns, allowlist, sightings }, screenBatch, extract, domainKind, ipv6, tldMayBeIcann, isTellingHashKey)
 // -> engine
 napi_value Create(napi_env env, napi_callback_info info) {
   napi_value args[7];
@@ -2069,6 +2138,7 @@ napi_value Create(napi_env env, napi_callback_info info) {
   engine->csv = flag(env, args[0], "csv");
   engine->hostsAsDns = flag(env, args[0], "urlHostsAsDns");
   engine->hasAllowlist = flag(env, args[0], "allowlist");
+  engine->keepSightings = flag(env, args[0], "sightings");
   napi_create_reference(env, args[1], 1, &engine->screenFn);
   napi_create_reference(env, args[2], 1, &engine->extractFn);
   napi_create_reference(env, args[3], 1, &engine->domainFn);
@@ -2202,6 +2272,37 @@ napi_value Take(napi_env env, napi_callback_info info) {
     napi_set_property(env, rejected, key, count);
   }
   napi_set_named_property(env, result, "rejected", rejected);
+  if (engine->keepSightings) {
+    // { types: Uint8Array, values: string[], notes: string[] } (a note's text, '' for none)
+    napi_value sightings, types, values, notes, buffer;
+    size_t count = static_cast<size_t>(engine->sightingCount);
+    void* data = nullptr;
+    napi_create_arraybuffer(env, count, &data, &buffer);
+    napi_create_typedarray(env, napi_uint8_array, count, buffer, 0, &types);
+    napi_create_array_with_length(env, count, &values);
+    napi_create_array_with_length(env, count, &notes);
+    const std::string& all = engine->sightings;
+    size_t at = 0;
+    for (size_t i = 0; i < count; ++i) {
+      static_cast<uint8_t*>(data)[i] = static_cast<uint8_t>(all[at]);
+      const std::string& note = engine->notes[static_cast<uint8_t>(all[at + 1])];
+      uint32_t length = 0;
+      std::memcpy(&length, all.data() + at + 2, 4);
+      napi_value value, noteValue;
+      napi_create_string_utf8(env, all.data() + at + 6, length, &value);
+      napi_create_string_utf8(env, note.data(), note.size(), &noteValue);
+      napi_set_element(env, values, static_cast<uint32_t>(i), value);
+      napi_set_element(env, notes, static_cast<uint32_t>(i), noteValue);
+      at += 6 + length;
+    }
+    napi_create_object(env, &sightings);
+    napi_set_named_property(env, sightings, "types", types);
+    napi_set_named_property(env, sightings, "values", values);
+    napi_set_named_property(env, sightings, "notes", notes);
+    napi_set_named_property(env, result, "sightings", sightings);
+    std::string().swap(engine->sightings);
+    engine->sightingCount = 0;
+  }
   // Keeps the output's capacity for the next part when it is moderate.
   if (engine->out.capacity() > (8u << 20)) std::string().swap(engine->out);
   else engine->out.clear();

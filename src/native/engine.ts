@@ -36,6 +36,24 @@ export interface NativeOutput {
   readonly allowlisted: number;
   /** Rejected occurrences by screening message. */
   readonly rejected: Record<string, number>;
+  /**
+   * With the option `firstSightings`: the observables whose first (Valid) row is among `rows`, in row order — the
+   * distinct values a caller that looks them up has not met before (allowlisted ones are not listed).
+   */
+  readonly firstSightings?: readonly FirstSighting[];
+}
+
+/** An observable met for the first time (see {@link NativeOutput.firstSightings}). */
+export interface FirstSighting {
+  readonly type: IocType;
+  readonly observable: string;
+  /** The Note column's text (`Lookalike`), or undefined. */
+  readonly note: string | undefined;
+}
+
+/** What the compiled module's take() returns: NativeOutput, with the first sightings in columns. */
+interface BindingOutput extends Omit<NativeOutput, 'firstSightings'> {
+  readonly sightings?: { types: Uint8Array; values: string[]; notes: string[] };
 }
 
 /** The compiled module's functions (native/extract.cc, "The module's functions"). */
@@ -43,7 +61,7 @@ interface Binding {
   /** The interface version (see NATIVE_INTERFACE). */
   readonly version?: number;
   create(
-    options: { csv: boolean; urlHostsAsDns: boolean; allowlist: boolean },
+    options: { csv: boolean; urlHostsAsDns: boolean; allowlist: boolean; sightings: boolean },
     screenBatch: (types: Uint8Array, values: readonly string[], codes: Int32Array) => unknown[],
     extract: (text: string) => unknown[],
     domainKind: (name: string) => number,
@@ -54,7 +72,7 @@ interface Binding {
   text(engine: object, bytes: Uint8Array, startLine: number, maxBytes: number): number;
   column(engine: object, cell: string): void;
   records(engine: object, values: readonly string[], layout: Int32Array): void;
-  take(engine: object): NativeOutput;
+  take(engine: object): BindingOutput;
 }
 
 /**
@@ -139,6 +157,8 @@ export interface NativeEngineOptions {
   readonly outputFormat: 'csv' | 'jsonl';
   readonly urlHostsAsDns: boolean;
   readonly allowlist?: Allowlist | undefined;
+  /** List each take()'s first sightings ({@link NativeOutput.firstSightings}); off by default. */
+  readonly firstSightings?: boolean;
 }
 
 /**
@@ -171,7 +191,12 @@ export class NativeEngine {
       return [1, IOC_TYPES.indexOf(outcome.type), outcome.value, allowlisted, outcome.note ?? ''];
     };
     this.#engine = loaded.create(
-      { csv: this.#csv, urlHostsAsDns: options.urlHostsAsDns, allowlist: allowlist !== undefined },
+      {
+        csv: this.#csv,
+        urlHostsAsDns: options.urlHostsAsDns,
+        allowlist: allowlist !== undefined,
+        sightings: options.firstSightings === true,
+      },
       // A batch of first sightings, in one call (see flush in native/extract.cc): each value's code goes into
       // `codes` (0: no row, 1: accepted as it is, 2: the same, allowlisted, 3: the next entry of the result says;
       // type 255 is a dns name the engine vouches for, not screened). A throw stops the batch where it happened:
@@ -254,6 +279,13 @@ export class NativeEngine {
 
   /** The rows and counts made since the last call. */
   take(): NativeOutput {
-    return this.#binding.take(this.#engine);
+    const { sightings, ...output } = this.#binding.take(this.#engine);
+    if (sightings === undefined) return output;
+    const firstSightings = sightings.values.map((observable, index): FirstSighting => ({
+      type: IOC_TYPES[sightings.types[index] as number] as IocType,
+      observable,
+      note: sightings.notes[index] === '' ? undefined : sightings.notes[index],
+    }));
+    return { ...output, firstSightings };
   }
 }

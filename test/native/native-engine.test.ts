@@ -466,6 +466,32 @@ describe.skipIf(SKIP)('the native engine gives what the JavaScript engine gives'
     );
   });
 
+  it('lists, per take, the first sightings: the observables of its Valid rows, in order, with their notes', () => {
+    const engine = new NativeEngine({ outputFormat: 'csv', urlHostsAsDns: false, firstSightings: true });
+    const first = `8.8.8.8 HTTP://EVIL.example.com/a paypаl.com ${h2} 10.0.0.1 8.8.8.8\nhttp://evil.example.com/a\n`;
+    expect(engine.text(Buffer.from(first), 0, 1 << 20)).toBe(-1);
+    const part = engine.take();
+    const valid = part.rows
+      .toString()
+      .split('\n')
+      .filter((row) => row.split(',')[2] === 'Valid')
+      .map((row) => row.split(',')[0]);
+    expect(valid).toEqual(['8.8.8.8', 'http://evil.example.com/a', 'xn--paypl-7ve.com', h2]);
+    expect(part.firstSightings).toEqual([
+      { type: 'ipv4', observable: '8.8.8.8', note: undefined },
+      { type: 'url', observable: 'http://evil.example.com/a', note: undefined },
+      { type: 'dns', observable: 'xn--paypl-7ve.com', note: 'Lookalike' },
+      { type: 'md5_hash', observable: h2, note: undefined },
+    ]);
+    // The next part lists only what it met first.
+    expect(engine.text(Buffer.from('8.8.8.8 8.8.4.4\n'), 2, 1 << 20)).toBe(-1);
+    expect(engine.take().firstSightings).toEqual([{ type: 'ipv4', observable: '8.8.4.4', note: undefined }]);
+    // Off by default.
+    const plain = new NativeEngine({ outputFormat: 'csv', urlHostsAsDns: false });
+    plain.text(Buffer.from(first), 0, 1 << 20);
+    expect(plain.take().firstSightings).toBeUndefined();
+  });
+
   it('a CSV of 100,000 columns: each column name crosses to the engine once (it was quadratic: 588 s)', async () => {
     const columns = 100_000;
     const header = Array.from({ length: columns }, (_, index) => `c${index}`).join(',');
