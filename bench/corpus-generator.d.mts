@@ -25,3 +25,13 @@ export function writeCorpus(
   path: string,
   options?: CorpusOptions & { readonly bytes?: number },
 ): Promise<{ bytes: number; lines: number }>;
+
+export function writeProxyCorpus(
+  path: string,
+  options?: {
+    readonly seed?: number;
+    readonly bytes?: number;
+    readonly distinctUrls?: number;
+    readonly hosts?: number;
+  },
+): Promise<{ bytes: number; lines: number }>;

@@ -365,3 +365,131 @@ export async function writeCorpus(
   await new Promise((resolve, reject) => stream.end((error) => (error ? reject(error) : resolve())));
   return { bytes: written, lines };
 }
+
+const PROXY_AGENTS = [
+  'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36',
+  'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.1 Safari/605.1.15',
+  'Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:120.0) Gecko/20100101 Firefox/120.0',
+  'Microsoft-CryptoAPI/10.0',
+  'Windows-Update-Agent/10.0.10011.16384 Client-Protocol/2.50',
+  'curl/8.4.0',
+];
+const PROXY_PATHS = [
+  'api',
+  'v1',
+  'v2',
+  'static',
+  'img',
+  'js',
+  'css',
+  'assets',
+  'search',
+  'login',
+  'news',
+  'item',
+  'cdn',
+];
+const PROXY_FILES = ['index.html', 'app.js', 'main.css', 'logo.png', 'pixel.gif', 'data.json', 'update.cab', ''];
+const PROXY_QUERY_KEYS = ['q', 'id', 'sid', 'utm_source', 'ref', 'page', 'token', 'lang', 'cb'];
+
+/**
+ * Stream about `bytes` of web-proxy log lines to `path`: Squid native, Zscaler-like and BlueCoat-like lines
+ * (timestamp, client IP, user, method, URL, status, bytes, user agent; BlueCoat lines also carry the host and the
+ * server address as fields of their own). Proxy logs are the input with the most distinct values: here about
+ * `distinctUrls` distinct URLs (most lines fetch a URL never fetched before: a fresh path or query on a host drawn
+ * from `hosts` hosts, skewed), plus a fixed set of popular URLs that recur, a few thousand client addresses
+ * (private: rejected, as they are in real exports) and the servers' public addresses. Deterministic (seed).
+ * Resolves to { bytes, lines }.
+ */
+export async function writeProxyCorpus(
+  path,
+  { seed = 7, bytes = 500 * 1024 * 1024, distinctUrls = 1_100_000, hosts = 60_000 } = {},
+) {
+  const random = rng(seed);
+  const int = (n) => Math.floor(random() * n);
+  const pick = (list) => list[int(list.length)];
+  const hex = (n) => {
+    let out = '';
+    for (let i = 0; i < n; i += 1) out += '0123456789abcdef'[int(16)];
+    return out;
+  };
+  const word = () => {
+    let out = pick(SYLLABLES);
+    for (let i = int(3); i > 0; i -= 1) out += pick(SYLLABLES);
+    return out;
+  };
+  const hostPool = [];
+  const serverOf = [];
+  const host = () => {
+    const index = Math.floor(hosts * random() ** 2);
+    if (hostPool[index] === undefined) {
+      hostPool[index] =
+        `${random() < 0.5 ? `${pick(SUBS)}.` : ''}${word()}${random() < 0.3 ? int(100) : ''}.${pick(TLDS)}`;
+      serverOf[index] = `${pick([23, 31, 52, 93, 104, 142, 151, 185, 212])}.${int(256)}.${int(256)}.${1 + int(254)}`;
+    }
+    return index;
+  };
+  // A fresh URL: a path of one to five segments and, often, a query with ids and tokens (40 to 250 characters).
+  const freshUrl = (hostName) => {
+    let url = `${random() < 0.8 ? 'https' : 'http'}://${hostName}`;
+    for (let i = 1 + int(4); i > 0; i -= 1) url += `/${random() < 0.6 ? pick(PROXY_PATHS) : word() + int(10000)}`;
+    url += `/${pick(PROXY_FILES)}`;
+    if (random() < 0.7) {
+      const keys = 1 + int(4);
+      for (let i = 0; i < keys; i += 1)
+        url += `${i === 0 ? '?' : '&'}${pick(PROXY_QUERY_KEYS)}=${random() < 0.5 ? hex(8 + int(24)) : word()}`;
+    }
+    return url;
+  };
+  const popular = Array.from({ length: 20_000 }, () => {
+    const index = host();
+    return { url: freshUrl(hostPool[index]), index };
+  });
+  const users = Array.from({ length: 3_000 }, () => `${word()}_${word()}`);
+  const clients = Array.from({ length: 3_000 }, () => `10.${int(256)}.${int(256)}.${1 + int(254)}`);
+  // About 270 bytes a line: the share of lines with a fresh URL that gives `distinctUrls` over `bytes`.
+  const lineCount = bytes / 270;
+  const fresh = Math.min(1, Math.max(0, (distinctUrls - popular.length) / lineCount));
+  const stamp = Date.UTC(2026, 10, 21) / 1000;
+  const stream = createWriteStream(path);
+  let written = 0;
+  let lines = 0;
+  while (written < bytes) {
+    let chunk = '';
+    for (let i = 0; i < 1000; i += 1) {
+      let url;
+      let index;
+      if (random() < fresh) {
+        index = host();
+        url = freshUrl(hostPool[index]);
+      } else {
+        ({ url, index } = pick(popular));
+      }
+      const seconds = stamp + lines / 20;
+      const client = pick(clients);
+      const user = pick(users);
+      const status = pick([200, 200, 200, 200, 204, 301, 302, 304, 403, 404, 503]);
+      const size = int(200_000);
+      const agent = pick(PROXY_AGENTS);
+      const method = random() < 0.85 ? 'GET' : 'POST';
+      const style = lines % 3;
+      if (style === 0) {
+        // Squid native
+        chunk += `${seconds.toFixed(3)} ${String(1 + int(3000)).padStart(6)} ${client} TCP_MISS/${status} ${size} ${method} ${url} ${user} HIER_DIRECT/${serverOf[index]} text/html "${agent}"\n`;
+      } else if (style === 1) {
+        // Zscaler NSS-like
+        const when = new Date(seconds * 1000).toISOString().replace('T', ' ').slice(0, 19);
+        chunk += `${when} reason=Allowed user=${user}@corp.example cip=${client} method=${method} url=${url} status=${status} respsize=${size} ua="${agent}" urlcat=Business\n`;
+      } else {
+        // BlueCoat ELFF-like: the host and the server address are fields of their own.
+        const when = new Date(seconds * 1000).toISOString().replace('T', ' ').slice(0, 19);
+        chunk += `${when} ${1 + int(900)} ${client} ${status} TCP_NC_MISS ${size} ${method} ${hostPool[index]} ${serverOf[index]} "${url}" ${user} "${agent}"\n`;
+      }
+      lines += 1;
+    }
+    written += Buffer.byteLength(chunk);
+    if (!stream.write(chunk)) await once(stream, 'drain');
+  }
+  await new Promise((resolve, reject) => stream.end((error) => (error ? reject(error) : resolve())));
+  return { bytes: written, lines };
+}

@@ -1,9 +1,17 @@
 // Extraction throughput: extractCandidates over a generated ~60 MB text corpus, line by line as the pipeline calls
-// it, then the whole per-record stage (OccurrenceBuilder), then hostile 1 MB lines that must stay linear (≥ 5 MiB/s). Imports the built code: run
-// `npx tsc -p tsconfig.build.json` first (npm run bench does).
+// it, then the whole per-record stage (OccurrenceBuilder), then hostile 1 MB lines that must stay linear (≥ 5 MiB/s).
+// Then the `extract` command (the built CLI, one thread: the native engine where it is built) on the inputs with
+// the most distinct values (issue 12): 500 MB of proxy logs with about 1.1 million distinct URLs (peak RSS ≤ 150 MB,
+// and the dedup table's cost per distinct value), 50 MB of proxy logs with about 150,000 distinct values, most of
+// them long URLs, and 50 MB of dense text whose observables are nearly all distinct (≥ 60 MiB/s each). Imports the
+// built code: run `npm run build` first (npm run bench does).
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { extractCandidates } from '../dist/extract/index.js';
 import { OccurrenceBuilder } from '../dist/occurrences.js';
-import { generateCorpus } from './corpus-generator.mjs';
+import { generateCorpus, writeCorpus, writeProxyCorpus } from './corpus-generator.mjs';
+import { runExtract } from './pipeline.bench.mjs';
 
 const MIB = 1024 * 1024;
 
@@ -76,6 +84,56 @@ export default async function run() {
       rounds += 1;
     }
     console.log(`hostile ${name}: ${rates(lineBytes * rounds, total)} (${format(lineBytes / MIB)} MiB line)`);
+  }
+  await distinctRuns();
+}
+
+/** The `extract` command on inputs whose observables are mostly distinct (see the head of the file). */
+async function distinctRuns() {
+  const { nativeAvailable } = await import('../dist/native/engine.js');
+  const engine = nativeAvailable() && process.env.IOC_ENRICH_ENGINE !== 'js' ? 'native engine' : 'JavaScript engine';
+  const folder = mkdtempSync(join(tmpdir(), 'extract-bench-'));
+  try {
+    const inputs = [
+      ['proxy logs 500 MB', 'proxy-500.log', (path) => writeProxyCorpus(path, { seed: 7, bytes: 500 * MIB })],
+      [
+        'mixed: proxy logs 50 MB',
+        'mixed-50.log',
+        (path) => writeProxyCorpus(path, { seed: 11, bytes: 50 * MIB, distinctUrls: 120_000, hosts: 15_000 }),
+      ],
+      [
+        'all-unique dense text 50 MB',
+        'unique-50.txt',
+        (path) => writeCorpus(path, { seed: 2026, bytes: 50 * MIB, format: 'text', unique: true }),
+      ],
+    ];
+    const runs = {};
+    for (const [label, name, write] of inputs) {
+      const path = join(folder, name);
+      await write(path);
+      const mib = statSync(path).size / MIB;
+      const run = await runExtract(path, 'text');
+      rmSync(path, { force: true });
+      runs[name] = run;
+      console.log(
+        `extract ${label} (one thread, ${engine}; ${run.distinct.toLocaleString('en-US')} distinct of ` +
+          `${run.occurrences.toLocaleString('en-US')} occurrences): ${format(mib / run.wall)} MiB/s wall, ` +
+          `${format(mib / run.cpu)} MiB/s per CPU second, peak RSS ${format(run.rssMb)} MB ` +
+          `[targets: ≥ 60 MiB/s${name.startsWith('proxy') ? ', ≤ 150 MB' : ''}]`,
+      );
+    }
+    // The dedup table's cost: the RSS the 500 MB run's extra distinct values add to the 50 MB run's (both proxy
+    // logs, read as a stream: input size alone does not grow the RSS).
+    const large = runs['proxy-500.log'];
+    const small = runs['mixed-50.log'];
+    const perDistinct = ((large.rssMb - small.rssMb) * 1e6) / (large.distinct - small.distinct);
+    console.log(
+      `extract memory per distinct value: ${format(perDistinct)} bytes ` +
+        `((${format(large.rssMb)} - ${format(small.rssMb)} MB) / (${large.distinct.toLocaleString('en-US')} - ` +
+        `${small.distinct.toLocaleString('en-US')} distinct))`,
+    );
+  } finally {
+    rmSync(folder, { recursive: true, force: true });
   }
 }
 

@@ -46,7 +46,7 @@ export const CPU_PRELOAD =
  * Runs `extract FILE -o /dev/null` (with `--jobs` when given; in the JavaScript engine when `javascript`); resolves
  * to wall seconds, CPU seconds, peak RSS (MB) and the distinct count.
  */
-function runExtract(file, format, jobs, javascript = false) {
+export function runExtract(file, format, jobs, javascript = false) {
   return new Promise((resolve, reject) => {
     const args = [
       '--require',

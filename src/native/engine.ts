@@ -1,7 +1,8 @@
 /**
  * The native extraction engine (native/extract.cc), loaded when it was built: the per-occurrence work of one-thread
  * extraction (finding candidates, dedup, formatting rows) on bytes. Everything decided once per distinct value
- * stays here, in JavaScript, and the engine calls back for it: screening and the allowlist, the public-suffix test,
+ * stays here, in JavaScript, and the engine calls back for it: screening and the allowlist (a batch of first
+ * sightings a call), the public-suffix test,
  * IPv6 validation, and the extraction of fields with a non-ASCII byte. See the C++ file's head
  * for why it exists, and test/native/native-engine.test.ts for the byte-for-byte comparison with the JavaScript
  * engine.
@@ -35,6 +36,24 @@ export interface NativeOutput {
   readonly allowlisted: number;
   /** Rejected occurrences by screening message. */
   readonly rejected: Record<string, number>;
+  /**
+   * With the option `firstSightings`: the observables whose first (Valid) row is among `rows`, in row order — the
+   * distinct values a caller that looks them up has not met before (allowlisted ones are not listed).
+   */
+  readonly firstSightings?: readonly FirstSighting[];
+}
+
+/** An observable met for the first time (see {@link NativeOutput.firstSightings}). */
+export interface FirstSighting {
+  readonly type: IocType;
+  readonly observable: string;
+  /** The Note column's text (`Lookalike`), or undefined. */
+  readonly note: string | undefined;
+}
+
+/** What the compiled module's take() returns: NativeOutput, with the first sightings in columns. */
+interface BindingOutput extends Omit<NativeOutput, 'firstSightings'> {
+  readonly sightings?: { types: Uint8Array; values: string[]; notes: string[] };
 }
 
 /** The compiled module's functions (native/extract.cc, "The module's functions"). */
@@ -42,8 +61,8 @@ interface Binding {
   /** The interface version (see NATIVE_INTERFACE). */
   readonly version?: number;
   create(
-    options: { csv: boolean; urlHostsAsDns: boolean; allowlist: boolean },
-    screen: (type: number, value: string) => number | unknown[],
+    options: { csv: boolean; urlHostsAsDns: boolean; allowlist: boolean; sightings: boolean },
+    screenBatch: (types: Uint8Array, values: readonly string[], codes: Int32Array) => unknown[],
     extract: (text: string) => unknown[],
     domainKind: (name: string) => number,
     ipv6: (value: string) => string | null,
@@ -53,14 +72,14 @@ interface Binding {
   text(engine: object, bytes: Uint8Array, startLine: number, maxBytes: number): number;
   column(engine: object, cell: string): void;
   records(engine: object, values: readonly string[], layout: Int32Array): void;
-  take(engine: object): NativeOutput;
+  take(engine: object): BindingOutput;
 }
 
 /**
  * The interface version this file speaks (the module's `version`, set at the end of native/extract.cc). A module
  * built from other sources (a stale build that could not be rebuilt) is not used: extraction runs in JavaScript.
  */
-const NATIVE_INTERFACE = 5;
+const NATIVE_INTERFACE = 6;
 
 /** Where the build puts the module: two levels up from both src/native (tests) and dist/native (the build). */
 const MODULE_PATH = fileURLToPath(new URL('../../native/build/Release/ioc_extract.node', import.meta.url));
@@ -138,6 +157,8 @@ export interface NativeEngineOptions {
   readonly outputFormat: 'csv' | 'jsonl';
   readonly urlHostsAsDns: boolean;
   readonly allowlist?: Allowlist | undefined;
+  /** List each take()'s first sightings ({@link NativeOutput.firstSightings}); off by default. */
+  readonly firstSightings?: boolean;
 }
 
 /**
@@ -159,17 +180,52 @@ export class NativeEngine {
     this.#csv = options.outputFormat === 'csv';
     const { allowlist } = options;
     const extractOptions = { urlHostsAsDns: options.urlHostsAsDns };
+    const screen = (type: number, value: string): number | unknown[] => {
+      const outcome = screenRefanged(IOC_TYPES[type] as IocType, value);
+      if (!outcome.accepted) return outcome.silent === true ? 0 : [0, outcome.type, outcome.value, outcome.status];
+      const allowlisted = allowlist?.matches(outcome.type, outcome.value) === true;
+      // Most values are accepted as they are: a number then, rather than an array and a string to read back.
+      if (outcome.type === IOC_TYPES[type] && outcome.value === value && outcome.note === undefined) {
+        return allowlisted ? 2 : 1;
+      }
+      return [1, IOC_TYPES.indexOf(outcome.type), outcome.value, allowlisted, outcome.note ?? ''];
+    };
     this.#engine = loaded.create(
-      { csv: this.#csv, urlHostsAsDns: options.urlHostsAsDns, allowlist: allowlist !== undefined },
-      (type, value) => {
-        const outcome = screenRefanged(IOC_TYPES[type] as IocType, value);
-        if (!outcome.accepted) return outcome.silent === true ? 0 : [0, outcome.type, outcome.value, outcome.status];
-        const allowlisted = allowlist?.matches(outcome.type, outcome.value) === true;
-        // Most values are accepted as they are: a number then, rather than an array and a string to read back.
-        if (outcome.type === IOC_TYPES[type] && outcome.value === value && outcome.note === undefined) {
-          return allowlisted ? 2 : 1;
+      {
+        csv: this.#csv,
+        urlHostsAsDns: options.urlHostsAsDns,
+        allowlist: allowlist !== undefined,
+        sightings: options.firstSightings === true,
+      },
+      // A batch of first sightings, in one call (see flush in native/extract.cc): each value's code goes into
+      // `codes` (0: no row, 1: accepted as it is, 2: the same, allowlisted, 3: the next entry of the result says;
+      // type 255 is a dns name the engine vouches for, not screened). A throw stops the batch where it happened:
+      // that value and the rest get -1 and the exception ends the result, for the engine to write the rows before
+      // it and throw it again.
+      (types, values, codes) => {
+        const entries: unknown[] = [];
+        for (let index = 0; index < values.length; index++) {
+          const type = types[index] as number;
+          if (type === 255) {
+            codes[index] = 1;
+            continue;
+          }
+          let verdict: number | unknown[];
+          try {
+            verdict = screen(type, values[index] as string);
+          } catch (error) {
+            codes.fill(-1, index);
+            entries.push(error);
+            return entries;
+          }
+          if (typeof verdict === 'number') {
+            codes[index] = verdict;
+          } else {
+            codes[index] = 3;
+            entries.push(verdict);
+          }
         }
-        return [1, IOC_TYPES.indexOf(outcome.type), outcome.value, allowlisted, outcome.note ?? ''];
+        return entries;
       },
       (text) => {
         const out: unknown[] = [];
@@ -223,6 +279,13 @@ export class NativeEngine {
 
   /** The rows and counts made since the last call. */
   take(): NativeOutput {
-    return this.#binding.take(this.#engine);
+    const { sightings, ...output } = this.#binding.take(this.#engine);
+    if (sightings === undefined) return output;
+    const firstSightings = sightings.values.map((observable, index): FirstSighting => ({
+      type: IOC_TYPES[sightings.types[index] as number] as IocType,
+      observable,
+      note: sightings.notes[index] === '' ? undefined : sightings.notes[index],
+    }));
+    return { ...output, firstSightings };
   }
 }

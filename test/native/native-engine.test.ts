@@ -342,6 +342,19 @@ function randomCsv(seed: number, rows: number): string {
   return text;
 }
 
+const h1 = '7657fcb7d772448a6d8504e4b20168b8';
+const h2 = 'e3b0c44298fc1c149afbf4c8996fb924';
+
+/** An allowlist whose test throws at `value`: a call back that fails mid-run. */
+function allowlistThrowingAt(value: string): Allowlist {
+  return {
+    matches: (_type: string, candidate: string): boolean => {
+      if (candidate === value) throw new Error('boom');
+      return false;
+    },
+  } as unknown as Allowlist;
+}
+
 describe.skipIf(SKIP)('the native engine gives what the JavaScript engine gives', () => {
   it('random lines of the pieces extraction decides on, as CSV and as JSON lines', async () => {
     const statuses = new Set<string>();
@@ -414,17 +427,69 @@ describe.skipIf(SKIP)('the native engine gives what the JavaScript engine gives'
   });
 
   it('stops writing rows at a callback that throws, as the JavaScript engine stops at it', () => {
-    const h1 = '7657fcb7d772448a6d8504e4b20168b8';
-    const h2 = 'e3b0c44298fc1c149afbf4c8996fb924';
-    const allowlist = {
-      matches: (_type: string, value: string): boolean => {
-        if (value === h1) throw new Error('boom');
-        return false;
-      },
-    } as unknown as Allowlist;
+    const allowlist = allowlistThrowingAt(h1);
     const engine = new NativeEngine({ outputFormat: 'csv', urlHostsAsDns: false, allowlist });
     expect(() => engine.text(Buffer.from(`${h2}\n${h1}_${h2}\n`), 0, 1 << 20)).toThrow('boom');
     expect(engine.take().rows.toString()).toBe(`${h2},md5_hash,Valid,0,,${h2},\n`);
+  });
+
+  it('batches of first sightings: boundaries mid-part, values repeated in and across batches, spellings of one value', async () => {
+    // Parts of 1 MiB with about 8,000 values never seen before each: the engine's batches (4,096 values) end in the
+    // middle of a part. Each value recurs in its own batch and in the next; an upper-case URL normalises to a value
+    // of the same batch, of an earlier one or of a later one (line 6 is the first with H45: a non-ASCII line follows
+    // line 0); private addresses are rejected; vouched dns names
+    // wait in a batch; non-ASCII lines go through JavaScript extraction.
+    const lines: string[] = [];
+    for (let index = 0; index < 12_000; index++) {
+      const later = index + 40;
+      lines.push(
+        `8.8.${(index >> 8) & 255}.${index & 255} http://h${index}.example.com/p HTTP://H${Math.max(0, index - 5)}.EXAMPLE.COM/p ` +
+          `10.0.${(index >> 8) & 255}.${index & 255} name${index}.example.org name${Math.max(0, index - 4_500)}.example.org ` +
+          `HTTP://H${later}.EXAMPLE.COM/p 8.8.${(index >> 8) & 255}.${index & 255}`,
+      );
+      if (index % 97 === 0) lines.push(`bücher${index}.de münchen-bank${index % 3}.de http://h${index}.example.com/p`);
+    }
+    const outcome = await same(file(`${lines.join('\n')}\n`, '.txt'), { inputFormat: 'text' }, 1 << 20);
+    expect(outcome.stats.valid).toBeGreaterThan(36_000);
+    expect(outcome.stats.rejected['IP address is not global']).toBe(12_000);
+    expect(outcome.output).toContain('\nhttp://h45.example.com/p,url,Valid,6,,HTTP://H45.EXAMPLE.COM/p,\n');
+  }, 60_000);
+
+  it('a throw in a batch: the rows before the failing value are written, not those after it (a known one included)', () => {
+    const allowlist = allowlistThrowingAt(h1);
+    const engine = new NativeEngine({ outputFormat: 'csv', urlHostsAsDns: false, allowlist });
+    expect(engine.text(Buffer.from('8.8.8.8\n'), 0, 1 << 20)).toBe(-1);
+    // 8.8.8.8 is known now: its row after the failing hash is written at once, and must go.
+    expect(() => engine.text(Buffer.from(`${h2} 8.8.8.8\n${h1} 8.8.8.8\n`), 1, 1 << 20)).toThrow('boom');
+    expect(engine.take().rows.toString()).toBe(
+      `8.8.8.8,ipv4,Valid,0,,8.8.8.8,\n${h2},md5_hash,Valid,1,,${h2},\n8.8.8.8,ipv4,Duplicate,1,,8.8.8.8,\n`,
+    );
+  });
+
+  it('lists, per take, the first sightings: the observables of its Valid rows, in order, with their notes', () => {
+    const engine = new NativeEngine({ outputFormat: 'csv', urlHostsAsDns: false, firstSightings: true });
+    const first = `8.8.8.8 HTTP://EVIL.example.com/a paypаl.com ${h2} 10.0.0.1 8.8.8.8\nhttp://evil.example.com/a\n`;
+    expect(engine.text(Buffer.from(first), 0, 1 << 20)).toBe(-1);
+    const part = engine.take();
+    const valid = part.rows
+      .toString()
+      .split('\n')
+      .filter((row) => row.split(',')[2] === 'Valid')
+      .map((row) => row.split(',')[0]);
+    expect(valid).toEqual(['8.8.8.8', 'http://evil.example.com/a', 'xn--paypl-7ve.com', h2]);
+    expect(part.firstSightings).toEqual([
+      { type: 'ipv4', observable: '8.8.8.8', note: undefined },
+      { type: 'url', observable: 'http://evil.example.com/a', note: undefined },
+      { type: 'dns', observable: 'xn--paypl-7ve.com', note: 'Lookalike' },
+      { type: 'md5_hash', observable: h2, note: undefined },
+    ]);
+    // The next part lists only what it met first.
+    expect(engine.text(Buffer.from('8.8.8.8 8.8.4.4\n'), 2, 1 << 20)).toBe(-1);
+    expect(engine.take().firstSightings).toEqual([{ type: 'ipv4', observable: '8.8.4.4', note: undefined }]);
+    // Off by default.
+    const plain = new NativeEngine({ outputFormat: 'csv', urlHostsAsDns: false });
+    plain.text(Buffer.from(first), 0, 1 << 20);
+    expect(plain.take().firstSightings).toBeUndefined();
   });
 
   it('a CSV of 100,000 columns: each column name crosses to the engine once (it was quadratic: 588 s)', async () => {
