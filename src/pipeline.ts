@@ -20,7 +20,9 @@ import { once } from 'node:events';
 import type { Allowlist } from './allowlist.js';
 import { OccurrenceBuilder } from './occurrences.js';
 import { failedResult, normalizeReply, severity } from './normalize.js';
-import { redact } from './redact.js';
+import { observableKey } from './dedup.js';
+import type { FirstSighting } from './native/engine.js';
+import { RedactingStream, redact } from './redact.js';
 import { lookupObservables, normalizeLookupOptions } from './vt/lookup-stage.js';
 import type { LookupOptions, LookupProgress, LookupStats, NormalizedLookupOptions } from './vt/lookup-stage.js';
 import type { CachedEntry, ResultCache } from './cache/index.js';
@@ -164,6 +166,23 @@ export function extractedRow(occurrence: Occurrence): ExtractedRow {
   };
 }
 
+/**
+ * An input that extracts itself, as the `extract` command's one-thread path does (src/parallel with `jobs: 0`:
+ * the native engine where it is built, else the same rows from JavaScript): it writes its extract rows as JSON
+ * lines to `spool`, counts them in `stats`, and hands over each observable's first sighting. This is how the
+ * CLI's `enrich` reads text and CSV inputs; other inputs (JSON, pre-typed, a library's records) are records.
+ */
+export interface SelfExtractingInput {
+  extractTo(
+    spool: NodeJS.WritableStream,
+    stats: ExtractStats,
+    onFirstSightings: (sightings: readonly FirstSighting[]) => void,
+  ): Promise<unknown>;
+}
+
+/** What {@link enrich} reads. */
+export type EnrichInput = RecordInput | SelfExtractingInput;
+
 /** Options of {@link enrich}. */
 export interface EnrichOptions extends ExtractOptions {
   /** VirusTotal client options (API, key, tier, pacing, retries). */
@@ -250,17 +269,19 @@ export interface Finding {
 
 const TOP_FINDINGS = 10;
 
-// A spooled occurrence: positional to keep the spool small and fast to parse.
-type SpoolLine = [
-  sourceIndex: string,
-  field: string,
-  original: string,
-  observable: string,
-  type: string,
-  status: string,
-  key: string,
-  note: string,
-];
+/**
+ * A spooled occurrence: an `extract` row as JSON lines (EXTRACT_COLUMNS), the format both extraction paths write
+ * (the one-thread extract path writes the rows itself, in the native engine where it is built).
+ */
+interface SpoolLine {
+  readonly Observable: string;
+  readonly IoCType: string;
+  readonly Status: string;
+  readonly SourceIndex: string;
+  readonly SourceField: string;
+  readonly SourceText: string;
+  readonly Note: string;
+}
 
 // The result fields of a row that had no lookup (screened out, allowlisted).
 const NO_RESULT: LookupResult = failedResult('NotSubmitted: no lookup');
@@ -272,13 +293,13 @@ const NO_RESULT: LookupResult = failedResult('NotSubmitted: no lookup');
 function makeRow(spooled: SpoolLine, status: string, result: LookupResult | undefined): EnrichedRow {
   const r = result ?? NO_RESULT;
   return {
-    Observable: spooled[3],
-    IoCType: spooled[4],
+    Observable: spooled.Observable,
+    IoCType: spooled.IoCType,
     Status: status,
     ResponseCode: r.responseCode,
     RawResponse: r.rawResponse,
     Resource: r.resource,
-    SourceIndex: spooled[0],
+    SourceIndex: spooled.SourceIndex,
     VerboseMsg: r.verboseMsg,
     ScanId: r.scanId,
     Permalink: r.permalink,
@@ -298,14 +319,14 @@ function makeRow(spooled: SpoolLine, status: string, result: LookupResult | unde
     // Rows without a lookup say nothing about the cache.
     CacheHit: result === undefined ? '' : r.cacheHit,
     FetchedAt: r.fetchedAt,
-    SourceField: spooled[1],
-    SourceText: spooled[2],
+    SourceField: spooled.SourceField,
+    SourceText: spooled.SourceText,
     ContactedDomains: r.contactedDomains,
     ContactedIPs: r.contactedIps,
     ContactedUrls: r.contactedUrls,
     CommunicatingFiles: r.communicatingFiles,
     Submitted: result === undefined ? '' : r.submitted,
-    Note: spooled[7],
+    Note: spooled.Note,
   };
 }
 
@@ -355,22 +376,6 @@ function planFor(pending: Iterable<Observable>, cached: number, options: Normali
   };
 }
 
-/** The occurrence with `secret` cut out of every text it carries; the same object when it holds none. */
-function withoutSecret(occurrence: Occurrence, secret: string): Occurrence {
-  const observable = redact(occurrence.observable, secret);
-  const original = redact(occurrence.original, secret);
-  const field = redact(occurrence.field, secret);
-  const sourceIndex = redact(occurrence.sourceIndex, secret);
-  if (
-    observable === occurrence.observable &&
-    original === occurrence.original &&
-    field === occurrence.field &&
-    sourceIndex === occurrence.sourceIndex
-  )
-    return occurrence;
-  return { ...occurrence, observable, original, field, sourceIndex, key: redact(occurrence.key, secret) };
-}
-
 /**
  * Runs the whole pipeline and hands each output row, in input order, to `onRow` (awaited, so a writer's
  * backpressure holds the pipeline). Every occurrence gets exactly one row, whatever happens to its lookup.
@@ -378,7 +383,7 @@ function withoutSecret(occurrence: Occurrence, secret: string): Occurrence {
  * during the lookups, the rows for everything already known are still written before the error is rethrown.
  */
 export async function enrich(
-  records: RecordInput,
+  records: EnrichInput,
   options: EnrichOptions,
   onRow: (row: EnrichedRow) => void | Promise<void>,
 ): Promise<EnrichSummary> {
@@ -390,33 +395,39 @@ export async function enrich(
     const extract = newExtractStats();
     const distinct = new Map<string, Observable>();
     const spool = createWriteStream(spoolPath);
-    let buffered = '';
-    for await (const occurrences of extractOccurrenceBatches(records, options, extract)) {
-      for (const found of occurrences) {
-        // An input line may hold the key itself (a proxy log of the user's own VirusTotal calls): the
-        // observable is looked up, cached and written with the key cut out.
-        const occurrence = withoutSecret(found, lookupOptions.apiKey);
-        if (occurrence.status === 'Valid' && isIocType(occurrence.type)) {
-          distinct.set(occurrence.key, { type: occurrence.type, value: occurrence.observable, key: occurrence.key });
+    // An input line may hold the key itself (a proxy log of the user's own VirusTotal calls): the observable is
+    // looked up, cached and written with the key cut out.
+    const secret = lookupOptions.apiKey;
+    const sighted = (type: IocType, observable: string): void => {
+      const value = redact(observable, secret);
+      const key = observableKey(type, value);
+      if (!distinct.has(key)) distinct.set(key, { type, value, key });
+    };
+    if ('extractTo' in records) {
+      const redacting = new RedactingStream([secret]);
+      redacting.pipe(spool);
+      try {
+        await records.extractTo(redacting, extract, (sightings) => {
+          for (const sighting of sightings) sighted(sighting.type, sighting.observable);
+        });
+      } finally {
+        redacting.end();
+      }
+    } else {
+      let buffered = '';
+      for await (const occurrences of extractOccurrenceBatches(records, options, extract)) {
+        for (const occurrence of occurrences) {
+          if (occurrence.status === 'Valid' && isIocType(occurrence.type))
+            sighted(occurrence.type, occurrence.observable);
+          buffered += `${redact(JSON.stringify(extractedRow(occurrence)), secret)}\n`;
         }
-        const line: SpoolLine = [
-          occurrence.sourceIndex,
-          occurrence.field,
-          occurrence.original,
-          occurrence.observable,
-          occurrence.type,
-          occurrence.status,
-          occurrence.key,
-          occurrence.note,
-        ];
-        buffered += `${JSON.stringify(line)}\n`;
+        if (buffered.length > 1 << 16) {
+          if (!spool.write(buffered)) await once(spool, 'drain');
+          buffered = '';
+        }
       }
-      if (buffered.length > 1 << 16) {
-        if (!spool.write(buffered)) await once(spool, 'drain');
-        buffered = '';
-      }
+      spool.end(buffered);
     }
-    spool.end(buffered);
     await once(spool, 'finish');
 
     // The cache answers first; what is left is the plan.
@@ -560,9 +571,10 @@ export async function enrich(
     );
     for await (const lines of readSpool(spoolPath)) {
       for (const line of lines) {
-        const [, , , observable, type, screenStatus, key] = line;
+        const { Observable: observable, IoCType: type, Status: screenStatus } = line;
         let row: EnrichedRow;
         if (screenStatus === 'Valid' || screenStatus === 'Duplicate') {
+          const key = observableKey(type as IocType, observable);
           const result = results.get(key) ?? notSubmitted;
           const duplicate = screenStatus === 'Duplicate' || answeredByAlias.has(key);
           const status = duplicate ? 'Duplicate' : result.status;

@@ -5,12 +5,15 @@ import { parseArgs } from 'node:util';
 import { OptionError } from '../errors.js';
 import { inferInputFormat } from '../io/readers.js';
 import { joinResults } from '../join/index.js';
-import { enrich, type EnrichSummary } from '../pipeline.js';
+import { enrich, type EnrichInput, type EnrichSummary } from '../pipeline.js';
+import { extractParallel } from '../parallel/parallel-extract.js';
 import { createRowWriter } from '../io/writers.js';
 import { ENRICH_COLUMNS } from '../types.js';
 import { EXTRACT_HELP, withStrictHint } from './extract-command.js';
 import { INPUT_OPTIONS, checkSomethingRead, outputFormat, resolveInput } from './input-options.js';
 import { EXIT, openOutput, type CommandIo } from './io.js';
+import { nativeEngineWanted, partExtractOptions, sayNativeLoadError } from './part-extract.js';
+import { capYoungGeneration } from './young-generation.js';
 import { ProgressReporter, formatDryRun, formatEnrichSummary } from './render.js';
 import { VT_HELP, VT_OPTIONS, resolveVt } from './vt-options.js';
 import { DigestBuilder } from '../report/digest.js';
@@ -63,7 +66,30 @@ export async function enrichCommand(args: string[], io: CommandIo): Promise<numb
   // Usage errors before the input is opened: a bad option is exit 2 whatever the input.
   const outputs = resolveOutputs(values, io, !dryRun && (values.output === undefined || values.output === '-'));
   if (dryRun && wantsOutputs(outputs)) throw new OptionError('--report/--export', '(given)', 'left out of a dry run');
+  const nativeEngine = nativeEngineWanted(io.env);
   const input = await resolveInput(values, positionals, io);
+  // Text and CSV are extracted as `extract` extracts them (the native engine where it is built); other inputs
+  // (JSON, pre-typed, --skip-bad-rows) through the record pipeline.
+  const { parallel } = input;
+  if (parallel !== undefined && nativeEngine) sayNativeLoadError(io);
+  const checkMemory = parallel !== undefined && io.limitYoungGeneration === true ? capYoungGeneration() : undefined;
+  const source: EnrichInput =
+    parallel === undefined
+      ? input.records
+      : {
+          extractTo: (spool, stats, onFirstSightings) =>
+            extractParallel(
+              partExtractOptions(input, parallel, {
+                output: spool,
+                stats,
+                jobs: 0,
+                outputFormat: 'jsonl',
+                nativeEngine,
+                onPart: checkMemory,
+                onFirstSightings,
+              }),
+            ),
+        };
   const joinTarget = values.join;
   const sourceFormat = input.member?.format ?? inferInputFormat(input.path);
   if (joinTarget !== undefined) {
@@ -91,7 +117,7 @@ export async function enrichCommand(args: string[], io: CommandIo): Promise<numb
   const startedAt = new Date();
   try {
     summary = await enrich(
-      input.records,
+      source,
       {
         lookup: vt.lookup,
         ...(vt.cache === undefined ? {} : { cache: vt.cache }),

@@ -3,13 +3,13 @@
  */
 import { parseArgs } from 'node:util';
 import { InputError, OptionError } from '../errors.js';
-import { nativeEngineLoadError } from '../native/engine.js';
 import { extractParallel } from '../parallel/parallel-extract.js';
 import { extractOccurrenceBatches, extractedRow, newExtractStats, type ExtractStats } from '../pipeline.js';
 import { createRowWriter } from '../io/writers.js';
 import { EXTRACT_COLUMNS } from '../types.js';
 import { INPUT_OPTIONS, checkSomethingRead, outputFormat, resolveInput, type ResolvedInput } from './input-options.js';
 import { EXIT, openOutput, type CommandIo } from './io.js';
+import { nativeEngineWanted, partExtractOptions, sayNativeLoadError } from './part-extract.js';
 import { formatExtractSummary } from './render.js';
 import { capYoungGeneration } from './young-generation.js';
 
@@ -80,36 +80,24 @@ export async function extractCommand(args: string[], io: CommandIo): Promise<num
   // building row objects per occurrence, 10 to 15 % faster than the generic pipeline.
   const threads = jobs ?? 0;
   const { parallel } = input;
-  if (parallel !== undefined && threads === 0 && nativeEngine) {
-    // A build that does not load would otherwise only show as a slower run.
-    const loadError = nativeEngineLoadError();
-    if (loadError !== undefined) io.stderr.write(`ioc-enrich: ${loadError.message}; extracting in JavaScript\n`);
-  }
+  if (parallel !== undefined && threads === 0 && nativeEngine) sayNativeLoadError(io);
   // One thread: cap V8's young generation (about 30 MB of peak RSS; see young-generation.ts). Not with workers:
   // the setting is process-wide and their young generations must grow.
   const checkMemory = threads === 0 && io.limitYoungGeneration === true ? capYoungGeneration() : undefined;
   let interrupted = false;
   try {
     if (parallel !== undefined) {
-      ({ interrupted } = await extractParallel({
-        input: { path: input.path },
-        member: input.member,
-        report: input.report,
-        delimiter: parallel.delimiter,
-        strictCsv: parallel.strictCsv,
-        signal: io.signal,
-        output: output.stream,
-        stats,
-        jobs: threads,
-        inputFormat: parallel.inputFormat,
-        columns: parallel.columns,
-        indexColumn: parallel.indexColumn,
-        allowlist: parallel.allowlist,
-        urlHostsAsDns: input.urlHostsAsDns,
-        outputFormat: format,
-        nativeEngine,
-        onPart: checkMemory,
-      }));
+      ({ interrupted } = await extractParallel(
+        partExtractOptions(input, parallel, {
+          signal: io.signal,
+          output: output.stream,
+          stats,
+          jobs: threads,
+          outputFormat: format,
+          nativeEngine,
+          onPart: checkMemory,
+        }),
+      ));
     } else {
       interrupted = await writeRows(input, format, output.stream, stats, checkMemory, io.signal);
     }
@@ -139,14 +127,6 @@ export async function extractCommand(args: string[], io: CommandIo): Promise<num
     return EXIT.interrupted;
   }
   return EXIT.ok;
-}
-
-/** The library's `nativeEngine` option from `IOC_ENRICH_ENGINE`: `js` turns it off; unset, empty or `native` leave it on. */
-function nativeEngineWanted(env: NodeJS.ProcessEnv): boolean {
-  const value = env['IOC_ENRICH_ENGINE'];
-  if (value === undefined || value === '' || value === 'native') return true;
-  if (value === 'js') return false;
-  throw new OptionError('IOC_ENRICH_ENGINE', value, '`js` or `native`');
 }
 
 /**

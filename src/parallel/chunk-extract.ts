@@ -14,9 +14,9 @@ import { DEFAULT_MAX_RECORD_BYTES } from '../io/line-splitter.js';
 import type { InputMember } from '../io/open-input.js';
 import { memberSourceBatches, newReadReport, type ReadReport } from '../io/readers.js';
 import { csvCell, jsonCell } from '../io/writers.js';
-import { NativeEngine, nativeAvailable } from '../native/engine.js';
+import { NativeEngine, nativeAvailable, type FirstSighting } from '../native/engine.js';
 import { OccurrenceBuilder, type Verdict, type VerdictSink } from '../occurrences.js';
-import type { SourceRecord } from '../types.js';
+import type { IocType, SourceRecord } from '../types.js';
 
 /** What every part of one run shares: sent to each worker once. */
 export interface ChunkContext {
@@ -39,6 +39,11 @@ export interface ChunkContext {
    * false keeps it in JavaScript. Same output either way. @default true
    */
   readonly nativeEngine?: boolean | undefined;
+  /**
+   * One-thread extraction: list each part's first sightings ({@link ChunkResult.firstSightings}), for a caller
+   * that looks the distinct observables up (`enrich`). @default false
+   */
+  readonly firstSightings?: boolean | undefined;
 }
 
 /** One part of the input. */
@@ -93,6 +98,11 @@ export interface ChunkResult {
   readonly input: Uint8Array;
   /** True when `rows` is a buffer of its own, never reused (the native engine's): it can be written as it is. */
   readonly ownRows?: boolean;
+  /**
+   * With {@link ChunkContext.firstSightings}: the observables whose first (`Valid`) row is in this part, in row
+   * order, allowlisted ones left out (the same list from either engine).
+   */
+  readonly firstSightings?: readonly FirstSighting[];
 }
 
 /** State a worker keeps from part to part: the screening memo (bounded) and the formatters. */
@@ -134,7 +144,12 @@ export function newChunkState(context: ChunkContext, ownsDedup = false): ChunkSt
   // outruns them: see README, Performance).
   const native =
     ownsDedup && context.nativeEngine !== false && nativeAvailable()
-      ? new NativeEngine({ outputFormat: context.outputFormat, urlHostsAsDns: context.urlHostsAsDns, allowlist })
+      ? new NativeEngine({
+          outputFormat: context.outputFormat,
+          urlHostsAsDns: context.urlHostsAsDns,
+          allowlist,
+          firstSightings: context.firstSightings === true,
+        })
       : undefined;
   return { context, builder, ownsDedup, buffer: Buffer.allocUnsafeSlow(0), native };
 }
@@ -174,6 +189,8 @@ class RowBuilder implements VerdictSink {
   valid = 0;
   allowlisted = 0;
   readonly rejected: Record<string, number> = {};
+  /** First sightings, when they are asked for (see ChunkContext.firstSightings). */
+  readonly firstSightings: FirstSighting[] | undefined;
   /** The current record's SourceIndex cell followed by the separator, and the current field's cell cache. */
   indexCell = '';
   readonly #fieldCells = new Map<string, string>();
@@ -181,11 +198,12 @@ class RowBuilder implements VerdictSink {
   readonly #part: number;
   readonly #ownsDedup: boolean;
 
-  constructor(csv: boolean, part: number, buffer: Buffer, ownsDedup: boolean) {
+  constructor(csv: boolean, part: number, buffer: Buffer, ownsDedup: boolean, firstSightings: boolean) {
     this.#csv = csv;
     this.#part = part;
     this.#bytes = buffer;
     this.#ownsDedup = ownsDedup;
+    this.firstSightings = firstSightings && ownsDedup ? [] : undefined;
   }
 
   /**
@@ -243,6 +261,11 @@ class RowBuilder implements VerdictSink {
       if (this.#ownsDedup) {
         status = 'Valid';
         this.valid++;
+        this.firstSightings?.push({
+          type: verdict.type as IocType,
+          observable: verdict.observable,
+          note: verdict.note === '' ? undefined : verdict.note,
+        });
       }
     }
     const tail = this.#csv
@@ -327,6 +350,7 @@ async function extractNativeChunk(job: ChunkJob, state: ChunkState, native: Nati
     allowlisted: made.allowlisted,
     rejected: made.rejected,
     report,
+    ...(made.firstSightings === undefined ? {} : { firstSightings: made.firstSightings }),
     ...(error === undefined ? {} : { error }),
   };
 }
@@ -335,7 +359,13 @@ async function extractNativeChunk(job: ChunkJob, state: ChunkState, native: Nati
 export async function extractChunk(job: ChunkJob, state: ChunkState): Promise<ChunkResult> {
   if (state.native !== undefined) return extractNativeChunk(job, state, state.native);
   const { context, builder } = state;
-  const rows = new RowBuilder(context.outputFormat === 'csv', job.index, state.buffer, state.ownsDedup);
+  const rows = new RowBuilder(
+    context.outputFormat === 'csv',
+    job.index,
+    state.buffer,
+    state.ownsDedup,
+    context.firstSightings === true,
+  );
   // The working buffer goes out with the rows; the next part encodes into the spare, or a new one.
   // Rows take about 1.5 times the input's bytes on dense logs: twice leaves room, and #encode grows it if needed.
   state.buffer =
@@ -368,6 +398,7 @@ export async function extractChunk(job: ChunkJob, state: ChunkState): Promise<Ch
     allowlisted: rows.allowlisted,
     rejected: rows.rejected,
     report,
+    ...(rows.firstSightings === undefined ? {} : { firstSightings: rows.firstSightings }),
     ...(error === undefined ? {} : { error }),
   };
 }

@@ -24,7 +24,7 @@ import { inputName, type InputSpec } from '../io/input-source.js';
 import { openInput, type InputMember } from '../io/open-input.js';
 import { mergeReadReport, type ReadReport } from '../io/readers.js';
 import { drained } from '../io/writers.js';
-import { nativeAvailable } from '../native/engine.js';
+import { nativeAvailable, type FirstSighting } from '../native/engine.js';
 import { EXTRACT_COLUMNS } from '../types.js';
 import type { ExtractStats } from '../pipeline.js';
 import {
@@ -67,6 +67,11 @@ export interface ParallelExtractOptions extends Omit<ChunkContext, 'file'> {
   readonly signal?: AbortSignal | undefined;
   /** Called after each part is written (the CLI checks its memory settings there). */
   readonly onPart?: (() => void) | undefined;
+  /**
+   * Called with each part's first sightings as the part is written: the distinct observables (allowlisted ones
+   * left out), in row order. Only with `jobs: 0`, where one thread owns dedup (`enrich` extracts this way).
+   */
+  readonly onFirstSightings?: ((sightings: readonly FirstSighting[]) => void) | undefined;
 }
 
 /**
@@ -200,8 +205,10 @@ export async function extractParallel(options: ParallelExtractOptions): Promise<
     urlHostsAsDns: options.urlHostsAsDns,
     outputFormat: options.outputFormat,
     nativeEngine: options.nativeEngine,
+    firstSightings: options.onFirstSightings !== undefined,
   };
   const jobs = options.jobs ?? defaultJobs(options.nativeEngine !== false);
+  if (options.onFirstSightings !== undefined && jobs !== 0) throw new Error('onFirstSightings needs jobs: 0');
   // Design decision: the first part runs on this thread and the workers start with the second, so an input of
   // one part (most interactive uses) costs no thread start-up (about 50 ms a worker).
   let workers: WorkerPool | undefined;
@@ -295,6 +302,8 @@ export async function extractParallel(options: ParallelExtractOptions): Promise<
     stats.duplicates += result.duplicates + gapsDuplicate;
     stats.allowlisted += result.allowlisted;
     if (options.report !== undefined) mergeReadReport(options.report, result.report);
+    if (result.firstSightings !== undefined && result.firstSightings.length > 0)
+      options.onFirstSightings?.(result.firstSightings);
     for (const [status, count] of Object.entries(result.rejected))
       stats.rejected[status] = (stats.rejected[status] ?? 0) + count;
     if (result.records > 0 || text.length > 0) await writeHeader();

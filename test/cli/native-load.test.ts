@@ -18,8 +18,9 @@ const input = join(work, 'report.txt');
 function extract(
   cli: string,
   env: Record<string, string> = {},
+  command: string[] = ['extract'],
 ): { code: number | null; stdout: string; stderr: string } {
-  const result = spawnSync(process.execPath, [cli, 'extract', input], {
+  const result = spawnSync(process.execPath, [cli, ...command, input], {
     env: { PATH: process.env['PATH'] ?? '', HOME: work, ...env },
     cwd: work,
     encoding: 'utf8',
@@ -30,6 +31,8 @@ function extract(
 beforeAll(() => {
   cpSync(join(root, 'dist'), join(broken, 'dist'), { recursive: true });
   cpSync(join(root, 'package.json'), join(broken, 'package.json'));
+  // The bundled emulator's recorded replies, for enrich.
+  cpSync(join(root, 'fixtures'), join(broken, 'fixtures'), { recursive: true });
   symlinkSync(join(root, 'node_modules'), join(broken, 'node_modules'));
   mkdirSync(join(broken, 'native', 'build', 'Release'), { recursive: true });
   writeFileSync(join(broken, 'native', 'build', 'Release', 'ioc_extract.node'), 'not a shared object\n');
@@ -49,6 +52,17 @@ describe('extract with a native engine that does not load', () => {
     expect(notes).toEqual([
       expect.stringMatching(
         /^ioc-enrich: the native extraction engine \S+ioc_extract\.node does not load \(.+\); extracting in JavaScript$/,
+      ),
+    ]);
+  });
+
+  it('says the same of enrich, which extracts text the same way, and runs', () => {
+    const result = extract(join(broken, 'dist', 'cli', 'main.js'), {}, ['enrich', '--emulator', '--no-cache']);
+    expect(result.code).toBe(0);
+    expect(result.stdout.split('\n').filter((line) => line.includes('cdn-static.top'))).toHaveLength(1);
+    expect(result.stderr.split('\n').filter((line) => line.includes('native'))).toEqual([
+      expect.stringMatching(
+        /^ioc-enrich: the native extraction engine \S+ does not load \(.+\); extracting in JavaScript$/,
       ),
     ]);
   });

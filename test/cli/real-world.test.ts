@@ -170,6 +170,44 @@ describe.each(engines)('ioc-enrich extract on real-world text, %s engine', (engi
   });
 });
 
+/** The columns an enrich row shares with the extract row of the same occurrence. */
+const SHARED = ['Observable', 'IoCType', 'SourceIndex', 'SourceField', 'SourceText', 'Note'] as const;
+
+describe.each(engines)('ioc-enrich enrich extracts as extract does, %s engine', (engine) => {
+  // A proxy log of the user's own VirusTotal call holds the key: it is cut out of the observable and every cell.
+  const KEY = 'a3f1c9e8d7b6a5f4e3d2c1b0a9f8e7d6c5b4a3f2e1d0c9b8a7f6e5d4c3b2a1f0';
+  const PROXY = `GET https://www.virustotal.com/vtapi/v2/url/report?apikey=${KEY}&resource=evil-example.com 200`;
+
+  it.each([
+    ['text', 'report.txt', `${REPORT}${SYSMON}\n${PROXY}\n`, []],
+    ['CSV', 'mail.csv', `${MAIL_CSV}5,key@corp.com,${PROXY}\n`, ['--columns', 'Url']],
+  ])(
+    'gives every occurrence of %s the row extract gives it, looked up where extract says Valid',
+    async (_kind, name, text, options) => {
+      const input = join(work, `${engine}-${name}`);
+      writeFileSync(input, text);
+      const env = { VT_API_KEY: KEY, ...(engine === 'js' ? { IOC_ENRICH_ENGINE: 'js' } : {}) };
+      const extracted = await spawnCli(['extract', ...options, input], { cwd: work, env });
+      const enriched = await spawnCli(['enrich', '--emulator', '--no-cache', ...options, input], { cwd: work, env });
+      expect(extracted.code).toBe(0);
+      expect(enriched.code).toBe(0);
+      const expected = table(extracted.stdout);
+      const rows = table(enriched.stdout);
+      expect(rows.length).toBeGreaterThan(20 * (name === 'mail.csv' ? 0.25 : 1));
+      expect(rows.map((row) => SHARED.map((column) => row[column]))).toEqual(
+        expected.map((row) => SHARED.map((column) => row[column])),
+      );
+      rows.forEach((row, index) => {
+        const status = expected[index]?.['Status'];
+        if (status === 'Valid') expect(['Success', 'NotFound']).toContain(row['Status']);
+        else expect(row['Status']).toBe(status);
+      });
+      expect(enriched.stdout).not.toContain(KEY);
+      expect(enriched.stdout).toContain('apikey=[redacted]');
+    },
+  );
+});
+
 describe('ioc-enrich enrich on real-world text', () => {
   it('looks up the targets and the punycode, with the Note column, never the wrappers', async () => {
     const input = join(work, 'mail-enrich.csv');
