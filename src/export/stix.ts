@@ -17,6 +17,7 @@
  */
 import type { ObservableDigest, RunDigest, RunInfo } from '../report/digest.js';
 import { detections, virusTotalLink } from '../report/digest.js';
+import { NO_JSON, json, rawJson } from './json-text.js';
 import { randomId, scoId, uuidV5 } from './stix-ids.js';
 import { tlpMarkingDefinition, type TlpLevel } from './tlp.js';
 
@@ -63,10 +64,17 @@ export function patternString(value: string): string {
 
 /** What one exported SCO stands for: one or more observables (the hashes of one file). */
 interface Detection {
-  readonly sco: StixObject;
+  readonly sco: Sco;
   readonly pattern: string;
   readonly name: string;
   readonly observables: ObservableDigest[];
+}
+
+/** An SCO: its id and, as JSON text, its members after `id` (`"value":…` or `"hashes":{…}`). */
+interface Sco {
+  readonly type: string;
+  readonly id: string;
+  readonly members: string;
 }
 
 const HASH_KEYS = [
@@ -97,12 +105,7 @@ function describe(observable: ObservableDigest): Omit<Detection, 'observables'> 
   const simple = { ipv4: 'ipv4-addr', ipv6: 'ipv6-addr', dns: 'domain-name', url: 'url' }[observable.type];
   if (simple !== undefined) {
     return {
-      sco: {
-        type: simple,
-        spec_version: '2.1',
-        id: scoId(simple, { value: observable.value }),
-        value: observable.value,
-      },
+      sco: { type: simple, id: scoId(simple, { value: observable.value }), members: json`"value":${observable.value}` },
       pattern: `[${simple}:value = ${patternString(observable.value)}]`,
       name: observable.value,
     };
@@ -114,9 +117,8 @@ function describe(observable: ObservableDigest): Omit<Detection, 'observables'> 
   return {
     sco: {
       type: 'file',
-      spec_version: '2.1',
       id: scoId('file', { hashes: { [idName]: idValue } }),
-      hashes: Object.fromEntries(hashes),
+      members: json`"hashes":${Object.fromEntries(hashes)}`,
     },
     pattern: `[${hashes.map(([name, value]) => `file:hashes.${name === 'MD5' ? name : `'${name}'`} = ${patternString(value)}`).join(' OR ')}]`,
     name: observable.value,
@@ -129,10 +131,17 @@ function detectionsBySco(digest: RunDigest, minPositives: number): Detection[] {
   for (const observable of detections(digest, minPositives)) {
     const described = describe(observable);
     if (described === undefined) continue;
-    const id = described.sco['id'] as string;
-    const known = bySco.get(id);
-    if (known === undefined) bySco.set(id, { ...described, observables: [observable] });
-    else known.observables.push(observable);
+    const known = bySco.get(described.sco.id);
+    if (known === undefined) {
+      bySco.set(described.sco.id, {
+        sco: described.sco,
+        pattern: described.pattern,
+        name: described.name,
+        observables: [observable],
+      });
+    } else {
+      known.observables.push(observable);
+    }
   }
   return [...bySco.values()];
 }
@@ -148,78 +157,70 @@ function iso(date: Date): string {
   return date.toISOString();
 }
 
+/** The JSON text of each object of the bundle, in order, and what they are. */
+interface StixTexts {
+  readonly texts: Generator<string>;
+  /** Read when the texts are done. */
+  readonly counts: { objects: number; indicators: number };
+}
+
 /**
- * The objects of the STIX 2.1 bundle of the detections in `digest`, one at a time (so a large bundle is written
- * without being held): the marking definition, the producer identity, then per detection its SCO, indicator,
- * relationship and sighting.
+ * The bundle's objects as JSON text, one at a time (so a large bundle is written without being held): the marking
+ * definition, the producer identity, then per detection its SCO, indicator, relationship and sighting. The objects
+ * API ({@link stixObjects}) parses these texts: one writer of the content.
+ */
+function stixTexts(digest: RunDigest, options: StixOptions): StixTexts {
+  const counts = { objects: 0, indicators: 0 };
+  function* texts(): Generator<string> {
+    const { run } = options;
+    const minPositives = options.minPositives ?? 1;
+    const now = iso(run.finishedAt);
+    const validUntil = iso(new Date(run.finishedAt.getTime() + (options.validForMs ?? DEFAULT_VALIDITY_MS)));
+    const producer = options.producer ?? 'ioc-enrich';
+    const marking = options.tlp === undefined ? undefined : tlpMarkingDefinition(options.tlp);
+    const markings = marking === undefined ? NO_JSON : rawJson(json`,"object_marking_refs":${[marking.id]}`);
+    const identityId = `identity--${uuidV5(PRODUCER_NAMESPACE, producer)}`;
+    if (marking !== undefined) {
+      counts.objects++;
+      yield JSON.stringify(marking);
+    }
+    counts.objects++;
+    yield json`{"type":"identity","spec_version":"2.1","id":${identityId},"created":${PRODUCER_CREATED},"modified":${PRODUCER_CREATED},"name":${producer},"identity_class":"system","description":"ioc-enrich: IoCs from SIEM and EDR exports enriched with VirusTotal"${markings}}`;
+    const firstSeen = iso(run.startedAt);
+    // The members every domain object and relationship starts with.
+    const common = rawJson(
+      json`"spec_version":"2.1","created_by_ref":${identityId},"created":${now},"modified":${now}${markings}`,
+    );
+    for (const detection of detectionsBySco(digest, minPositives)) {
+      const { sco } = detection;
+      const first = detection.observables[0] as ObservableDigest;
+      const positives = first.positives as number;
+      const rows = detection.observables.reduce((sum, observable) => sum + observable.occurrences, 0);
+      const verdict = `${positives}/${first.total === '' ? '?' : first.total} VirusTotal engines flag it as malicious`;
+      const indicatorId = randomId('indicator');
+      const link = virusTotalLink(first);
+      const severity = `severity-${first.severity === '' ? 'unknown' : first.severity}`;
+      const references =
+        link === ''
+          ? NO_JSON
+          : rawJson(json`,"external_references":[{"source_name":"VirusTotal","url":${link},"description":${verdict}}]`);
+      counts.objects += 4;
+      counts.indicators++;
+      yield json`{"type":${sco.type},"spec_version":"2.1","id":${sco.id},${rawJson(sco.members)}${markings}}`;
+      yield json`{"type":"indicator",${common},"id":${indicatorId},"name":${detection.name},"description":${`${verdict}; seen in ${rows} source row(s).`},"indicator_types":["malicious-activity"],"pattern":${detection.pattern},"pattern_type":"stix","pattern_version":"2.1","valid_from":${now},"valid_until":${validUntil},"confidence":${confidenceOf(positives)},"labels":["malicious-activity",${severity}]${references}}`;
+      yield json`{"type":"relationship",${common},"id":${randomId('relationship')},"relationship_type":"based-on","source_ref":${indicatorId},"target_ref":${sco.id}}`;
+      yield json`{"type":"sighting",${common},"id":${randomId('sighting')},"sighting_of_ref":${indicatorId},"count":${Math.min(rows, MAX_SIGHTING_COUNT)},"first_seen":${firstSeen},"last_seen":${now},"where_sighted_refs":${[identityId]},"description":${`Seen in ${rows} row(s) of ${run.source}.`}}`;
+    }
+  }
+  return { texts: texts(), counts };
+}
+
+/**
+ * The objects of the STIX 2.1 bundle of the detections in `digest`, one at a time: the marking definition, the
+ * producer identity, then per detection its SCO, indicator, relationship and sighting.
  */
 export function* stixObjects(digest: RunDigest, options: StixOptions): Generator<StixObject> {
-  const { run } = options;
-  const minPositives = options.minPositives ?? 1;
-  const now = iso(run.finishedAt);
-  const validUntil = iso(new Date(run.finishedAt.getTime() + (options.validForMs ?? DEFAULT_VALIDITY_MS)));
-  const producer = options.producer ?? 'ioc-enrich';
-  const marking = options.tlp === undefined ? undefined : tlpMarkingDefinition(options.tlp);
-  const markings = marking === undefined ? {} : { object_marking_refs: [marking.id] };
-  const identityId = `identity--${uuidV5(PRODUCER_NAMESPACE, producer)}`;
-  if (marking !== undefined) yield { ...marking };
-  yield {
-    type: 'identity',
-    spec_version: '2.1',
-    id: identityId,
-    created: PRODUCER_CREATED,
-    modified: PRODUCER_CREATED,
-    name: producer,
-    identity_class: 'system',
-    description: 'ioc-enrich: IoCs from SIEM and EDR exports enriched with VirusTotal',
-    ...markings,
-  };
-  const firstSeen = iso(run.startedAt);
-  const common = { spec_version: '2.1', created_by_ref: identityId, created: now, modified: now, ...markings };
-  for (const detection of detectionsBySco(digest, minPositives)) {
-    const first = detection.observables[0] as ObservableDigest;
-    const positives = first.positives as number;
-    const rows = detection.observables.reduce((sum, observable) => sum + observable.occurrences, 0);
-    const verdict = `${positives}/${first.total === '' ? '?' : first.total} VirusTotal engines flag it as malicious`;
-    const indicatorId = randomId('indicator');
-    const link = virusTotalLink(first);
-    yield { ...detection.sco, ...markings };
-    yield {
-      type: 'indicator',
-      ...common,
-      id: indicatorId,
-      name: detection.name,
-      description: `${verdict}; seen in ${rows} source row(s).`,
-      indicator_types: ['malicious-activity'],
-      pattern: detection.pattern,
-      pattern_type: 'stix',
-      pattern_version: '2.1',
-      valid_from: now,
-      valid_until: validUntil,
-      confidence: confidenceOf(positives),
-      labels: ['malicious-activity', `severity-${first.severity === '' ? 'unknown' : first.severity}`],
-      ...(link === '' ? {} : { external_references: [{ source_name: 'VirusTotal', url: link, description: verdict }] }),
-    };
-    yield {
-      type: 'relationship',
-      ...common,
-      id: randomId('relationship'),
-      relationship_type: 'based-on',
-      source_ref: indicatorId,
-      target_ref: detection.sco['id'],
-    };
-    yield {
-      type: 'sighting',
-      ...common,
-      id: randomId('sighting'),
-      sighting_of_ref: indicatorId,
-      count: Math.min(rows, MAX_SIGHTING_COUNT),
-      first_seen: firstSeen,
-      last_seen: now,
-      where_sighted_refs: [identityId],
-      description: `Seen in ${rows} row(s) of ${run.source}.`,
-    };
-  }
+  for (const text of stixTexts(digest, options).texts) yield JSON.parse(text) as StixObject;
 }
 
 /**
@@ -239,13 +240,12 @@ export function* stixBundleJson(
   options: StixOptions,
 ): Generator<string, { objects: number; indicators: number }> {
   yield `{"type":"bundle","id":${JSON.stringify(randomId('bundle'))},"objects":[\n`;
-  let objects = 0;
-  let indicators = 0;
-  for (const object of stixObjects(digest, options)) {
-    yield `${objects === 0 ? '' : ',\n'}${JSON.stringify(object)}`;
-    objects++;
-    if (object['type'] === 'indicator') indicators++;
+  const { texts, counts } = stixTexts(digest, options);
+  let separator = '';
+  for (const text of texts) {
+    yield `${separator}${text}`;
+    separator = ',\n';
   }
   yield '\n]}\n';
-  return { objects, indicators };
+  return counts;
 }

@@ -4,15 +4,18 @@
  * so the format rules (and the undoing of the CSV writer's formula guard) live in one place.
  */
 import { InputError } from '../errors.js';
-import { csvRowBatches } from './csv-records.js';
 import { readChunks } from './input-source.js';
 import { splitLines } from './line-splitter.js';
+import { readResultCsv } from './result-csv.js';
+import { TextIds, ValuesRow, type ResultRow } from './result-row.js';
+
+export type { ResultRow } from './result-row.js';
 
 /**
- * Called with each result row's values, in the order of the columns asked for: strings from CSV; strings, numbers,
- * booleans or null from JSON; `undefined` for a column the file (or the JSON row) does not have.
+ * Called with each result row (see {@link ResultRow}: its values by position in the columns asked for), valid
+ * during the call only.
  */
-export type ResultRowHandler = (values: readonly unknown[]) => void;
+export type ResultRowHandler = (row: ResultRow) => void;
 
 /** What to read. */
 export interface ResultColumns {
@@ -20,14 +23,6 @@ export interface ResultColumns {
   readonly columns: readonly string[];
   /** Columns without which the file is not an enrich output (a CSV header must name them; a JSON row must have them). */
   readonly required: readonly string[];
-}
-
-/**
- * Our CSV writer puts `'` before a string cell that a spreadsheet would run as a formula (`=`, `+`, `-`, `@`, tab,
- * CR, see csv-safe.ts). A cell read back from such a file gets its own value again.
- */
-export function withoutFormulaGuard(cell: string): string {
-  return cell.length > 1 && cell.charCodeAt(0) === 0x27 && /^'[=+\-@\t\r]/.test(cell) ? cell.slice(1) : cell;
 }
 
 /** Peeks at the first non-blank byte to tell CSV from JSON lines (`{`) and a JSON array (`[`). */
@@ -84,8 +79,13 @@ export async function readResultRows(path: string, spec: ResultColumns, onRow: R
   // The first chunk decides the format; splitLines keeps pulling from the same generator afterwards.
   const head = await chunks.next();
   async function* all(): AsyncGenerator<Buffer> {
-    if (head.done !== true) yield head.value;
-    yield* chunks;
+    try {
+      if (head.done !== true) yield head.value;
+      yield* chunks;
+    } finally {
+      // A reader that stops at the first chunk (a file that is no enrich output) must close the file too.
+      await chunks.return(undefined);
+    }
   }
   if (first === 0x5b) {
     // A JSON array (`enrich --format json`) is one document: parsed whole, like its writer wrote it.
@@ -99,40 +99,30 @@ export async function readResultRows(path: string, spec: ResultColumns, onRow: R
       undefined,
     );
     if (!Array.isArray(rows)) throw new InputError(path, 1, 'expected a JSON array of enrich output rows');
-    for (const row of rows) onRow(jsonValues(row, spec, path, undefined));
+    const numbering = new TextIds();
+    for (const row of rows) onRow(new ValuesRow(jsonValues(row, spec, path, undefined), numbering));
     return rows.length;
   }
-  const lines = splitLines(all(), path);
-  let count = 0;
   if (first !== 0x7b) {
-    let at: number[] | undefined;
-    for await (const batch of csvRowBatches(lines, { file: path })) {
-      if (at === undefined) {
-        const missing = spec.required.filter((name) => !batch.header.includes(name));
-        if (missing.length > 0) {
-          throw new InputError(path, batch.headerLine + 1, `not an enrich output: no ${missing.join(', ')} column`);
-        }
-        at = spec.columns.map((name) => batch.header.indexOf(name));
-      }
-      const positions = at;
-      for (const { cells } of batch.rows) {
-        const values: unknown[] = new Array(positions.length);
-        for (let column = 0; column < positions.length; column++) {
-          const index = positions[column] as number;
-          values[column] = index === -1 ? undefined : withoutFormulaGuard(cells[index] ?? '');
-        }
-        onRow(values);
-        count++;
-      }
-    }
-    return count;
+    return readResultCsv(all(), {
+      file: path,
+      columns: spec.columns,
+      checkHeader: (names, line) => {
+        const missing = spec.required.filter((name) => !names.includes(name));
+        if (missing.length > 0)
+          throw new InputError(path, line, `not an enrich output: no ${missing.join(', ')} column`);
+      },
+      onRow,
+    });
   }
-  for await (const { firstLine, lines: batch } of lines) {
+  let count = 0;
+  const numbering = new TextIds();
+  for await (const { firstLine, lines: batch } of splitLines(all(), path)) {
     for (let offset = 0; offset < batch.length; offset++) {
       const line = batch[offset] as string;
       if (line.trim() === '') continue;
       const lineNumber = firstLine + offset + 1;
-      onRow(jsonValues(parseJson(line, path, lineNumber), spec, path, lineNumber));
+      onRow(new ValuesRow(jsonValues(parseJson(line, path, lineNumber), spec, path, lineNumber), numbering));
       count++;
     }
   }

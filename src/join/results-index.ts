@@ -86,8 +86,10 @@ function accumulate(verdicts: Map<string, RowVerdict>, row: ResultFields, hasRes
  */
 export async function readResultsIndex(path: string): Promise<ResultsIndex> {
   const verdicts = new Map<string, RowVerdict>();
-  const resultRows = await readResultRows(path, { columns: COLUMNS, required: REQUIRED }, (values) => {
-    const [sourceIndex, observable, status, responseCode, positives, severity] = values;
+  const resultRows = await readResultRows(path, { columns: COLUMNS, required: REQUIRED }, (row) => {
+    const [sourceIndex, observable, status, responseCode, positives, severity] = [0, 1, 2, 3, 4, 5].map((column) =>
+      row.value(column),
+    );
     // Without a ResponseCode (column or JSON member), a Success or a Duplicate carrying a verdict counts as found.
     accumulate(
       verdicts,

@@ -9,6 +9,7 @@
  */
 import { accountingTerm } from '../accounting.js';
 import { readResultRows } from '../io/result-rows.js';
+import { TextIds, ValuesRow, textOf as text, type ResultRow } from '../io/result-row.js';
 import { isHashType, isIocType, type EnrichedRow, type Severity } from '../types.js';
 import { guiLink, urlIdSha256 } from '../vt/ids.js';
 
@@ -121,14 +122,6 @@ export interface RunDigest {
   readonly lookupsSent: number;
 }
 
-function text(value: unknown): string {
-  return typeof value === 'string'
-    ? value
-    : typeof value === 'number' || typeof value === 'boolean'
-      ? String(value)
-      : '';
-}
-
 function count(value: unknown): number | '' {
   if (typeof value === 'number') return Number.isFinite(value) ? value : '';
   // Number('') is 0: an empty cell is no count.
@@ -154,85 +147,135 @@ interface StatusCount {
 
 /** Builds a {@link RunDigest} from result rows, one at a time. */
 export class DigestBuilder {
-  // Per-row work is kept to string comparisons where it can be: a million rows hold a handful of statuses and
-  // types, mostly the same as the row before, so the last one is remembered and only a change costs a lookup.
+  // Per-row work is kept to small integers where it can be: a million rows hold a handful of statuses, severities
+  // and types and 100,000 observables, and the reader numbers each column's values (ResultRow.id, from the CSV's
+  // bytes), so a row already seen costs array lookups, no string and no map of strings. A number's first row
+  // looks its value up by name (below), so that numbers from another reader (or addRow) still meet the same
+  // observables.
   readonly #statuses = new Map<string, StatusCount>();
-  #lastStatus: StatusCount | undefined;
   readonly #severityRows = { high: 0, warning: 0, information: 0 };
-  /** By type, then value: no `type:value` string is built per row (a million rows would build a million). */
+  /** By type, then value: every observable. */
   readonly #observables = new Map<string, Map<string, ObservableDigest>>();
-  #lastType: { readonly name: string; readonly values: Map<string, ObservableDigest> } | undefined;
   readonly #order: ObservableDigest[] = [];
+  /** Whose numbers the arrays below hold; by a row's number of its Status, Severity, IoCType and Observable. */
+  #numbering: object | undefined;
+  #statusById: StatusCount[] = [];
+  #severityById: Severity[] = [];
+  #typeById: string[] = [];
+  /** The observable of that value and the first type it came with (a value of two types: see #observableOf). */
+  #observableById: ObservableDigest[] = [];
+  /** Numbers the rows {@link addRow} is given. */
+  readonly #ownNumbering = new TextIds();
 
-  /** Adds one row given as values in {@link DIGEST_COLUMNS} order (as `readResultRows` hands them over). */
-  add(values: readonly unknown[]): void {
-    const status = text(values[2]);
-    let counted = this.#lastStatus;
-    if (counted === undefined || counted.status !== status) {
-      counted = this.#statuses.get(status);
-      if (counted === undefined) {
-        counted = { status, term: accountingTerm(status), rows: 0 };
-        this.#statuses.set(status, counted);
-      }
-      this.#lastStatus = counted;
+  /** Adds one row whose values are in {@link DIGEST_COLUMNS} order (as `readResultRows` hands them over). */
+  add(row: ResultRow): void {
+    if (row.numbering !== this.#numbering) {
+      this.#numbering = row.numbering;
+      this.#statusById = [];
+      this.#severityById = [];
+      this.#typeById = [];
+      this.#observableById = [];
     }
+    const statusId = row.id(2);
+    const counted = this.#statusById[statusId] ?? this.#statusOf(row, statusId);
     counted.rows++;
-    const severity = severityOf(values[7]);
+    const severityId = row.id(7);
+    let severity = this.#severityById[severityId];
+    if (severity === undefined) {
+      severity = severityOf(row.value(7));
+      this.#severityById[severityId] = severity;
+    }
     if (severity !== '') this.#severityRows[severity]++;
     if (counted.term === 'rejected') return;
-    const value = text(values[0]);
-    const typeName = text(values[1]);
-    let ofType = this.#lastType;
-    if (ofType === undefined || ofType.name !== typeName) {
-      let found = this.#observables.get(typeName);
-      if (found === undefined) {
-        found = new Map();
-        this.#observables.set(typeName, found);
-      }
-      ofType = { name: typeName, values: found };
-      this.#lastType = ofType;
+    const typeId = row.id(1);
+    let typeName = this.#typeById[typeId];
+    if (typeName === undefined) {
+      typeName = text(row.value(1));
+      this.#typeById[typeId] = typeName;
     }
-    let digest = ofType.values.get(value);
-    if (digest === undefined) {
-      digest = {
-        type: typeName,
-        value,
-        status,
-        responseCode: count(values[3]),
-        positives: count(values[4]),
-        suspicious: count(values[5]),
-        total: count(values[6]),
-        severity,
-        md5: text(values[8]),
-        sha1: text(values[9]),
-        sha256: text(values[10]),
-        reputation: count(values[11]),
-        lastAnalysisDate: text(values[12]),
-        tags: text(values[13]),
-        cacheHit: values[14] === true || values[14] === 'true',
-        fetchedAt: text(values[15]),
-        occurrences: 0,
-        samples: [],
-      };
-      ofType.values.set(value, digest);
-      this.#order.push(digest);
-    } else if (digest.status === 'Duplicate' && status !== 'Duplicate') {
+    const valueId = row.id(0);
+    let digest = this.#observableById[valueId];
+    if (digest === undefined || digest.type !== typeName) {
+      digest = this.#observableOf(row, valueId, typeName, counted.status, severity);
+    } else if (digest.status === 'Duplicate' && counted.term !== 'duplicates') {
       // The lookup's own row says what happened to it; a Duplicate row only carries its verdict.
-      digest.status = status;
+      digest.status = counted.status;
     }
     digest.occurrences++;
     if (digest.samples.length < SAMPLES_PER_OBSERVABLE) {
       digest.samples.push({
-        sourceIndex: text(values[16]),
-        field: text(values[17]),
-        text: truncated(text(values[18])),
+        sourceIndex: text(row.value(16)),
+        field: text(row.value(17)),
+        text: truncated(text(row.value(18))),
       });
     }
   }
 
+  #statusOf(row: ResultRow, statusId: number): StatusCount {
+    const status = text(row.value(2));
+    let counted = this.#statuses.get(status);
+    if (counted === undefined) {
+      counted = { status, term: accountingTerm(status), rows: 0 };
+      this.#statuses.set(status, counted);
+    }
+    this.#statusById[statusId] = counted;
+    return counted;
+  }
+
+  /** The observable of a row whose value number is new (or came with another type first), found or made. */
+  #observableOf(
+    row: ResultRow,
+    valueId: number,
+    typeName: string,
+    status: string,
+    severity: Severity,
+  ): ObservableDigest {
+    const value = text(row.value(0));
+    let ofType = this.#observables.get(typeName);
+    if (ofType === undefined) {
+      ofType = new Map();
+      this.#observables.set(typeName, ofType);
+    }
+    let digest = ofType.get(value);
+    if (digest === undefined) {
+      const cacheHit = row.value(14);
+      digest = {
+        type: typeName,
+        value,
+        status,
+        responseCode: count(row.value(3)),
+        positives: count(row.value(4)),
+        suspicious: count(row.value(5)),
+        total: count(row.value(6)),
+        severity,
+        md5: text(row.value(8)),
+        sha1: text(row.value(9)),
+        sha256: text(row.value(10)),
+        reputation: count(row.value(11)),
+        lastAnalysisDate: text(row.value(12)),
+        tags: text(row.value(13)),
+        cacheHit: cacheHit === true || cacheHit === 'true',
+        fetchedAt: text(row.value(15)),
+        occurrences: 0,
+        samples: [],
+      };
+      ofType.set(value, digest);
+      this.#order.push(digest);
+    } else if (digest.status === 'Duplicate' && status !== 'Duplicate') {
+      digest.status = status;
+    }
+    this.#observableById[valueId] ??= digest;
+    return digest;
+  }
+
   /** Adds one row as enrich hands it out. */
   addRow(row: EnrichedRow): void {
-    this.add(DIGEST_COLUMNS.map((column) => row[column]));
+    this.add(
+      new ValuesRow(
+        DIGEST_COLUMNS.map((column) => row[column]),
+        this.#ownNumbering,
+      ),
+    );
   }
 
   /** The digest of the rows added so far. */
@@ -280,7 +323,7 @@ export function isDetected(observable: ObservableDigest, minPositives: number): 
  */
 export async function readDigest(path: string): Promise<RunDigest> {
   const builder = new DigestBuilder();
-  await readResultRows(path, { columns: DIGEST_COLUMNS, required: DIGEST_REQUIRED }, (values) => builder.add(values));
+  await readResultRows(path, { columns: DIGEST_COLUMNS, required: DIGEST_REQUIRED }, (row) => builder.add(row));
   return builder.finish();
 }
 

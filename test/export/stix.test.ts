@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { stixBundle, type StixBundle } from '../../src/export/stix.js';
+import { stixBundle, stixBundleJson, type StixBundle } from '../../src/export/stix.js';
 import { TLP_LEVELS } from '../../src/export/tlp.js';
 import { DigestBuilder, type RunInfo } from '../../src/report/digest.js';
 import type { EnrichedRow } from '../../src/types.js';
@@ -176,6 +176,31 @@ describe('stixBundle from a v3 run', () => {
     expect(parsePattern(String(hostile?.['pattern']))).toEqual([
       { objectType: 'url', path: ['value'], operator: '=', value: HOSTILE_URL },
     ]);
+  });
+
+  it('is written as text (what the CLI writes) with the same objects, one per line, and counts them', () => {
+    const builder = new DigestBuilder();
+    for (const row of run.rows) builder.addRow(row);
+    const digest = builder.finish();
+    const pieces = stixBundleJson(digest, { run: RUN, tlp: 'amber' });
+    let text = '';
+    let next = pieces.next();
+    for (; next.done !== true; next = pieces.next()) text += next.value;
+    const bundle = JSON.parse(text) as StixBundle;
+    expect(validateBundle(bundle)).toEqual([]);
+    checkAgainstRows(bundle, run.rows);
+    const lines = text.trimEnd().split('\n');
+    expect(lines).toHaveLength(bundle.objects.length + 2);
+    for (const [index, object] of bundle.objects.entries()) {
+      expect(JSON.parse(lines[index + 1]!.replace(/,$/, ''))).toEqual(object);
+    }
+    expect(next.value).toEqual({ objects: bundle.objects.length, indicators: ofType(bundle, 'indicator').length });
+    // The objects API gives the same objects, but for the random (v4) ids.
+    const randomIds = (json: string): string =>
+      json.replace(/(bundle|indicator|relationship|sighting)--[0-9a-f-]{36}/g, '$1--(random)');
+    expect(randomIds(JSON.stringify(stixBundle(digest, { run: RUN, tlp: 'amber' }).objects))).toBe(
+      randomIds(JSON.stringify(bundle.objects)),
+    );
   });
 
   it('exports only observables with at least --min-positives engines', () => {

@@ -3,7 +3,15 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DigestBuilder, SAMPLE_CHARS, readDigest, virusTotalLink, type RunDigest } from '../../src/report/digest.js';
+import { readResultRows } from '../../src/io/result-rows.js';
+import {
+  DIGEST_COLUMNS,
+  DigestBuilder,
+  SAMPLE_CHARS,
+  readDigest,
+  virusTotalLink,
+  type RunDigest,
+} from '../../src/report/digest.js';
 import {
   SIEM_ROWS,
   enrichAgainstEmulator,
@@ -78,6 +86,44 @@ describe('the digest of a run', () => {
   it.each(['csv', 'jsonl', 'json'] as const)('is the same when read back from the %s output', async (format) => {
     const path = await writeRows(run.rows, format, join(dir, `results.${format}`));
     expect(await readDigest(path)).toEqual(digest);
+  });
+
+  it('counts rows from two readers (numbered apart) as the same observables', async () => {
+    const path = await writeRows(run.rows, 'csv', join(dir, 'twice.csv'));
+    const builder = new DigestBuilder();
+    // Reversed, so that the numbers the two readers give the same values differ.
+    for (const row of [...run.rows].reverse()) builder.addRow(row);
+    await readResultRows(path, { columns: DIGEST_COLUMNS, required: [] }, (row) => builder.add(row));
+    for (const row of run.rows) builder.addRow(row);
+    const thrice = builder.finish();
+    const key = (o: { type: string; value: string }): string => `${o.type}:${o.value}`;
+    expect(new Set(thrice.observables.map(key))).toEqual(new Set(digest.observables.map(key)));
+    const once = new Map(digest.observables.map((o) => [key(o), o]));
+    for (const observable of thrice.observables) {
+      expect(observable.occurrences).toBe(3 * once.get(key(observable))!.occurrences);
+      expect(observable.status).toBe(once.get(key(observable))!.status);
+      expect(observable.severity).toBe(once.get(key(observable))!.severity);
+    }
+    expect(thrice.accounting.occurrences).toBe(3 * digest.accounting.occurrences);
+    expect(thrice.byStatus).toEqual(Object.fromEntries(Object.entries(digest.byStatus).map(([k, v]) => [k, 3 * v])));
+  });
+
+  it('keeps one value seen with two types as two observables', async () => {
+    const template = run.rows.find((row) => row.Observable === '45.33.100.66')!;
+    const rows = ['dns', 'url', 'dns', 'url', 'url'].map((type, index) => ({
+      ...template,
+      Observable: 'evil.example',
+      IoCType: type,
+      Status: index < 2 ? 'Success' : 'Duplicate',
+      SourceIndex: String(index),
+    }));
+    const path = await writeRows(rows, 'csv', join(dir, 'two-types.csv'));
+    const observables = (await readDigest(path)).observables;
+    expect(observables.map((o) => [o.type, o.value, o.occurrences, o.status])).toEqual([
+      ['dns', 'evil.example', 2, 'Success'],
+      ['url', 'evil.example', 3, 'Success'],
+    ]);
+    expect(observables[1]?.samples.map((sample) => sample.sourceIndex)).toEqual(['1', '3', '4']);
   });
 
   it('keeps the first three SourceTexts, truncated', () => {

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TextIds, ValuesRow } from '../../src/io/result-row.js';
 import { DIGEST_COLUMNS, DigestBuilder } from '../../src/report/digest.js';
 import { renderHtmlReport } from '../../src/report/html.js';
 import type { EnrichedRow } from '../../src/types.js';
@@ -129,7 +130,7 @@ describe.skipIf(!present)('the HTML report in Chromium', () => {
       expect(rows.length).toBeGreaterThan(0);
       const builder = new DigestBuilder();
       const { readResultRows } = await import('../../src/io/result-rows.js');
-      await readResultRows(results, { columns: DIGEST_COLUMNS, required: [] }, (values) => builder.add(values));
+      await readResultRows(results, { columns: DIGEST_COLUMNS, required: [] }, (row) => builder.add(row));
       const observables = builder.finish().observables;
       expect(count(await textOf(page, '#count-distinct'))).toBe(observables.length);
       for (const severity of ['high', 'warning', 'information'] as const) {
@@ -223,6 +224,7 @@ describe.skipIf(!present)('the HTML report in Chromium', () => {
     'stays usable with 100,000 distinct observables: one page of rows in the document, filters over all of them',
     async () => {
       const builder = new DigestBuilder();
+      const numbering = new TextIds();
       const types = ['ipv4', 'dns', 'url', 'sha256_hash'];
       const severities = ['information', 'warning', 'high'];
       for (let index = 0; index < 100_000; index++) {
@@ -246,8 +248,9 @@ describe.skipIf(!present)('the HTML report in Chromium', () => {
         values[16] = String(index);
         values[17] = 'Message';
         values[18] = `connection to ${value}`;
-        builder.add(values);
-        builder.add(values);
+        const row = new ValuesRow(values, numbering);
+        builder.add(row);
+        builder.add(row);
       }
       const digest = builder.finish();
       const report = join(dir, 'large.html');
