@@ -57,7 +57,6 @@ export type { ParallelExtractOptions } from './parallel/parallel-extract.js';
 export { screenValue, SCREEN_MESSAGES } from './screen.js';
 export type { ScreenOutcome } from './screen.js';
 export { Allowlist } from './allowlist.js';
-export { Deduper } from './dedup.js';
 export { OccurrenceBuilder } from './occurrences.js';
 export { lookupObservables, normalizeLookupOptions, TIER_DEFAULTS } from './vt/lookup-stage.js';
 export type {

@@ -17,7 +17,7 @@ import { Transform, type TransformCallback } from 'node:stream';
 export const REDACTED = '[redacted]';
 
 /** Shorter secrets are left alone (see the module comment). */
-export const MIN_SECRET_LENGTH = 8;
+const MIN_SECRET_LENGTH = 8;
 
 /** The forms of the secrets worth searching for: each as it is and URL-encoded, longest first, no duplicates. */
 export function secretForms(secrets: Iterable<string | undefined>): string[] {

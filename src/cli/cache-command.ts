@@ -20,7 +20,7 @@ import {
 import { OptionError } from '../errors.js';
 import { envValue, EXIT, openOutput, type CommandIo } from './io.js';
 
-export const CACHE_HELP = `Usage: ioc-enrich cache stats|purge|export [options]
+const CACHE_HELP = `Usage: ioc-enrich cache stats|purge|export [options]
 
 The cache keeps every VirusTotal reply (never the API key) so that scheduled and resumed runs never pay twice.
 

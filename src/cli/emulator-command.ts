@@ -22,7 +22,7 @@ import {
 import { unreadableFile } from './io.js';
 
 /** `--help` text. */
-export const EMULATOR_HELP = `Usage: ioc-enrich emulator [options]
+const EMULATOR_HELP = `Usage: ioc-enrich emulator [options]
 
 Run a local VirusTotal-compatible server (API v3 and v2) on 127.0.0.1, with VirusTotal's quotas and
 optional injected faults. Prints its URL on the first line of stdout; stops on Ctrl-C or SIGTERM.

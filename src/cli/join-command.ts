@@ -6,7 +6,7 @@ import { OptionError } from '../errors.js';
 import { JOIN_COLUMNS, joinResults } from '../join/index.js';
 import { EXIT, type CommandIo } from './io.js';
 
-export const JOIN_HELP = `Usage: ioc-enrich join --results RESULTS [options] SOURCE
+const JOIN_HELP = `Usage: ioc-enrich join --results RESULTS [options] SOURCE
 
 Write SOURCE (the CSV or JSON-lines file enrich read) with ${JOIN_COLUMNS.length} columns added to each row,
 matched with RESULTS (enrich's output: CSV, JSON lines or JSON) by SourceIndex:

@@ -30,7 +30,7 @@ Examples:
  * The type a bare value most likely has. Only a guess to pick the screening rules: a value that does not
  * fit still gets screened (and rejected with msticpy's message) as the guessed type.
  */
-export function inferType(value: string): IocType {
+function inferType(value: string): IocType {
   const text = refang(value.trim());
   if (/^[0-9a-f]{32}$/i.test(text)) return 'md5_hash';
   if (/^[0-9a-f]{40}$/i.test(text)) return 'sha1_hash';

@@ -20,7 +20,7 @@ function results(object: VtObject): Record<string, EngineResult> {
 }
 
 /** positives (malicious engines) and total (engines that answered) of an object. */
-export function positivesAndTotal(object: VtObject): { positives: number; total: number } {
+function positivesAndTotal(object: VtObject): { positives: number; total: number } {
   const stats = (object.attributes['last_analysis_stats'] ?? {}) as AnalysisStats;
   return {
     positives: stats['malicious'] ?? 0,

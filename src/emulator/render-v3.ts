@@ -45,7 +45,7 @@ export function objectBody(object: VtObject, baseUrl: string): string {
 }
 
 /** Paging of a relationship listing. The cursor is opaque to clients; here it is the base64 of an offset. */
-export function encodeCursor(offset: number): string {
+function encodeCursor(offset: number): string {
   return Buffer.from(String(offset), 'utf8').toString('base64');
 }
 
@@ -141,7 +141,7 @@ export interface Descriptor {
 }
 
 /** How many descriptors of each relationship an object reply embeds (VirusTotal's default page). */
-export const EMBEDDED_LIMIT = 10;
+const EMBEDDED_LIMIT = 10;
 
 /**
  * One relationship as an object reply embeds it (`?relationships=name`): the first {@link EMBEDDED_LIMIT}

@@ -247,7 +247,7 @@ function hashHex(algorithm: string, text: string): string {
 }
 
 /** The three hashes of a synthetic file named by one of them: the others are derived from it. */
-export function syntheticHashes(hash: string): { md5: string; sha1: string; sha256: string } {
+function syntheticHashes(hash: string): { md5: string; sha1: string; sha256: string } {
   const derive = (algorithm: string, length: number): string =>
     hash.length === length ? hash : hashHex(algorithm, `${algorithm}\u0000${hash}`);
   return { md5: derive('md5', 32), sha1: derive('sha1', 40), sha256: derive('sha256', 64) };

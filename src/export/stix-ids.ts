@@ -7,7 +7,7 @@
 import * as crypto from 'node:crypto';
 
 /** The namespace of STIX 2.1 deterministic SCO ids. */
-export const STIX_SCO_NAMESPACE = '00abedb4-aa42-466c-9c01-fed23315a9b7';
+const STIX_SCO_NAMESPACE = '00abedb4-aa42-466c-9c01-fed23315a9b7';
 
 /** Namespaces' 16 bytes, by their text. */
 const namespaceBytes = new Map<string, Buffer>();
@@ -37,7 +37,7 @@ export function uuidV5(namespace: string, name: string): string {
 }
 
 /** A JSON value as RFC 8785 (JCS) writes it: no white space, object members sorted by their UTF-16 code units. */
-export function canonicalJson(value: unknown): string {
+function canonicalJson(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
   if (typeof value === 'object' && value !== null) {
     const record = value as Record<string, unknown>;

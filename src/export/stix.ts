@@ -58,7 +58,7 @@ const PRODUCER_NAMESPACE = uuidV5('00abedb4-aa42-466c-9c01-fed23315a9b7', 'ioc-e
 const PRODUCER_CREATED = '2026-01-01T00:00:00.000Z';
 
 /** A string as a STIX pattern literal: quotes and backslashes escaped, between single quotes. */
-export function patternString(value: string): string {
+function patternString(value: string): string {
   return `'${value.replaceAll('\\', '\\\\').replaceAll("'", "\\'")}'`;
 }
 
@@ -147,7 +147,7 @@ function detectionsBySco(digest: RunDigest, minPositives: number): Detection[] {
 }
 
 /** STIX confidence (0-100) from the number of engines that flagged it. */
-export function confidenceOf(positives: number): number {
+function confidenceOf(positives: number): number {
   if (positives >= 5) return 85;
   if (positives >= 2) return 50;
   return 15;

@@ -19,7 +19,7 @@ export function isTlpLevel(value: string): value is TlpLevel {
 }
 
 /** The TLP 2.0 extension's definition id. */
-export const TLP_EXTENSION_ID = 'extension-definition--60a3c5c5-0d10-413e-aab3-9e08dde9e88d';
+const TLP_EXTENSION_ID = 'extension-definition--60a3c5c5-0d10-413e-aab3-9e08dde9e88d';
 
 const MARKING_IDS: Readonly<Record<TlpLevel, string>> = {
   clear: 'marking-definition--94868c89-83c2-464b-929b-a1a8aa3c8487',

@@ -131,7 +131,7 @@ function computePublicDomain(name: string): boolean {
  * Screening of pre-typed values does not apply the policy: the user said it is a domain. Popular real TLDs that
  * double as extensions (`.pl`, `.ai`, `.cc`, `.me`) are deliberately left out: missing real domains costs more.
  */
-export const FILE_EXTENSION_TLDS: ReadonlySet<string> = new Set([
+const FILE_EXTENSION_TLDS: ReadonlySet<string> = new Set([
   'app',
   'cab',
   'cat',
@@ -164,18 +164,7 @@ export const FILE_EXTENSION_TLDS: ReadonlySet<string> = new Set([
  * a command-line argument next to an option (the token before or after it starts with `-`: `gcc -c main.cc`,
  * `-o libfoo.la`). Anywhere else (`evil.cc` in a sentence) it is a domain.
  */
-export const SOURCE_FILE_TLDS: ReadonlySet<string> = new Set([
-  'ac',
-  'am',
-  'as',
-  'cc',
-  'in',
-  'la',
-  'ml',
-  'mm',
-  'pl',
-  'pro',
-]);
+const SOURCE_FILE_TLDS: ReadonlySet<string> = new Set(['ac', 'am', 'as', 'cc', 'in', 'la', 'ml', 'mm', 'pl', 'pro']);
 
 /**
  * The ASCII (punycode) form of a host name, lower case, as VirusTotal knows it (`bücher.de` → `xn--bcher-kva.de`,
@@ -247,6 +236,6 @@ export function isLookalike(asciiName: string): boolean {
 }
 
 /** The last label of a dotted name. */
-export function topLabel(name: string): string {
+function topLabel(name: string): string {
   return name.slice(name.lastIndexOf('.') + 1);
 }

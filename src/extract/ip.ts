@@ -162,26 +162,19 @@ function inNumericRanges(address: number, list: ReadonlyArray<readonly [number, 
   return false;
 }
 
-/** True when a valid IPv4 address is not globally routable (msticpy's `IP address is not global`). */
-export function isNonGlobalIpv4(value: string): boolean {
-  return isNonGlobalIpv4Value(ipv4Value(value));
-}
-
-/** {@link isNonGlobalIpv4} of an address's {@link ipv4Value}: screening parses each address once. */
+/**
+ * True when an IPv4 address, as its {@link ipv4Value}, is not globally routable (msticpy's `IP address is not
+ * global`). It takes the number, not the text: screening parses each address once.
+ */
 export function isNonGlobalIpv4Value(address: number): boolean {
   return inNumericRanges(address, PRIVATE_V4_NUMERIC) || inNumericRanges(address, SHARED_V4_NUMERIC);
 }
 
 /**
- * True when a valid IPv4 address is multicast (224.0.0.0/4: mDNS's 224.0.0.251, SSDP's 239.255.255.250): a group,
- * not a host. Python's `is_global` lets it through (msticpy would look it up); ipaddr.js calls the range
- * `multicast`. The broadcast address is in 240.0.0.0/4, already not global.
+ * True when an IPv4 address, as its {@link ipv4Value}, is multicast (224.0.0.0/4: mDNS's 224.0.0.251, SSDP's
+ * 239.255.255.250): a group, not a host. Python's `is_global` lets it through (msticpy would look it up); ipaddr.js
+ * calls the range `multicast`. The broadcast address is in 240.0.0.0/4, already not global.
  */
-export function isMulticastIpv4(value: string): boolean {
-  return isMulticastIpv4Value(ipv4Value(value));
-}
-
-/** {@link isMulticastIpv4} of an address's {@link ipv4Value}. */
 export function isMulticastIpv4Value(address: number): boolean {
   return address >>> 28 === 14;
 }

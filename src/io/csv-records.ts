@@ -160,7 +160,7 @@ export function parseLenient(text: string, delimiter = ','): LenientRecord {
  * `line`, given that it was (`inQuotes`) or was not at its start (the record's first line). Linear in the line,
  * so a long multi-line record costs linear time; it agrees with {@link parseLenient} on the joined text.
  */
-export function lenientOpenAfter(line: string, delimiter: string, inQuotes: boolean): boolean {
+function lenientOpenAfter(line: string, delimiter: string, inQuotes: boolean): boolean {
   let index = 0;
   let quoted = inQuotes;
   if (!quoted && line.charCodeAt(0) === QUOTE) {

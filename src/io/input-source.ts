@@ -15,9 +15,9 @@ export interface InputSpec {
 
 /**
  * Read size. Design decision: 1 MiB reads amortise the cost of a read (a thread-pool round trip and an await);
- * the line splitter then cuts them into smaller batches (see {@link BATCH_BYTES}).
+ * the line splitter then cuts them into smaller batches (see BATCH_BYTES in line-splitter.ts).
  */
-export const CHUNK_BYTES = 1 << 20;
+const CHUNK_BYTES = 1 << 20;
 
 /** The name an input has in error messages. */
 export function inputName(input: InputSpec): string {

@@ -22,7 +22,7 @@ export interface LineBatch {
  * outlives V8's young generation while it is built, and copying and promoting it made garbage collection take
  * more than half the time of reading a CSV (21 MiB/s); batches of about 64 KiB die young (70 MiB/s).
  */
-export const BATCH_BYTES = 64 * 1024;
+const BATCH_BYTES = 64 * 1024;
 
 /** The default longest line (and, for CSV, longest record) accepted: longer ones are an input error. */
 export const DEFAULT_MAX_RECORD_BYTES = 64 * 1024 * 1024;

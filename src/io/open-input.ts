@@ -143,7 +143,7 @@ function countOutsideQuotes(line: string, delimiter: string, state: { quoted: bo
  * The delimiter of a CSV from its header and first records: among `,` `;` tab `|`, the one found in the header
  * that the most records repeat as often (ties go to the earlier in that list); a comma when none is in the header.
  */
-export function sniffDelimiter(lines: readonly string[]): string {
+function sniffDelimiter(lines: readonly string[]): string {
   let best: { delimiter: string; score: number } = { delimiter: ',', score: -1 };
   const header = lines.findIndex((line) => line.trim() !== '');
   if (header === -1) return ',';

@@ -9,7 +9,7 @@ import { parseLenient, parseUnclosed, uniqueHeader } from '../io/csv-records.js'
 import type { EncodingName } from '../io/decode.js';
 import { openInput, type InputMember } from '../io/open-input.js';
 import { parseJsonPath, valueAt } from '../io/json-fields.js';
-import { safeCell } from '../io/csv-safe.js';
+import { csvCell } from '../io/writers.js';
 import { fileOutput, streamOutput, type JoinOutput } from './output.js';
 import { RecordSplitter, type RawRecord } from './record-splitter.js';
 import { SEVERITIES, readResultsIndex, type RowVerdict } from './results-index.js';
@@ -57,12 +57,6 @@ export interface JoinStats {
 
 function csvHeaderSuffix(delimiter: string): string {
   return JOIN_COLUMNS.map((name) => `${delimiter}${name}`).join('');
-}
-
-/** A spreadsheet-safe cell (see src/io/csv-safe.ts), quoted when it holds the delimiter, a quote or a line break. */
-function csvCell(value: string, delimiter: string): string {
-  const safe = safeCell(value);
-  return /["\r\n]/.test(safe) || safe.includes(delimiter) ? `"${safe.replaceAll('"', '""')}"` : safe;
 }
 
 /** The four added values of a row with results. */

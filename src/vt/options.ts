@@ -157,7 +157,7 @@ export interface NormalizedLookupOptions {
 }
 
 /** The default cap of a reply's size: far above any real reply, far below what would strain memory. */
-export const DEFAULT_MAX_REPLY_BYTES = 16 * 1024 * 1024;
+const DEFAULT_MAX_REPLY_BYTES = 16 * 1024 * 1024;
 
 /** The defaults each tier implies. Premium limits are per contract: these are a mid-size contract's. */
 export const TIER_DEFAULTS: Readonly<

@@ -32,7 +32,7 @@ export type Classified =
   | { readonly kind: 'quota'; readonly code: string; readonly retryAfter: string | undefined };
 
 /** The Status code of items a proxy refused for want of (other) credentials: `Failed: proxy requires authentication (407)`. */
-export const PROXY_AUTHENTICATION_CODE = 'proxy requires authentication (407)';
+const PROXY_AUTHENTICATION_CODE = 'proxy requires authentication (407)';
 
 /** Which v2 endpoint an IoC type uses; file and url reports take batches. */
 export type V2Endpoint = 'file' | 'url' | 'domain' | 'ip-address';
@@ -190,7 +190,7 @@ export function submittedAnalysisId(json: unknown): string | undefined {
  * How deep a reply may nest. VirusTotal's real replies nest under 20 levels; a deeper one is refused before it
  * is parsed, because storing or printing it (JSON.stringify, which recurses) would overflow the stack.
  */
-export const MAX_REPLY_DEPTH = 64;
+const MAX_REPLY_DEPTH = 64;
 
 type Parsed = { ok: true; json: unknown } | { ok: false; tooDeep: boolean };
 

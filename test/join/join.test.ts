@@ -228,6 +228,19 @@ describe('joinResults on CSV', () => {
     );
   });
 
+  it('quotes an added cell on the source delimiter, not on a comma, with the same cell rule as every CSV output', async () => {
+    const results = writeResults([
+      found(0, 'a.example.com', 3, 'high'),
+      found(0, 'http://b.example.com/x,y', 2, 'high'),
+      found(1, '=c.example.com', 1, 'high'),
+    ]);
+    const { text } = await joined('host;score\nx;1\ny;2\n', 'semicolons.csv', results, { delimiter: ';' });
+    expect(text.split('\n').slice(1, 3)).toEqual([
+      'x;1;3;high;"a.example.com; http://b.example.com/x,y";2',
+      "y;2;1;high;'=c.example.com;1",
+    ]);
+  });
+
   it('a quote never closed runs to the end of the source, as enrich reads it: one row', async () => {
     const results = writeResults([found(1, 'evil.example.com', 1, 'warning')]);
     const out = new PassThrough();
