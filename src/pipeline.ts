@@ -463,7 +463,7 @@ export async function enrich(
         ['sha1_hash', result.sha1],
         ['sha256_hash', result.sha256],
       ] as const) {
-        const key = `${type}:${hash}`;
+        const key = observableKey(type, hash);
         if (hash !== '' && key !== observable.key && !aliasOf.has(key)) aliasOf.set(key, observable.key);
       }
     };

@@ -8,18 +8,17 @@
  * data, not text a spreadsheet could run, and stay as they are. JSON output is never changed.
  */
 
+/**
+ * Whether a cell starting with this code unit is one a spreadsheet could run: `=`, `+`, `-`, `@`, TAB or CR. The
+ * one list of them: the writer guards such cells ({@link safeCell}), the results reader undoes the guard
+ * (result-csv.ts).
+ */
+export function startsFormula(code: number | undefined): boolean {
+  // Comparisons rather than a regex: this runs for every string cell written.
+  return code === 0x3d || code === 0x2b || code === 0x2d || code === 0x40 || code === 0x09 || code === 0x0d;
+}
+
 /** `value` with a leading `'` when it starts with `=`, `+`, `-`, `@`, TAB or CR; otherwise `value` itself. */
 export function safeCell(value: string): string {
-  // A switch on the first code unit rather than a regex: this runs for every string cell written.
-  switch (value.charCodeAt(0)) {
-    case 0x3d: // =
-    case 0x2b: // +
-    case 0x2d: // -
-    case 0x40: // @
-    case 0x09: // TAB
-    case 0x0d: // CR
-      return `'${value}`;
-    default:
-      return value;
-  }
+  return startsFormula(value.charCodeAt(0)) ? `'${value}` : value;
 }

@@ -21,17 +21,13 @@ import { ByteIds } from './byte-ids.js';
 import { uniqueHeader } from './csv-records.js';
 import { DEFAULT_MAX_RECORD_BYTES } from './line-splitter.js';
 import type { ResultRow } from './result-row.js';
+import { startsFormula } from './csv-safe.js';
 
 const COMMA = 0x2c;
 const QUOTE = 0x22;
 const LF = 0x0a;
 const CR = 0x0d;
 const APOSTROPHE = 0x27;
-
-/** True when `byte` follows the `'` our writer puts before a cell a spreadsheet would run (csv-safe.ts). */
-function isGuarded(byte: number | undefined): boolean {
-  return byte === 0x3d || byte === 0x2b || byte === 0x2d || byte === 0x40 || byte === 0x09 || byte === CR;
-}
 
 const ONES = 0x01010101;
 const HIGHS = 0x80808080 | 0;
@@ -86,7 +82,7 @@ class Spans {
       unguard &&
       (this.ends[field] as number) - start > 1 &&
       buffer[start] === APOSTROPHE &&
-      isGuarded(buffer[start + 1]);
+      startsFormula(buffer[start + 1]);
     return guarded ? start + 1 : start;
   }
 
