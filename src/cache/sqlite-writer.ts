@@ -57,8 +57,14 @@ export class WriterThread {
 
   constructor(url: URL, setup: WriterSetup) {
     // None of the process's own Node options: the thread needs none, and some refuse a script file
-    // (`node --input-type=module -e …` made every commit fail).
-    this.#worker = new Worker(url, { workerData: setup, execArgv: [] });
+    // (`node --input-type=module -e …` made every commit fail). A small young generation: the thread only holds
+    // one batch at a time (with its page cache, see the worker, 50 MB less peak RSS and no slower on 100,000
+    // distinct lookups with the cache on: 302-320 MB against 357-362 MB).
+    this.#worker = new Worker(url, {
+      workerData: setup,
+      execArgv: [],
+      resourceLimits: { maxYoungGenerationSizeMb: 4 },
+    });
     // Held only while a batch is out: an idle writer never keeps the process alive.
     this.#worker.unref();
     this.#worker.on('message', (message: WriterReply) => {
