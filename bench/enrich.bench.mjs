@@ -53,8 +53,9 @@ export async function writeInput(path) {
   await once(out, 'finish');
 }
 
-export function startEmulatorProcess() {
-  const child = spawn(process.execPath, [cli, 'emulator', '--unlimited', '--port', '0'], {
+/** The bundled emulator in a process of its own (`--unlimited` unless `args` say otherwise), on a free port. */
+export function startEmulatorProcess(args = ['--unlimited']) {
+  const child = spawn(process.execPath, [cli, 'emulator', ...args, '--port', '0'], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   return new Promise((resolve, reject) => {
@@ -104,33 +105,11 @@ async function withCache(work, url, input, distinctInput) {
     ['100,000 distinct once each, no cache', distinctInput, ['--no-cache']],
   ];
   for (const [label, path, cache] of runs) {
-    const started = process.hrtime.bigint();
-    const { code, stderr } = await runCli([
-      'enrich',
-      '--vt-url',
-      url,
-      '--tier',
-      'premium',
-      '--rate',
-      '10000000',
-      '--concurrency',
-      '32',
-      '--log-level',
-      'warn',
-      ...cache,
-      '--input-format',
-      'text',
-      path,
-      '-o',
-      join(work, 'cached-out.csv'),
-    ]);
-    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-    if (code !== 0) throw new Error(`enrich (${label}) exited ${code}: ${stderr.split('\n').slice(-5).join(' | ')}`);
-    const rss = number(Number(/MAXRSS (\d+)/.exec(stderr)?.[1] ?? 0) / 1024);
+    const { seconds, rss } = await timedEnrich(url, path, join(work, 'cached-out.csv'), cache);
     const what =
       cache[0] === '--no-cache' ? 'without the cache' : 'with the cache on (cold SQLite file, every reply stored)';
     console.log(
-      `enrich end to end ${what}, ${label}: ${number(DISTINCT / seconds)} lookups/s (${number(seconds, 1)} s${cache[0] === '--no-cache' ? '' : '; target >= 3,000'}), peak RSS ${rss} MB`,
+      `enrich end to end ${what}, ${label}: ${number(DISTINCT / seconds)} lookups/s (${number(seconds, 1)} s${cache[0] === '--no-cache' ? '' : '; target >= 3,000'}), peak RSS ${number(rss)} MB`,
     );
   }
 }
@@ -153,26 +132,7 @@ export async function warmRerun(work, url) {
   for (let line = 0; line < 20_000; line++) out.write(`seen ${observable(line % 5_000)} again\n`);
   out.end();
   await once(out, 'finish');
-  const args = [
-    'enrich',
-    '--vt-url',
-    url,
-    '--tier',
-    'premium',
-    '--rate',
-    '10000000',
-    '--concurrency',
-    '32',
-    '--log-level',
-    'warn',
-    '--cache',
-    join(work, 'warm-cache.db'),
-    '--input-format',
-    'text',
-    input,
-    '-o',
-    join(work, 'warm-out.csv'),
-  ];
+  const args = enrichArgs(url, ['--cache', join(work, 'warm-cache.db')], input, join(work, 'warm-out.csv'));
   const before = await emulatorRequests(url);
   const cold = await runCli(args);
   const middle = await emulatorRequests(url);
@@ -186,10 +146,9 @@ export async function warmRerun(work, url) {
   );
 }
 
-/** One `enrich` of the bench input (premium, --concurrency 32, no cache), with `extra` options; timed. */
-async function timedEnrich(url, input, output, extra) {
-  const started = process.hrtime.bigint();
-  const { code, stderr } = await runCli([
+/** The arguments of one premium `enrich` of a text input (--concurrency 32, unthrottled), with `options`. */
+function enrichArgs(url, options, input, output) {
+  return [
     'enrich',
     '--vt-url',
     url,
@@ -201,14 +160,19 @@ async function timedEnrich(url, input, output, extra) {
     '32',
     '--log-level',
     'warn',
-    '--no-cache',
-    ...extra,
+    ...options,
     '--input-format',
     'text',
     input,
     '-o',
     output,
-  ]);
+  ];
+}
+
+/** One premium `enrich` of `input` with `options` (a cache option among them: `--no-cache` or `--cache FILE`); timed. */
+async function timedEnrich(url, input, output, options) {
+  const started = process.hrtime.bigint();
+  const { code, stderr } = await runCli(enrichArgs(url, options, input, output));
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   if (code !== 0) throw new Error(`enrich exited ${code}: ${stderr.split('\n').slice(-5).join(' | ')}`);
   const rss = Number(/MAXRSS (\d+)/.exec(stderr)?.[1] ?? 0) / 1024;
@@ -223,7 +187,7 @@ export default async function run() {
     const input = join(work, 'input.log');
     await writeInput(input);
     const output = join(work, 'out.csv');
-    const plain = await timedEnrich(emulator.url, input, output, []);
+    const plain = await timedEnrich(emulator.url, input, output, ['--no-cache']);
     console.log(
       `enrich end to end: ${number(OCCURRENCES)} occurrences of ${number(DISTINCT)} distinct in ${number(plain.seconds, 1)} s = ${number(DISTINCT / plain.seconds)} lookups/s (premium, --concurrency 32, unthrottled emulator in its own process)`,
     );
@@ -232,7 +196,7 @@ export default async function run() {
     );
     console.log(`enrich accounting: ${plain.identity}`);
     // Issue 13: the same run with --context: every hit (Positives >= 1) costs one more request.
-    const context = await timedEnrich(emulator.url, input, output, ['--context']);
+    const context = await timedEnrich(emulator.url, input, output, ['--no-cache', '--context']);
     const contextRequests = /context requests\s+([\d,]+)/.exec(context.stderr)?.[1] ?? '?';
     console.log(
       `enrich end to end with --context: ${number(DISTINCT / context.seconds)} lookups/s (${number(context.seconds, 1)} s, ${contextRequests} context requests for the hits), peak RSS ${number(context.rss)} MB`,

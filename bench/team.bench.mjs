@@ -10,6 +10,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { createClient } from 'redis';
+import { startEmulatorProcess } from './enrich.bench.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const cli = join(here, '..', 'dist', 'cli', 'main.js');
@@ -23,18 +24,7 @@ const number = (value, digits = 0) =>
   value.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 
 function startEmulator() {
-  const args = ['emulator', '--tier', 'premium', '--per-minute', String(RATE), '--per-day', '100000000'];
-  const child = spawn(process.execPath, [cli, ...args, '--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
-  return new Promise((resolve, reject) => {
-    let text = '';
-    child.stdout.on('data', (data) => {
-      text += data.toString();
-      const match = /^(http:\/\/\S+)/m.exec(text);
-      if (match) resolve({ url: match[1], stop: () => child.kill('SIGTERM') });
-    });
-    child.on('error', reject);
-    child.on('exit', (code) => reject(new Error(`the emulator exited (${code})`)));
-  });
+  return startEmulatorProcess(['--tier', 'premium', '--per-minute', String(RATE), '--per-day', '100000000']);
 }
 
 function runCli(args, home) {
