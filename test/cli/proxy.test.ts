@@ -15,10 +15,11 @@ import { fileURLToPath } from 'node:url';
 import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulator, type Emulator } from '../../src/emulator/index.js';
+import { CLI, spawnCli, type CliResult } from '../support/spawn-cli.js';
 import { hasOpenssl, makeCertificates, type TestCertificates } from '../support/certificates.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const cli = join(root, 'dist', 'cli', 'main.js');
+
 const proxyScript = join(root, 'test', 'support', 'forward-proxy.mjs');
 const KEY = 'proxy-test-key-0123456789';
 
@@ -29,11 +30,7 @@ if (!openssl) {
   console.warn('skipping the proxy tests: no openssl command to make test certificates');
 }
 
-interface Result {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+type Result = CliResult;
 
 interface ProxyLog {
   connections: number;
@@ -99,28 +96,9 @@ async function closedPort(): Promise<number> {
 }
 
 function run(args: string[], env: Record<string, string> = {}): Promise<Result> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cli, ...args], {
-      env: {
-        PATH: process.env['PATH'] ?? '',
-        HOME: work,
-        XDG_CACHE_HOME: join(work, 'cache'),
-        VT_API_KEY: KEY,
-        ...env,
-      },
-      cwd: work,
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end();
-  });
+  return spawnCli(args, { cwd: work, env: { XDG_CACHE_HOME: join(work, 'cache'), VT_API_KEY: KEY, ...env } });
 }
 
-/** `enrich INPUT -o OUT` through `proxy`, to the HTTPS emulator, trusting the test CA. */
 function enrichThrough(proxy: RunningProxy, input: string, out: string, extra: string[] = []): Promise<Result> {
   const through = ['--vt-url', secure.url, '--proxy', proxy.url, '--ca-file', certs.caCert];
   return run(['enrich', '--log-level', 'warn', ...extra, ...through, input, '-o', out]);
@@ -173,7 +151,7 @@ describe.skipIf(!openssl)('through a forward proxy', () => {
   it('ioc-enrich emulator --tls-cert --tls-key serves HTTPS; one without the other is a usage error', async () => {
     const child = spawn(
       process.execPath,
-      [cli, 'emulator', '--tls-cert', certs.serverCert, '--tls-key', certs.serverKey],
+      [CLI, 'emulator', '--tls-cert', certs.serverCert, '--tls-key', certs.serverKey],
       {
         stdio: ['ignore', 'pipe', 'ignore'],
       },
