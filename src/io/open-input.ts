@@ -195,16 +195,50 @@ async function member(
     const [first] = firstLines(text, 1, complete);
     format = first !== undefined && isJsonObjectLine(first) ? 'jsonl' : 'text';
   }
+  let chunks = lfOnly;
+  let lines = firstLines(text, 21, complete);
+  if (format === 'csv' && lines[0]?.startsWith(POWERSHELL_TYPE_LINE) === true) {
+    // Windows PowerShell's Export-Csv writes `#TYPE <.NET type>` above the header unless told not to: read as the
+    // header, it would name every column `#2`, `#3`… and shift every SourceIndex by one.
+    chunks = blankFirstLine(lfOnly);
+    lines = lines.slice(1);
+    options.onNotice?.(
+      `${name}: skipped PowerShell's '#TYPE …' line above the header (Export-Csv without -NoTypeInformation)`,
+    );
+  }
   let delimiter = options.delimiter ?? byName?.delimiter ?? ',';
   if (format === 'csv' && options.delimiter === undefined && byName?.delimiter === undefined) {
-    delimiter = sniffDelimiter(firstLines(text, 20, complete));
+    delimiter = sniffDelimiter(lines.slice(0, 20));
     if (delimiter !== ',') {
       options.onNotice?.(
         `${name}: fields separated by ${delimiter === '\t' ? 'tabs' : `'${delimiter}'`} (sniffed; --delimiter chooses)`,
       );
     }
   }
-  return { name, member: memberName, format, delimiter, container, bom, chunks: lfOnly };
+  return { name, member: memberName, format, delimiter, container, bom, chunks };
+}
+
+/** The first line of Windows PowerShell's Export-Csv output (without -NoTypeInformation). */
+const POWERSHELL_TYPE_LINE = '#TYPE ';
+
+/**
+ * `chunks` with the first line's text removed and its line end kept: a blank line, which the CSV readers skip
+ * before the header, so every later line keeps its number in errors. The line is short and in the first chunk
+ * (the sniffed head); should it not end there, the input is left as it is.
+ */
+async function* blankFirstLine(chunks: AsyncGenerator<Buffer>): AsyncGenerator<Buffer> {
+  let first = true;
+  for await (const chunk of chunks) {
+    if (first) {
+      first = false;
+      const end = chunk.indexOf(0x0a);
+      if (end !== -1) {
+        yield chunk.subarray(end);
+        continue;
+      }
+    }
+    yield chunk;
+  }
 }
 
 /** Decodes a text stream (after any gzip), refusing binary data. */

@@ -185,6 +185,9 @@ function csvRowWriter(state: JoinState, delimiter: string): RowWriter {
     return parsed.kind === 'ok' ? parsed.cells : parseUnclosed(text, delimiter);
   };
   return (record, out) => {
+    // Blank lines above the header (where the input's reader dropped PowerShell's `#TYPE` line, see
+    // src/io/open-input.ts) are left out: the joined table starts with its header, as a spreadsheet expects.
+    if (header === undefined && record.contentEnd === record.start) return;
     out.bytes(record.data, record.start, record.contentEnd);
     if (record.contentEnd > record.start) {
       if (header === undefined) {

@@ -3,7 +3,7 @@
  * the tools write them, through the built CLI (`extract`, and `enrich --emulator`), asserting the exact observables,
  * SourceIndex and SourceField that come out.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { crc32, deflateRawSync, gzipSync } from 'node:zlib';
@@ -156,6 +156,39 @@ describe('encodings and line ends', () => {
     const { rows, result } = await extracted([write('unicode.txt', tabbed), '--input-format', 'csv']);
     expect(rows).toEqual(expected);
     expect(result.stderr).toContain('fields separated by tabs');
+  });
+
+  it("Windows PowerShell's Export-Csv: the '#TYPE' line above the header is skipped and said, in every path", async () => {
+    // Export-Csv without -NoTypeInformation (Windows PowerShell 5), saved as UTF-16LE by Out-File, CRLF, a
+    // quoted multi-line Message as Get-WinEvent writes it.
+    const text =
+      '#TYPE System.Diagnostics.Eventing.Reader.EventLogRecord\r\n"TimeCreated","Id","Message"\r\n' +
+      '"12/1/2026 9:14:02 PM","3","Network connection detected:\r\nDestinationIp: 185.220.101.47"\r\n' +
+      '"12/1/2026 9:15:10 PM","22","Dns query: QueryName: cdn-upd[.]top"\r\n';
+    const path = write('winevent.csv', Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text, 'utf16le')]));
+    const expected = ['185.220.101.47 0 Message', 'cdn-upd.top 1 Message'];
+    for (const args of [[], ['--skip-bad-rows'], ['--strict-csv']]) {
+      const { rows, result } = await extracted([path, ...args]);
+      expect(rows, args.join(' ')).toEqual(expected);
+      expect(result.stderr.match(/skipped PowerShell's '#TYPE …' line above the header/g)).toHaveLength(1);
+    }
+    const joined = join(work, 'winevent-joined.csv');
+    const enriched = await run([
+      'enrich',
+      '--emulator',
+      '--no-cache',
+      path,
+      '-o',
+      join(work, 'winevent-out.csv'),
+      '--join',
+      joined,
+    ]);
+    expect(enriched.code, enriched.stderr).toBe(0);
+    const table = parse<Record<string, string>>(readFileSync(joined, 'utf8'), { columns: true, bom: true });
+    expect(table.map((row) => [row['Id'], row['vt_observables']])).toEqual([
+      ['3', '1'],
+      ['22', '1'],
+    ]);
   });
 
   it('UTF-16LE without a BOM, found by its zero bytes', async () => {
