@@ -8,8 +8,10 @@
  * never with the number of occurrences or the input size. Pass one streams the input once, spooling each
  * occurrence to a temporary file (one compact JSON line) and keeping only the distinct observables in memory.
  * The lookups then run (paced to the quota, for hours if need be). Pass two streams the spool back and writes
- * one row per occurrence, in input order, joined to the results map. A spool (rather than re-reading the input)
- * lets the library accept any async iterable, stdin included.
+ * one row per occurrence, in input order, joined to the results (kept in a file beside the spool, by observable
+ * number: src/result-store.ts). A spool (rather than re-reading the input) lets the library accept any async
+ * iterable, stdin included. What stays in memory per distinct observable is its value and number
+ * (src/distinct-observables.ts) and where its result is in the file: about 100 bytes.
  */
 import { accountingTerm } from './accounting.js';
 import { createReadStream, createWriteStream } from 'node:fs';
@@ -20,13 +22,14 @@ import { once } from 'node:events';
 import type { Allowlist } from './allowlist.js';
 import { OccurrenceBuilder } from './occurrences.js';
 import { failedResult, normalizeReply, severity } from './normalize.js';
-import { observableKey } from './dedup.js';
 import type { FirstSighting } from './native/engine.js';
 import { RedactingStream, redact } from './redact.js';
 import { lookupObservables, normalizeLookupOptions } from './vt/lookup-stage.js';
 import type { LookupOptions, LookupProgress, LookupStats, NormalizedLookupOptions } from './vt/lookup-stage.js';
 import type { CachedEntry, ResultCache } from './cache/index.js';
 import { SharedWork } from './cache/shared-work.js';
+import { DistinctObservables } from './distinct-observables.js';
+import { ResultStore } from './result-store.js';
 import {
   isHashType,
   isIocType,
@@ -343,20 +346,20 @@ function zeroByType(): Record<IocType, number> {
   return { ipv4: 0, ipv6: 0, dns: 0, url: 0, md5_hash: 0, sha1_hash: 0, sha256_hash: 0 };
 }
 
-function planFor(pending: Iterable<Observable>, cached: number, options: NormalizedLookupOptions): LookupPlan {
+function planFor(pending: Iterable<IocType>, cached: number, options: NormalizedLookupOptions): LookupPlan {
   const byType = zeroByType();
   let lookups = 0;
   const extra = { resolutionPages: 0, context: 0, submissions: 0, polls: 0 };
   const v3 = options.api === 'v3';
   // Every poll waits analysisPollMs first; none is sent after analysisTimeoutMs.
   const pollsPerUrl = Math.floor(options.analysisTimeoutMs / options.analysisPollMs);
-  for (const observable of pending) {
-    byType[observable.type]++;
+  for (const type of pending) {
+    byType[type]++;
     lookups++;
-    const hosts = observable.type === 'ipv4' || observable.type === 'ipv6' || observable.type === 'dns';
+    const hosts = type === 'ipv4' || type === 'ipv6' || type === 'dns';
     if (v3 && options.resolutions && hosts) extra.resolutionPages++;
-    if (v3 && options.context && observable.type !== 'url') extra.context++;
-    if (options.submitUnknownUrls && observable.type === 'url') {
+    if (v3 && options.context && type !== 'url') extra.context++;
+    if (options.submitUnknownUrls && type === 'url') {
       // v2 submits within the report request itself (scan=1).
       if (v3) extra.submissions++;
       extra.polls += pollsPerUrl;
@@ -390,19 +393,16 @@ export async function enrich(
   const lookupOptions = normalizeLookupOptions(options.lookup);
   const spoolDirectory = await mkdtemp(join(options.spoolDirectory ?? tmpdir(), 'ioc-enrich-'));
   const spoolPath = join(spoolDirectory, 'occurrences.jsonl');
+  let closeResults = (): void => undefined;
   try {
     // Pass one: extract and spool; keep only the distinct observables.
     const extract = newExtractStats();
-    const distinct = new Map<string, Observable>();
+    const distinct = new DistinctObservables();
     const spool = createWriteStream(spoolPath);
     // An input line may hold the key itself (a proxy log of the user's own VirusTotal calls): the observable is
     // looked up, cached and written with the key cut out.
     const secret = lookupOptions.apiKey;
-    const sighted = (type: IocType, observable: string): void => {
-      const value = redact(observable, secret);
-      const key = observableKey(type, value);
-      if (!distinct.has(key)) distinct.set(key, { type, value, key });
-    };
+    const sighted = (type: IocType, observable: string): void => distinct.add(type, redact(observable, secret));
     if ('extractTo' in records) {
       const redacting = new RedactingStream([secret]);
       redacting.pipe(spool);
@@ -430,47 +430,66 @@ export async function enrich(
     }
     await once(spool, 'finish');
 
-    // The cache answers first; what is left is the plan.
-    const results = new Map<string, LookupResult>();
+    // The cache answers first; what is left is the plan. Observables are referred to by their number in
+    // `distinct` from here on (see src/distinct-observables.ts).
+    const results = new ResultStore(join(spoolDirectory, 'results'));
+    closeResults = () => results.close();
     // A file answered under one hash is the same file under its others: those occurrences become duplicates.
-    const aliasOf = new Map<string, string>();
-    const answeredByAlias = new Set<string>();
+    // By type, the other hashes of a file answered, and the number of the observable that was answered.
+    const aliasOf = new Map<IocType, Map<string, number>>();
+    const answeredByAlias = new Uint8Array(distinct.size);
     let cacheHits = 0;
-    const pending: Observable[] = [];
+    const pending: number[] = [];
     // A stored reply that no longer normalises (stored by an older version) is as good as none; with
     // --submit-unknown-urls a URL the cache knows as not found is asked again (and submitted).
-    const answerFromCache = (observable: Observable, cached: CachedEntry | undefined): boolean => {
+    const answerFromCache = (number: number, cached: CachedEntry | undefined): boolean => {
       if (cached === undefined) return false;
       const known = normalizeReply(cached.reply, { raw: lookupOptions.raw, redact: lookupOptions.apiKey });
       if (known.status.startsWith('Failed')) return false;
-      if (known.status === 'NotFound' && observable.type === 'url' && lookupOptions.submitUnknownUrls) return false;
+      if (known.status === 'NotFound' && distinct.type(number) === 'url' && lookupOptions.submitUnknownUrls)
+        return false;
       // A cached answer was not submitted by this run, whatever an earlier run did.
-      results.set(observable.key, { ...known, cacheHit: true, submitted: false });
+      const result: LookupResult = { ...known, cacheHit: true, submitted: false };
+      results.set(number, result);
+      rememberAliases(number, result);
       return true;
     };
-    const observables = [...distinct.values()];
-    const entries = options.cache === undefined ? [] : await options.cache.getMany(lookupOptions.api, observables);
-    observables.forEach((observable, index) => {
-      if (answerFromCache(observable, entries[index])) cacheHits++;
-      else pending.push(observable);
-    });
-    const plan = planFor(pending, cacheHits, lookupOptions);
-
-    const rememberAliases = (observable: Observable, result: LookupResult): void => {
-      if (!isHashType(observable.type) || result.status !== 'Success') return;
-      for (const [type, hash] of [
+    const rememberAliases = (number: number, result: LookupResult): void => {
+      const type = distinct.type(number);
+      if (!isHashType(type) || result.status !== 'Success') return;
+      for (const [other, hash] of [
         ['md5_hash', result.md5],
         ['sha1_hash', result.sha1],
         ['sha256_hash', result.sha256],
       ] as const) {
-        const key = observableKey(type, hash);
-        if (hash !== '' && key !== observable.key && !aliasOf.has(key)) aliasOf.set(key, observable.key);
+        if (hash === '' || (other === type && hash === distinct.value(number))) continue;
+        let aliases = aliasOf.get(other);
+        if (aliases === undefined) aliasOf.set(other, (aliases = new Map<string, number>()));
+        if (!aliases.has(hash)) aliases.set(hash, number);
       }
     };
-    for (const observable of distinct.values()) {
-      const result = results.get(observable.key);
-      if (result !== undefined) rememberAliases(observable, result);
+    // In slices, so that the observables (objects and keys) of no more than one slice exist at a time.
+    const CACHE_SLICE = 10_000;
+    for (let first = 0; first < distinct.size; first += CACHE_SLICE) {
+      const numbers = Array.from({ length: Math.min(CACHE_SLICE, distinct.size - first) }, (_, i) => first + i);
+      const entries =
+        options.cache === undefined
+          ? []
+          : await options.cache.getMany(
+              lookupOptions.api,
+              numbers.map((number) => distinct.observable(number)),
+            );
+      numbers.forEach((number, index) => {
+        if (answerFromCache(number, entries[index])) cacheHits++;
+        else pending.push(number);
+      });
     }
+    const plan = planFor(
+      pending.map((number) => distinct.type(number)),
+      cacheHits,
+      lookupOptions,
+    );
+    const numberOf = (observable: Observable): number => distinct.number(observable.type, observable.value) as number;
 
     const onProgress = options.onProgress;
     let lookup: LookupStats | undefined;
@@ -487,24 +506,28 @@ export async function enrich(
                 chunk: Math.max(4, lookupOptions.concurrency * 2),
                 signal: lookupOptions.signal,
               });
+        // Observables are made as the lookups take them (a shared cache's work list takes them all at once).
         const source =
           shared === undefined
-            ? pending
-            : shared.source(pending, (observable, cached) => {
-                if (answerFromCache(observable, cached))
-                  rememberAliases(observable, results.get(observable.key) as LookupResult);
-              });
+            ? (function* () {
+                for (const number of pending) yield distinct.observable(number);
+              })()
+            : shared.source(
+                pending.map((number) => distinct.observable(number)),
+                (observable, cached) => answerFromCache(numberOf(observable), cached),
+              );
         lookup = await lookupObservables(source, lookupOptions, {
           before: (observable) => {
-            const first = aliasOf.get(observable.key);
+            const first = aliasOf.get(observable.type)?.get(observable.value);
             const known = first === undefined ? undefined : results.get(first);
-            if (known !== undefined) answeredByAlias.add(observable.key);
+            if (known !== undefined) answeredByAlias[numberOf(observable)] = 1;
             return known;
           },
           onReply: (_observable: Observable, reply: VtReply) => options.cache?.put(reply),
           onResult: (observable, result) => {
-            results.set(observable.key, result);
-            rememberAliases(observable, result);
+            const number = numberOf(observable);
+            results.set(number, result);
+            rememberAliases(number, result);
             shared?.finished(observable);
           },
           ...(onProgress === undefined
@@ -560,8 +583,8 @@ export async function enrich(
       stopReason: options.dryRun === true ? 'dry run' : (lookup?.stopReason ?? 'complete'),
       topFindings: [],
     };
-    // Findings by the first occurrence's key; memory is bounded by the distinct observables, like `results`.
-    const findings = new Map<string, Finding>();
+    // Findings by observable number; memory is bounded by the distinct observables, like `results`.
+    const findings = new Map<number, Finding>();
     const notSubmitted = failedResult(
       options.dryRun === true
         ? 'NotSubmitted: dry run'
@@ -574,15 +597,21 @@ export async function enrich(
         const { Observable: observable, IoCType: type, Status: screenStatus } = line;
         let row: EnrichedRow;
         if (screenStatus === 'Valid' || screenStatus === 'Duplicate') {
-          const key = observableKey(type as IocType, observable);
-          const result = results.get(key) ?? notSubmitted;
-          const duplicate = screenStatus === 'Duplicate' || answeredByAlias.has(key);
+          const number = distinct.number(type as IocType, observable);
+          const result = (number === undefined ? undefined : results.get(number)) ?? notSubmitted;
+          const duplicate = screenStatus === 'Duplicate' || (number !== undefined && answeredByAlias[number] === 1);
           const status = duplicate ? 'Duplicate' : result.status;
           row = makeRow(line, status, result);
-          if (typeof result.positives === 'number' && result.positives > 0) {
-            const finding = findings.get(key);
+          if (number !== undefined && typeof result.positives === 'number' && result.positives > 0) {
+            const finding = findings.get(number);
             if (finding === undefined)
-              findings.set(key, { observable, type, positives: result.positives, total: result.total, occurrences: 1 });
+              findings.set(number, {
+                observable,
+                type,
+                positives: result.positives,
+                total: result.total,
+                occurrences: 1,
+              });
             else finding.occurrences++;
           }
           const term = accountingTerm(status);
@@ -610,6 +639,7 @@ export async function enrich(
     if (failure !== undefined) throw failure.error;
     return summary;
   } finally {
+    closeResults();
     await rm(spoolDirectory, { recursive: true, force: true });
   }
 }
