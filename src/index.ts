@@ -51,7 +51,7 @@ export type {
 
 // The stages, usable one by one.
 export { extractCandidates, refang } from './extract/index.js';
-export { defaultJobs, extractParallel } from './parallel/parallel-extract.js';
+export { extractParallel } from './parallel/parallel-extract.js';
 export { nativeAvailable, nativeEngineLoadError } from './native/engine.js';
 export type { ParallelExtractOptions } from './parallel/parallel-extract.js';
 export { screenValue, SCREEN_MESSAGES } from './screen.js';

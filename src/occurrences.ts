@@ -17,12 +17,6 @@ export interface OccurrenceOptions {
    * @default false
    */
   readonly urlHostsAsDns?: boolean;
-  /**
-   * Forget every verdict once this many are held. For a builder that only screens and memoises (parallel
-   * extraction's workers, where dedup is decided elsewhere): its memory then stays bounded. Default: observables
-   * are never forgotten (the builder is the dedup state).
-   */
-  readonly forgetAfter?: number;
 }
 
 /** Receives the occurrences of {@link OccurrenceBuilder.scanRecord}. */
@@ -37,8 +31,6 @@ export interface VerdictSink {
  */
 export class Verdict {
   sightings = 0;
-  /** Free for a caller's bookkeeping (parallel extraction: the last chunk the verdict was seen in). */
-  mark = -1;
   #key: string | undefined;
 
   constructor(
@@ -92,9 +84,6 @@ function detached(text: string): string {
 export class OccurrenceBuilder {
   readonly #allowlist: Allowlist | undefined;
   readonly #urlHostsAsDns: boolean;
-  readonly #forgetAfter: number;
-  /** Verdicts made since the tables were last cleared (see forgetAfter). */
-  #entries = 0;
   readonly #verdicts = new Map<string, Map<string, Verdict>>();
   /** Entries of #verdicts that are not observables (see MEMO_LIMIT). */
   #memoOnly = 0;
@@ -103,12 +92,11 @@ export class OccurrenceBuilder {
   constructor(options: OccurrenceOptions = {}) {
     this.#allowlist = options.allowlist;
     this.#urlHostsAsDns = options.urlHostsAsDns === true;
-    this.#forgetAfter = options.forgetAfter ?? Infinity;
   }
 
   /**
    * Extract every field of `record` in order and pass each occurrence's verdict to `sink`, without deciding
-   * `Valid` or `Duplicate` (the caller does, from the verdict's `counted` and `key`).
+   * `Valid` or `Duplicate` (the caller does, with the verdict's `next()`).
    */
   scanRecord(record: SourceRecord, sink: VerdictSink): void {
     const extractOptions = { urlHostsAsDns: this.#urlHostsAsDns };
@@ -188,11 +176,6 @@ export class OccurrenceBuilder {
     const table = this.#table(type);
     const known = table.get(value);
     if (known !== undefined) return known;
-    if (++this.#entries > this.#forgetAfter) {
-      for (const other of this.#verdicts.values()) other.clear();
-      this.#entries = 1;
-      this.#memoOnly = 0;
-    }
     const outcome = screenRefanged(type, value);
     if (outcome.accepted && outcome.type === type) {
       const verdict = this.#observable(table, type, outcome.value, outcome.note);

@@ -1,13 +1,12 @@
-// Parallel extraction must give, byte for byte, what the single-threaded pipeline gives: same rows in the same
-// order, same Valid/Duplicate decisions, same counts, same errors (file and line) with every row before them
-// written. Inputs are cut into small parts (a few KiB) so that a test file spans many parts and every kind of
-// cut (inside quotes, after blank lines, at a header copy) happens. The workers are the built ones (dist/, made
-// by the global set-up); `jobs: 0` runs the same code on this thread.
+// Extraction in parts (src/parallel, the `extract` command's text and CSV path) must give, byte for byte, what the
+// generic pipeline gives: same rows in the same order, same Valid/Duplicate decisions, same counts, same errors
+// (file and line) with every row before them written, in the native engine and in the JavaScript one. Inputs are
+// cut into small parts (a few KiB) so that a test file spans many parts and every kind of cut (inside quotes,
+// after blank lines, at a header copy) happens.
 import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { generateCorpus } from '../bench/corpus-generator.mjs';
 import { Allowlist } from '../src/allowlist.js';
@@ -23,7 +22,8 @@ import { EXTRACT_COLUMNS } from '../src/types.js';
 const folder = mkdtempSync(join(tmpdir(), 'ioc-parallel-'));
 afterAll(() => rmSync(folder, { recursive: true, force: true }));
 let files = 0;
-const workerUrl = new URL('../dist/parallel/extract-worker.js', import.meta.url);
+/** `nativeEngine` of each run: the native engine (JavaScript too where it is not built), then JavaScript. */
+const ENGINES = [true, false] as const;
 
 function file(content: string | Buffer, extension: string): string {
   const path = join(folder, `input-${files++}${extension}`);
@@ -60,7 +60,7 @@ interface Outcome {
   error: string | undefined;
 }
 
-/** The single-threaded pipeline, as `extract` ran it before parallel extraction. */
+/** The generic pipeline (`extractOccurrences`), as `extract` runs JSON and pre-typed inputs. */
 async function sequential(path: string, options: Options): Promise<Outcome> {
   const out = sink();
   const writer = createRowWriter(EXTRACT_COLUMNS, options.outputFormat ?? 'csv', out.stream);
@@ -92,13 +92,8 @@ async function sequential(path: string, options: Options): Promise<Outcome> {
   return { output: out.text(), stats, error };
 }
 
-async function parallel(
-  path: string,
-  options: Options,
-  jobs: number,
-  partBytes = 4096,
-  nativeEngine = true,
-): Promise<Outcome> {
+/** Extraction in parts of `partBytes`, in the native engine or (`nativeEngine: false`) in JavaScript. */
+async function inParts(path: string, options: Options, nativeEngine: boolean, partBytes = 4096): Promise<Outcome> {
   const out = sink();
   const stats = newExtractStats();
   let error: string | undefined;
@@ -107,14 +102,12 @@ async function parallel(
       input: { path },
       output: out.stream,
       stats,
-      jobs,
-      workerUrl,
       partBytes,
       maxRecordBytes: options.maxRecordBytes,
       inputFormat: options.inputFormat,
       columns: options.columns,
       indexColumn: options.indexColumn,
-      allowlist: options.allowlist === undefined ? undefined : { text: options.allowlist, source: 'allow.txt' },
+      allowlist: options.allowlist === undefined ? undefined : Allowlist.parse(options.allowlist, 'allow.txt'),
       urlHostsAsDns: options.urlHostsAsDns ?? false,
       outputFormat: options.outputFormat ?? 'csv',
       strictCsv: options.strictCsv,
@@ -125,21 +118,6 @@ async function parallel(
     error = (caught as Error).message;
   }
   return { output: out.text(), stats, error };
-}
-
-/** Two workers on a text input in 4 KiB parts. */
-function twoWorkersOnText(path: string, output: Writable, worker: URL): Promise<{ interrupted: boolean }> {
-  return extractParallel({
-    input: { path },
-    output,
-    stats: newExtractStats(),
-    jobs: 2,
-    workerUrl: worker,
-    partBytes: 4096,
-    inputFormat: 'text',
-    urlHostsAsDns: false,
-    outputFormat: 'csv',
-  });
 }
 
 /** How a run ends: 'resolved', its error's message, or 'hung' after 10 s. */
@@ -182,7 +160,7 @@ function malformedCsv(csv: string): string {
     .join('\n');
 }
 
-describe('parallel extraction gives what one thread gives', () => {
+describe('extraction in parts gives what the generic pipeline gives', () => {
   const text = generateCorpus({ seed: 7, lines: 3000, format: 'text' }).text;
   const csv = generateCorpus({ seed: 8, lines: 3000, format: 'csv' }).text;
   const cases: Array<[string, () => string, Options]> = [
@@ -216,7 +194,7 @@ describe('parallel extraction gives what one thread gives', () => {
         outputFormat: 'jsonl',
       },
     ],
-    // The delimiter sniffed when the input is opened reaches every part's reader, on every thread.
+    // The delimiter sniffed when the input is opened reaches every part's reader.
     [
       'semicolon CSV (sniffed), with multi-line quoted fields',
       () => file(trickyCsv(2000).replaceAll(',', ';'), '.csv'),
@@ -246,13 +224,8 @@ describe('parallel extraction gives what one thread gives', () => {
       expect(expected.stats.occurrences).toBeGreaterThan(1000);
       // Parts of 4 KiB: the input spans dozens of them.
       expect(statSync(path).size).toBeGreaterThan(20 * 4096);
-      // One thread in the native engine (when built) and in JavaScript, and two workers.
-      for (const [jobs, nativeEngine] of [
-        [0, true],
-        [0, false],
-        [2, true],
-      ] as const) {
-        const got = await parallel(path, options, jobs, 4096, nativeEngine);
+      for (const nativeEngine of ENGINES) {
+        const got = await inParts(path, options, nativeEngine);
         expect(got.error).toBeUndefined();
         expect(got.stats).toEqual(expected.stats);
         expect(got.output === expected.output).toBe(true);
@@ -268,13 +241,12 @@ describe('parallel extraction gives what one thread gives', () => {
     ] as const) {
       const path = file(content, '.in');
       const expected = await sequential(path, options);
-      const got = await parallel(path, options, 2);
-      expect(got).toEqual(expected);
+      for (const nativeEngine of ENGINES) expect(await inParts(path, options, nativeEngine)).toEqual(expected);
     }
   });
 });
 
-describe('errors in parallel extraction', () => {
+describe('errors in extraction in parts', () => {
   it('a malformed CSV row far into the input: the same error, and every row before it written', async () => {
     const good = trickyCsv(1200);
     const bad = `${good}r-bad,"unterminated ""quote"" 8.8.8.8,1\nr-after,1.1.1.1,2\n${trickyCsv(300).split('\n').slice(3).join('\n')}`;
@@ -285,8 +257,8 @@ describe('errors in parallel extraction', () => {
     const before = await sequential(file(good, '.csv'), { inputFormat: 'csv', strictCsv: true });
     expect(expected.output).toBe(before.output);
     expect(expected.stats).toEqual(before.stats);
-    for (const jobs of [0, 2]) {
-      const got = await parallel(path, { inputFormat: 'csv', strictCsv: true }, jobs);
+    for (const nativeEngine of ENGINES) {
+      const got = await inParts(path, { inputFormat: 'csv', strictCsv: true }, nativeEngine);
       expect(got.error).toBe(expected.error);
       expect(got.output).toBe(before.output);
       expect(got.stats).toEqual(before.stats);
@@ -306,8 +278,8 @@ describe('errors in parallel extraction', () => {
     expect(expected.error).toMatch(/: a quote inside unquoted field 2/);
     const before = await sequential(file(good, '.csv'), options);
     expect(statSync(path).size - Buffer.byteLength(good)).toBeGreaterThan(2 * 20_000);
-    for (const jobs of [0, 2]) {
-      const got = await parallel(path, options, jobs);
+    for (const nativeEngine of ENGINES) {
+      const got = await inParts(path, options, nativeEngine);
       expect(got.error).toBe(expected.error);
       expect(got.output).toBe(before.output);
     }
@@ -319,7 +291,8 @@ describe('errors in parallel extraction', () => {
     const expected = await sequential(path, { inputFormat: 'csv', strictCsv: true });
     const lines = good.split('\n').length;
     expect(expected.error).toContain(`:${lines}: expected 3 fields as in the header, got 2`);
-    expect((await parallel(path, { inputFormat: 'csv', strictCsv: true }, 2)).error).toBe(expected.error);
+    for (const nativeEngine of ENGINES)
+      expect((await inParts(path, { inputFormat: 'csv', strictCsv: true }, nativeEngine)).error).toBe(expected.error);
   });
 
   it('a line over the length limit: the same error, and every line before it written', async () => {
@@ -332,8 +305,8 @@ describe('errors in parallel extraction', () => {
     const expected = await sequential(path, options);
     expect(expected.error).toMatch(/:20001: line is longer than 100000 bytes$/);
     expect(expected.stats.records).toBe(20_000);
-    for (const jobs of [0, 2]) {
-      const got = await parallel(path, options, jobs, 64 * 1024);
+    for (const nativeEngine of ENGINES) {
+      const got = await inParts(path, options, nativeEngine, 64 * 1024);
       expect(got).toEqual(expected);
     }
   });
@@ -347,7 +320,7 @@ describe('errors in parallel extraction', () => {
       const path = file(content, '.in');
       const expected = await sequential(path, options);
       expect(expected.error).toBeDefined();
-      for (const jobs of [0, 2]) expect(await parallel(path, options, jobs, 50)).toEqual(expected);
+      for (const nativeEngine of ENGINES) expect(await inParts(path, options, nativeEngine, 50)).toEqual(expected);
     }
     expect(
       (await sequential(file(cases[0]?.[0] ?? '', '.in'), { inputFormat: 'text', maxRecordBytes: 40 })).stats.records,
@@ -355,40 +328,57 @@ describe('errors in parallel extraction', () => {
   });
 
   it('a failing output stream ends the run with its error (no hang, no uncaught exception)', async () => {
-    const path = file(generateCorpus({ seed: 9, lines: 3000, format: 'text' }).text, '.txt');
-    let writes = 0;
-    // The write fails later, and the stream never asks to wait (a huge high-water mark): its 'error' event comes
-    // while nothing awaits it. No 'error' listener either, as a careless caller would have: the error must
-    // still come as the run's rejection, not as an uncaught exception.
-    const stream = new Writable({
-      highWaterMark: 1 << 30,
-      write(_chunk, _encoding, done) {
-        writes++;
-        const failure = writes >= 3 ? new Error('disk full') : undefined;
-        setImmediate(() => done(failure));
-      },
-    });
-    const run = twoWorkersOnText(path, stream, workerUrl);
-    const outcome = await settled(run);
-    expect(outcome).toBe('disk full');
-  });
-
-  it('a worker that quits (exit code 0) with a part unanswered fails the run instead of hanging it', async () => {
-    const path = file(generateCorpus({ seed: 10, lines: 3000, format: 'text' }).text, '.txt');
-    const quitter = file(
-      "import { parentPort } from 'node:worker_threads';\nparentPort.on('message', () => process.exit(0));\n",
-      '.mjs',
-    );
-    const run = twoWorkersOnText(path, sink().stream, pathToFileURL(quitter));
-    const outcome = await settled(run);
-    expect(outcome).toBe('an extraction worker stopped with exit code 0');
+    const text = Buffer.from(generateCorpus({ seed: 9, lines: 3000, format: 'text' }).text);
+    for (const nativeEngine of ENGINES) {
+      let writes = 0;
+      // The write fails later, and the stream never asks to wait (a huge high-water mark): its 'error' event comes
+      // while nothing awaits it. No 'error' listener either, as a careless caller would have: the error must
+      // still come as the run's rejection, not as an uncaught exception.
+      const stream = new Writable({
+        highWaterMark: 1 << 30,
+        write(_chunk, _encoding, done) {
+          writes++;
+          const failure = writes >= 3 ? new Error('disk full') : undefined;
+          setImmediate(() => done(failure));
+        },
+      });
+      // The input comes slowly, 4 KiB at a time, as from a pipe: the run is still reading when the stream fails.
+      const chunks = async function* (): AsyncGenerator<Buffer> {
+        for (let at = 0; at < text.length; at += 4096) {
+          await new Promise((resolve) => setTimeout(resolve, 1));
+          yield text.subarray(at, at + 4096);
+        }
+      };
+      const run = extractParallel({
+        input: { path: 'slow.txt' },
+        member: {
+          name: 'slow.txt',
+          member: undefined,
+          format: 'text',
+          delimiter: ',',
+          container: undefined,
+          chunks: chunks(),
+        },
+        output: stream,
+        stats: newExtractStats(),
+        partBytes: 4096,
+        inputFormat: 'text',
+        urlHostsAsDns: false,
+        outputFormat: 'csv',
+        nativeEngine,
+      });
+      expect(await settled(run)).toBe('disk full');
+    }
   });
 
   it('a missing column in --columns is the reader error, and no row is written', async () => {
     const path = file(trickyCsv(50), '.csv');
-    const got = await parallel(path, { inputFormat: 'csv', columns: ['nope'] }, 2);
-    expect(got.error).toMatch(/no column "nope" in the header/);
-    expect(got.stats.records).toBe(0);
+    for (const nativeEngine of ENGINES) {
+      const got = await inParts(path, { inputFormat: 'csv', columns: ['nope'] }, nativeEngine);
+      expect(got.error).toMatch(/no column "nope" in the header/);
+      expect(got.stats.records).toBe(0);
+      expect(got.output).toBe('');
+    }
   });
 });
 

@@ -82,7 +82,6 @@ export async function enrichCommand(args: string[], io: CommandIo): Promise<numb
               partExtractOptions(input, parallel, {
                 output: spool,
                 stats,
-                jobs: 0,
                 outputFormat: 'jsonl',
                 nativeEngine,
                 onPart: checkMemory,

@@ -2,7 +2,7 @@
  * `ioc-enrich extract`: a SIEM export to typed, screened, deduplicated observables, offline.
  */
 import { parseArgs } from 'node:util';
-import { InputError, OptionError } from '../errors.js';
+import { InputError } from '../errors.js';
 import { extractParallel } from '../parallel/parallel-extract.js';
 import { extractOccurrenceBatches, extractedRow, newExtractStats, type ExtractStats } from '../pipeline.js';
 import { createRowWriter } from '../io/writers.js';
@@ -36,11 +36,8 @@ Input:
                                  pre-typed CSV (msticpy's lookup_iocs table): screen each row's value as its type
   --allowlist FILE               domains (with subdomains), IPs, CIDRs and hashes never looked up
   --url-hosts-as-dns             also report each URL's host as a dns observable
-  --jobs N                       worker threads for text and CSV input (default 0: one thread, the least
-                                 memory). Workers run the JavaScript engine: with the native engine built,
-                                 one thread is faster (see the README). Same output.
 Environment:
-  IOC_ENRICH_ENGINE=js           one thread runs the JavaScript engine even where the native one is built
+  IOC_ENRICH_ENGINE=js           extract in the JavaScript engine even where the native one is built
 Output:
   --format csv|jsonl             default csv (spreadsheet-safe)
   -o, --output FILE              default stdout; written to a temporary name and renamed when complete
@@ -51,6 +48,15 @@ Examples:
   zcat proxy.log.gz | ioc-enrich extract -
 `;
 
+/**
+ * What `--jobs N` says: the option ran JavaScript worker threads, removed because one thread in the native engine
+ * is faster (README, Performance). It is still accepted, with any value, so that scheduled scripts that pass it
+ * keep running.
+ */
+const JOBS_IGNORED =
+  'ioc-enrich: --jobs is no longer used: extraction runs on one thread in the native engine, faster than the ' +
+  'former JavaScript workers; ignored\n';
+
 /** Runs `extract`; returns the exit code. */
 export async function extractCommand(args: string[], io: CommandIo): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -59,31 +65,23 @@ export async function extractCommand(args: string[], io: CommandIo): Promise<num
     allowPositionals: true,
     strict: true,
   });
+  if (values.jobs !== undefined) io.stderr.write(JOBS_IGNORED);
   if (values.help === true) {
     io.stdout.write(EXTRACT_HELP);
     return EXIT.ok;
   }
   const format = outputFormat(values.format, ['csv', 'jsonl'] as const);
-  const jobs = values.jobs === undefined ? undefined : Number(values.jobs);
-  if (jobs !== undefined && (!Number.isInteger(jobs) || jobs < 0 || jobs > 64 || values.jobs?.trim() === '')) {
-    throw new OptionError('--jobs', values.jobs, 'a whole number from 0 to 64');
-  }
   const nativeEngine = nativeEngineWanted(io.env);
   const input = await resolveInput(values, positionals, io);
   const output = openOutput(values.output, io);
   const stats: ExtractStats = newExtractStats();
-  // Design decision: one thread by default: it needs the least memory, and it runs the native engine when that is
-  // built (src/native/engine.ts), over twice as fast as two JavaScript workers on the 2-vCPU reference machine
-  // (see the README's figures). Without the native engine, --jobs N pays off on large inputs with spare cores; the
-  // output is the same either way. Text and CSV go through the parallel
-  // extractor's part engine even on one thread (jobs 0): it formats rows straight into bytes rather than
-  // building row objects per occurrence, 10 to 15 % faster than the generic pipeline.
-  const threads = jobs ?? 0;
+  // Design decision: text and CSV go through the part engine (src/parallel), in the native engine where it is built
+  // (src/native/engine.ts): it formats rows straight into bytes rather than building row objects per occurrence;
+  // even in JavaScript that is 10 to 15 % faster than the generic pipeline. The output is the same.
   const { parallel } = input;
-  if (parallel !== undefined && threads === 0 && nativeEngine) sayNativeLoadError(io);
-  // One thread: cap V8's young generation (about 30 MB of peak RSS; see young-generation.ts). Not with workers:
-  // the setting is process-wide and their young generations must grow.
-  const checkMemory = threads === 0 && io.limitYoungGeneration === true ? capYoungGeneration() : undefined;
+  if (parallel !== undefined && nativeEngine) sayNativeLoadError(io);
+  // Cap V8's young generation (about 30 MB of peak RSS; see young-generation.ts).
+  const checkMemory = io.limitYoungGeneration === true ? capYoungGeneration() : undefined;
   let interrupted = false;
   try {
     if (parallel !== undefined) {
@@ -92,7 +90,6 @@ export async function extractCommand(args: string[], io: CommandIo): Promise<num
           signal: io.signal,
           output: output.stream,
           stats,
-          jobs: threads,
           outputFormat: format,
           nativeEngine,
           onPart: checkMemory,

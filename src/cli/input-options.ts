@@ -76,7 +76,7 @@ export interface ResolvedInput {
   /** --encoding, if given. */
   encoding: EncodingName | undefined;
   /**
-   * Set when the input can be extracted in parallel (see parallel-extract.ts): text, or CSV without
+   * Set when the input can be extracted in parts (see parallel-extract.ts): text, or CSV without
    * --skip-bad-rows, not pre-typed. `records` is then not needed, and not read, by the extract command.
    */
   parallel:
@@ -84,7 +84,6 @@ export interface ResolvedInput {
         inputFormat: 'csv' | 'text';
         columns: string[] | undefined;
         indexColumn: string | undefined;
-        allowlist: { text: string; source: string } | undefined;
         delimiter: string;
         strictCsv: boolean;
       }
@@ -238,7 +237,6 @@ export async function resolveInput(values: InputValues, positionals: string[], i
         inputFormat: format,
         columns,
         indexColumn: values['index-col'],
-        allowlist: undefined,
         delimiter: member.delimiter,
         strictCsv,
       };
@@ -257,7 +255,6 @@ export async function resolveInput(values: InputValues, positionals: string[], i
       );
     }
     allowlist = Allowlist.parse(text, values.allowlist);
-    if (parallel !== undefined) parallel.allowlist = { text, source: values.allowlist };
   }
   return {
     path,

@@ -129,8 +129,8 @@ if (invokedAs !== undefined && import.meta.url === pathToFileURL(realpathSync(in
   // appetite. By default V8 lets the old generation grow to about twice what survived the last full collection
   // before collecting again; extracting 500 MB then peaked at 175 MB for 41 MB of live data. Growing by 20 %
   // instead kept it at 146 MB at the same speed (README, "Performance"). The flag is read each time V8 sets a
-  // new limit, so setting it here, before any work, applies to this thread and to the workers of --jobs. A
-  // library caller keeps its own process's settings: this runs only as the command.
+  // new limit, so setting it here, before any work, applies to the whole run. A library caller keeps its own
+  // process's settings: this runs only as the command.
   setFlagsFromString('--heap-growing-percent=20');
   const controller = new AbortController();
   let interrupts = 0;

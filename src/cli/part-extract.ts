@@ -26,7 +26,7 @@ export function sayNativeLoadError(io: CommandIo): void {
 /** What a command adds to the input's own settings. */
 export type PartExtractRun = Pick<
   ParallelExtractOptions,
-  'output' | 'stats' | 'jobs' | 'outputFormat' | 'nativeEngine' | 'signal' | 'onPart' | 'onFirstSightings'
+  'output' | 'stats' | 'outputFormat' | 'nativeEngine' | 'signal' | 'onPart' | 'onFirstSightings'
 >;
 
 /** The options of extractParallel for an input that takes this path (`input.parallel` is set). */
@@ -45,7 +45,7 @@ export function partExtractOptions(
     inputFormat: parallel.inputFormat,
     columns: parallel.columns,
     indexColumn: parallel.indexColumn,
-    allowlist: parallel.allowlist,
+    allowlist: input.allowlist,
     urlHostsAsDns: input.urlHostsAsDns,
   };
 }

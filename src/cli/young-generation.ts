@@ -10,9 +10,7 @@
  *
  * How: `--semi-space-growth-factor` is read each time V8 grows the young generation, so it can be changed while
  * running. V8 doubles the young generation at each growth step; this sets the factor to 1 (no more growth) as
- * soon as the caller's check sees 8 MB semi-spaces reached. The flag is process-wide: the
- * workers of `extract --jobs` size their own young generation (resourceLimits), so commands that start workers
- * do not call this.
+ * soon as the caller's check sees 8 MB semi-spaces reached. The flag is process-wide.
  */
 import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
 

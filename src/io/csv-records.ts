@@ -257,7 +257,7 @@ export interface CsvRowOptions {
   readonly onRepair?: ((repair: InputError) => void) | undefined;
   /** A quoted field still open after this many characters is a fatal error (an unbalanced quote). */
   readonly maxRecordBytes?: number | undefined;
-  /** The number of the first data record (a part of a larger input, as parallel extraction reads it). @default 0 */
+  /** The number of the first data record (a part of a larger input, as src/parallel reads it). @default 0 */
   readonly startRecord?: number | undefined;
 }
 

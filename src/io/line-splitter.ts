@@ -32,7 +32,7 @@ export const DEFAULT_MAX_RECORD_BYTES = 64 * 1024 * 1024;
  * `\n` is yielded too; an input ending in `\n` has no empty last line.
  * @param file - names the input in errors.
  * @param maxLineBytes - a longer line fails with an InputError rather than exhausting memory.
- * @param startLine - the number of the first line (a part of a larger input, as parallel extraction reads it).
+ * @param startLine - the number of the first line (a part of a larger input, as src/parallel reads it).
  *   A BOM is removed only from line 0.
  */
 export async function* splitLines(

@@ -64,7 +64,7 @@ interface CommonReaderOptions {
    */
   maxRecordBytes?: number | undefined;
   /**
-   * For reading one part of a larger input (parallel extraction): the number its first line gets, which error
+   * For reading one part of a larger input (src/parallel): the number its first line gets, which error
    * messages and text's SourceIndex count from. A CSV part is read with a copy of the input's header record in
    * front of it; the caller passes a `startLine` that gives the part's own lines their numbers in the whole input.
    * @default 0

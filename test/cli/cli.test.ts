@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulator, type Emulator } from '../../src/emulator/index.js';
+import { spawnCli, type CliResult } from '../support/spawn-cli.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const cli = join(root, 'dist', 'cli', 'main.js');
@@ -172,26 +173,43 @@ describe('ioc-enrich extract', () => {
     expect(result.stderr).toMatch(/skipped 1 malformed row/);
   });
 
-  it('gives the same output with any --jobs (worker threads), and rejects a bad count', async () => {
+  it('--jobs N, the removed worker threads: one line on stderr, and the run goes on as without it', async () => {
+    const notice =
+      'ioc-enrich: --jobs is no longer used: extraction runs on one thread in the native engine, faster than ' +
+      'the former JavaScript workers; ignored\n';
     const input = join(work, 'many.txt');
     const lines: string[] = [];
-    for (let line = 0; line < 40_000; line++)
+    for (let line = 0; line < 5_000; line++)
       lines.push(
         `${line} conn ${(line % 200) + 20}.0.${line % 9}.1 -> evil${line % 300}[.]com/x?${line} 10.0.0.${line % 250}`,
       );
     writeFileSync(input, `${lines.join('\n')}\n`);
-    const outputs = [];
-    for (const jobs of ['0', '1', '3']) {
-      const result = await run(['extract', '--jobs', jobs, input, '-o', join(work, `many-${jobs}.csv`)]);
-      expect(result.code).toBe(0);
-      expect(result.stderr).toMatch(/records read\s+40,000/);
-      outputs.push(readFileSync(join(work, `many-${jobs}.csv`), 'utf8'));
+    const cli = (args: string[]): Promise<CliResult> => spawnCli(args, { cwd: work });
+    const plain = await cli(['extract', input, '-o', join(work, 'many.csv')]);
+    expect(plain.code).toBe(0);
+    expect(plain.stderr).toMatch(/records read\s+5,000/);
+    const expected = readFileSync(join(work, 'many.csv'), 'utf8');
+    expect(expected.split('\n').length).toBeGreaterThan(15_000);
+    // Any value (it is not checked any more), either spelling, given twice: the same rows and exactly one more line.
+    for (const jobs of [['--jobs', '0'], ['--jobs', '2'], ['--jobs=many'], ['--jobs', '1', '--jobs', '3']]) {
+      const output = join(work, `many-${jobs.join('')}.csv`);
+      const result = await cli(['extract', ...jobs, input, '-o', output]);
+      expect(result.code, jobs.join(' ')).toBe(0);
+      expect(result.stderr).toBe(notice + plain.stderr);
+      expect(readFileSync(output, 'utf8') === expected).toBe(true);
     }
-    expect(outputs[0]?.split('\n').length).toBeGreaterThan(120_000);
-    expect(outputs[1] === outputs[0] && outputs[2] === outputs[0]).toBe(true);
-    const bad = await run(['extract', '--jobs', 'many', input]);
-    expect(bad.code).toBe(2);
-    expect(bad.stderr.trim()).toBe('ioc-enrich: Expected `--jobs` to be a whole number from 0 to 64, got `many`');
+    // Stdout output and a failing run: the same exit code and messages as without it.
+    const toStdout = await cli(['extract', '--jobs', '2', '--format', 'jsonl', input]);
+    expect(toStdout.code).toBe(0);
+    expect(toStdout.stdout).toBe((await cli(['extract', '--format', 'jsonl', input])).stdout);
+    const missing = join(work, 'no-such-input.txt');
+    const failed = await cli(['extract', missing]);
+    expect(failed.code).not.toBe(0);
+    const failedWithJobs = await cli(['extract', '--jobs', '4', missing]);
+    expect(failedWithJobs.code).toBe(failed.code);
+    expect(failedWithJobs.stderr).toBe(notice + failed.stderr);
+    // Gone from the help.
+    expect((await cli(['extract', '--help'])).stdout).not.toContain('--jobs');
   });
 
   it('rejects an unknown option with a usage error', async () => {

@@ -232,8 +232,6 @@ describe('dialects', () => {
       'http://bad.example.net/a 1 URL',
     ]);
     expect(result.stderr).toContain("fields separated by ';'");
-    // Worker threads are given the delimiter found.
-    expect((await extracted([write('europe-jobs.csv', csv), '--jobs', '2'])).rows).toEqual(rows);
     // --delimiter forces it (and nothing is said).
     const forced = await extracted([write('europe2.csv', csv), '--delimiter', ';']);
     expect(forced.rows).toEqual(rows);

@@ -1,18 +1,19 @@
 // The native engine (native/extract.cc) is a port of the JavaScript extraction and row format: on any input it
-// must give, byte for byte, the rows, counts and errors the JavaScript engine gives. Both run the same one-thread
-// part engine (`jobs: 0`), once with `nativeEngine: false`; the inputs are random lines built from the pieces
+// must give, byte for byte, the rows, counts and errors the JavaScript engine gives. Both run the same part
+// engine (src/parallel), once with `nativeEngine: false`; the inputs are random lines built from the pieces
 // extraction decides on (defanged forms, schemes, dotted numbers, hex runs, brackets, quotes, non-ASCII text), so
 // every branch of the scan meets its neighbours, in parts of a few KiB.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { availableParallelism, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
 import { mulberry32 } from '../../src/emulator/random.js';
-import type { Allowlist } from '../../src/allowlist.js';
+import { Allowlist } from '../../src/allowlist.js';
 import { NativeEngine, loadNativeModule, nativeAvailable, nativeEngineLoadError } from '../../src/native/engine.js';
-import { defaultJobs, extractParallel } from '../../src/parallel/parallel-extract.js';
+import { newChunkState } from '../../src/parallel/chunk-extract.js';
+import { extractParallel } from '../../src/parallel/parallel-extract.js';
 import { newExtractStats, type ExtractStats } from '../../src/pipeline.js';
 
 /**
@@ -66,14 +67,13 @@ async function run(path: string, options: Options, nativeEngine: boolean, partBy
       input: { path },
       output,
       stats,
-      jobs: 0,
       partBytes,
       nativeEngine,
       inputFormat: options.inputFormat,
       outputFormat: options.outputFormat ?? 'csv',
       indexColumn: options.indexColumn,
       maxRecordBytes: options.maxRecordBytes,
-      allowlist: options.allowlist === undefined ? undefined : { text: options.allowlist, source: 'allow.txt' },
+      allowlist: options.allowlist === undefined ? undefined : Allowlist.parse(options.allowlist, 'allow.txt'),
       urlHostsAsDns: options.urlHostsAsDns ?? false,
     });
   } catch (caught) {
@@ -512,9 +512,11 @@ describe.skipIf(SKIP)('the native engine gives what the JavaScript engine gives'
 });
 
 describe('the native engine is built where it can be', () => {
-  it.skipIf(SKIP)('is the library default: no workers when it is built, workers when it is turned off', () => {
-    expect(defaultJobs()).toBe(0);
-    expect(defaultJobs(false)).toBe(availableParallelism() < 2 ? 0 : Math.min(4, availableParallelism()));
+  it.skipIf(SKIP)('is the library default: extraction runs in it unless `nativeEngine: false`', () => {
+    const context = { file: 'in', inputFormat: 'text', urlHostsAsDns: false, outputFormat: 'csv' } as const;
+    expect(newChunkState(context).native).toBeDefined();
+    expect(newChunkState({ ...context, nativeEngine: true }).native).toBeDefined();
+    expect(newChunkState({ ...context, nativeEngine: false }).native).toBeUndefined();
   });
 
   const runs = (command: string): boolean => spawnSync(command, ['--version']).status === 0;
