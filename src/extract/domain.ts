@@ -39,8 +39,39 @@ const MAX_MEMO = 100_000;
 const TLDTS_OPTIONS = { allowPrivateDomains: false, extractHostname: false, detectIp: false } as const;
 
 function hasIcannRegistrableDomain(name: string): boolean {
+  const known = underIcannLeaf(name);
+  if (known !== undefined) return known;
   const parsed = parse(name, TLDTS_OPTIONS);
   return parsed.isIcann === true && parsed.domain !== null && parsed.publicSuffix !== null;
+}
+
+/**
+ * Popular top-level domains that are an ICANN rule of the public-suffix list with no ICANN rule (nor exception)
+ * under them in the installed tldts: the public suffix of every name that ends in one is that label.
+ * test/extract/domain-tld.test.ts checks each against tldts's trie and fails when an upgrade puts a rule under one.
+ */
+export const ICANN_LEAF_TLDS: ReadonlySet<string> = new Set(
+  (
+    'com net org edu gov mil info biz name mobi xyz top site online store shop club live tech space website fun ' +
+    'icu vip app dev ru su de nl eu ch dk tv cc nu tk cloud link click work life world today news blog email host ' +
+    'page one art agency digital solutions network systems company center group services finance money win bid ' +
+    'stream download review trade date party racing science loan men cyou sbs bond cfd rest buzz monster lol mom ' +
+    'quest uno asia tokyo si md is lu li'
+  ).split(' '),
+);
+
+/**
+ * tldts's answer (an ICANN suffix with a registrable name under it) without tldts, for a name whose last label is
+ * in {@link ICANN_LEAF_TLDS}: the suffix is that label, so the name has a registrable domain exactly when a
+ * character other than a dot comes before the label's dot (tldts skips leading dots). Undefined for other names.
+ * Issue 12: tldts's parse (an options object, a result object and three slices a call) was most of the
+ * public-suffix test of a URL's host; this label test is one Set lookup.
+ */
+function underIcannLeaf(name: string): boolean | undefined {
+  const dot = name.lastIndexOf('.');
+  if (dot <= 0 || !ICANN_LEAF_TLDS.has(name.slice(dot + 1))) return undefined;
+  for (let index = 0; index < dot; index += 1) if (name.charCodeAt(index) !== DOT) return true;
+  return false;
 }
 
 /**
@@ -49,6 +80,8 @@ function hasIcannRegistrableDomain(name: string): boolean {
  */
 export function hasPublicSuffix(name: string): boolean {
   // No memo: measured, URL hosts repeat too little for one to pay for its hashing and garbage.
+  const known = underIcannLeaf(name);
+  if (known !== undefined) return known;
   const parsed = parse(name, URL_HOST_OPTIONS);
   return parsed.isIcann === true && parsed.domain !== null;
 }
@@ -113,11 +146,40 @@ export function tldMayBeIcann(label: string): boolean {
 }
 
 function computePublicDomain(name: string): boolean {
+  return hasDomainSyntax(name) && hasIcannRegistrableDomain(name);
+}
+
+const DOT = 46;
+const HYPHEN = 45;
+
+/**
+ * The syntax half of {@link isPublicDomain}: 3 to 253 characters, at least two labels, every label valid ({@link
+ * LABEL}: letters, digits and inner hyphens, 1 to 63 of them) and the last one not all digits. One pass over the
+ * characters, where splitting and a regular expression per label cost more than the public-suffix test after it
+ * (test/screen-fast-paths.test.ts compares it with those rules on random names).
+ */
+export function hasDomainSyntax(name: string): boolean {
   if (name.length > 253 || name.length < 3) return false;
-  const labels = name.split('.');
-  if (labels.length < 2 || !labels.every((label) => LABEL.test(label))) return false;
-  if (/^\d+$/.test(labels[labels.length - 1] ?? '')) return false;
-  return hasIcannRegistrableDomain(name);
+  let labelStart = 0;
+  let dots = 0;
+  let digitsOnly = true;
+  for (let index = 0; index <= name.length; index += 1) {
+    const code = index < name.length ? name.charCodeAt(index) : DOT;
+    if (code === DOT) {
+      const length = index - labelStart;
+      if (length === 0 || length > 63) return false;
+      if (name.charCodeAt(labelStart) === HYPHEN || name.charCodeAt(index - 1) === HYPHEN) return false;
+      if (index === name.length) break;
+      dots += 1;
+      labelStart = index + 1;
+      digitsOnly = true;
+    } else if ((code >= 97 && code <= 122) || code === HYPHEN) {
+      digitsOnly = false;
+    } else if (code < 48 || code > 57) {
+      return false;
+    }
+  }
+  return dots > 0 && !digitsOnly;
 }
 
 /**

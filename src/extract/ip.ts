@@ -179,14 +179,15 @@ export function isMulticastIpv4Value(address: number): boolean {
   return address >>> 28 === 14;
 }
 
-/** True when a valid IPv6 address is multicast (ff00::/8: `ff02::fb`, mDNS). */
-export function isMulticastIpv6(value: string): boolean {
-  return ipaddr.IPv6.parse(value).range() === 'multicast';
-}
-
-/** True when a valid IPv6 address is not globally routable. */
-export function isNonGlobalIpv6(value: string): boolean {
-  return inRanges(ipaddr.IPv6.parse(value), PRIVATE_V6);
+/**
+ * What screening tells apart in a valid IPv6 address, from one parse: `multicast` (ff00::/8: `ff02::fb`, mDNS;
+ * ipaddr.js's `multicast` range, read from the first group rather than through its list of ranges), `non-global`
+ * (not globally routable: {@link PRIVATE_V6}) or `global`.
+ */
+export function ipv6Range(value: string): 'multicast' | 'non-global' | 'global' {
+  const address = ipaddr.IPv6.parse(value);
+  if (((address.parts[0] ?? 0) & 0xff00) === 0xff00) return 'multicast';
+  return inRanges(address, PRIVATE_V6) ? 'non-global' : 'global';
 }
 
 /**

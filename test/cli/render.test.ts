@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { ProgressReporter, formatExtractSummary } from '../../src/cli/render.js';
+import { ProgressReporter, formatExtractSummary, formatNumber } from '../../src/cli/render.js';
 import { newExtractStats, type EnrichProgress } from '../../src/pipeline.js';
 
 function progress(done: number, total = 10): EnrichProgress {
@@ -90,5 +90,19 @@ describe('ProgressReporter', () => {
     vi.advanceTimersByTime(25_000);
     expect(lines).toHaveLength(2);
     expect(JSON.parse(lines[1] ?? '{}')).toMatchObject({ msg: 'lookup progress', done: 2, total: 10 });
+  });
+});
+
+describe('formatNumber', () => {
+  it("writes every number as Intl.NumberFormat('en-US') does, grouping safe integers itself", () => {
+    const intl = new Intl.NumberFormat('en-US');
+    const values = [0, -0, 1, -1, 12, 123, 999, 1000, -1000, 1234, 12345, 123456, 1234567, 1e15, -1e15];
+    values.push(Number.MAX_SAFE_INTEGER, -Number.MAX_SAFE_INTEGER, 2 ** 53, 1e21, 1.5, -2.25, 0.0004, 1234.5678);
+    values.push(Number.NaN, Infinity, -Infinity);
+    for (let digits = 1; digits <= 16; digits += 1) {
+      for (const lead of [1, 5, 9]) values.push(lead * 10 ** (digits - 1) + (digits > 1 ? 7 : 0));
+    }
+    for (const value of values)
+      expect({ value, text: formatNumber(value) }).toEqual({ value, text: intl.format(value) });
   });
 });

@@ -7,7 +7,15 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { compileFunction } from 'node:vm';
 import { describe, expect, it } from 'vitest';
-import { domainKindOf, DomainKind, tldMayBeIcann } from '../../src/extract/domain.js';
+import type * as Tldts from 'tldts';
+import {
+  domainKindOf,
+  DomainKind,
+  hasPublicSuffix,
+  ICANN_LEAF_TLDS,
+  isPublicDomain,
+  tldMayBeIcann,
+} from '../../src/extract/domain.js';
 
 interface Trie {
   readonly nodeFlags: Uint8Array;
@@ -32,33 +40,44 @@ function tldtsTrie(): Trie {
 
 const ICANN = 1;
 
+/** The top-level labels under `root` (the rules' or the exceptions'), each with its node. */
+function topLevel(trie: Trie, root: number): Map<string, number> {
+  const edgeOffset: number[] = [];
+  for (let node = 0, offset = 0; node < trie.nodeFlags.length; node += 1) {
+    for (let edge = trie.edgeStart[node] as number; edge < (trie.edgeStart[node + 1] as number); edge += 1) {
+      edgeOffset[edge] = offset;
+      offset += trie.edgeLength[edge] as number;
+    }
+  }
+  const children = new Map<string, number>();
+  for (let edge = trie.edgeStart[root] as number; edge < (trie.edgeStart[root + 1] as number); edge += 1) {
+    const start = edgeOffset[edge] as number;
+    children.set(
+      trie.labelText.slice(start, start + (trie.edgeLength[edge] as number)),
+      trie.edgeChild[edge] as number,
+    );
+  }
+  return children;
+}
+
+/** True when an ICANN rule sits under `node` (below it only, with `below`; else at it or below). */
+function hasIcann(trie: Trie, node: number, below = false): boolean {
+  if (!below && ((trie.nodeFlags[node] as number) & ICANN) !== 0) return true;
+  for (let edge = trie.edgeStart[node] as number; edge < (trie.edgeStart[node + 1] as number); edge += 1) {
+    if (hasIcann(trie, trie.edgeChild[edge] as number)) return true;
+  }
+  return false;
+}
+
 describe('tldMayBeIcann', () => {
   it('is true for every top-level label with an ICANN rule at or under it in tldts, and its false is final', () => {
     const trie = tldtsTrie();
-    const edgeOffset: number[] = [];
-    for (let node = 0, offset = 0; node < trie.nodeFlags.length; node += 1) {
-      for (let edge = trie.edgeStart[node] as number; edge < (trie.edgeStart[node + 1] as number); edge += 1) {
-        edgeOffset[edge] = offset;
-        offset += trie.edgeLength[edge] as number;
-      }
-    }
-    const hasIcann = (node: number): boolean => {
-      if (((trie.nodeFlags[node] as number) & ICANN) !== 0) return true;
-      for (let edge = trie.edgeStart[node] as number; edge < (trie.edgeStart[node + 1] as number); edge += 1) {
-        if (hasIcann(trie.edgeChild[edge] as number)) return true;
-      }
-      return false;
-    };
     const checked = new Set<string>();
     for (const root of [trie.rulesRoot, trie.exceptionsRoot]) {
-      for (let edge = trie.edgeStart[root] as number; edge < (trie.edgeStart[root + 1] as number); edge += 1) {
-        const label = trie.labelText.slice(
-          edgeOffset[edge],
-          (edgeOffset[edge] as number) + (trie.edgeLength[edge] as number),
-        );
+      for (const [label, node] of topLevel(trie, root)) {
         // A wildcard top level would make every label a possible ICANN one.
         expect(label).not.toBe('*');
-        if (!hasIcann(trie.edgeChild[edge] as number)) continue;
+        if (!hasIcann(trie, node)) continue;
         checked.add(label);
         expect({ label, may: tldMayBeIcann(label) }).toEqual({ label, may: true });
       }
@@ -78,6 +97,62 @@ describe('tldMayBeIcann', () => {
       expect(tldMayBeIcann(label)).toBe(false);
       expect(domainKindOf(`evil.${label}`)).toBe(DomainKind.None);
       expect(domainKindOf(`a.b.evil.${label}`)).toBe(DomainKind.None);
+    }
+  });
+});
+
+describe('ICANN_LEAF_TLDS', () => {
+  it('holds only ICANN rules with no ICANN rule or exception under them in the installed tldts', () => {
+    const trie = tldtsTrie();
+    const rules = topLevel(trie, trie.rulesRoot);
+    const exceptions = topLevel(trie, trie.exceptionsRoot);
+    expect(ICANN_LEAF_TLDS.size).toBeGreaterThan(50);
+    for (const label of ICANN_LEAF_TLDS) {
+      const node = rules.get(label);
+      const exception = exceptions.get(label);
+      expect({
+        label,
+        rule: node !== undefined && ((trie.nodeFlags[node] as number) & ICANN) !== 0,
+        ruleUnder: node !== undefined && hasIcann(trie, node, true),
+        exception: exception !== undefined && hasIcann(trie, exception),
+      }).toEqual({ label, rule: true, ruleUnder: false, exception: false });
+    }
+  });
+
+  it("gives tldts's answer for names under them, odd dots and labels included", () => {
+    const { parse } = createRequire(import.meta.url)('tldts') as typeof Tldts;
+    const options = { allowPrivateDomains: false, extractHostname: false, detectIp: false } as const;
+    const urlHost = { ...options, validateHostname: false, mixedInputs: false } as const;
+    const shapes = [
+      'a.',
+      '.',
+      '..',
+      'a..',
+      '.a.',
+      'A.',
+      '-.',
+      'a.b.',
+      'blogspot.',
+      'x.blogspot.',
+      'www.evil.',
+      '_x.',
+      'co.',
+      'com.',
+      'ac.',
+      'gov.',
+    ];
+    for (const label of [...ICANN_LEAF_TLDS, 'io', 'uk', 'za', 'exe']) {
+      for (const shape of shapes) {
+        const name = `${shape}${label}`;
+        const parsed = parse(name, urlHost);
+        const tldts = parsed.isIcann === true && parsed.domain !== null;
+        expect({ name, suffix: hasPublicSuffix(name) }).toEqual({ name, suffix: tldts });
+        const domain = parse(name, options);
+        const isDomain = domain.isIcann === true && domain.domain !== null && domain.publicSuffix !== null;
+        // isPublicDomain adds the label syntax, which the names with odd dots or characters fail.
+        if (!/^[a-z0-9]/.test(name) || /\.\.|_|-\./.test(name)) continue;
+        expect({ name, domain: isPublicDomain(name) }).toEqual({ name, domain: isDomain });
+      }
     }
   });
 });

@@ -1,0 +1,108 @@
+// Screening's fast paths against the rules they stand for (issue 12: screening a first sighting cost about 9,000
+// instructions). Each test holds the rule as it was written before its fast path, and fails when the fast path
+// gives a different answer on values built to reach its edges.
+import ipaddr from 'ipaddr.js';
+import { describe, expect, it } from 'vitest';
+import { mulberry32 as random } from '../src/emulator/random.js';
+import { hasDomainSyntax } from '../src/extract/domain.js';
+import { ipv6Range, isValidIpv6, looksLikeIpv4 } from '../src/extract/ip.js';
+import { screenRefanged, shannonEntropy } from '../src/screen.js';
+
+function text(next: () => number, alphabet: string, length: number): string {
+  let out = '';
+  for (let index = 0; index < length; index += 1) out += alphabet[Math.floor(next() * alphabet.length)];
+  return out;
+}
+
+describe('shannonEntropy', () => {
+  /** The formula as it was: a log2 per distinct character, in the order of first appearance. */
+  function reference(value: string): number {
+    const counts = new Map<string, number>();
+    for (const char of value) counts.set(char, (counts.get(char) ?? 0) + 1);
+    let entropy = 0;
+    for (const count of counts.values()) {
+      const share = count / value.length;
+      entropy -= share * Math.log2(share);
+    }
+    return entropy;
+  }
+
+  it('gives the same double as the formula, hashes and other lengths alike (its terms are kept per length)', () => {
+    const next = random(12);
+    const values: string[] = ['', 'a', '0123456789abcdef'.repeat(2), 'aaaabbbbccccddddeeeeffff00001111'];
+    for (let round = 0; round < 3000; round += 1) {
+      const length = [32, 40, 64, 1 + Math.floor(next() * 200)][round % 4] as number;
+      // Few distinct characters as well as many, so that counts reach every size.
+      const alphabet = '0123456789abcdef'.slice(0, 1 + Math.floor(next() * 16));
+      values.push(text(next, alphabet, length));
+    }
+    for (const value of values) expect(Object.is(shannonEntropy(value), reference(value))).toBe(true);
+  });
+
+  it('puts a hash of exactly 3 bits a character on the same side of the threshold as the formula', () => {
+    // 8 characters, 4 times each: 3 bits exactly.
+    const value = '0123456701234567012345670123456'.concat('7');
+    expect(reference(value)).toBe(3);
+    expect(shannonEntropy(value)).toBe(3);
+    expect(screenRefanged('md5_hash', value)).toMatchObject({ accepted: true });
+  });
+});
+
+describe('ipv4 screening', () => {
+  it('tells a malformed value from an invalid address as the pattern does', () => {
+    const next = random(4);
+    for (let round = 0; round < 5000; round += 1) {
+      const value = text(next, '0123456789..a', 1 + Math.floor(next() * 17));
+      const outcome = screenRefanged('ipv4', value);
+      if (outcome.accepted) continue;
+      const expected = looksLikeIpv4(value)
+        ? ['IP address is invalid format', 'IP address is not global', 'IP address is multicast']
+        : ['Observable does not match expected pattern for ipv4'];
+      expect(expected, value).toContain(outcome.status);
+    }
+  });
+});
+
+describe('ipv6Range', () => {
+  it("calls multicast what ipaddr.js's range() does, and reads one parse for both tests", () => {
+    const next = random(6);
+    const values = ['ff02::fb', 'ff00::', 'feff::1', 'fe80::1', '::', '::1', 'fc00::1', 'ff0e::1:2', '2001:db8::1'];
+    for (let round = 0; round < 3000; round += 1) {
+      const groups = Array.from({ length: 8 }, () => Math.floor(next() * 0x10000).toString(16));
+      if (round % 3 === 0) groups[0] = (0xfe00 + Math.floor(next() * 0x200)).toString(16);
+      values.push(groups.join(':'));
+    }
+    for (const value of values) {
+      expect(isValidIpv6(value)).toBe(true);
+      const multicast = ipaddr.IPv6.parse(value).range() === 'multicast';
+      expect({ value, multicast: ipv6Range(value) === 'multicast' }).toEqual({ value, multicast });
+    }
+  });
+});
+
+describe('hasDomainSyntax', () => {
+  /** The rules as they were: split on dots, a regular expression per label, the last label not all digits. */
+  function reference(name: string): boolean {
+    if (name.length > 253 || name.length < 3) return false;
+    const labels = name.split('.');
+    if (labels.length < 2 || !labels.every((label) => /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/.test(label))) {
+      return false;
+    }
+    return !/^\d+$/.test(labels[labels.length - 1] ?? '');
+  }
+
+  it('agrees with the split-and-match rules on random names, long labels and odd characters included', () => {
+    const next = random(8);
+    const names = ['a.b', 'a..b', '.ab', 'ab.', '-a.b', 'a-.b', 'a.1', 'a.1a', 'a.b-1', 'A.com', 'a_b.com'];
+    names.push(`${'a'.repeat(63)}.com`, `${'a'.repeat(64)}.com`, `${'a.'.repeat(126)}com`, `${'a.'.repeat(127)}co`);
+    for (let round = 0; round < 20000; round += 1) {
+      const alphabet = round % 2 === 0 ? 'a1-.' : 'ab09-._A\u00e9';
+      names.push(text(next, alphabet, Math.floor(next() * 12)));
+    }
+    for (let round = 0; round < 200; round += 1) {
+      const label = (): string => text(next, 'ab-', 55 + Math.floor(next() * 12));
+      names.push(`${label()}.${label()}.com`);
+    }
+    for (const name of names) expect({ name, valid: hasDomainSyntax(name) }).toEqual({ name, valid: reference(name) });
+  });
+});
