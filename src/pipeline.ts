@@ -2,7 +2,8 @@
  * The generic pipeline: streams, input order and counting for `enrich` and the generic extract. It wires the
  * stages together: records → occurrences (extract, screen, allowlist, dedup) → distinct lookups → rows in input
  * order. (The `extract` command's text and CSV path, src/parallel, keeps input order and counts on its own: its
- * parts run on workers or in the native engine and are written back in order, with the same rows as here.)
+ * parts run in the native engine, or in JavaScript where it is not built, and are written in order, with the same
+ * rows as here.)
  *
  * Design: enrichment is done in two passes so that memory grows with the number of DISTINCT observables,
  * never with the number of occurrences or the input size. Pass one streams the input once, spooling each
@@ -23,7 +24,7 @@ import type { Allowlist } from './allowlist.js';
 import { OccurrenceBuilder } from './occurrences.js';
 import { failedResult, normalizeReply, severity } from './normalize.js';
 import type { FirstSighting } from './native/engine.js';
-import { RedactingStream, redact } from './redact.js';
+import { RedactingWriter, redact } from './redact.js';
 import { lookupObservables, normalizeLookupOptions } from './vt/lookup-stage.js';
 import type { LookupOptions, LookupProgress, LookupStats, NormalizedLookupOptions } from './vt/lookup-stage.js';
 import type { CachedEntry, ResultCache } from './cache/index.js';
@@ -170,7 +171,7 @@ export function extractedRow(occurrence: Occurrence): ExtractedRow {
 }
 
 /**
- * An input that extracts itself, as the `extract` command's one-thread path does (src/parallel with `jobs: 0`:
+ * An input that extracts itself, as the `extract` command's text and CSV path does (src/parallel:
  * the native engine where it is built, else the same rows from JavaScript): it writes its extract rows as JSON
  * lines to `spool`, counts them in `stats`, and hands over each observable's first sighting. This is how the
  * CLI's `enrich` reads text and CSV inputs; other inputs (JSON, pre-typed, a library's records) are records.
@@ -404,14 +405,14 @@ export async function enrich(
     const secret = lookupOptions.apiKey;
     const sighted = (type: IocType, observable: string): void => distinct.add(type, redact(observable, secret));
     if ('extractTo' in records) {
-      const redacting = new RedactingStream([secret]);
-      redacting.pipe(spool);
+      const redacting = new RedactingWriter(spool, [secret]);
       try {
         await records.extractTo(redacting, extract, (sightings) => {
           for (const sighting of sightings) sighted(sighting.type, sighting.observable);
         });
       } finally {
-        redacting.end();
+        // A spool that failed destroyed the writer, and the wait for its 'finish' below rejects.
+        if (!redacting.destroyed) redacting.end();
       }
     } else {
       let buffered = '';
@@ -583,8 +584,9 @@ export async function enrich(
       stopReason: options.dryRun === true ? 'dry run' : (lookup?.stopReason ?? 'complete'),
       topFindings: [],
     };
-    // Findings by observable number; memory is bounded by the distinct observables, like `results`.
-    const findings = new Map<number, Finding>();
+    // The rows and Positives of each detected observable (Positives > 0), by number: eight bytes a distinct
+    // observable, where objects for the hits took about a hundred bytes each.
+    const hits = { rows: new Uint32Array(distinct.size), positives: new Uint32Array(distinct.size) };
     const notSubmitted = failedResult(
       options.dryRun === true
         ? 'NotSubmitted: dry run'
@@ -603,16 +605,8 @@ export async function enrich(
           const status = duplicate ? 'Duplicate' : result.status;
           row = makeRow(line, status, result);
           if (number !== undefined && typeof result.positives === 'number' && result.positives > 0) {
-            const finding = findings.get(number);
-            if (finding === undefined)
-              findings.set(number, {
-                observable,
-                type,
-                positives: result.positives,
-                total: result.total,
-                occurrences: 1,
-              });
-            else finding.occurrences++;
+            hits.rows[number] = (hits.rows[number] as number) + 1;
+            hits.positives[number] = result.positives;
           }
           const term = accountingTerm(status);
           summary[term]++;
@@ -630,18 +624,41 @@ export async function enrich(
         if (pending !== undefined) await pending;
       }
     }
-    summary.topFindings = [...findings.values()]
-      .sort(
-        (a, b) =>
-          b.positives - a.positives || b.occurrences - a.occurrences || a.observable.localeCompare(b.observable),
-      )
-      .slice(0, TOP_FINDINGS);
+    summary.topFindings = topFindings(hits, distinct, results);
     if (failure !== undefined) throw failure.error;
     return summary;
   } finally {
     closeResults();
     await rm(spoolDirectory, { recursive: true, force: true });
   }
+}
+
+/** The most-detected observables: most Positives first, then most rows, then by value; at most TOP_FINDINGS. */
+function topFindings(
+  hits: { rows: Uint32Array; positives: Uint32Array },
+  distinct: DistinctObservables,
+  results: ResultStore,
+): Finding[] {
+  const first = (a: number, b: number): number =>
+    (hits.positives[b] as number) - (hits.positives[a] as number) ||
+    (hits.rows[b] as number) - (hits.rows[a] as number) ||
+    distinct.value(a).localeCompare(distinct.value(b));
+  // The best TOP_FINDINGS so far, in order: a sort of a few numbers per hit, not of every hit.
+  const best: number[] = [];
+  hits.rows.forEach((rows, number) => {
+    if (rows === 0) return;
+    if (best.length === TOP_FINDINGS && first(number, best[TOP_FINDINGS - 1] as number) >= 0) return;
+    best.push(number);
+    best.sort(first);
+    if (best.length > TOP_FINDINGS) best.pop();
+  });
+  return best.map((number) => ({
+    observable: distinct.value(number),
+    type: distinct.type(number),
+    positives: hits.positives[number] as number,
+    total: results.get(number)?.total ?? '',
+    occurrences: hits.rows[number] as number,
+  }));
 }
 
 /** The spool's lines, one array per chunk read: one async step per chunk, not per line. */

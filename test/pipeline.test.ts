@@ -131,6 +131,37 @@ describe('enrich against the emulator (v3)', () => {
     expect(clock.slept()).toBeGreaterThanOrEqual(50_000);
   });
 
+  it('names the most-detected observables: most Positives, then most rows, then by value, ten at most', async () => {
+    const clock = virtualClock();
+    emulator = await startEmulator({ now: clock.now });
+    // 60 domains, the n-th seen n % 4 + 1 times, in a scattered order.
+    const lines: string[] = [];
+    for (let n = 0; n < 60; n++) for (let seen = 0; seen <= n % 4; seen++) lines.push(`host-${n}.top-test.com`);
+    lines.sort((a, b) => ((a.length * 7919 + a.charCodeAt(5)) % 13) - ((b.length * 7919 + b.charCodeAt(5)) % 13));
+    const { rows, summary } = await run(text(lines), { tier: 'premium', rate: 1_000_000 }, clock);
+    // The oracle, from the rows written: each detected observable's Positives and row count.
+    const byValue = new Map<string, { positives: number; rows: number; total: unknown }>();
+    for (const row of rows) {
+      if (typeof row.Positives !== 'number' || row.Positives === 0) continue;
+      const seen = byValue.get(String(row.Observable));
+      if (seen === undefined)
+        byValue.set(String(row.Observable), { positives: row.Positives, rows: 1, total: row.Total });
+      else seen.rows++;
+    }
+    expect(byValue.size).toBeGreaterThan(10);
+    const expected = [...byValue]
+      .sort(([a, x], [b, y]) => y.positives - x.positives || y.rows - x.rows || a.localeCompare(b))
+      .slice(0, 10)
+      .map(([observable, { positives, rows: occurrences, total }]) => ({
+        observable,
+        type: 'dns',
+        positives,
+        total,
+        occurrences,
+      }));
+    expect(summary.topFindings).toEqual(expected);
+  });
+
   it('looks up the md5 and the sha256 of one file once, the second as a duplicate', async () => {
     const clock = virtualClock();
     emulator = await startEmulator({ now: clock.now });

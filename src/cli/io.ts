@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import { IocEnrichError } from '../errors.js';
 import { openAtomicOutput } from '../io/atomic-file.js';
-import { RedactingStream } from '../redact.js';
+import { RedactingWriter, secretForms } from '../redact.js';
 
 /**
  * What a command gets from the process: its streams and environment. Commands take this instead of touching
@@ -115,19 +115,17 @@ export function openOutput(path: string | undefined, io: CommandIo): Output {
  * read. An output with no secret to look for is returned as it is.
  */
 function redacting(output: Output, io: CommandIo): Output {
-  const redactor = new RedactingStream(io.secrets ?? []);
-  if (!redactor.active) return output;
-  redactor.pipe(output.stream, { end: false });
+  if (secretForms(io.secrets ?? []).length === 0) return output;
+  const redactor = new RedactingWriter(output.stream, io.secrets ?? [], { end: false });
   return {
     stream: redactor,
     commit: async () => {
       redactor.end();
-      // 'end': every byte has been handed to the output; its own commit then ends and publishes it.
-      await once(redactor, 'end');
+      // 'finish': every byte has been handed to the output; its own commit then ends and publishes it.
+      await once(redactor, 'finish');
       await output.commit();
     },
     abort: () => {
-      redactor.unpipe();
       redactor.destroy();
       return output.abort();
     },

@@ -154,14 +154,22 @@ describe('ioc-enrich extract', () => {
     const input = join(work, 'one-ip.txt');
     writeFileSync(input, 'seen 8.8.8.8\n');
     const target = join(work, 'no-such-folder', 'out.csv');
-    const result = await run(['extract', input, '-o', target]);
-    expect(result.code).toBe(1);
-    expect(
-      result.stderr
-        .trim()
-        .split('\n')
-        .filter((line) => line.startsWith('ioc-enrich:')),
-    ).toEqual([`ioc-enrich: ${target}: cannot write the output: its folder does not exist (ENOENT)`]);
+    // Without a key, and with one (the output then goes through the redacting writer).
+    const enrich = ['enrich', '--vt-url', emulator.url, input];
+    for (const [args, env] of [
+      [['extract', input], {}],
+      [['extract', input], { VT_API_KEY: 'a-key-to-redact-1234' }],
+      [enrich, { VT_API_KEY: 'a-key-to-redact-1234' }],
+    ] as const) {
+      const result = await run([...args, '-o', target], { env });
+      expect(result.code).toBe(1);
+      expect(
+        result.stderr
+          .trim()
+          .split('\n')
+          .filter((line) => line.startsWith('ioc-enrich:')),
+      ).toEqual([`ioc-enrich: ${target}: cannot write the output: its folder does not exist (ENOENT)`]);
+    }
   });
 
   it('skips malformed rows with --skip-bad-rows and reports them', async () => {
