@@ -566,7 +566,8 @@ export async function enrich(
       }
     }
 
-    // Pass two: rows in input order.
+    // Pass two: rows in input order. The other hashes of files answered were for the lookups only.
+    aliasOf.clear();
     const summary: EnrichSummary = {
       extract,
       plan,

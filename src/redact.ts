@@ -51,9 +51,13 @@ export function redact(text: string, secret: string | undefined): string {
   return redactText(text, lastForms);
 }
 
-/** The pool of a {@link RedactingWriter}: buffers of at least POOLED_BYTES, at most POOL_SIZE kept. */
+/**
+ * The pool of a {@link RedactingWriter}: buffers of at least POOLED_BYTES, at most POOL_SIZE kept; and the bytes it
+ * lets the destination hold unwritten before it makes its own writer wait.
+ */
 const POOLED_BYTES = 256 * 1024;
-const POOL_SIZE = 4;
+const POOL_SIZE = 8;
+const IN_FLIGHT_BYTES = 1024 * 1024;
 
 /**
  * A writable stream that writes what it is given on to `destination` with every form of the secrets replaced:
@@ -62,7 +66,9 @@ const POOL_SIZE = 4;
  *
  * Design decisions:
  * - Each chunk is copied, after the bytes held back, into a buffer of a small pool, searched there and written
- *   on from it; the buffer goes back to the pool when the destination says it has written it. A stream of
+ *   on from it; the buffer goes back to the pool when the destination says it has written it. The writer is
+ *   told to go on at once while the destination holds less than IN_FLIGHT_BYTES unwritten (so a chunk is
+ *   copied as it is written, not kept in this stream's queue), and waits for the destination beyond that. A stream of
  *   strings (a row writer's) or of buffers made for it (the native engine's rows) then leaves no buffer behind
  *   for the garbage collector: handing each chunk on as it came, or joined to the held-back bytes, left every
  *   one alive until the destination had written it, long enough to outlive the young generation, and a
@@ -80,7 +86,9 @@ export class RedactingWriter extends Writable {
   readonly #pool: Buffer[] = [];
   #tail: Buffer = Buffer.alloc(0);
   #failure: Error | undefined;
-  /** Goes on when the destination drains (or fails). */
+  /** Bytes handed to the destination and not yet written by it. */
+  #inFlight = 0;
+  /** Goes on when the destination has written enough of them (or has failed). */
   #waiting: (() => void) | undefined;
 
   constructor(
@@ -150,31 +158,25 @@ export class RedactingWriter extends Writable {
 
   /** Writes `bytes` on; `pooled` (the buffer they are in) goes back to the pool once written. */
   #forward(bytes: Buffer, pooled: Buffer | undefined, callback: (error?: Error | null) => void): void {
-    if (this.#failure !== undefined) {
-      callback();
-      return;
-    }
-    if (bytes.length === 0) {
+    if (this.#failure !== undefined || bytes.length === 0) {
       if (pooled !== undefined) this.#release(pooled);
       callback();
       return;
     }
-    const more = this.#destination.write(bytes, () => {
+    this.#inFlight += bytes.length;
+    this.#destination.write(bytes, () => {
+      this.#inFlight -= bytes.length;
       if (pooled !== undefined) this.#release(pooled);
+      if (this.#inFlight <= IN_FLIGHT_BYTES) this.#waiting?.();
     });
-    if (more) {
+    if (this.#inFlight <= IN_FLIGHT_BYTES) {
       callback();
       return;
     }
-    const onDrain = (): void => {
+    this.#waiting = () => {
       this.#waiting = undefined;
-      this.#destination.removeListener('close', onDrain);
-      this.#destination.removeListener('drain', onDrain);
       callback();
     };
-    this.#waiting = onDrain;
-    this.#destination.on('drain', onDrain);
-    this.#destination.on('close', onDrain);
   }
 
   #take(size: number): Buffer {

@@ -138,7 +138,7 @@ describe('enrich against the emulator (v3)', () => {
     const lines: string[] = [];
     for (let n = 0; n < 60; n++) for (let seen = 0; seen <= n % 4; seen++) lines.push(`host-${n}.top-test.com`);
     lines.sort((a, b) => ((a.length * 7919 + a.charCodeAt(5)) % 13) - ((b.length * 7919 + b.charCodeAt(5)) % 13));
-    const { rows, summary } = await run(text(lines), { tier: 'premium', rate: 1_000_000 }, clock);
+    const { rows, summary } = await run(text(lines), { tier: 'premium', perMinute: 1_000_000 }, clock);
     // The oracle, from the rows written: each detected observable's Positives and row count.
     const byValue = new Map<string, { positives: number; rows: number; total: unknown }>();
     for (const row of rows) {

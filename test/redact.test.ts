@@ -69,6 +69,36 @@ describe('redaction', () => {
     }
   });
 
+  it('a stream lets a slow destination hold about 1 MiB unwritten, no more, and loses nothing', async () => {
+    const out: Buffer[] = [];
+    const destination = new Writable({
+      write(chunk: Buffer, _encoding, callback) {
+        setTimeout(() => {
+          out.push(Buffer.from(chunk));
+          callback();
+        }, 1);
+      },
+      highWaterMark: 64 * 1024 * 1024,
+    });
+    const stream = new RedactingWriter(destination, [KEY]);
+    const chunk = `${'row,'.repeat(25_000)}${KEY}\n`;
+    let waited = 0;
+    let most = 0;
+    for (let i = 0; i < 40; i++) {
+      if (!stream.write(chunk)) {
+        waited++;
+        await once(stream, 'drain');
+      }
+      most = Math.max(most, destination.writableLength);
+    }
+    stream.end();
+    await once(destination, 'finish');
+    expect(Buffer.concat(out).toString()).toBe(redact(chunk, KEY).repeat(40));
+    expect(waited).toBeGreaterThan(0);
+    expect(most).toBeLessThanOrEqual(1024 * 1024 + chunk.length);
+    expect(most).toBeGreaterThan(4 * chunk.length);
+  });
+
   it('a stream with no secret passes bytes through unchanged', async () => {
     expect(await through(['a', 'b'], [])).toBe('ab');
   });
