@@ -5,20 +5,26 @@ import { RedactingWriter, redact, secretForms } from '../src/redact.js';
 
 const KEY = 'f3c1d9e8a6b5c4d3e2f1a0b9c8d7e6f5a4b3c2d1e0f9a8b7c6d5e4f3a2b1c0d9';
 
-/** What a RedactingWriter writes on to its destination, given `chunks` (as buffers, or as strings). */
-async function through(chunks: string[], secrets: string[], asStrings = false): Promise<string> {
-  const out: Buffer[] = [];
-  const destination = new Writable({
-    // A slow destination, as a file is: each chunk is read a turn later, so a buffer reused before the
-    // destination said it was written would show here as garbled output.
+/**
+ * A slow destination, as a file is: each chunk is read into `out` later (`later`), so a buffer reused before the
+ * destination said it was written would show there as garbled output.
+ */
+function slowDestination(out: Buffer[], highWaterMark: number, later: (next: () => void) => void): Writable {
+  return new Writable({
     write(chunk: Buffer, _encoding, callback) {
-      setImmediate(() => {
+      later(() => {
         out.push(Buffer.from(chunk));
         callback();
       });
     },
-    highWaterMark: 16,
+    highWaterMark,
   });
+}
+
+/** What a RedactingWriter writes on to its destination, given `chunks` (as buffers, or as strings). */
+async function through(chunks: string[], secrets: string[], asStrings = false): Promise<string> {
+  const out: Buffer[] = [];
+  const destination = slowDestination(out, 16, (next) => setImmediate(next));
   const stream = new RedactingWriter(destination, secrets);
   for (const chunk of chunks) {
     if (!stream.write(asStrings ? chunk : Buffer.from(chunk))) await once(stream, 'drain');
@@ -71,15 +77,7 @@ describe('redaction', () => {
 
   it('a stream lets a slow destination hold about 1 MiB unwritten, no more, and loses nothing', async () => {
     const out: Buffer[] = [];
-    const destination = new Writable({
-      write(chunk: Buffer, _encoding, callback) {
-        setTimeout(() => {
-          out.push(Buffer.from(chunk));
-          callback();
-        }, 1);
-      },
-      highWaterMark: 64 * 1024 * 1024,
-    });
+    const destination = slowDestination(out, 64 * 1024 * 1024, (next) => setTimeout(next, 1));
     const stream = new RedactingWriter(destination, [KEY]);
     const chunk = `${'row,'.repeat(25_000)}${KEY}\n`;
     let waited = 0;
