@@ -54,8 +54,8 @@ Examples:
  * keep running.
  */
 const JOBS_IGNORED =
-  'ioc-enrich: --jobs is no longer used: extraction runs on one thread in the native engine, faster than the ' +
-  'former JavaScript workers; ignored\n';
+  'ioc-enrich: --jobs is no longer used: extraction runs on one thread (in the native engine where it is built, ' +
+  'faster than the former JavaScript workers); ignored\n';
 
 /** Runs `extract`; returns the exit code. */
 export async function extractCommand(args: string[], io: CommandIo): Promise<number> {

@@ -183,8 +183,8 @@ describe('ioc-enrich extract', () => {
 
   it('--jobs N, the removed worker threads: one line on stderr, and the run goes on as without it', async () => {
     const notice =
-      'ioc-enrich: --jobs is no longer used: extraction runs on one thread in the native engine, faster than ' +
-      'the former JavaScript workers; ignored\n';
+      'ioc-enrich: --jobs is no longer used: extraction runs on one thread (in the native engine where it is ' +
+      'built, faster than the former JavaScript workers); ignored\n';
     const input = join(work, 'many.txt');
     const lines: string[] = [];
     for (let line = 0; line < 5_000; line++)
