@@ -273,6 +273,9 @@ export interface Finding {
 
 const TOP_FINDINGS = 10;
 
+/** Observables asked of the cache at a time: the objects and keys of no more than these exist at once. */
+const CACHE_SLICE = 10_000;
+
 /**
  * A spooled occurrence: an `extract` row as JSON lines (EXTRACT_COLUMNS), the format both extraction paths write
  * (the one-thread extract path writes the rows itself, in the native engine where it is built).
@@ -469,8 +472,6 @@ export async function enrich(
         if (!aliases.has(hash)) aliases.set(hash, number);
       }
     };
-    // In slices, so that the observables (objects and keys) of no more than one slice exist at a time.
-    const CACHE_SLICE = 10_000;
     for (let first = 0; first < distinct.size; first += CACHE_SLICE) {
       const numbers = Array.from({ length: Math.min(CACHE_SLICE, distinct.size - first) }, (_, i) => first + i);
       const entries =

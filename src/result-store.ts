@@ -85,8 +85,8 @@ export class ResultStore {
   #offsets = new Float64Array(1024);
   #lengths = new Int32Array(1024);
   readonly #objects = new Map<number, LookupResult>();
-  /** Packed results not yet written, and the file's length once they are. */
-  #buffered: Buffer[] = [];
+  /** Packed results not yet written (the first `#bufferedBytes` bytes), and the bytes of the file so far. */
+  #buffered = Buffer.allocUnsafe(WRITE_AT);
   #bufferedBytes = 0;
   #written = 0;
   #scratch = Buffer.allocUnsafe(4096);
@@ -112,13 +112,15 @@ export class ResultStore {
       return;
     }
     this.#objects.delete(number);
-    const bytes = Buffer.from(packed, 'utf8');
+    const length = Buffer.byteLength(packed, 'utf8');
+    if (this.#bufferedBytes + length > this.#buffered.length) {
+      this.#flush();
+      if (length > this.#buffered.length) this.#buffered = Buffer.allocUnsafe(length);
+    }
     this.#offsets[number] = this.#written + this.#bufferedBytes;
     // A result is at least its separators long: never 0.
-    this.#lengths[number] = bytes.length;
-    this.#buffered.push(bytes);
-    this.#bufferedBytes += bytes.length;
-    if (this.#bufferedBytes >= WRITE_AT) this.#flush();
+    this.#lengths[number] = length;
+    this.#bufferedBytes += this.#buffered.write(packed, this.#bufferedBytes, 'utf8');
   }
 
   get(number: number): LookupResult | undefined {
@@ -151,13 +153,14 @@ export class ResultStore {
   }
 
   #flush(): void {
-    if (this.#bufferedBytes === 0) return;
-    const bytes = this.#buffered.length === 1 ? (this.#buffered[0] as Buffer) : Buffer.concat(this.#buffered);
     let done = 0;
-    while (done < bytes.length) done += writeSync(this.#fd, bytes, done, bytes.length - done, this.#written + done);
-    this.#written += bytes.length;
-    this.#buffered = [];
+    while (done < this.#bufferedBytes) {
+      done += writeSync(this.#fd, this.#buffered, done, this.#bufferedBytes - done, this.#written + done);
+    }
+    this.#written += this.#bufferedBytes;
     this.#bufferedBytes = 0;
+    // A buffer grown for one large result (a raw reply) is not kept for the rest of the run.
+    if (this.#buffered.length > WRITE_AT) this.#buffered = Buffer.allocUnsafe(WRITE_AT);
   }
 
   #reserve(number: number): void {
