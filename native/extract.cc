@@ -2312,6 +2312,8 @@ napi_value Take(napi_env env, napi_callback_info info) {
 
 }  // namespace
 
+void registerResultCsv(napi_env env, napi_value exports);  // native/result-csv.cc
+
 NAPI_MODULE_INIT() {
   initClasses();
   initTriggers();
@@ -2323,10 +2325,11 @@ NAPI_MODULE_INIT() {
       {"take", nullptr, Take, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   napi_define_properties(env, exports, sizeof functions / sizeof functions[0], functions);
+  registerResultCsv(env, exports);
   // The interface version src/native/engine.ts expects (NATIVE_INTERFACE): a module built from older sources is
   // not used. Raise both when a function's arguments or results change.
   napi_value version;
-  napi_create_uint32(env, 6, &version);
+  napi_create_uint32(env, 7, &version);
   napi_set_named_property(env, exports, "version", version);
   return exports;
 }

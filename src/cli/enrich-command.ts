@@ -181,6 +181,7 @@ export async function enrichCommand(args: string[], io: CommandIo): Promise<numb
       results: values.output,
       output: joinTarget,
       indexColumn: values['index-col'],
+      nativeEngine,
     });
     io.stderr.write(
       `  joined verdicts into ${joined.matchedRows} of ${joined.sourceRows} source row(s): ${joinTarget}\n`,

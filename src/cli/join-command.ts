@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import { OptionError } from '../errors.js';
 import { JOIN_COLUMNS, joinResults } from '../join/index.js';
 import { EXIT, type CommandIo } from './io.js';
+import { nativeEngineWanted } from './part-extract.js';
 
 const JOIN_HELP = `Usage: ioc-enrich join --results RESULTS [options] SOURCE
 
@@ -69,6 +70,7 @@ export async function joinCommand(args: string[], io: CommandIo): Promise<number
     results: values.results,
     output: toStdout ? io.stdout : (values.output as string),
     indexColumn: values['index-col'],
+    nativeEngine: nativeEngineWanted(io.env),
   });
   io.stderr.write(
     `joined ${stats.sourceRows.toLocaleString('en-US')} rows: ${stats.matchedRows.toLocaleString('en-US')} with results ` +

@@ -8,6 +8,7 @@ import { setFlagsFromString } from 'node:v8';
 import { OptionError } from '../errors.js';
 import { readDigest } from '../report/digest.js';
 import { EXIT, type CommandIo } from './io.js';
+import { nativeEngineWanted } from './part-extract.js';
 import { OUTPUTS_HELP, OUTPUT_OPTIONS, resolveOutputs, wantsOutputs, writeOutputs } from './outputs-options.js';
 
 const REPORT_HELP = `Usage: ioc-enrich report [options] RESULTS
@@ -61,7 +62,7 @@ export async function reportCommand(args: string[], io: CommandIo): Promise<numb
     // "report"): this command, whose target is time, goes back to V8's own heuristic (0 = unset).
     setFlagsFromString('--heap-growing-percent=0');
   }
-  const digest = await readDigest(results);
+  const digest = await readDigest(results, { nativeEngine: nativeEngineWanted(io.env) });
   if (digest.accounting.occurrences === 0) io.stderr.write(`warning: ${results} has no result rows\n`);
   runTime ??= (await stat(results)).mtime;
   io.stderr.write(

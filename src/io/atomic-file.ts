@@ -299,14 +299,22 @@ export function openAtomicOutput(path: string, options: AtomicOutputOptions = {}
   return replacingOutput(target.path);
 }
 
+/**
+ * What a file output takes before a writer that respects backpressure waits. Design decision: 1 MiB, not the
+ * 16 KiB default. With 16 KiB, a writer handing over 64 KiB pieces waited for every write to reach the file
+ * before making the next piece, so making and writing never overlapped: `report`'s 63 MiB STIX bundle left the
+ * main thread idle for about 0.35 s of its 1.5 s (CPU profile, bench "report").
+ */
+const OUTPUT_BUFFER_BYTES = 1 << 20;
+
 /** Writes `path` through a temporary file renamed over it on commit. */
 function replacingOutput(path: string): AtomicOutput {
   removeStaleTemporaries(path);
   const temporary = `${path}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`;
   track(temporary);
   // `wx`: never write into an existing file; `flush`: fsync before close, so the rename never exposes a file
-  // whose data is still only in the page cache (a crash would leave it empty).
-  const stream = createWriteStream(temporary, { flags: 'wx', flush: true });
+  // whose data is still only in the page cache (a crash would leave it empty). The buffer: see OUTPUT_BUFFER_BYTES.
+  const stream = createWriteStream(temporary, { flags: 'wx', flush: true, highWaterMark: OUTPUT_BUFFER_BYTES });
   let failure: Error | undefined;
   stream.on('error', (error) => {
     failure ??= error;

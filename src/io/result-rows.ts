@@ -23,6 +23,10 @@ export interface ResultColumns {
   readonly columns: readonly string[];
   /** Columns without which the file is not an enrich output (a CSV header must name them; a JSON row must have them). */
   readonly required: readonly string[];
+  /** The columns (positions in {@link columns}) whose {@link ResultRow.id} the caller asks for (see result-csv.ts). */
+  readonly numbered?: readonly number[] | undefined;
+  /** False: read a CSV in JavaScript only, even where the native engine is built (`IOC_ENRICH_ENGINE=js`). */
+  readonly nativeEngine?: boolean | undefined;
 }
 
 /** Peeks at the first non-blank byte to tell CSV from JSON lines (`{`) and a JSON array (`[`). */
@@ -107,6 +111,8 @@ export async function readResultRows(path: string, spec: ResultColumns, onRow: R
     return readResultCsv(all(), {
       file: path,
       columns: spec.columns,
+      numbered: spec.numbered,
+      nativeEngine: spec.nativeEngine,
       checkHeader: (names, line) => {
         const missing = spec.required.filter((name) => !names.includes(name));
         if (missing.length > 0)

@@ -41,6 +41,8 @@ export interface JoinOptions {
   delimiter?: string | undefined;
   /** The source's encoding, as enrich was given it. @default detected, as enrich detects it */
   encoding?: EncodingName | undefined;
+  /** False: read a results CSV in JavaScript only, even where the native engine is built. @default true */
+  nativeEngine?: boolean | undefined;
 }
 
 /** What a join did. */
@@ -270,7 +272,7 @@ export async function joinResults(options: JoinOptions): Promise<JoinStats> {
     throw new OptionError('--input-format', format, 'csv or jsonl');
   }
   if (options.indexColumn === '') throw new OptionError('--index-col', '', 'a non-empty column name');
-  const { verdicts, resultRows } = await readResultsIndex(options.results);
+  const { verdicts, resultRows } = await readResultsIndex(options.results, options.nativeEngine);
   const state: JoinState = {
     file: options.source,
     verdicts,

@@ -84,9 +84,9 @@ function accumulate(verdicts: Map<string, RowVerdict>, row: ResultFields, hasRes
  * @throws InputError naming the file and line for unreadable input or a file that is not an enrich output;
  *   IocEnrichError `INPUT_NOT_FOUND` when it does not exist.
  */
-export async function readResultsIndex(path: string): Promise<ResultsIndex> {
+export async function readResultsIndex(path: string, nativeEngine?: boolean): Promise<ResultsIndex> {
   const verdicts = new Map<string, RowVerdict>();
-  const resultRows = await readResultRows(path, { columns: COLUMNS, required: REQUIRED }, (row) => {
+  const resultRows = await readResultRows(path, { columns: COLUMNS, required: REQUIRED, nativeEngine }, (row) => {
     const [sourceIndex, observable, status, responseCode, positives, severity] = [0, 1, 2, 3, 4, 5].map((column) =>
       row.value(column),
     );

@@ -73,13 +73,28 @@ interface Binding {
   column(engine: object, cell: string): void;
   records(engine: object, values: readonly string[], layout: Int32Array): void;
   take(engine: object): BindingOutput;
+  /** The results-CSV reader's fast path (native/result-csv.cc; see src/io/result-csv.ts). */
+  resultCsvSpans: ResultCsvSpans;
 }
+
+/**
+ * Reads well-formed, complete result-CSV records from `from` (see native/result-csv.cc for what `out` gets);
+ * returns how many.
+ */
+export type ResultCsvSpans = (
+  bytes: Uint8Array,
+  from: number,
+  fields: number,
+  slots: Int32Array,
+  hashed: Uint8Array,
+  out: Int32Array,
+) => number;
 
 /**
  * The interface version this file speaks (the module's `version`, set at the end of native/extract.cc). A module
  * built from other sources (a stale build that could not be rebuilt) is not used: extraction runs in JavaScript.
  */
-const NATIVE_INTERFACE = 6;
+const NATIVE_INTERFACE = 7;
 
 /** Where the build puts the module: two levels up from both src/native (tests) and dist/native (the build). */
 const MODULE_PATH = fileURLToPath(new URL('../../native/build/Release/ioc_extract.node', import.meta.url));
@@ -124,6 +139,11 @@ function loadBinding(): Binding | null {
 /** True when the native engine is built and loads. */
 export function nativeAvailable(): boolean {
   return loadBinding() !== null;
+}
+
+/** The native results-CSV scanner, or undefined when the native engine is not built or does not load. */
+export function nativeResultCsvSpans(): ResultCsvSpans | undefined {
+  return loadBinding()?.resultCsvSpans;
 }
 
 /**

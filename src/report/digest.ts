@@ -36,6 +36,9 @@ export const DIGEST_COLUMNS = [
   'SourceText',
 ] as const;
 
+/** The columns {@link DigestBuilder.add} numbers (asks ResultRow.id of): Observable, IoCType, Status, Severity. */
+const DIGEST_NUMBERED = [0, 1, 2, 7] as const;
+
 /** Columns without which a file is not an enrich output. */
 export const DIGEST_REQUIRED = ['Observable', 'IoCType', 'Status', 'Positives', 'Severity', 'SourceIndex'] as const;
 
@@ -176,6 +179,7 @@ export class DigestBuilder {
       this.#typeById = [];
       this.#observableById = [];
     }
+    // The columns numbered here are DIGEST_NUMBERED.
     const statusId = row.id(2);
     const counted = this.#statusById[statusId] ?? this.#statusOf(row, statusId);
     counted.rows++;
@@ -321,9 +325,13 @@ export function isDetected(observable: ObservableDigest, minPositives: number): 
  *
  * @throws InputError naming the file and line for unreadable input or a file that is not an enrich output.
  */
-export async function readDigest(path: string): Promise<RunDigest> {
+export async function readDigest(path: string, options: { nativeEngine?: boolean } = {}): Promise<RunDigest> {
   const builder = new DigestBuilder();
-  await readResultRows(path, { columns: DIGEST_COLUMNS, required: DIGEST_REQUIRED }, (row) => builder.add(row));
+  await readResultRows(
+    path,
+    { columns: DIGEST_COLUMNS, required: DIGEST_REQUIRED, numbered: DIGEST_NUMBERED, ...options },
+    (row) => builder.add(row),
+  );
   return builder.finish();
 }
 

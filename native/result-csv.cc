@@ -1,0 +1,211 @@
+// The fast path of the results-CSV reader (src/io/result-csv.ts): where a record's wanted fields lie, in C++.
+//
+// Why it exists (issue 14): `ioc-enrich report` on a million result rows spent about a third of its time walking
+// the records byte by byte in JavaScript and hashing the cells it numbers. This walks them at memory speed
+// (memchr for quoted fields, a byte loop the compiler unrolls for the rest) and hashes the wanted cells as it goes.
+//
+// What it is not: a second reader. It reads only records that are complete within the buffer and well formed
+// (every quote where RFC 4180 allows one, the header's number of fields), and stops before anything else: a record
+// cut by the buffer's end, a malformed one, one with the wrong number of fields. The JavaScript reader then walks
+// that record itself, so every error, its wording and its line, and the end of the input live in one place
+// (result-csv.ts). Its walk is the reference: test/io/result-csv-native.test.ts compares the two on random records.
+
+#define NAPI_VERSION 8
+#include <node_api.h>
+
+#include <cstdint>
+#include <cstring>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
+namespace {
+
+constexpr uint8_t COMMA = 0x2c, QUOTE = 0x22, LF = 0x0a, CR = 0x0d;
+
+// FNV-1a over bytes, as hashOf in src/io/byte-ids.ts computes it (32-bit, the same bits as Math.imul there).
+uint32_t fnv1a(const uint8_t* bytes, size_t length) {
+  uint32_t hash = 0x811c9dc5u;
+  for (size_t i = 0; i < length; ++i) hash = (hash ^ bytes[i]) * 0x01000193u;
+  return hash;
+}
+
+// The index of the first `,`, LF or `"` at or after `from`, or `length`: sixteen bytes at a time where SSE2 is
+// there (every x86-64), else one at a time.
+size_t nextSpecial(const uint8_t* bytes, size_t from, size_t length) {
+  size_t index = from;
+#ifdef __SSE2__
+  const __m128i commas = _mm_set1_epi8(static_cast<char>(COMMA));
+  const __m128i lfs = _mm_set1_epi8(static_cast<char>(LF));
+  const __m128i quotes = _mm_set1_epi8(static_cast<char>(QUOTE));
+  while (index + 16 <= length) {
+    __m128i block = _mm_loadu_si128(reinterpret_cast<const __m128i*>(bytes + index));
+    __m128i found = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(block, commas), _mm_cmpeq_epi8(block, lfs)),
+                                 _mm_cmpeq_epi8(block, quotes));
+    int mask = _mm_movemask_epi8(found);
+    if (mask != 0) return index + static_cast<size_t>(__builtin_ctz(static_cast<unsigned>(mask)));
+    index += 16;
+  }
+#endif
+  while (index < length) {
+    uint8_t byte = bytes[index];
+    if (byte == COMMA || byte == LF || byte == QUOTE) return index;
+    ++index;
+  }
+  return length;
+}
+
+bool typedArrayOf(napi_env env, napi_value value, napi_typedarray_type type, void** data, size_t* length) {
+  napi_typedarray_type actual;
+  napi_value buffer;
+  size_t offset = 0;
+  if (napi_get_typedarray_info(env, value, &actual, length, data, &buffer, &offset) != napi_ok || actual != type) {
+    napi_throw_type_error(env, nullptr, "ioc_extract: resultCsvSpans got an argument of the wrong type");
+    return false;
+  }
+  return true;
+}
+
+// resultCsvSpans(bytes: Uint8Array, from: number, fields: number, slots: Int32Array, hashed: Uint8Array,
+//                out: Int32Array) -> records
+//
+// Reads records from `from` while they are complete and well formed, at most as many as `out` has room for. `slots`
+// gives, by field position, the field's slot among the wanted ones, or -1; `hashed`, by slot, 1 for a field to
+// hash. Per record, `out` gets 2 + 4 * wanted numbers: the offset after the record, the lines it took (the blank
+// lines before it, its own, and the line ends inside its quoted fields), then per wanted slot the field's start and
+// end (quotes excluded), 1 when it holds `""` to undo, and for a hashed slot the FNV-1a hash of its bytes from start
+// to end as they are (doubled quotes and the formula guard included). Returns the number of records read: the next one starts at the last one's offset
+// (or at `from` when none), and is for the JavaScript walk.
+napi_value ResultCsvSpans(napi_env env, napi_callback_info info) {
+  size_t argc = 6;
+  napi_value args[6];
+  napi_get_cb_info(env, info, &argc, args, nullptr, nullptr);
+  if (argc < 6) {
+    napi_throw_type_error(env, nullptr, "ioc_extract: resultCsvSpans takes 6 arguments");
+    return nullptr;
+  }
+  void* bytesData = nullptr;
+  void* slotsData = nullptr;
+  void* hashedData = nullptr;
+  void* outData = nullptr;
+  size_t length = 0, slotCount = 0, hashedCount = 0, outLength = 0;
+  if (!typedArrayOf(env, args[0], napi_uint8_array, &bytesData, &length)) return nullptr;
+  if (!typedArrayOf(env, args[3], napi_int32_array, &slotsData, &slotCount)) return nullptr;
+  if (!typedArrayOf(env, args[4], napi_uint8_array, &hashedData, &hashedCount)) return nullptr;
+  if (!typedArrayOf(env, args[5], napi_int32_array, &outData, &outLength)) return nullptr;
+  double fromNumber = 0, fieldsNumber = 0;
+  napi_get_value_double(env, args[1], &fromNumber);
+  napi_get_value_double(env, args[2], &fieldsNumber);
+  const uint8_t* bytes = static_cast<const uint8_t*>(bytesData);
+  const int32_t* slots = static_cast<const int32_t*>(slotsData);
+  int32_t* out = static_cast<int32_t*>(outData);
+  const long fields = static_cast<long>(fieldsNumber);
+  const uint8_t* hashed = static_cast<const uint8_t*>(hashedData);
+  long wanted = 0;
+  for (size_t i = 0; i < slotCount; ++i)
+    if (slots[i] >= wanted) wanted = slots[i] + 1;
+  if (static_cast<size_t>(wanted) > hashedCount || length > 0x7fffffffu) {
+    napi_throw_range_error(env, nullptr, "ioc_extract: resultCsvSpans: a slot without its hash flag, or 2 GiB of bytes");
+    return nullptr;
+  }
+  const size_t stride = 2 + 4 * static_cast<size_t>(wanted);
+  const size_t room = outLength / stride;
+  size_t at = fromNumber < 0 ? 0 : static_cast<size_t>(fromNumber);
+  size_t records = 0;
+
+  while (records < room && at < length) {
+    // Blank lines between records are no records (as in ResultCsvScanner.scan); a CR at the buffer's end is left
+    // to the JavaScript reader, which knows whether more input follows.
+    int32_t lines = 0;
+    while (at < length) {
+      if (bytes[at] == LF) {
+        ++at;
+        ++lines;
+      } else if (bytes[at] == CR && at + 1 < length && bytes[at + 1] == LF) {
+        at += 2;
+        ++lines;
+      } else {
+        break;
+      }
+    }
+    if (at >= length) break;
+    int32_t* record = out + records * stride;
+    size_t index = at;
+    long field = 0;
+    int32_t newlines = 0;
+    bool ok = true;
+    for (;;) {
+      size_t start = index;
+      size_t end;
+      int32_t doubled = 0;
+      if (bytes[index] == QUOTE) {
+        start = ++index;
+        const uint8_t* quote;
+        for (;;) {
+          quote = static_cast<const uint8_t*>(std::memchr(bytes + index, QUOTE, length - index));
+          // The quote's meaning depends on the byte after it: one at the buffer's end is left to JavaScript.
+          if (quote == nullptr || static_cast<size_t>(quote - bytes) + 1 >= length) {
+            ok = false;
+            break;
+          }
+          index = static_cast<size_t>(quote - bytes);
+          if (bytes[index + 1] != QUOTE) break;
+          doubled = 1;
+          index += 2;
+        }
+        if (!ok) break;
+        end = index++;
+        for (size_t i = start; i < end; ++i) newlines += bytes[i] == LF;
+        uint8_t after = bytes[index];  // index < length: the byte after the closing quote exists (checked above)
+        if (after == CR) {
+          if (index + 1 >= length || bytes[index + 1] != LF) {
+            ok = false;
+            break;
+          }
+          after = bytes[++index];
+        }
+        if (after != COMMA && after != LF) {
+          ok = false;
+          break;
+        }
+      } else {
+        index = nextSpecial(bytes, index, length);
+        if (index >= length || bytes[index] == QUOTE) {
+          ok = false;
+          break;
+        }
+        end = index;
+        // The CR of a CRLF line end is not data.
+        if (end > start && bytes[end - 1] == CR && bytes[index] == LF) --end;
+      }
+      if (field < fields && field < static_cast<long>(slotCount) && slots[field] >= 0) {
+        int32_t slot = slots[field];
+        int32_t* cell = record + 2 + 4 * slot;
+        cell[0] = static_cast<int32_t>(start);
+        cell[1] = static_cast<int32_t>(end);
+        cell[2] = doubled;
+        if (hashed[slot] != 0) cell[3] = static_cast<int32_t>(fnv1a(bytes + start, end - start));
+      }
+      ++field;
+      if (bytes[index++] == LF) break;
+    }
+    if (!ok || field != fields) break;
+    record[0] = static_cast<int32_t>(index);
+    record[1] = lines + 1 + newlines;
+    at = index;
+    ++records;
+  }
+  napi_value result;
+  napi_create_uint32(env, static_cast<uint32_t>(records), &result);
+  return result;
+}
+
+}  // namespace
+
+// Adds this file's functions to the module's exports (called from the module's init in extract.cc).
+void registerResultCsv(napi_env env, napi_value exports) {
+  napi_property_descriptor functions[] = {
+      {"resultCsvSpans", nullptr, ResultCsvSpans, nullptr, nullptr, nullptr, napi_default, nullptr},
+  };
+  napi_define_properties(env, exports, sizeof functions / sizeof functions[0], functions);
+}
