@@ -17,7 +17,7 @@
  * The writer's formula guard (a `'` before `=`, `+`, `-`, `@`, TAB or CR, see csv-safe.ts) is undone.
  *
  * Design decision (issue 14): where the native engine is built, its scanner (native/result-csv.cc) reads the
- * complete, well-formed records of each buffer, many per call, and hashes the cells the caller numbers; the walk
+ * complete, well-formed records of each buffer, many per call, and numbers the cells the caller numbers; the walk
  * below reads the rest (a record cut by a chunk's end, the last record, any record with an error), so the rules
  * and every error stay here, and test/io/result-csv-native.test.ts holds the two to each other. On the report
  * bench's million rows the read took 1.7-2.3 s with it against 2.7-3.5 s without (alternating runs).
@@ -27,7 +27,7 @@ import { ByteIds, hashOf } from './byte-ids.js';
 import { uniqueHeader } from './csv-records.js';
 import { DEFAULT_MAX_RECORD_BYTES } from './line-splitter.js';
 import type { ResultRow } from './result-row.js';
-import { nativeResultCsvSpans, type ResultCsvSpans } from '../native/engine.js';
+import { nativeResultCsv, type NativeResultCsv } from '../native/engine.js';
 import { startsFormula } from './csv-safe.js';
 
 const COMMA = 0x2c;
@@ -66,7 +66,10 @@ function nextSpecial(buffer: Buffer, view: DataView, from: number, length: numbe
   return length;
 }
 
-/** Numbers per noted field in a record's cells: its start, its end, 1 when it holds `""` to undo, its hash. */
+/**
+ * Numbers per noted field in a record's cells: its start, its end, 1 when it holds `""` to undo, and (from the native
+ * scanner, for a numbered field) the number of its bytes in the scanner's table.
+ */
 const CELL = 4;
 /** Numbers before a record's first cell: the offset after it and the lines it took (the native scanner's). */
 const RECORD_HEAD = 2;
@@ -81,25 +84,25 @@ class Spans {
   readonly slotOf: Int32Array;
   /** By slot: its field. */
   readonly fieldOf: Int32Array;
-  /** By slot: 1 when the native scanner hashes it (the caller numbers that column). */
-  readonly hashed: Uint8Array;
+  /** By slot: 1 when the caller numbers the column (asks its ResultRow.id), so the native scanner does. */
+  readonly numbered: Uint8Array;
   /** The cells of a record walked in JavaScript. */
   readonly own: Int32Array;
   /** The record at hand's cells start at `cells[base]`: in {@link own}, or in the native scanner's output. */
   cells: Int32Array;
   base = 0;
-  /** True when the record at hand was read by the native scanner (its cells hold the hashed slots' hashes). */
+  /** True when the record at hand was read by the native scanner (its cells hold the numbered slots' numbers). */
   native = false;
 
-  /** `noted`: by field, whether to note it; `hashed`: by field, whether the native scanner hashes it. */
-  constructor(noted: readonly boolean[], hashed: readonly boolean[] = []) {
+  /** `noted`: by field, whether to note it; `numbered`: by field, whether the caller numbers it. */
+  constructor(noted: readonly boolean[], numbered: readonly boolean[] = []) {
     this.slotOf = new Int32Array(noted.length).fill(-1);
     const fields: number[] = [];
     noted.forEach((note, field) => {
       if (note) this.slotOf[field] = fields.push(field) - 1;
     });
     this.fieldOf = Int32Array.from(fields);
-    this.hashed = Uint8Array.from(fields, (field) => (hashed[field] === true ? 1 : 0));
+    this.numbered = Uint8Array.from(fields, (field) => (numbered[field] === true ? 1 : 0));
     this.own = new Int32Array(RECORD_HEAD + CELL * fields.length);
     this.cells = this.own;
   }
@@ -135,9 +138,27 @@ class Spans {
   text(buffer: Buffer, cell: number, unguard: boolean): string {
     // toString without an encoding goes straight to the UTF-8 decoder (invalid bytes become U+FFFD).
     const at = this.base + cell;
-    const text = buffer.toString(undefined, this.start(buffer, cell, unguard), this.cells[at + 1]);
+    const start = this.start(buffer, cell, unguard);
+    const end = this.cells[at + 1] as number;
+    // An empty cell (most of a result row's) costs no call to the decoder.
+    if (start === end) return '';
+    const text = buffer.toString(undefined, start, end);
     return this.cells[at + 2] === 1 ? text.replaceAll('""', '"') : text;
   }
+}
+
+/** The native scanner and its tables, for a reader that uses it. */
+interface NativeNumbering {
+  readonly native: NativeResultCsv;
+  readonly tables: object;
+}
+
+/** The numbers of one column's values. */
+class ColumnIds {
+  /** Bytes to number (the JavaScript reading), and text to number (both readings). */
+  readonly bytes = new ByteIds();
+  /** The native scanner's number of a value's bytes → the value's number, or -1 (not met yet). */
+  ofKey = new Int32Array(1024).fill(-1);
 }
 
 class CsvResultRow implements ResultRow {
@@ -148,17 +169,20 @@ class CsvResultRow implements ResultRow {
   readonly #spans: Spans;
   /** By column asked for: where its cell is in a record, or -1 when the file has no such column. */
   readonly #cells: Int32Array;
-  /** By column asked for: 1 when the native scanner hashes it. */
-  readonly #hashed: Uint8Array;
+  /** By column asked for: its slot when the native scanner numbers it, else -1. */
+  readonly #nativeSlots: Int32Array;
+  readonly #native: NativeNumbering | undefined;
   /** By column asked for: the numbers of its values, made when first asked for. */
-  readonly #ids: (ByteIds | undefined)[];
+  readonly #ids: (ColumnIds | undefined)[];
 
-  constructor(spans: Spans, positions: readonly number[]) {
+  constructor(spans: Spans, positions: readonly number[], native: NativeNumbering | undefined) {
     this.#spans = spans;
+    this.#native = native;
     this.#cells = Int32Array.from(positions, (position) => (position === -1 ? -1 : spans.cellOf(position)));
-    this.#hashed = Uint8Array.from(positions, (position) =>
-      position === -1 ? 0 : (spans.hashed[spans.slotOf[position] as number] as number),
-    );
+    this.#nativeSlots = Int32Array.from(positions, (position) => {
+      const slot = position === -1 ? -1 : (spans.slotOf[position] as number);
+      return native !== undefined && slot !== -1 && spans.numbered[slot] === 1 ? slot : -1;
+    });
     this.#ids = positions.map(() => undefined);
   }
 
@@ -170,22 +194,39 @@ class CsvResultRow implements ResultRow {
   id(column: number): number {
     let ids = this.#ids[column];
     if (ids === undefined) {
-      ids = new ByteIds();
+      ids = new ColumnIds();
       this.#ids[column] = ids;
     }
     const cell = this.#cells[column];
-    if (cell === undefined || cell === -1) return ids.idOfText('');
+    if (cell === undefined || cell === -1) return ids.bytes.idOfText('');
     const { buffer } = this;
     const spans = this.#spans;
     const { cells } = spans;
     const at = spans.base + cell;
     // Keyed by the field's bytes as they are (the formula guard and doubled quotes included): the same bytes always
-    // make the same text, and the native scanner hashes them so.
+    // make the same text.
     const start = cells[at] as number;
     const end = cells[at + 1] as number;
-    const hash = spans.native && this.#hashed[column] === 1 ? (cells[at + 3] as number) : hashOf(buffer, start, end);
-    const id = ids.find(buffer, this.view, start, end, hash);
-    return id !== -1 ? id : ids.add(buffer, start, end, hash, spans.text(buffer, cell, true));
+    const slot = this.#nativeSlots[column] as number;
+    if (slot !== -1) {
+      // Numbered by the native scanner's table: as it read the record, or now (a record the walk read).
+      const native = this.#native as NativeNumbering;
+      const key = spans.native ? (cells[at + 3] as number) : native.native.key(native.tables, slot, buffer, start, end);
+      if (key >= ids.ofKey.length) {
+        const larger = new Int32Array(Math.max(ids.ofKey.length * 2, key + 1)).fill(-1);
+        larger.set(ids.ofKey);
+        ids.ofKey = larger;
+      }
+      let id = ids.ofKey[key] as number;
+      if (id === -1) {
+        id = ids.bytes.idOfText(spans.text(buffer, cell, true));
+        ids.ofKey[key] = id;
+      }
+      return id;
+    }
+    const hash = hashOf(buffer, start, end);
+    const id = ids.bytes.find(buffer, this.view, start, end, hash);
+    return id !== -1 ? id : ids.bytes.add(buffer, start, end, hash, spans.text(buffer, cell, true));
   }
 }
 
@@ -207,7 +248,7 @@ export interface ResultCsvOptions {
   readonly nativeEngine?: boolean | undefined;
   /**
    * The columns (positions in {@link columns}) whose {@link ResultRow.id} the caller asks for: the native scanner
-   * hashes their bytes as it reads them. Another column's id is hashed when asked for.
+   * numbers their bytes as it reads them. Another column's id is found in JavaScript when asked for.
    */
   readonly numbered?: readonly number[] | undefined;
 }
@@ -237,13 +278,14 @@ class ResultCsvScanner {
   rows = 0;
   #atStart = true;
   /** The native scanner, when it is used (see {@link ResultCsvOptions.nativeEngine}). */
-  readonly #native: ResultCsvSpans | undefined;
-  /** Where it writes its records (made with the header). */
+  readonly #native: NativeResultCsv | undefined;
+  /** Where it writes its records, and its tables (made with the header). */
   #out = new Int32Array(0);
+  #tables: object = {};
 
   constructor(options: ResultCsvOptions) {
     this.#options = options;
-    this.#native = options.nativeEngine === false ? undefined : nativeResultCsvSpans();
+    this.#native = options.nativeEngine === false ? undefined : nativeResultCsv();
   }
 
   /**
@@ -317,7 +359,13 @@ class ResultCsvScanner {
       names.map((_name, field) => positions.includes(field)),
       names.map((_name, field) => numbered.some((column) => positions[column] === field)),
     );
-    this.#row = new CsvResultRow(this.#spans, positions);
+    const native = this.#native;
+    if (native !== undefined) this.#tables = native.tables(this.#spans.fieldOf.length);
+    this.#row = new CsvResultRow(
+      this.#spans,
+      positions,
+      native === undefined ? undefined : { native, tables: this.#tables },
+    );
     this.#out = new Int32Array(NATIVE_RECORDS * this.#spans.own.length);
   }
 
@@ -326,14 +374,14 @@ class ResultCsvScanner {
    * native/result-csv.cc) and returns where it stopped: the record there, if any, is for {@link #walk}.
    */
   #scanNative(buffer: Buffer, view: DataView, at: number): number {
-    const native = this.#native as ResultCsvSpans;
+    const native = this.#native as NativeResultCsv;
     const spans = this.#spans;
     const row = this.#row as CsvResultRow;
     const out = this.#out;
     const stride = spans.own.length;
     let from = at;
     for (;;) {
-      const records = native(buffer, from, this.#fields, spans.slotOf, spans.hashed, out);
+      const records = native.spans(buffer, from, this.#fields, spans.slotOf, spans.numbered, out, this.#tables);
       if (records === 0) return from;
       // The rows are handed over where the scanner wrote them: no copy.
       spans.cells = out;

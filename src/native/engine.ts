@@ -74,21 +74,28 @@ interface Binding {
   records(engine: object, values: readonly string[], layout: Int32Array): void;
   take(engine: object): BindingOutput;
   /** The results-CSV reader's fast path (native/result-csv.cc; see src/io/result-csv.ts). */
-  resultCsvSpans: ResultCsvSpans;
+  resultCsvSpans: NativeResultCsv['spans'];
+  resultCsvTables: NativeResultCsv['tables'];
+  resultCsvKey: NativeResultCsv['key'];
 }
 
-/**
- * Reads well-formed, complete result-CSV records from `from` (see native/result-csv.cc for what `out` gets);
- * returns how many.
- */
-export type ResultCsvSpans = (
-  bytes: Uint8Array,
-  from: number,
-  fields: number,
-  slots: Int32Array,
-  hashed: Uint8Array,
-  out: Int32Array,
-) => number;
+/** The results-CSV reader's fast path (native/result-csv.cc, where each function is described). */
+export interface NativeResultCsv {
+  /** Reads well-formed, complete records from `from` into `out`; returns how many. */
+  spans(
+    bytes: Uint8Array,
+    from: number,
+    fields: number,
+    slots: Int32Array,
+    numbered: Uint8Array,
+    out: Int32Array,
+    tables: object,
+  ): number;
+  /** The tables that number the numbered slots' bytes, for one reader. */
+  tables(slots: number): object;
+  /** The number of `bytes[start, end)` in the slot's table. */
+  key(tables: object, slot: number, bytes: Uint8Array, start: number, end: number): number;
+}
 
 /**
  * The interface version this file speaks (the module's `version`, set at the end of native/extract.cc). A module
@@ -142,8 +149,10 @@ export function nativeAvailable(): boolean {
 }
 
 /** The native results-CSV scanner, or undefined when the native engine is not built or does not load. */
-export function nativeResultCsvSpans(): ResultCsvSpans | undefined {
-  return loadBinding()?.resultCsvSpans;
+export function nativeResultCsv(): NativeResultCsv | undefined {
+  const binding = loadBinding();
+  if (binding === null) return undefined;
+  return { spans: binding.resultCsvSpans, tables: binding.resultCsvTables, key: binding.resultCsvKey };
 }
 
 /**

@@ -5,9 +5,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { mulberry32 as random } from '../../src/emulator/random.js';
-import { hashOf } from '../../src/io/byte-ids.js';
 import { readResultCsv } from '../../src/io/result-csv.js';
-import { nativeAvailable, nativeResultCsvSpans } from '../../src/native/engine.js';
+import { nativeAvailable, nativeResultCsv } from '../../src/native/engine.js';
 
 const REQUIRED =
   process.env['CI'] === 'true' ||
@@ -92,18 +91,19 @@ async function read(bytes: Buffer, columns: string[], chunkSeed: number, nativeE
 
 describe.skipIf(SKIP)('the native results-CSV scanner', () => {
   it('is built and loads (where CI asks for it)', () => {
-    expect(nativeResultCsvSpans(), 'the native engine is not built').toBeTypeOf('function');
+    expect(nativeResultCsv(), 'the native engine is not built').toBeTypeOf('object');
   });
 
-  it('notes the wanted fields of the records it reads, with their hashes, and stops before a malformed one', () => {
-    const spans = nativeResultCsvSpans();
-    if (spans === undefined) throw new Error('the native engine is not built');
-    const text = 'a,"b,""c""",x\r\n\r\n"l1\nl2",,\'=1\nbad,"x"y,z\n';
+  it('notes the wanted fields of the records it reads, numbers the numbered ones, and stops before a malformed one', () => {
+    const native = nativeResultCsv();
+    if (native === undefined) throw new Error('the native engine is not built');
+    const text = 'a,"b,""c""",x\r\n\r\n"l1\nl2",,\'=1\na,"b,""c""",y\nbad,"x"y,z\n';
     const bytes = Buffer.from(text);
-    // Fields 0 and 1 noted (slots 1 and 0), field 2 not; slot 0 hashed.
+    // Fields 0 and 1 noted (slots 1 and 0), field 2 not; slot 0 numbered.
+    const tables = native.tables(2);
     const out = new Int32Array(10 * 10);
-    const records = spans(bytes, 0, 3, Int32Array.of(1, 0, -1), Uint8Array.of(1, 0), out);
-    expect(records).toBe(2);
+    const records = native.spans(bytes, 0, 3, Int32Array.of(1, 0, -1), Uint8Array.of(1, 0), out, tables);
+    expect(records).toBe(3);
     const cellText = (base: number, slot: number): string =>
       bytes.toString('utf8', out[base + 2 + 4 * slot], out[base + 3 + 4 * slot]);
     // Record 1: ends after its CRLF; one line.
@@ -112,13 +112,16 @@ describe.skipIf(SKIP)('the native results-CSV scanner', () => {
     expect(cellText(0, 1)).toBe('a');
     expect(cellText(0, 0)).toBe('b,""c""');
     expect(out[2 + 2]).toBe(1); // doubled quotes to undo
-    expect(out[2 + 3]).toBe(hashOf(bytes, out[2] as number, out[3] as number));
     // Record 2: after a blank line, with a line end inside a quoted field: three lines.
     expect(out[10 + 1]).toBe(3);
     expect(cellText(10, 1)).toBe('l1\nl2');
     expect(cellText(10, 0)).toBe('');
+    // The numbers of slot 0's bytes: 0 and 1 for the first two values, 0 again for the first one's bytes.
+    expect([out[2 + 3], out[12 + 3], out[22 + 3]]).toEqual([0, 1, 0]);
+    expect(native.key(tables, 0, Buffer.from('b,""c""'), 0, 7)).toBe(0);
+    expect(native.key(tables, 0, Buffer.from('new'), 0, 3)).toBe(2);
     // It stopped before `bad,"x"y,z`, for the JavaScript walk (which reports it).
-    expect(out[10]).toBe(text.indexOf('bad'));
+    expect(out[20]).toBe(text.indexOf('bad'));
   });
 
   it('gives what the JavaScript walk gives: values, numbers and errors, whatever the chunks', async () => {
