@@ -121,14 +121,25 @@ bool typedArrayOf(napi_env env, napi_value value, napi_typedarray_type type, voi
   napi_value buffer;
   size_t offset = 0;
   if (napi_get_typedarray_info(env, value, &actual, length, data, &buffer, &offset) != napi_ok || actual != type) {
-    napi_throw_type_error(env, nullptr, "ioc_extract: resultCsvSpans got an argument of the wrong type");
+    napi_throw_type_error(env, nullptr, "ioc_extract: resultCsv* got an argument of the wrong type");
     return false;
   }
   return true;
 }
 
-// resultCsvSpans(bytes: Uint8Array, from: number, fields: number, slots: Int32Array, numbered: Uint8Array,
-//                out: Int32Array, tables) -> records
+// The call's `count` arguments and, first of them, the reader's tables; null (an exception pending) when short.
+Tables* argsOf(napi_env env, napi_callback_info info, size_t count, napi_value* args) {
+  size_t argc = count;
+  napi_get_cb_info(env, info, &argc, args, nullptr, nullptr);
+  if (argc < count) {
+    napi_throw_type_error(env, nullptr, "ioc_extract: resultCsv* called with too few arguments");
+    return nullptr;
+  }
+  return tablesOf(env, args[0]);
+}
+
+// resultCsvSpans(tables, bytes: Uint8Array, from: number, fields: number, slots: Int32Array, numbered: Uint8Array,
+//                out: Int32Array) -> records
 //
 // Reads records from `from` while they are complete and well formed, at most as many as `out` has room for. `slots`
 // gives, by field position, the field's slot among the wanted ones, or -1; `numbered`, by slot, 1 for a field to
@@ -136,30 +147,24 @@ bool typedArrayOf(napi_env env, napi_value value, napi_typedarray_type type, voi
 // lines before it, its own, and the line ends inside its quoted fields), then per wanted slot the field's start and
 // end (quotes excluded), 1 when it holds `""` to undo, and for a numbered slot the number of its bytes from
 // start to end as they are (doubled quotes and the formula guard included) in that slot's table of `tables`
-// (resultCsvTables: distinct bytes numbered from 0 in order of first appearance). Returns the number of records read: the next one starts at the last one's offset
-// (or at `from` when none), and is for the JavaScript walk.
+// (resultCsvTables: distinct bytes numbered from 0 in order of first appearance). Returns the number of records
+// read: the next one starts at the last one's offset (or at `from` when none), and is for the JavaScript walk.
 napi_value ResultCsvSpans(napi_env env, napi_callback_info info) {
-  size_t argc = 7;
   napi_value args[7];
-  napi_get_cb_info(env, info, &argc, args, nullptr, nullptr);
-  if (argc < 7) {
-    napi_throw_type_error(env, nullptr, "ioc_extract: resultCsvSpans takes 7 arguments");
-    return nullptr;
-  }
-  Tables* tables = tablesOf(env, args[6]);
+  Tables* tables = argsOf(env, info, 7, args);
   if (tables == nullptr) return nullptr;
   void* bytesData = nullptr;
   void* slotsData = nullptr;
   void* numberedData = nullptr;
   void* outData = nullptr;
   size_t length = 0, slotCount = 0, numberedCount = 0, outLength = 0;
-  if (!typedArrayOf(env, args[0], napi_uint8_array, &bytesData, &length)) return nullptr;
-  if (!typedArrayOf(env, args[3], napi_int32_array, &slotsData, &slotCount)) return nullptr;
-  if (!typedArrayOf(env, args[4], napi_uint8_array, &numberedData, &numberedCount)) return nullptr;
-  if (!typedArrayOf(env, args[5], napi_int32_array, &outData, &outLength)) return nullptr;
+  if (!typedArrayOf(env, args[1], napi_uint8_array, &bytesData, &length)) return nullptr;
+  if (!typedArrayOf(env, args[4], napi_int32_array, &slotsData, &slotCount)) return nullptr;
+  if (!typedArrayOf(env, args[5], napi_uint8_array, &numberedData, &numberedCount)) return nullptr;
+  if (!typedArrayOf(env, args[6], napi_int32_array, &outData, &outLength)) return nullptr;
   double fromNumber = 0, fieldsNumber = 0;
-  napi_get_value_double(env, args[1], &fromNumber);
-  napi_get_value_double(env, args[2], &fieldsNumber);
+  napi_get_value_double(env, args[2], &fromNumber);
+  napi_get_value_double(env, args[3], &fieldsNumber);
   const uint8_t* bytes = static_cast<const uint8_t*>(bytesData);
   const int32_t* slots = static_cast<const int32_t*>(slotsData);
   int32_t* out = static_cast<int32_t*>(outData);
@@ -289,14 +294,8 @@ napi_value ResultCsvTables(napi_env env, napi_callback_info info) {
 // resultCsvKey(tables, slot: number, bytes: Uint8Array, start: number, end: number) -> the number of those bytes in
 // the slot's table (for a record the JavaScript walk read, so that its numbers are the scanner's).
 napi_value ResultCsvKey(napi_env env, napi_callback_info info) {
-  size_t argc = 5;
   napi_value args[5];
-  napi_get_cb_info(env, info, &argc, args, nullptr, nullptr);
-  if (argc < 5) {
-    napi_throw_type_error(env, nullptr, "ioc_extract: resultCsvKey takes 5 arguments");
-    return nullptr;
-  }
-  Tables* tables = tablesOf(env, args[0]);
+  Tables* tables = argsOf(env, info, 5, args);
   if (tables == nullptr) return nullptr;
   void* data = nullptr;
   size_t length = 0;

@@ -381,7 +381,7 @@ class ResultCsvScanner {
     const stride = spans.own.length;
     let from = at;
     for (;;) {
-      const records = native.spans(buffer, from, this.#fields, spans.slotOf, spans.numbered, out, this.#tables);
+      const records = native.spans(this.#tables, buffer, from, this.#fields, spans.slotOf, spans.numbered, out);
       if (records === 0) return from;
       // The rows are handed over where the scanner wrote them: no copy.
       spans.cells = out;

@@ -83,13 +83,13 @@ interface Binding {
 export interface NativeResultCsv {
   /** Reads well-formed, complete records from `from` into `out`; returns how many. */
   spans(
+    tables: object,
     bytes: Uint8Array,
     from: number,
     fields: number,
     slots: Int32Array,
     numbered: Uint8Array,
     out: Int32Array,
-    tables: object,
   ): number;
   /** The tables that number the numbered slots' bytes, for one reader. */
   tables(slots: number): object;

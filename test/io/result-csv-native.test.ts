@@ -102,7 +102,7 @@ describe.skipIf(SKIP)('the native results-CSV scanner', () => {
     // Fields 0 and 1 noted (slots 1 and 0), field 2 not; slot 0 numbered.
     const tables = native.tables(2);
     const out = new Int32Array(10 * 10);
-    const records = native.spans(bytes, 0, 3, Int32Array.of(1, 0, -1), Uint8Array.of(1, 0), out, tables);
+    const records = native.spans(tables, bytes, 0, 3, Int32Array.of(1, 0, -1), Uint8Array.of(1, 0), out);
     expect(records).toBe(3);
     const cellText = (base: number, slot: number): string =>
       bytes.toString('utf8', out[base + 2 + 4 * slot], out[base + 3 + 4 * slot]);
