@@ -13,7 +13,7 @@
  *   VirusTotal id only when it differs from the value), with its first SourceText, or the first three for a
  *   detection. The table shows one page of 100 rows at a time, so 100,000 observables stay usable.
  */
-import { createHash } from 'node:crypto';
+import { oneShotHash } from '../one-shot-hash.js';
 import type { ObservableDigest, RunDigest, RunInfo } from './digest.js';
 import { isDetected } from './digest.js';
 import { CLIENT_SCRIPT } from './client-script.js';
@@ -190,7 +190,7 @@ export function scriptSafeJson(value: unknown): string {
 }
 
 function sha256Base64(text: string): string {
-  return createHash('sha256').update(text, 'utf8').digest('base64');
+  return oneShotHash('sha256', text, 'base64');
 }
 
 /** The report of a run, as one HTML document. */

@@ -1,7 +1,7 @@
 /**
  * VirusTotal object identifiers, shared by the client and the emulator so that both agree.
  */
-import { createHash } from 'node:crypto';
+import { oneShotHash } from '../one-shot-hash.js';
 import type { IocType } from '../types.js';
 
 /** v3 URL id, first form: unpadded URL-safe base64 of the URL exactly as given. */
@@ -26,7 +26,7 @@ export function canonicalUrl(url: string): string {
 
 /** v3 URL id, second form (the one VirusTotal returns): SHA-256 hex of the canonical URL. */
 export function urlIdSha256(url: string): string {
-  return createHash('sha256').update(canonicalUrl(url), 'utf8').digest('hex');
+  return oneShotHash('sha256', canonicalUrl(url), 'hex');
 }
 
 /** The v3 collection for an IoC type. */
