@@ -26,15 +26,30 @@ namespace {
 
 constexpr uint8_t COMMA = 0x2c, QUOTE = 0x22, LF = 0x0a, CR = 0x0d;
 
-// FNV-1a over bytes: the hash of ByteTable.
-uint32_t fnv1a(const uint8_t* bytes, size_t length) {
-  uint32_t hash = 0x811c9dc5u;
-  for (size_t i = 0; i < length; ++i) hash = (hash ^ bytes[i]) * 0x01000193u;
-  return hash;
+// The hash of ByteTable: eight bytes at a time, a multiply and a shift each (FNV-1a's byte at a time, one dependent
+// multiply per byte, cost half of the numbering's time on the report bench).
+uint32_t hashOf(const uint8_t* bytes, size_t length) {
+  uint64_t hash = 0x9e3779b97f4a7c15ull ^ length;
+  size_t i = 0;
+  for (; i + 8 <= length; i += 8) {
+    uint64_t word;
+    std::memcpy(&word, bytes + i, 8);
+    hash = (hash ^ word) * 0xbf58476d1ce4e5b9ull;
+    hash ^= hash >> 29;
+  }
+  if (i < length) {
+    uint64_t word = 0;
+    std::memcpy(&word, bytes + i, length - i);
+    hash = (hash ^ word) * 0xbf58476d1ce4e5b9ull;
+  }
+  hash ^= hash >> 32;
+  hash *= 0x94d049bb133111ebull;
+  return static_cast<uint32_t>(hash >> 32);
 }
 
 // The index of the first `,`, LF or `"` at or after `from`, or `length`: sixteen bytes at a time where SSE2 is
-// there (every x86-64), else one at a time.
+// there (every x86-64), else one at a time. (A 64-byte bit mask made once per block and scanned per field measured
+// no faster on the report bench: a result row's fields are mostly empty or short.)
 size_t nextSpecial(const uint8_t* bytes, size_t from, size_t length) {
   size_t index = from;
 #ifdef __SSE2__
@@ -256,7 +271,7 @@ napi_value ResultCsvSpans(napi_env env, napi_callback_info info) {
         cell[2] = doubled;
         if (numbered[slot] != 0) {
           cell[3] = tables->bySlot[static_cast<size_t>(slot)].keyOf(bytes + start, end - start,
-                                                                    fnv1a(bytes + start, end - start));
+                                                                    hashOf(bytes + start, end - start));
         }
       }
       ++field;
@@ -312,7 +327,7 @@ napi_value ResultCsvKey(napi_env env, napi_callback_info info) {
   const uint8_t* bytes = static_cast<const uint8_t*>(data) + static_cast<size_t>(start);
   size_t count = static_cast<size_t>(end) - static_cast<size_t>(start);
   napi_value result;
-  napi_create_int32(env, tables->bySlot[static_cast<size_t>(slot)].keyOf(bytes, count, fnv1a(bytes, count)), &result);
+  napi_create_int32(env, tables->bySlot[static_cast<size_t>(slot)].keyOf(bytes, count, hashOf(bytes, count)), &result);
   return result;
 }
 
