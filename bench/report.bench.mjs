@@ -4,7 +4,7 @@
 // size of each file (report target < 25 MB), and where the time goes (in-process). Files go to os.tmpdir().
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { createWriteStream, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { closeSync, createWriteStream, fsyncSync, mkdtempSync, openSync, rmSync, statSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,6 +20,8 @@ const here = dirname(fileURLToPath(import.meta.url));
 const cli = join(here, '..', 'dist', 'cli', 'main.js');
 const DISTINCT = 100_000;
 const PER_OBSERVABLE = 10;
+/** Runs of the command (see main). */
+const RUNS = 3;
 const MiB = 1024 * 1024;
 const number = (value, digits = 0) =>
   value.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
@@ -79,6 +81,14 @@ export async function writeResults(path) {
   await writer.end();
   stream.end();
   await once(stream, 'finish');
+  // On disk before anything is timed: otherwise the kernel writes the 315 MiB back during the first timed run
+  // (measured: 5.0 s for that run against 4.5 s for the next two).
+  const handle = openSync(path, 'r+');
+  try {
+    fsyncSync(handle);
+  } finally {
+    closeSync(handle);
+  }
 }
 
 function run(args) {
@@ -113,22 +123,35 @@ export default async function main() {
     const results = join(dir, 'results.csv');
     await writeResults(results);
     const files = { report: join(dir, 'run.html'), stix: join(dir, 'run.stix.json'), misp: join(dir, 'run.misp.json') };
-    const cliRun = await run([
-      'report',
-      results,
-      '--report',
-      files.report,
-      '--export',
-      `stix=${files.stix},misp=${files.misp}`,
-    ]);
-    if (cliRun.code !== 0) throw new Error(`report exited ${cliRun.code}: ${cliRun.stderr.trim()}`);
+    // Design decision: the command runs RUNS times and the target is judged on the median. On this project's shared
+    // VM one run of the same work varies by a third from minute to minute; a single run says little either way.
+    const runs = [];
+    for (let attempt = 0; attempt < RUNS; attempt++) {
+      const cliRun = await run([
+        'report',
+        results,
+        '--report',
+        files.report,
+        '--export',
+        `stix=${files.stix},misp=${files.misp}`,
+      ]);
+      if (cliRun.code !== 0) throw new Error(`report exited ${cliRun.code}: ${cliRun.stderr.trim()}`);
+      runs.push({
+        seconds: cliRun.seconds,
+        cpu: Number(/CPU_US (\d+)/.exec(cliRun.stderr)?.[1] ?? 0) / 1e6,
+        rss: Number(/MAXRSS (\d+)/.exec(cliRun.stderr)?.[1] ?? 0) / 1024,
+      });
+    }
     const load = loadavg()[0];
-    const cpu = Number(/CPU_US (\d+)/.exec(cliRun.stderr)?.[1] ?? 0) / 1e6;
-    const rss = Number(/MAXRSS (\d+)/.exec(cliRun.stderr)?.[1] ?? 0) / 1024;
+    const median = [...runs].sort((a, b) => a.seconds - b.seconds)[Math.floor(RUNS / 2)];
     const size = (path) => statSync(path).size / MiB;
     console.log(
       `report, ${number(DISTINCT)} distinct / ${number(DISTINCT * PER_OBSERVABLE)} occurrences (${number(size(results), 1)} MiB CSV), ` +
-        `HTML + STIX + MISP: ${number(cliRun.seconds, 2)} s end to end (target < 5 s; ${number(cpu, 2)} s of CPU), peak RSS ${number(rss)} MB (load average ${number(load, 1)} on ${cpus().length} CPUs)`,
+        `HTML + STIX + MISP: median of ${RUNS} runs ${number(median.seconds, 2)} s end to end (target < 5 s; ${number(median.cpu, 2)} s of CPU), ` +
+        `peak RSS ${number(Math.max(...runs.map((one) => one.rss)))} MB (load average ${number(load, 1)} on ${cpus().length} CPUs)`,
+    );
+    console.log(
+      `  each run: ${runs.map((one) => `${number(one.seconds, 2)} s (${number(one.cpu, 2)} s CPU)`).join(', ')}`,
     );
     console.log(
       `  sizes: HTML report ${number(size(files.report), 1)} MiB (target < 25 MB), STIX bundle ${number(size(files.stix), 1)} MiB, ` +

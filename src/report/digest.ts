@@ -347,8 +347,29 @@ export function virusTotalLink(observable: Pick<ObservableDigest, 'type' | 'valu
   return guiLink(type, encodeURIComponent(id));
 }
 
-/** The detected observables (Positives ≥ `minPositives`), most detections first, then most rows, then by value. */
-export function detections(digest: RunDigest, minPositives: number): ObservableDigest[] {
+/** detections() of a digest, by minPositives: the HTML report, STIX and MISP outputs each ask for them. */
+const detectionsMade = new WeakMap<RunDigest, Map<number, readonly ObservableDigest[]>>();
+
+/**
+ * The detected observables (Positives ≥ `minPositives`), most detections first, then most rows, then by value. Made
+ * once per digest and threshold (a digest is not changed once made): 100,000 observables are filtered and a third
+ * of them sorted once, not once per output.
+ */
+export function detections(digest: RunDigest, minPositives: number): readonly ObservableDigest[] {
+  let made = detectionsMade.get(digest);
+  if (made === undefined) {
+    made = new Map();
+    detectionsMade.set(digest, made);
+  }
+  let found = made.get(minPositives);
+  if (found === undefined) {
+    found = sortedDetections(digest, minPositives);
+    made.set(minPositives, found);
+  }
+  return found;
+}
+
+function sortedDetections(digest: RunDigest, minPositives: number): ObservableDigest[] {
   return digest.observables
     .filter((observable) => isDetected(observable, minPositives))
     .sort(
