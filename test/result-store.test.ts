@@ -121,4 +121,34 @@ describe('DistinctObservables', () => {
     expect(distinct.number('ipv6', '8.8.8.8')).toBeUndefined();
     expect(distinct.observable(1)).toEqual({ type: 'url', value: 'evil.com', key: 'url:evil.com' });
   });
+
+  it('gives what a map per type gives, over many values, characters above U+00FF and values that differ by one', () => {
+    const distinct = new DistinctObservables();
+    const oracle = new Map<string, number>();
+    const types = ['dns', 'url', 'ipv4', 'sha256_hash'] as const;
+    const values: string[] = [];
+    for (let index = 0; index < 20_000; index++) {
+      values.push(`host-${index}.example.com`, `host-${index}.example.con`, `ü-${index}.de`, `пример-${index}.рф`);
+    }
+    values.push('', 'a', 'ÿ', '\u0100', 'x'.repeat(5000));
+    let count = 0;
+    for (const [index, value] of values.entries()) {
+      const type = types[index % types.length] as (typeof types)[number];
+      for (const again of [value, value.slice(0, -1)]) {
+        distinct.add(type, again);
+        const key = `${type}\u0000${again}`;
+        if (!oracle.has(key)) oracle.set(key, count++);
+      }
+    }
+    expect(distinct.size).toBe(oracle.size);
+    for (const [key, number] of oracle) {
+      const [type, value] = key.split('\u0000') as [(typeof types)[number], string];
+      expect(distinct.number(type, value)).toBe(number);
+      expect(distinct.value(number)).toBe(value);
+      expect(distinct.type(number)).toBe(type);
+    }
+    // The same text under another type is another observable, or none.
+    expect(distinct.number('ipv6', 'host-0.example.com')).toBeUndefined();
+    expect(distinct.number('dns', 'host-0.example.comx')).toBeUndefined();
+  });
 });
