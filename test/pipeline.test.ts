@@ -150,7 +150,7 @@ describe('enrich against the emulator (v3)', () => {
     }
     expect(byValue.size).toBeGreaterThan(10);
     const expected = [...byValue]
-      .sort(([a, x], [b, y]) => y.positives - x.positives || y.rows - x.rows || a.localeCompare(b))
+      .sort(([a, x], [b, y]) => y.positives - x.positives || y.rows - x.rows || (a < b ? -1 : 1))
       .slice(0, 10)
       .map(([observable, { positives, rows: occurrences, total }]) => ({
         observable,

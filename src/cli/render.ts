@@ -5,6 +5,7 @@
 import type { Logger } from 'pino';
 import type { ReadReport } from '../io/readers.js';
 import type { EnrichProgress, EnrichSummary, ExtractStats } from '../pipeline.js';
+import { codeUnitOrder } from '../order.js';
 
 let intlNumber: Intl.NumberFormat | undefined;
 
@@ -39,7 +40,7 @@ function table(rows: ReadonlyArray<readonly [string, string | number]>, indent =
 }
 
 function sortedEntries(record: Record<string, number>): Array<[string, number]> {
-  return Object.entries(record).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
+  return Object.entries(record).sort((a, b) => b[1] - a[1] || codeUnitOrder(a[0], b[0]));
 }
 
 /** Rows skipped with --skip-bad-rows; with what reading found that must be said (repairs, unmatched names). */
