@@ -10,7 +10,7 @@
 
 const EMPTY = -1;
 
-/** FNV-1a over `buffer[start, end)` (native/result-csv.cc computes the same). */
+/** FNV-1a over `buffer[start, end)`. */
 export function hashOf(buffer: Uint8Array, start: number, end: number): number {
   let hash = 0x811c9dc5 | 0;
   for (let index = start; index < end; index++) hash = Math.imul(hash ^ (buffer[index] as number), 0x01000193);

@@ -82,10 +82,13 @@ const RECORD_HEAD = 2;
 class Spans {
   /** By field: its slot among the noted fields, or -1. */
   readonly slotOf: Int32Array;
-  /** By slot: its field. */
-  readonly fieldOf: Int32Array;
-  /** By slot: 1 when the caller numbers the column (asks its ResultRow.id), so the native scanner does. */
+  /**
+   * By slot: 1 once the caller has asked a column there for its {@link ResultRow.id}: from the next batch on, the
+   * native scanner numbers it too (so a caller declares nothing: what it asks for is what is numbered).
+   */
   readonly numbered: Uint8Array;
+  /** By slot: what {@link numbered} was when the native scanner read the batch at hand. */
+  readonly batchNumbered: Uint8Array;
   /** The cells of a record walked in JavaScript. */
   readonly own: Int32Array;
   /** The record at hand's cells start at `cells[base]`: in {@link own}, or in the native scanner's output. */
@@ -94,15 +97,15 @@ class Spans {
   /** True when the record at hand was read by the native scanner (its cells hold the numbered slots' numbers). */
   native = false;
 
-  /** `noted`: by field, whether to note it; `numbered`: by field, whether the caller numbers it. */
-  constructor(noted: readonly boolean[], numbered: readonly boolean[] = []) {
+  /** `noted`: by field, whether to note it. */
+  constructor(noted: readonly boolean[]) {
     this.slotOf = new Int32Array(noted.length).fill(-1);
     const fields: number[] = [];
     noted.forEach((note, field) => {
       if (note) this.slotOf[field] = fields.push(field) - 1;
     });
-    this.fieldOf = Int32Array.from(fields);
-    this.numbered = Uint8Array.from(fields, (field) => (numbered[field] === true ? 1 : 0));
+    this.numbered = new Uint8Array(fields.length);
+    this.batchNumbered = new Uint8Array(fields.length);
     this.own = new Int32Array(RECORD_HEAD + CELL * fields.length);
     this.cells = this.own;
   }
@@ -169,7 +172,7 @@ class CsvResultRow implements ResultRow {
   readonly #spans: Spans;
   /** By column asked for: where its cell is in a record, or -1 when the file has no such column. */
   readonly #cells: Int32Array;
-  /** By column asked for: its slot when the native scanner numbers it, else -1. */
+  /** By column asked for: its slot when the native scanner is used (it numbers the column), else -1. */
   readonly #nativeSlots: Int32Array;
   readonly #native: NativeNumbering | undefined;
   /** By column asked for: the numbers of its values, made when first asked for. */
@@ -181,7 +184,7 @@ class CsvResultRow implements ResultRow {
     this.#cells = Int32Array.from(positions, (position) => (position === -1 ? -1 : spans.cellOf(position)));
     this.#nativeSlots = Int32Array.from(positions, (position) => {
       const slot = position === -1 ? -1 : (spans.slotOf[position] as number);
-      return native !== undefined && slot !== -1 && spans.numbered[slot] === 1 ? slot : -1;
+      return native !== undefined ? slot : -1;
     });
     this.#ids = positions.map(() => undefined);
   }
@@ -209,9 +212,14 @@ class CsvResultRow implements ResultRow {
     const end = cells[at + 1] as number;
     const slot = this.#nativeSlots[column] as number;
     if (slot !== -1) {
-      // Numbered by the native scanner's table: as it read the record, or now (a record the walk read).
+      // Numbered by the native scanner's table: as it read the record, or now (a record the walk read, or one of a
+      // batch read before this column was first asked for).
+      spans.numbered[slot] = 1;
       const native = this.#native as NativeNumbering;
-      const key = spans.native ? (cells[at + 3] as number) : native.native.key(native.tables, slot, buffer, start, end);
+      const key =
+        spans.native && spans.batchNumbered[slot] === 1
+          ? (cells[at + 3] as number)
+          : native.native.key(native.tables, slot, buffer, start, end);
       if (key >= ids.ofKey.length) {
         const larger = new Int32Array(Math.max(ids.ofKey.length * 2, key + 1)).fill(-1);
         larger.set(ids.ofKey);
@@ -246,11 +254,6 @@ export interface ResultCsvOptions {
    * the tests that hold the two to each other). By default the native scanner reads the well-formed records.
    */
   readonly nativeEngine?: boolean | undefined;
-  /**
-   * The columns (positions in {@link columns}) whose {@link ResultRow.id} the caller asks for: the native scanner
-   * numbers their bytes as it reads them. Another column's id is found in JavaScript when asked for.
-   */
-  readonly numbered?: readonly number[] | undefined;
 }
 
 /** Records the native scanner reads per call. */
@@ -352,15 +355,11 @@ class ResultCsvScanner {
     for (let field = 0; field < this.#count; field++) cells.push(spans.text(buffer, spans.cellOf(field), false));
     const names = uniqueHeader(cells);
     this.#options.checkHeader(names, this.line);
-    const { columns, numbered = [] } = this.#options;
-    const positions = columns.map((name) => names.indexOf(name));
+    const positions = this.#options.columns.map((name) => names.indexOf(name));
     this.#fields = names.length;
-    this.#spans = new Spans(
-      names.map((_name, field) => positions.includes(field)),
-      names.map((_name, field) => numbered.some((column) => positions[column] === field)),
-    );
+    this.#spans = new Spans(names.map((_name, field) => positions.includes(field)));
     const native = this.#native;
-    if (native !== undefined) this.#tables = native.tables(this.#spans.fieldOf.length);
+    if (native !== undefined) this.#tables = native.tables(this.#spans.numbered.length);
     this.#row = new CsvResultRow(
       this.#spans,
       positions,
@@ -381,7 +380,8 @@ class ResultCsvScanner {
     const stride = spans.own.length;
     let from = at;
     for (;;) {
-      const records = native.spans(this.#tables, buffer, from, this.#fields, spans.slotOf, spans.numbered, out);
+      spans.batchNumbered.set(spans.numbered);
+      const records = native.spans(this.#tables, buffer, from, this.#fields, spans.slotOf, spans.batchNumbered, out);
       if (records === 0) return from;
       // The rows are handed over where the scanner wrote them: no copy.
       spans.cells = out;

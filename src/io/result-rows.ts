@@ -23,8 +23,6 @@ export interface ResultColumns {
   readonly columns: readonly string[];
   /** Columns without which the file is not an enrich output (a CSV header must name them; a JSON row must have them). */
   readonly required: readonly string[];
-  /** The columns (positions in {@link columns}) whose {@link ResultRow.id} the caller asks for (see result-csv.ts). */
-  readonly numbered?: readonly number[] | undefined;
   /** False: read a CSV in JavaScript only, even where the native engine is built (`IOC_ENRICH_ENGINE=js`). */
   readonly nativeEngine?: boolean | undefined;
 }
@@ -111,7 +109,6 @@ export async function readResultRows(path: string, spec: ResultColumns, onRow: R
     return readResultCsv(all(), {
       file: path,
       columns: spec.columns,
-      numbered: spec.numbered,
       nativeEngine: spec.nativeEngine,
       checkHeader: (names, line) => {
         const missing = spec.required.filter((name) => !names.includes(name));

@@ -36,9 +36,6 @@ export const DIGEST_COLUMNS = [
   'SourceText',
 ] as const;
 
-/** The columns {@link DigestBuilder.add} numbers (asks ResultRow.id of): Observable, IoCType, Status, Severity. */
-const DIGEST_NUMBERED = [0, 1, 2, 7] as const;
-
 /** Columns without which a file is not an enrich output. */
 export const DIGEST_REQUIRED = ['Observable', 'IoCType', 'Status', 'Positives', 'Severity', 'SourceIndex'] as const;
 
@@ -179,7 +176,6 @@ export class DigestBuilder {
       this.#typeById = [];
       this.#observableById = [];
     }
-    // The columns numbered here are DIGEST_NUMBERED.
     const statusId = row.id(2);
     const counted = this.#statusById[statusId] ?? this.#statusOf(row, statusId);
     counted.rows++;
@@ -327,10 +323,8 @@ export function isDetected(observable: ObservableDigest, minPositives: number): 
  */
 export async function readDigest(path: string, options: { nativeEngine?: boolean } = {}): Promise<RunDigest> {
   const builder = new DigestBuilder();
-  await readResultRows(
-    path,
-    { columns: DIGEST_COLUMNS, required: DIGEST_REQUIRED, numbered: DIGEST_NUMBERED, ...options },
-    (row) => builder.add(row),
+  await readResultRows(path, { columns: DIGEST_COLUMNS, required: DIGEST_REQUIRED, ...options }, (row) =>
+    builder.add(row),
   );
   return builder.finish();
 }

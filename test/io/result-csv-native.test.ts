@@ -75,7 +75,6 @@ async function read(bytes: Buffer, columns: string[], chunkSeed: number, nativeE
     await readResultCsv(chunks(bytes, next, next() < 0.5 ? 64 : 8192), {
       file: 'random.csv',
       columns,
-      numbered: [0, 2],
       checkHeader: () => undefined,
       onRow: (row) => {
         values.push(columns.map((_, column) => row.value(column)));
