@@ -12,6 +12,7 @@
  */
 import { observableKey } from './dedup.js';
 import { IOC_TYPES, type IocType, type Observable } from './types.js';
+import { grown } from './typed-arrays.js';
 
 const EMPTY = -1;
 /** Marks, in #lengths, a value kept as a string in #wide. */
@@ -30,12 +31,6 @@ function hashOf(typeIndex: number, value: string, wide: { found: boolean }): num
   }
   wide.found = all > 0xff;
   return hash;
-}
-
-function grown<T extends Int32Array | Uint8Array | Float64Array>(array: T, size: number): T {
-  const larger = new (array.constructor as new (size: number) => T)(size);
-  larger.set(array);
-  return larger;
 }
 
 export class DistinctObservables {

@@ -8,6 +8,8 @@
  * about 0.35 µs, and the decoding is saved for every value seen before.
  */
 
+import { grown } from '../typed-arrays.js';
+
 const EMPTY = -1;
 
 /** FNV-1a over `buffer[start, end)`. */
@@ -15,12 +17,6 @@ export function hashOf(buffer: Uint8Array, start: number, end: number): number {
   let hash = 0x811c9dc5 | 0;
   for (let index = start; index < end; index++) hash = Math.imul(hash ^ (buffer[index] as number), 0x01000193);
   return hash;
-}
-
-function grown(array: Int32Array, size: number): Int32Array<ArrayBuffer> {
-  const larger = new Int32Array(size);
-  larger.set(array);
-  return larger;
 }
 
 /** The numbers of one column's values: bytes to number, and number to text. */
