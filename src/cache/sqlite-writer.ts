@@ -4,7 +4,8 @@
  * between the lookups: a premium run with the cache on spent about 150 µs of its main thread per reply there
  * (15 s of a 42 s run of 100,000 lookups), against about 50 µs measured alone. The commits now run on a thread
  * of their own, with its own connection (WAL lets the cache's connection read meanwhile); the main thread
- * only prepares each row (src/cache/rows.ts storedReply: classification and redaction) and posts it.
+ * only prepares each row when it is put (src/cache/rows.ts storedReply: classification and redaction; its texts
+ * as UTF-8, see sqlite-store.ts SqliteRow) and posts it, moving the texts' buffers to the thread uncopied.
  *
  * What a commit promises does not change: the cache's write batcher posts one batch at a time and waits for
  * its answer, so a reply is committed within a commit of its arrival, a killed run loses at most the requests
@@ -15,7 +16,7 @@ import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import type { StoredReply } from './rows.js';
+import { rowBuffers, type SqliteRow } from './sqlite-store.js';
 
 /** What the thread is started with. */
 export interface WriterSetup {
@@ -25,7 +26,7 @@ export interface WriterSetup {
 
 /** A batch to store, or the request to close the connection and end. */
 export type WriterRequest =
-  { readonly id: number; readonly rows: readonly StoredReply[]; readonly close?: undefined } | { readonly close: true };
+  { readonly id: number; readonly rows: readonly SqliteRow[]; readonly close?: undefined } | { readonly close: true };
 
 /** The answer to a batch: its id, and why it failed; or, once, that the thread has opened the file. */
 export type WriterReply = { readonly id: number; readonly error?: string } | { readonly ready: true };
@@ -92,14 +93,14 @@ export class WriterThread {
     return this.#ready && this.#ended === undefined;
   }
 
-  /** Stores `rows` in one transaction on the thread. */
-  commit(rows: readonly StoredReply[]): Promise<void> {
+  /** Stores `rows` in one transaction on the thread. Their texts' buffers are moved there: `rows` are spent. */
+  commit(rows: readonly SqliteRow[]): Promise<void> {
     if (this.#ended !== undefined) return Promise.reject(this.#ended);
     const id = this.#next++;
     return new Promise((resolve, reject) => {
       this.#waiting.set(id, { resolve, reject });
       this.#worker.ref();
-      this.#worker.postMessage({ id, rows } satisfies WriterRequest);
+      this.#worker.postMessage({ id, rows } satisfies WriterRequest, rowBuffers(rows));
     });
   }
 

@@ -37,13 +37,15 @@ import {
   storedReply,
   summarizeStats,
   type ExportRow,
-  type StoredReply,
   type StatsGroup,
 } from './rows.js';
 import { ensureSchema } from './schema.js';
-import { openCacheDatabase, replyStorer } from './sqlite-store.js';
+import { openCacheDatabase, replyStorer, sqliteRow, type SqliteRow } from './sqlite-store.js';
 import { WriterThread, writerWorkerUrl } from './sqlite-writer.js';
 import { WriteBatcher } from './write-batcher.js';
+
+/** What a failed commit of `count` replies could not do. */
+const stored = (count: number): string => `cannot store ${count} repl${count === 1 ? 'y' : 'ies'}`;
 
 /** How long a statement waits for another process's lock before it fails. */
 const DEFAULT_BUSY_TIMEOUT_MS = 10_000;
@@ -126,7 +128,8 @@ export class SqliteResultCache implements ResultCache {
   readonly #selectDirect: Database.Statement<[string, string, string], ReplyRow>;
   readonly #selectFile: Database.Statement<[string, string], ReplyRow>;
   readonly #selectBody: Database.Statement<[number], BodyRow>;
-  readonly #writes: WriteBatcher;
+  readonly #writes: WriteBatcher<SqliteRow>;
+  readonly #secrets: readonly string[];
   /** The writer thread, once the first reply is stored (see the constructor). */
   #thread: WriterThread | undefined;
 
@@ -134,7 +137,7 @@ export class SqliteResultCache implements ResultCache {
     this.path = path;
     this.#db = db;
     this.#freshness = new Freshness(resolveMaxAge(options.maxAge), options.now ?? Date.now);
-    const secrets = (options.redact ?? []).filter((secret) => secret !== '');
+    this.#secrets = (options.redact ?? []).filter((secret) => secret !== '');
     this.#selectDirect = db.prepare(`SELECT ${ROW_COLUMNS} FROM replies r WHERE r.api = ? AND r.kind = ? AND r.id = ?`);
     this.#selectFile = db.prepare(
       `SELECT ${ROW_COLUMNS} FROM file_aliases a
@@ -145,16 +148,12 @@ export class SqliteResultCache implements ResultCache {
     // Commits run on a writer thread of the file's own (see sqlite-writer.ts), or here for a private in-memory
     // cache (which no other connection can see) and where the thread's script is missing.
     const threadUrl = path === ':memory:' || options.writerThread === false ? undefined : writerWorkerUrl();
-    let storeHere: ((rows: readonly StoredReply[]) => void) | undefined;
+    let storeHere: ((rows: readonly SqliteRow[]) => void) | undefined;
     let thread: WriterThread | undefined;
     const busyTimeoutMs = options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS;
-    this.#writes = new WriteBatcher(async (writes) => {
-      const failed = (error: unknown): IocEnrichError =>
-        this.#failure(`cannot store ${writes.length} repl${writes.length === 1 ? 'y' : 'ies'}`, error);
-      let rows: StoredReply[];
+    this.#writes = new WriteBatcher<SqliteRow>(async (rows) => {
+      const failed = (error: unknown): IocEnrichError => this.#failure(stored(rows.length), error);
       try {
-        rows = writes.flatMap((write) => ('put' in write ? [storedReply(write.put, secrets)] : []));
-        if (rows.length === 0) return;
         if (threadUrl !== undefined) thread ??= this.#thread = new WriterThread(threadUrl, { path, busyTimeoutMs });
         // Here until the thread has opened the file (see WriterThread.ready).
         if (thread === undefined || !thread.ready) {
@@ -209,7 +208,15 @@ export class SqliteResultCache implements ResultCache {
   }
 
   put(reply: VtReply): void {
-    this.#writes.add({ put: reply });
+    let row: SqliteRow;
+    try {
+      row = sqliteRow(storedReply(reply, this.#secrets));
+    } catch (error) {
+      // As a failed commit: thrown by the next put, flush, read or close (see contract.ts).
+      this.#writes.fail(this.#failure(stored(1), error));
+      return;
+    }
+    this.#writes.add(row);
   }
 
   flush(): Promise<void> {

@@ -10,9 +10,12 @@ import type { ApiVersion } from '../types.js';
 export type QueuedWrite =
   { readonly put: VtReply } | { readonly release: { readonly api: ApiVersion; readonly key: CacheKey } };
 
-/** Queues writes and commits them in batches, one commit at a time, in order. */
-export class WriteBatcher {
-  #queue: QueuedWrite[] = [];
+/**
+ * Queues writes and commits them in batches, one commit at a time, in order. A write is whatever the backend
+ * commits: PostgreSQL queues replies and releases ({@link QueuedWrite}), SQLite the rows it stores.
+ */
+export class WriteBatcher<Write = QueuedWrite> {
+  #queue: Write[] = [];
   #timer: NodeJS.Immediate | NodeJS.Timeout | undefined;
   #committing: Promise<void> | undefined;
   #failure: unknown;
@@ -23,12 +26,12 @@ export class WriteBatcher {
    * @param delayMs - 0 commits at the end of the current event-loop turn (setImmediate).
    */
   constructor(
-    private readonly commit: (writes: QueuedWrite[]) => void | Promise<void>,
+    private readonly commit: (writes: Write[]) => void | Promise<void>,
     private readonly delayMs: number,
   ) {}
 
   /** Queues a write. Throws the failure of an earlier commit (the run must learn its replies were not kept). */
-  add(write: QueuedWrite): void {
+  add(write: Write): void {
     this.#throwIfFailed();
     this.#queue.push(write);
     if (this.#timer === undefined) {
@@ -39,6 +42,16 @@ export class WriteBatcher {
       };
       this.#timer = this.delayMs > 0 ? setTimeout(run, this.delayMs) : setImmediate(run);
     }
+  }
+
+  /**
+   * Fails the batcher as a failed commit does, for a write that could not even be made (a reply the backend
+   * cannot store): thrown by the next add or flush, like the failure of a commit.
+   */
+  fail(error: unknown): void {
+    if (this.#failed) return;
+    this.#failed = true;
+    this.#failure = error;
   }
 
   /** True when nothing is queued or being committed. */
@@ -58,8 +71,7 @@ export class WriteBatcher {
       try {
         await this.commit(writes);
       } catch (error) {
-        this.#failed = true;
-        this.#failure = error;
+        this.fail(error);
       }
     };
     const committing = commit();

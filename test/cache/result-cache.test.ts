@@ -529,6 +529,33 @@ describe('the SQLite backend', () => {
     },
   );
 
+  it.each([
+    ['on its writer thread', true],
+    ['on the calling thread', false],
+  ])('stores text beyond ASCII exactly %s, and many replies of one batch each with its own', async (_how, thread) => {
+    const path = join(dir, 'utf8.db');
+    const cache = SqliteResultCache.open(path, { now, writerThread: thread });
+    cache.put(v3Reply('dns', 'warmup.example.com', { malicious: 0 }, T0));
+    await cache.flush();
+    expect(await cache.committingOnThread()).toBe(thread);
+    const names = ['bücher.de', 'пример.рф', '例え.テスト', 'emoji-😀.example'];
+    for (const [index, name] of names.entries()) {
+      cache.put({
+        ...v3Reply('dns', `h${index}.example.com`, { malicious: index }, T0, { whois: `Registrant: ${name}` }),
+        resolutions: [{ attributes: { host_name: name, ip_address: `5.6.7.${index}` } }],
+      });
+    }
+    await cache.flush();
+    for (const [index, name] of names.entries()) {
+      const entry = await cache.get('v3', 'dns', `h${index}.example.com`);
+      const attributes = (entry?.reply.body as { data: { attributes: Record<string, unknown> } }).data.attributes;
+      expect(attributes['whois']).toBe(`Registrant: ${name}`);
+      expect(attributes['last_analysis_stats']).toMatchObject({ malicious: index });
+      expect(entry?.reply.resolutions).toEqual([{ attributes: { host_name: name, ip_address: `5.6.7.${index}` } }]);
+    }
+    await cache.close();
+  });
+
   it('closes its writer thread before the process ends: the file is left whole, without a WAL', () => {
     const path = join(dir, 'closed.db');
     const script = `import { SqliteResultCache } from ${JSON.stringify(new URL('../../dist/cache/sqlite.js', import.meta.url).href)};
