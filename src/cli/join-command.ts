@@ -71,6 +71,7 @@ export async function joinCommand(args: string[], io: CommandIo): Promise<number
     output: toStdout ? io.stdout : (values.output as string),
     indexColumn: values['index-col'],
     nativeEngine: nativeEngineWanted(io.env),
+    onNotice: (message) => io.stderr.write(`ioc-enrich: ${message}\n`),
   });
   io.stderr.write(
     `joined ${stats.sourceRows.toLocaleString('en-US')} rows: ${stats.matchedRows.toLocaleString('en-US')} with results ` +

@@ -62,7 +62,10 @@ export async function reportCommand(args: string[], io: CommandIo): Promise<numb
     // "report"): this command, whose target is time, goes back to V8's own heuristic (0 = unset).
     setFlagsFromString('--heap-growing-percent=0');
   }
-  const digest = await readDigest(results, { nativeEngine: nativeEngineWanted(io.env) });
+  const digest = await readDigest(results, {
+    nativeEngine: nativeEngineWanted(io.env),
+    onNotice: (message) => io.stderr.write(`ioc-enrich: ${message}\n`),
+  });
   if (digest.accounting.occurrences === 0) io.stderr.write(`warning: ${results} has no result rows\n`);
   runTime ??= (await stat(results)).mtime;
   io.stderr.write(

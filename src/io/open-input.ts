@@ -197,14 +197,11 @@ async function member(
   }
   let chunks = lfOnly;
   let lines = firstLines(text, 21, complete);
-  if (format === 'csv' && lines[0]?.startsWith(POWERSHELL_TYPE_LINE) === true) {
-    // Windows PowerShell's Export-Csv writes `#TYPE <.NET type>` above the header unless told not to: read as the
-    // header, it would name every column `#2`, `#3`… and shift every SourceIndex by one.
+  if (format === 'csv' && isPowerShellTypeLine(lines[0])) {
+    // Read as the header, the line would name every column `#2`, `#3`… and shift every SourceIndex by one.
     chunks = blankFirstLine(lfOnly);
     lines = lines.slice(1);
-    options.onNotice?.(
-      `${name}: skipped PowerShell's '#TYPE …' line above the header (Export-Csv without -NoTypeInformation)`,
-    );
+    options.onNotice?.(powerShellTypeLineNotice(name));
   }
   let delimiter = options.delimiter ?? byName?.delimiter ?? ',';
   if (format === 'csv' && options.delimiter === undefined && byName?.delimiter === undefined) {
@@ -218,15 +215,25 @@ async function member(
   return { name, member: memberName, format, delimiter, container, bom, chunks };
 }
 
-/** The first line of Windows PowerShell's Export-Csv output (without -NoTypeInformation). */
-const POWERSHELL_TYPE_LINE = '#TYPE ';
+/**
+ * Whether `line` is the first line of Windows PowerShell's Export-Csv output: `#TYPE <.NET type>` above the header,
+ * unless told -NoTypeInformation. A source table and a results file re-exported from PowerShell both have it.
+ */
+export function isPowerShellTypeLine(line: string | undefined): boolean {
+  return line?.startsWith('#TYPE ') === true;
+}
+
+/** What is said on stderr when that line is skipped. */
+export function powerShellTypeLineNotice(name: string): string {
+  return `${name}: skipped PowerShell's '#TYPE …' line above the header (Export-Csv without -NoTypeInformation)`;
+}
 
 /**
  * `chunks` with the first line's text removed and its line end kept: a blank line, which the CSV readers skip
  * before the header, so every later line keeps its number in errors. The line is short and in the first chunk
  * (the sniffed head); should it not end there, the input is left as it is.
  */
-async function* blankFirstLine(chunks: AsyncGenerator<Buffer>): AsyncGenerator<Buffer> {
+export async function* blankFirstLine(chunks: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
   let first = true;
   for await (const chunk of chunks) {
     if (first) {

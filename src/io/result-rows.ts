@@ -5,6 +5,7 @@
  */
 import { InputError } from '../errors.js';
 import { readChunks } from './input-source.js';
+import { blankFirstLine, isPowerShellTypeLine, powerShellTypeLineNotice } from './open-input.js';
 import { splitLines } from './line-splitter.js';
 import { readResultCsv } from './result-csv.js';
 import { TextIds, ValuesRow, type ResultRow } from './result-row.js';
@@ -25,6 +26,15 @@ export interface ResultColumns {
   readonly required: readonly string[];
   /** False: read a CSV in JavaScript only, even where the native engine is built (`IOC_ENRICH_ENGINE=js`). */
   readonly nativeEngine?: boolean | undefined;
+  /** Told what was skipped on the way (PowerShell's `#TYPE` line), for stderr. */
+  readonly onNotice?: ((message: string) => void) | undefined;
+}
+
+/** The text of the first line of `chunk` (after a UTF-8 BOM), at most its first 256 bytes. */
+function firstLineOf(chunk: Buffer): string {
+  const start = chunk[0] === 0xef && chunk[1] === 0xbb && chunk[2] === 0xbf ? 3 : 0;
+  const end = chunk.indexOf(0x0a, start);
+  return chunk.toString('utf8', start, Math.min(end === -1 ? chunk.length : end, start + 256));
 }
 
 /** Peeks at the first non-blank byte to tell CSV from JSON lines (`{`) and a JSON array (`[`). */
@@ -106,7 +116,11 @@ export async function readResultRows(path: string, spec: ResultColumns, onRow: R
     return rows.length;
   }
   if (first !== 0x7b) {
-    return readResultCsv(all(), {
+    // A results file filtered in Windows PowerShell and saved again with Export-Csv has its `#TYPE` line above the
+    // header: skipped with a notice, as a source table's is (src/io/open-input.ts), keeping every line's number.
+    const typeLine = first === 0x23 && head.done !== true && isPowerShellTypeLine(firstLineOf(head.value));
+    if (typeLine) spec.onNotice?.(powerShellTypeLineNotice(path));
+    return readResultCsv(typeLine ? blankFirstLine(all()) : all(), {
       file: path,
       columns: spec.columns,
       nativeEngine: spec.nativeEngine,

@@ -43,6 +43,8 @@ export interface JoinOptions {
   encoding?: EncodingName | undefined;
   /** False: read a results CSV in JavaScript only, even where the native engine is built. @default true */
   nativeEngine?: boolean | undefined;
+  /** Told what was skipped on the way (PowerShell's `#TYPE` line above the results' header), for stderr. */
+  onNotice?: ((message: string) => void) | undefined;
 }
 
 /** What a join did. */
@@ -272,7 +274,7 @@ export async function joinResults(options: JoinOptions): Promise<JoinStats> {
     throw new OptionError('--input-format', format, 'csv or jsonl');
   }
   if (options.indexColumn === '') throw new OptionError('--index-col', '', 'a non-empty column name');
-  const { verdicts, resultRows } = await readResultsIndex(options.results, options.nativeEngine);
+  const { verdicts, resultRows } = await readResultsIndex(options.results, options.nativeEngine, options.onNotice);
   const state: JoinState = {
     file: options.source,
     verdicts,

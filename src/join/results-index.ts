@@ -84,9 +84,14 @@ function accumulate(verdicts: Map<string, RowVerdict>, row: ResultFields, hasRes
  * @throws InputError naming the file and line for unreadable input or a file that is not an enrich output;
  *   IocEnrichError `INPUT_NOT_FOUND` when it does not exist.
  */
-export async function readResultsIndex(path: string, nativeEngine?: boolean): Promise<ResultsIndex> {
+export async function readResultsIndex(
+  path: string,
+  nativeEngine?: boolean,
+  onNotice?: (message: string) => void,
+): Promise<ResultsIndex> {
   const verdicts = new Map<string, RowVerdict>();
-  const resultRows = await readResultRows(path, { columns: COLUMNS, required: REQUIRED, nativeEngine }, (row) => {
+  const spec = { columns: COLUMNS, required: REQUIRED, nativeEngine, onNotice };
+  const resultRows = await readResultRows(path, spec, (row) => {
     const [sourceIndex, observable, status, responseCode, positives, severity] = [0, 1, 2, 3, 4, 5].map((column) =>
       row.value(column),
     );

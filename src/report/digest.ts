@@ -321,7 +321,10 @@ export function isDetected(observable: ObservableDigest, minPositives: number): 
  *
  * @throws InputError naming the file and line for unreadable input or a file that is not an enrich output.
  */
-export async function readDigest(path: string, options: { nativeEngine?: boolean } = {}): Promise<RunDigest> {
+export async function readDigest(
+  path: string,
+  options: { nativeEngine?: boolean; onNotice?: (message: string) => void } = {},
+): Promise<RunDigest> {
   const builder = new DigestBuilder();
   await readResultRows(path, { columns: DIGEST_COLUMNS, required: DIGEST_REQUIRED, ...options }, (row) =>
     builder.add(row),

@@ -1,6 +1,7 @@
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { parse } from 'csv-parse/sync';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { MispEvent } from '../../src/export/misp.js';
 import type { StixBundle } from '../../src/export/stix.js';
@@ -106,6 +107,40 @@ describe('enrich --report --export', () => {
       expect(values(second.misp)).toEqual(values(first.misp));
     },
   );
+
+  it("reads the hits an analyst filtered and saved again in Windows PowerShell (Export-Csv's '#TYPE' line), and says so", async () => {
+    // `Import-Csv out.csv | Where-Object { [int]$_.Positives -gt 0 } | Export-Csv hits.csv` in PowerShell 5.1: the
+    // type line, every field quoted, CRLF.
+    const rows = parse<Record<string, string>>(readFileSync(enriched, 'utf8'), { columns: true });
+    const hits = rows.filter((row) => Number(row['Positives']) > 0);
+    expect(hits.length).toBeGreaterThan(0);
+    const quote = (value: string): string => `"${value.replaceAll('"', '""')}"`;
+    const columns = Object.keys(rows[0]!);
+    const resaved = join(dir, 'hits.csv');
+    writeFileSync(
+      resaved,
+      [
+        '#TYPE System.Management.Automation.PSCustomObject',
+        columns.map(quote).join(','),
+        ...hits.map((row) => columns.map((column) => quote(row[column] ?? '')).join(',')),
+      ].join('\r\n') + '\r\n',
+    );
+    const misp = join(dir, 'hits.misp.json');
+    const result = await runMain(['report', resaved, '--export', `misp=${misp}`]);
+    expect(result.code).toBe(0);
+    expect(result.stderr).toContain(
+      `ioc-enrich: ${resaved}: skipped PowerShell's '#TYPE …' line above the header (Export-Csv without -NoTypeInformation)`,
+    );
+    const values = (path: string): string[] =>
+      readJson<MispEvent>(path)
+        .Event.Attribute.map((attribute) => `${attribute.type} ${attribute.value}`)
+        .sort();
+    expect(values(misp)).toEqual(values(join(dir, 'run.misp.json')));
+    const joined = await runMain(['join', '--results', resaved, source, '-o', join(dir, 'joined-hits.csv')]);
+    expect(joined.code).toBe(0);
+    expect(joined.stderr).toContain(`ioc-enrich: ${resaved}: skipped PowerShell's '#TYPE …' line`);
+    expect(joined.stderr).toContain(`(${hits.length} result rows)`);
+  });
 
   it('writes one export to stdout with -', async () => {
     const result = await runMain(['report', enriched, '--export', 'stix=-', '--tlp', 'red']);

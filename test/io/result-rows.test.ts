@@ -220,6 +220,55 @@ describe('readResultRows on CSV', () => {
     expect(message).toContain(problem);
   });
 
+  it.each([
+    ['the native scanner', true],
+    ['JavaScript', false],
+  ])(
+    "reads results re-saved by Windows PowerShell's Export-Csv: its '#TYPE' line skipped and said, lines kept (%s)",
+    async (_engine, nativeEngine) => {
+      // What `Import-Csv results.csv | Where-Object Positives -gt 0 | Export-Csv hits.csv` writes in PowerShell 5.1:
+      // the type line, every field quoted, CRLF.
+      const path = join(dir, 'powershell-hits.csv');
+      writeFileSync(
+        path,
+        '#TYPE System.Management.Automation.PSCustomObject\r\n' +
+          '"Observable","IoCType","Status","Positives","SourceIndex"\r\n' +
+          '"evil.example.com","dns","Success","7","3"\r\n' +
+          '"5.6.7.8","ipv4","Success","2","11"\r\n' +
+          '"bad.example.net","dns","Success","1","12\r\n',
+      );
+      const notices: string[] = [];
+      const spec = {
+        columns: ['Observable', 'Positives', 'SourceIndex'],
+        required: ['Observable', 'IoCType'],
+        nativeEngine,
+        onNotice: (message: string) => notices.push(message),
+      };
+      await expect(readAll(path, spec)).rejects.toMatchObject({ code: 'BAD_INPUT', line: 5 });
+      expect(notices).toEqual([
+        `${path}: skipped PowerShell's '#TYPE …' line above the header (Export-Csv without -NoTypeInformation)`,
+      ]);
+      writeFileSync(path, readFileSync(path, 'utf8').replace('"12\r\n', '"12"\r\n'));
+      const { values, count } = await readAll(path, spec);
+      expect(count).toBe(3);
+      expect(values).toEqual([
+        ['evil.example.com', '7', '3'],
+        ['5.6.7.8', '2', '11'],
+        ['bad.example.net', '1', '12'],
+      ]);
+    },
+  );
+
+  it("leaves a first line that only starts with '#' to the header check", async () => {
+    const path = join(dir, 'hash-comment.csv');
+    writeFileSync(path, '#Observable,IoCType\na.example.com,dns\n');
+    const notices: string[] = [];
+    await expect(
+      readAll(path, { columns: ['Observable'], required: ['Observable'], onNotice: (m) => notices.push(m) }),
+    ).rejects.toMatchObject({ code: 'BAD_INPUT', line: 1 });
+    expect(notices).toEqual([]);
+  });
+
   it('names the line of a header without a required column', async () => {
     const path = join(dir, 'other.csv');
     writeFileSync(path, '\n\nObservable,Severity\nx,high\n');
