@@ -1250,8 +1250,9 @@ struct BracketForm {
   const char* form;
   int replacement;
 };
-// REPLACEMENTS of src/extract/refang.ts, and the forms that map to them (same order: the first match wins).
-const char* const REPLACEMENTS[] = {".", "@", "://", ":", "//", "/", "http", "https", "ftp", "ftps", "sftp"};
+// REPLACEMENTS of src/extract/refang.ts, and the forms that map to them (same order: the first match wins). The last,
+// "", removes an invisible character (U+00AD, U+200B, U+2060, U+FEFF): non-ASCII, so only JavaScript ever uses it.
+const char* const REPLACEMENTS[] = {".", "@", "://", ":", "//", "/", "http", "https", "ftp", "ftps", "sftp", ""};
 const SchemeForm SCHEME_FORMS[] = {{"h[tt]ps", 7}, {"h[tt]p", 6}, {"hxxps", 7}, {"hxtps", 7}, {"htxps", 7}, {"h**ps", 7},
                                    {"h__ps", 7},   {"meows", 7},  {"sfxp", 10},  {"fxps", 9},   {"hxxp", 6},  {"hxtp", 6},
                                    {"htxp", 6},    {"h**p", 6},   {"h__p", 6},   {"meow", 6},   {"fxp", 8}};

@@ -11,7 +11,13 @@
  * - at: `[at]`, `(@)`, …;
  * - colon and slashes: `[:]`, `(:)`, `[://]`, `(://)`, `[/]`, `[//]`;
  * - schemes, only when a colon (plain or bracketed) follows: `hxxp`, `hXXps`, `hxtp`, `htxp`, `h**p`, `h__p`,
- *   `h[tt]p`, `meow` → `http`; `fxp`, `fxps` → `ftp(s)`; `sfxp` → `sftp`.
+ *   `h[tt]p`, `meow` → `http`; `fxp`, `fxps` → `ftp(s)`; `sfxp` → `sftp`;
+ * - invisible characters, removed: the zero-width space (U+200B), the word joiner (U+2060), the zero-width
+ *   no-break space (U+FEFF) and the soft hyphen (U+00AD). Blogs put them into indicators so that they are not made
+ *   links (`login-micro\u200Bsoft[.]com` gave `soft.com`, a real and unrelated domain) and word processors put
+ *   soft hyphens into long words. They are the characters IDNA's mapping (UTS #46) ignores, so a browser given
+ *   such a name goes where the name without them goes. The zero-width joiner and non-joiner are left alone:
+ *   IDNA keeps them in some scripts' names. Non-ASCII, so the native engine hands such fields to this code.
  */
 
 /*
@@ -62,7 +68,17 @@ function isAlphanumeric(code: number): boolean {
  * finders report through `found`: a hostile line with a quarter of a million `[.]` must not allocate an object
  * per edit.
  */
-const REPLACEMENTS: readonly string[] = ['.', '@', '://', ':', '//', '/', 'http', 'https', 'ftp', 'ftps', 'sftp'];
+const REPLACEMENTS: readonly string[] = ['.', '@', '://', ':', '//', '/', 'http', 'https', 'ftp', 'ftps', 'sftp', ''];
+/** Index of '' in REPLACEMENTS: an invisible character removed. */
+const REMOVED = REPLACEMENTS.length - 1;
+/** The invisible characters refanging removes (see the module's head). */
+const INVISIBLE = /[\u00AD\u200B\u2060\uFEFF]/g;
+
+/** The position of the first invisible character at or after `from`, or -1. */
+function nextInvisible(text: string, from: number): number {
+  INVISIBLE.lastIndex = from;
+  return INVISIBLE.test(text) ? INVISIBLE.lastIndex - 1 : -1;
+}
 const found = { start: 0, end: 0, replacement: 0 };
 
 function replacementIndex(text: string): number {
@@ -231,6 +247,7 @@ function findEdits(text: string): number[] | null {
   let colon = text.indexOf(':');
   // Only an escaped dot can start an edit: searched as the pair, Windows paths' other backslashes are skipped.
   let backslash = text.indexOf('\\.');
+  let invisible = nextInvisible(text, 0);
   /** The end of the last run of escaped dots looked at: no backslash before it is looked at again. */
   let escapedFloor = 0;
   for (;;) {
@@ -240,13 +257,20 @@ function findEdits(text: string): number[] | null {
     if (curly !== -1 && curly < position) position = curly;
     if (colon !== -1 && colon < position) position = colon;
     if (backslash !== -1 && backslash < position) position = backslash;
+    if (invisible !== -1 && invisible < position) position = invisible;
     if (position === text.length) return edits;
     if (position === square) square = text.indexOf('[', position + 1);
     else if (position === round) round = text.indexOf('(', position + 1);
     else if (position === curly) curly = text.indexOf('{', position + 1);
     else if (position === colon) colon = text.indexOf(':', position + 1);
+    else if (position === invisible) invisible = nextInvisible(text, position + 1);
     else backslash = text.indexOf('\\.', position + 1);
     if (position < floor) continue;
+    if (text.charCodeAt(position) > 0x7f) {
+      (edits ??= []).push(position, position + 1, REMOVED);
+      floor = position + 1;
+      continue;
+    }
     if (text.charCodeAt(position) === BACKSLASH) {
       if (position < escapedFloor || text.charCodeAt(position + 1) !== DOT) continue;
       // After a bracketed scheme separator (`hxxp[://]`), which the `//` test cannot see.

@@ -34,6 +34,7 @@ const REPORT = `# Campaign report: lookalike banking domains
 - Sample: https://www.virustotal.com/gui/file/${SHA256}/detection
 - Test host http://example.nope/x, internal hXXps://192.168.149[.]100/x, C2 http://[2600:1f18::1]:8080/x
 - Exfiltration over sftp://files.evil-example.com/drop
+- Copied from a blog, with invisible characters: login-micro\u200Bsoft[.]com, hxxps://cdn\u00ADupdate[.]net/p, 45.61\u2060.2.9
 `;
 
 const SYSMON = [
@@ -86,6 +87,10 @@ const REPORT_ROWS = [
   'https://192.168.149.100/x url Host part of URL is a private IP address <hXXps://192.168.149[.]100/x>',
   'http://[2600:1f18::1]:8080/x url Valid <http://[2600:1f18::1]:8080/x>',
   'sftp://files.evil-example.com/drop url Valid <sftp://files.evil-example.com/drop>',
+  // Whole, not cut at the invisible character (`soft.com`, `update.net`: real, unrelated domains).
+  'login-microsoft.com dns Valid <login-micro\u200Bsoft[.]com>',
+  'https://cdnupdate.net/p url Valid <hxxps://cdn\u00ADupdate[.]net/p>',
+  '45.61.2.9 ipv4 Valid <45.61\u2060.2.9>',
 ];
 
 const SYSMON_ROWS = [

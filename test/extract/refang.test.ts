@@ -66,6 +66,36 @@ describe('refang', () => {
     expect([0, 3, 4, 8, 9, 10, 12, 16, 17].map(at)).toEqual([0, 3, 4, 4, 9, 12, 14, 18, 21]);
   });
 
+  it.each([
+    ['a zero-width space', 'login-micro\u200Bsoft[.]com', 'login-microsoft.com'],
+    ['a word joiner', 'evil\u2060.example.com', 'evil.example.com'],
+    ['a zero-width no-break space', '45.61\uFEFF.2.9', '45.61.2.9'],
+    ['a soft hyphen', 'hxxps://cdn\u00ADupdate[.]net/p', 'https://cdnupdate.net/p'],
+    ['several, side by side', 'a\u200B\u200B\u00ADb[.]c', 'ab.c'],
+  ])('removes %s, keeping the map to the text as written', (_name, original, fanged) => {
+    const { text, map } = refangWithMap(original);
+    expect(text).toBe(fanged);
+    expect(map?.original(0)).toBe(0);
+    expect(map?.original(text.length)).toBe(original.length);
+  });
+
+  it('maps around a removed character: what follows it keeps its own place', () => {
+    const original = 'go to evil\u200B.example.com now';
+    const { text, map } = refangWithMap(original);
+    const start = text.indexOf('evil');
+    const dot = text.indexOf('.example');
+    expect([start, dot, text.indexOf(' now')].map((k) => map?.original(k))).toEqual([6, 11, 23]);
+    expect(original.slice(map?.original(start), map?.original(text.indexOf(' now')))).toBe('evil\u200B.example.com');
+  });
+
+  it.each([
+    ['the zero-width joiner and non-joiner (IDNA keeps them in some scripts)', 'می\u200Cخواهم.ir a\u200Db.com'],
+    ['other non-ASCII text', 'bücher.de пример.рф 例え.テスト'],
+  ])('leaves %s alone', (_name, text) => {
+    expect(refang(text)).toBe(text);
+    expect(refangWithMap(text).map).toBeNull();
+  });
+
   it('maps a line of many edits (binary search over them)', () => {
     const unit = 'hxxp://a[.]com/x ';
     const original = unit.repeat(5000);

@@ -307,6 +307,14 @@ const PIECES = [
   'ssh://',
   'example.nope',
   'http://[2600:1f18::1]:8080/x',
+  // Invisible characters that refanging removes, and the joiners it keeps.
+  '\u200B',
+  '\u00AD',
+  '\u2060',
+  '\uFEFF',
+  '\u200C',
+  '\u200D',
+  'login-micro\u200Bsoft[.]com',
 ];
 
 function randomLine(next: () => number): string {
