@@ -266,6 +266,7 @@ function findEdits(text: string): number[] | null {
     else if (position === invisible) invisible = nextInvisible(text, position + 1);
     else backslash = text.indexOf('\\.', position + 1);
     if (position < floor) continue;
+    // The only triggers beyond ASCII are the invisible characters.
     if (text.charCodeAt(position) > 0x7f) {
       (edits ??= []).push(position, position + 1, REMOVED);
       floor = position + 1;
