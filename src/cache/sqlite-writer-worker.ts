@@ -23,7 +23,7 @@ try {
   // A checkpoint every 16,384 pages of WAL (64 MiB) rather than SQLite's 1,000 (4 MiB): each checkpoint reads
   // back and rewrites what the WAL holds and syncs the file, and pages written again between two checkpoints
   // (the B-trees' inner pages and right edges) are copied once. Storing 100,000 replies took 4.6-5.0 s of this
-  // thread's CPU against 5.6-5.9 s. The WAL file keeps that size until the last connection closes.
+  // thread's CPU against 5.6-6.0 s. The WAL file keeps that size until the last connection closes.
   db.pragma('wal_autocheckpoint = 16384');
   store = replyStorer(db);
   answer({ ready: true });
