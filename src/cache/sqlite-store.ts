@@ -40,6 +40,25 @@ export function rowBuffers(rows: readonly SqliteRow[]): ArrayBuffer[] {
 }
 
 /**
+ * Puts the file in WAL mode. SQLite can refuse this with SQLITE_BUSY at once, without its busy handler, while another
+ * process is writing to a file just made (two runs started together on a new cache: one exited with "database is
+ * locked", 3 times in 30 such starts). Retried every 20 ms until the busy timeout, as any other lock is waited for.
+ */
+function walMode(db: Database.Database, busyTimeoutMs: number): void {
+  const deadline = Date.now() + busyTimeoutMs;
+  for (;;) {
+    try {
+      db.pragma('journal_mode = WAL');
+      return;
+    } catch (error) {
+      if ((error as { code?: unknown }).code !== 'SQLITE_BUSY' || Date.now() >= deadline) throw error;
+      // `open` is synchronous: a blocking wait, for milliseconds, only when two runs start at once.
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20);
+    }
+  }
+}
+
+/**
  * Opens a cache file with the settings every connection to it uses. WAL: readers never block the writer, and
  * the cache's connection reads while its writer thread commits. synchronous=NORMAL is durable against a killed
  * process under WAL (only a power cut may lose the last commits, which costs a re-lookup, never a corrupt file).
@@ -47,7 +66,7 @@ export function rowBuffers(rows: readonly SqliteRow[]): ArrayBuffer[] {
 export function openCacheDatabase(path: string, busyTimeoutMs: number): Database.Database {
   const db = new Database(path, { timeout: busyTimeoutMs });
   try {
-    db.pragma('journal_mode = WAL');
+    walMode(db, busyTimeoutMs);
     db.pragma('synchronous = NORMAL');
     // 32 MiB of page cache (default 2 MiB): the lookup rows and key indexes of ~200,000 entries stay in memory.
     db.pragma('cache_size = -32768');
