@@ -2244,19 +2244,29 @@ void setNumber(napi_env env, napi_value object, const char* name, double value) 
   napi_set_named_property(env, object, name, number);
 }
 
-// take(engine) -> { rows, records, occurrences, valid, duplicates, allowlisted, rejected }: what was made since
-// the last take, which starts the next part afresh.
+// take(engine, into) -> { rowsLength, rows?, records, occurrences, valid, duplicates, allowlisted, rejected }:
+// what was made since the last take, which starts the next part afresh. The rows are copied into `into` (a
+// Uint8Array) when they fit, else into a new Buffer, `rows` (see NativeEngine.take).
 napi_value Take(napi_env env, napi_callback_info info) {
-  napi_value args[1];
-  if (!argsOf(env, info, 1, args)) return nullptr;
+  napi_value args[2];
+  if (!argsOf(env, info, 2, args)) return nullptr;
   Engine* engine = engineOf(env, args[0]);
   if (engine == nullptr) return nullptr;
+  size_t room = 0;
+  void* into = typedArray(env, args[1], napi_uint8_array, &room, "ioc_extract: take() needs a Uint8Array");
+  if (into == nullptr) return nullptr;
   napi_value result;
-  napi_value rows;
-  void* copy = nullptr;
   napi_create_object(env, &result);
-  napi_create_buffer_copy(env, engine->out.size(), engine->out.data(), &copy, &rows);
-  napi_set_named_property(env, result, "rows", rows);
+  size_t size = engine->out.size();
+  if (size <= room) {
+    if (size > 0) std::memcpy(into, engine->out.data(), size);
+  } else {
+    napi_value rows;
+    void* copy = nullptr;
+    napi_create_buffer_copy(env, size, engine->out.data(), &copy, &rows);
+    napi_set_named_property(env, result, "rows", rows);
+  }
+  setNumber(env, result, "rowsLength", static_cast<double>(size));
   setNumber(env, result, "records", engine->records);
   setNumber(env, result, "occurrences", engine->occurrences);
   setNumber(env, result, "valid", engine->valid);
@@ -2330,7 +2340,7 @@ NAPI_MODULE_INIT() {
   // The interface version src/native/engine.ts expects (NATIVE_INTERFACE): a module built from older sources is
   // not used. Raise both when a function's arguments or results change.
   napi_value version;
-  napi_create_uint32(env, 7, &version);
+  napi_create_uint32(env, 8, &version);
   napi_set_named_property(env, exports, "version", version);
   return exports;
 }

@@ -112,6 +112,14 @@ export class RedactingWriter extends Writable {
     this.once('close', () => destination.removeListener('error', onError));
   }
 
+  /**
+   * True when every chunk written is copied before its write callback runs (there is a secret to look for), so the
+   * writer may reuse the chunk's buffer then; false when chunks are passed on as they are.
+   */
+  get copiesChunks(): boolean {
+    return this.#keep > 0;
+  }
+
   override _write(chunk: Buffer | string, encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
     if (this.#keep === 0) {
       this.#forward(typeof chunk === 'string' ? Buffer.from(chunk, encoding) : chunk, undefined, callback);

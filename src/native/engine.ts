@@ -52,7 +52,10 @@ export interface FirstSighting {
 }
 
 /** What the compiled module's take() returns: NativeOutput, with the first sightings in columns. */
-interface BindingOutput extends Omit<NativeOutput, 'firstSightings'> {
+interface BindingOutput extends Omit<NativeOutput, 'firstSightings' | 'rows'> {
+  /** The rows' byte length; the rows are in the `into` given, or in `rows` when they did not fit. */
+  readonly rowsLength: number;
+  readonly rows?: Buffer;
   readonly sightings?: { types: Uint8Array; values: string[]; notes: string[] };
 }
 
@@ -72,7 +75,7 @@ interface Binding {
   text(engine: object, bytes: Uint8Array, startLine: number, maxBytes: number): number;
   column(engine: object, cell: string): void;
   records(engine: object, values: readonly string[], layout: Int32Array): void;
-  take(engine: object): BindingOutput;
+  take(engine: object, into: Uint8Array): BindingOutput;
   /** The results-CSV reader's fast path (native/result-csv.cc; see src/io/result-csv.ts). */
   resultCsvSpans: NativeResultCsv['spans'];
   resultCsvTables: NativeResultCsv['tables'];
@@ -101,7 +104,7 @@ export interface NativeResultCsv {
  * The interface version this file speaks (the module's `version`, set at the end of native/extract.cc). A module
  * built from other sources (a stale build that could not be rebuilt) is not used: extraction runs in JavaScript.
  */
-const NATIVE_INTERFACE = 7;
+const NATIVE_INTERFACE = 8;
 
 /** Where the build puts the module: two levels up from both src/native (tests) and dist/native (the build). */
 const MODULE_PATH = fileURLToPath(new URL('../../native/build/Release/ioc_extract.node', import.meta.url));
@@ -163,6 +166,8 @@ export function nativeEngineLoadError(): Error | undefined {
   loadBinding();
   return load?.error;
 }
+
+const EMPTY = Buffer.alloc(0);
 
 /** Added to a domain kind when screening has more to say of the name than "accepted as it is" (see below). */
 const SCREEN_IT = 4;
@@ -306,9 +311,13 @@ export class NativeEngine {
     return id;
   }
 
-  /** The rows and counts made since the last call. */
-  take(): NativeOutput {
-    const { sightings, ...output } = this.#binding.take(this.#engine);
+  /**
+   * The rows and counts made since the last call. The rows are copied into `into` when they fit (`rows` is then a
+   * view of it), else into a buffer of their own.
+   */
+  take(into: Buffer = EMPTY): NativeOutput {
+    const { sightings, rows: own, rowsLength, ...counts } = this.#binding.take(this.#engine, into);
+    const output = { ...counts, rows: own ?? into.subarray(0, rowsLength) };
     if (sightings === undefined) return output;
     const firstSightings = sightings.values.map((observable, index): FirstSighting => ({
       type: IOC_TYPES[sightings.types[index] as number] as IocType,

@@ -45,7 +45,10 @@ export interface ChunkContext {
 
 /** One part's rows and counts. */
 export interface ChunkResult {
-  /** The rows, UTF-8, in a buffer of their own (it may be written as it is and kept by the stream). */
+  /**
+   * The rows, UTF-8: in the buffer given to {@link extractChunk} when they fit in it, else in a buffer of their own
+   * (either may be written as it is and kept by the stream).
+   */
   readonly rows: Buffer;
   /** Records read (data rows or lines). */
   readonly records: number;
@@ -153,12 +156,15 @@ class RowBuilder implements VerdictSink {
   }
 
   /**
-   * The encoded rows, copied into a buffer of their own (a stream may keep what it was given), and the working
-   * buffer, grown as needed, for the next part.
+   * The encoded rows, copied out of the working buffer (a stream may keep what it was given): into `into` when
+   * they fit, else into a buffer of their own; and the working buffer, grown as needed, for the next part.
    */
-  finish(): { rows: Buffer; buffer: Buffer } {
+  finish(into: Buffer): { rows: Buffer; buffer: Buffer } {
     this.#encode();
-    return { rows: Buffer.from(this.#bytes.subarray(0, this.#length)), buffer: this.#bytes };
+    const rows = this.#bytes.subarray(0, this.#length);
+    if (rows.length > into.length) return { rows: Buffer.from(rows), buffer: this.#bytes };
+    rows.copy(into);
+    return { rows: into.subarray(0, rows.length), buffer: this.#bytes };
   }
   setIndex(sourceIndex: string): void {
     this.indexCell = this.#csv ? csvCell(sourceIndex) : jsonCell(sourceIndex);
@@ -228,7 +234,12 @@ function partRecords(part: Part, context: ChunkContext, report: ReadReport): Asy
  * {@link extractChunk} in the native engine. Text parts go to it as bytes (it splits the lines as the text reader
  * does); CSV records are read in JavaScript (src/io/csv-records.ts, with its errors) and handed over a batch at a time.
  */
-async function extractNativeChunk(part: Part, state: ChunkState, native: NativeEngine): Promise<ChunkResult> {
+async function extractNativeChunk(
+  part: Part,
+  state: ChunkState,
+  native: NativeEngine,
+  into: Buffer,
+): Promise<ChunkResult> {
   const { context } = state;
   const report = newReadReport();
   let error: IocEnrichError | undefined;
@@ -243,7 +254,7 @@ async function extractNativeChunk(part: Part, state: ChunkState, native: NativeE
   } catch (caught) {
     error = partError(caught);
   }
-  const made = native.take();
+  const made = native.take(into);
   return {
     rows: made.rows,
     records: made.records,
@@ -258,12 +269,14 @@ async function extractNativeChunk(part: Part, state: ChunkState, native: NativeE
   };
 }
 
+const NO_ROOM = Buffer.alloc(0);
+
 /**
  * Reads, extracts, screens, deduplicates and formats one part; parts must come in input order. Never throws for
  * malformed input: see {@link ChunkResult.error}.
  */
-export async function extractChunk(part: Part, state: ChunkState): Promise<ChunkResult> {
-  if (state.native !== undefined) return extractNativeChunk(part, state, state.native);
+export async function extractChunk(part: Part, state: ChunkState, into: Buffer = NO_ROOM): Promise<ChunkResult> {
+  if (state.native !== undefined) return extractNativeChunk(part, state, state.native, into);
   const { context, builder } = state;
   const rows = new RowBuilder(context.outputFormat === 'csv', state.buffer, context.firstSightings === true);
   let records = 0;
@@ -280,7 +293,7 @@ export async function extractChunk(part: Part, state: ChunkState): Promise<Chunk
   } catch (caught) {
     error = partError(caught);
   }
-  const { rows: bytes, buffer } = rows.finish();
+  const { rows: bytes, buffer } = rows.finish(into);
   state.buffer = buffer;
   return {
     rows: bytes,

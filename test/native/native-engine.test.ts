@@ -434,6 +434,26 @@ describe.skipIf(SKIP)('the native engine gives what the JavaScript engine gives'
     expect(outcome.stats.rejected['Could not obtain scheme or host from file:///x7']).toBe(3);
   });
 
+  it('take(into): the rows go into the buffer given when they fit, else into a buffer of their own', () => {
+    const engine = new NativeEngine({ outputFormat: 'csv', urlHostsAsDns: false });
+    const row = `${h1},md5_hash,Valid,0,,${h1},\n`;
+    const into = Buffer.alloc(row.length, 0x2a);
+    engine.text(Buffer.from(`${h1}\n`), 0, 1 << 20);
+    const fits = engine.take(into);
+    expect(fits.rows.buffer).toBe(into.buffer);
+    expect(fits.rows.toString()).toBe(row);
+    expect(into.toString()).toBe(row);
+    // `Duplicate` is longer than `Valid`: a buffer of its own, and `into` untouched.
+    engine.text(Buffer.from(`${h1}\n`), 1, 1 << 20);
+    into.fill(0x2a);
+    const larger = engine.take(into);
+    expect(larger.rows.buffer).not.toBe(into.buffer);
+    expect(larger.rows.toString()).toBe(`${h1},md5_hash,Duplicate,1,,${h1},\n`);
+    expect(into.toString()).toBe('*'.repeat(row.length));
+    // Nothing made: no rows, in `into`.
+    expect(engine.take(into).rows.length).toBe(0);
+  });
+
   it('stops writing rows at a callback that throws, as the JavaScript engine stops at it', () => {
     const allowlist = allowlistThrowingAt(h1);
     const engine = new NativeEngine({ outputFormat: 'csv', urlHostsAsDns: false, allowlist });
