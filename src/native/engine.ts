@@ -76,6 +76,7 @@ interface Binding {
   column(engine: object, cell: string): void;
   records(engine: object, values: readonly string[], layout: Int32Array): void;
   take(engine: object, into: Uint8Array): BindingOutput;
+  trimHeap(): boolean;
   /** The results-CSV reader's fast path (native/result-csv.cc; see src/io/result-csv.ts). */
   resultCsvSpans: NativeResultCsv['spans'];
   resultCsvTables: NativeResultCsv['tables'];
@@ -104,7 +105,7 @@ export interface NativeResultCsv {
  * The interface version this file speaks (the module's `version`, set at the end of native/extract.cc). A module
  * built from other sources (a stale build that could not be rebuilt) is not used: extraction runs in JavaScript.
  */
-const NATIVE_INTERFACE = 8;
+const NATIVE_INTERFACE = 9;
 
 /** Where the build puts the module: two levels up from both src/native (tests) and dist/native (the build). */
 const MODULE_PATH = fileURLToPath(new URL('../../native/build/Release/ioc_extract.node', import.meta.url));
@@ -156,6 +157,14 @@ export function nativeResultCsv(): NativeResultCsv | undefined {
   const binding = loadBinding();
   if (binding === null) return undefined;
   return { spans: binding.resultCsvSpans, tables: binding.resultCsvTables, key: binding.resultCsvKey };
+}
+
+/**
+ * Gives the memory the C library holds free back to the system (glibc's `malloc_trim`; native/extract.cc
+ * TrimHeap). False when it cannot: no native engine, or a C library without it.
+ */
+export function trimNativeHeap(): boolean {
+  return loadBinding()?.trimHeap() ?? false;
 }
 
 /**
