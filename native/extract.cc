@@ -2326,7 +2326,8 @@ napi_value Take(napi_env env, napi_callback_info info) {
 
 // trimHeap(): gives the memory the C library holds free back to the system; returns whether it could. glibc keeps
 // what its threads' arenas freed (V8's compiler and collector threads, libuv's pool): 10 to 15 MB of `enrich`'s
-// peak RSS (src/cli/main.ts has it called every second). Elsewhere (musl, macOS, Windows) it does nothing.
+// peak RSS (src/cli/young-generation.ts has `enrich` call it every second). Elsewhere (musl, macOS, Windows) it
+// does nothing.
 napi_value TrimHeap(napi_env env, napi_callback_info) {
   napi_value result;
 #ifdef __GLIBC__

@@ -13,7 +13,7 @@ import { EXTRACT_HELP, withStrictHint } from './extract-command.js';
 import { INPUT_OPTIONS, checkSomethingRead, outputFormat, resolveInput } from './input-options.js';
 import { EXIT, openOutput, type CommandIo } from './io.js';
 import { nativeEngineWanted, partExtractOptions, sayNativeLoadError } from './part-extract.js';
-import { capYoungGeneration } from './young-generation.js';
+import { capYoungGeneration, trimHeapEverySecond } from './young-generation.js';
 import { ProgressReporter, formatDryRun, formatEnrichSummary } from './render.js';
 import { VT_HELP, VT_OPTIONS, resolveVt } from './vt-options.js';
 import { DigestBuilder } from '../report/digest.js';
@@ -114,6 +114,7 @@ export async function enrichCommand(args: string[], io: CommandIo): Promise<numb
   const digest = wantsOutputs(outputs) ? new DigestBuilder() : undefined;
   let quota: EnrichProgress | undefined;
   const startedAt = new Date();
+  const stopTrimming = io.limitYoungGeneration === true ? trimHeapEverySecond() : undefined;
   try {
     summary = await enrich(
       source,
@@ -146,6 +147,7 @@ export async function enrichCommand(args: string[], io: CommandIo): Promise<numb
     await output?.commit();
     throw withStrictHint(error, input);
   } finally {
+    stopTrimming?.();
     await vt.close();
   }
   progress.done();

@@ -132,16 +132,6 @@ if (invokedAs !== undefined && import.meta.url === pathToFileURL(realpathSync(in
   // new limit, so setting it here, before any work, applies to the whole run. A library caller keeps its own
   // process's settings: this runs only as the command.
   setFlagsFromString('--heap-growing-percent=20');
-  // Design decision: glibc keeps what its threads' arenas freed (V8's compiler and collector threads, libuv's
-  // pool), and gives it back only when asked. Asking every second (about 0.5 ms a call) took `enrich`'s peak RSS on
-  // the bench's million occurrences from 150-153 MB to 138-141 MB. Not at start-up: a command that ends within a
-  // second never loads the native engine for this.
-  const trim = setInterval(() => {
-    void import('../native/engine.js').then(({ trimNativeHeap }) => {
-      if (!trimNativeHeap()) clearInterval(trim);
-    });
-  }, 1000);
-  trim.unref();
   const controller = new AbortController();
   let interrupts = 0;
   const onSignal = (): void => {

@@ -1,5 +1,6 @@
 /**
- * A cap on the young generation of this process's V8 heap, for one-thread batch commands.
+ * A cap on the young generation of this process's V8 heap, for one-thread batch commands; and the trimming of the C
+ * library's free memory for `enrich` (at the end).
  *
  * Why: V8 grows the young generation (two semi-spaces) up to 16 MB a semi-space on a 64-bit machine with this
  * much memory, and on `extract` that alone is about 30 MB of the peak RSS. Measured on 500 MB of dense logs,
@@ -13,6 +14,7 @@
  * soon as the caller's check sees 8 MB semi-spaces reached. The flag is process-wide.
  */
 import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
+import { trimNativeHeap } from '../native/engine.js';
 
 /** The semi-space size the cap aims at, in MiB. */
 const SEMI_SPACE_MB = 8;
@@ -37,4 +39,25 @@ export function capYoungGeneration(): () => void {
   };
   check();
   return check;
+}
+
+/** How often {@link trimHeapEverySecond} trims. */
+const TRIM_INTERVAL_MS = 1000;
+
+/**
+ * Gives the C library's free memory back to the system every second (src/native/engine.ts trimNativeHeap) until
+ * the returned stop is called; nothing where it cannot. For `enrich`, which holds its distinct observables for
+ * minutes to hours.
+ *
+ * Why: glibc keeps what its threads' arenas freed (V8's compiler and collector threads, libuv's pool) and gives it
+ * back only when asked: about 17 MB in four thread arenas during `enrich`'s lookups and pass two. Trimming every
+ * second (about 0.5 ms a call) took the peak RSS of the enrich bench's million occurrences from 150-153 MB to
+ * 133-141 MB, at the same CPU. Not for `extract`: there the freed memory is taken again at once, and trimming it
+ * cost 0.1-0.4 s more system time per 500 MB for 2-3 MB less peak RSS.
+ */
+export function trimHeapEverySecond(): () => void {
+  if (!trimNativeHeap()) return () => undefined;
+  const timer = setInterval(trimNativeHeap, TRIM_INTERVAL_MS);
+  timer.unref();
+  return () => clearInterval(timer);
 }

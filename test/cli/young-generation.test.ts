@@ -4,6 +4,8 @@ import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { nativeAvailable } from '../../src/native/engine.js';
+import { freedThenTrimmed, onGlibc } from '../support/freed-memory.js';
 
 const moduleUrl = pathToFileURL(
   join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'dist', 'cli', 'young-generation.js'),
@@ -42,4 +44,19 @@ describe('capYoungGeneration', () => {
     // Two semi-spaces of 8 MiB, with a page of slack for V8's rounding.
     expect(largestNewSpace(true)).toBeLessThanOrEqual(16 * MiB + MiB);
   });
+});
+
+describe('trimHeapEverySecond', () => {
+  it.skipIf(process.platform !== 'linux' || !nativeAvailable())(
+    "trims glibc's free memory at once (then every second, on a timer that keeps no process alive)",
+    () => {
+      // The child never calls stop: it must still exit.
+      const { freed, after } = freedThenTrimmed(
+        `const { trimHeapEverySecond } = await import(${JSON.stringify(moduleUrl)});`,
+        'trimHeapEverySecond()',
+      );
+      if (onGlibc()) expect(freed - after).toBeGreaterThan(40);
+      else expect(freed - after).toBeLessThan(40);
+    },
+  );
 });

@@ -13,6 +13,7 @@ import { mulberry32 } from '../../src/emulator/random.js';
 import { Allowlist } from '../../src/allowlist.js';
 import { NativeEngine, loadNativeModule, nativeAvailable, nativeEngineLoadError } from '../../src/native/engine.js';
 import { newChunkState } from '../../src/parallel/chunk-extract.js';
+import { freedThenTrimmed, onGlibc } from '../support/freed-memory.js';
 import { extractParallel } from '../../src/parallel/parallel-extract.js';
 import { newExtractStats, type ExtractStats } from '../../src/pipeline.js';
 
@@ -550,31 +551,13 @@ describe('the native engine is built where it can be', () => {
   it.skipIf(SKIP || process.platform !== 'linux')(
     "trimNativeHeap gives glibc's free memory back to the system (and says it cannot elsewhere)",
     () => {
-      // In a child process: RSS is process-wide. 64 MB in 32 KiB pieces (below glibc's mmap threshold: from its
-      // arena), freed with one piece after them still held, stay in the process until the heap is trimmed.
       const engineUrl = new URL('../../dist/native/engine.js', import.meta.url).href;
-      const script = `
-      import { readFileSync } from 'node:fs';
-      const { trimNativeHeap } = await import(${JSON.stringify(engineUrl)});
-      const anon = () => Number(/RssAnon:\\s+(\\d+)/.exec(readFileSync('/proc/self/status', 'utf8'))[1]) / 1024;
-      let pieces = Array.from({ length: 2000 }, () => Buffer.allocUnsafeSlow(32 * 1024).fill(1));
-      const held = Buffer.allocUnsafeSlow(1024).fill(1);
-      pieces = undefined;
-      gc();
-      gc();
-      const freed = anon();
-      const trimmed = trimNativeHeap();
-      process.stdout.write(JSON.stringify({ freed, trimmed, after: anon(), held: held.length }));
-    `;
-      const child = spawnSync(process.execPath, ['--expose-gc', '--input-type=module', '-e', script], {
-        encoding: 'utf8',
-      });
-      expect(child.stderr).toBe('');
-      const { freed, trimmed, after } = JSON.parse(child.stdout) as { freed: number; trimmed: boolean; after: number };
-      const glibc = (process.report.getReport() as { header: { glibcVersionRuntime?: string } }).header
-        .glibcVersionRuntime;
-      expect(trimmed).toBe(glibc !== undefined);
-      if (glibc !== undefined) expect(freed - after).toBeGreaterThan(40);
+      const { freed, after, result } = freedThenTrimmed(
+        `const { trimNativeHeap } = await import(${JSON.stringify(engineUrl)});`,
+        'trimNativeHeap()',
+      );
+      expect(result).toBe(onGlibc());
+      if (onGlibc()) expect(freed - after).toBeGreaterThan(40);
     },
   );
 
