@@ -176,7 +176,8 @@ export function nativeEngineLoadError(): Error | undefined {
   return load?.error;
 }
 
-const EMPTY = Buffer.alloc(0);
+/** Room for no rows: take() then makes a buffer of their own. */
+const NO_ROOM = Buffer.alloc(0);
 
 /** Added to a domain kind when screening has more to say of the name than "accepted as it is" (see below). */
 const SCREEN_IT = 4;
@@ -324,7 +325,7 @@ export class NativeEngine {
    * The rows and counts made since the last call. The rows are copied into `into` when they fit (`rows` is then a
    * view of it), else into a buffer of their own.
    */
-  take(into: Buffer = EMPTY): NativeOutput {
+  take(into: Buffer = NO_ROOM): NativeOutput {
     const { sightings, rows: own, rowsLength, ...counts } = this.#binding.take(this.#engine, into);
     const output = { ...counts, rows: own ?? into.subarray(0, rowsLength) };
     if (sightings === undefined) return output;

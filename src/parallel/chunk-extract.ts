@@ -159,10 +159,10 @@ class RowBuilder implements VerdictSink {
    * The encoded rows, copied out of the working buffer (a stream may keep what it was given): into `into` when
    * they fit, else into a buffer of their own; and the working buffer, grown as needed, for the next part.
    */
-  finish(into: Buffer): { rows: Buffer; buffer: Buffer } {
+  finish(into: Buffer | undefined): { rows: Buffer; buffer: Buffer } {
     this.#encode();
     const rows = this.#bytes.subarray(0, this.#length);
-    if (rows.length > into.length) return { rows: Buffer.from(rows), buffer: this.#bytes };
+    if (into === undefined || rows.length > into.length) return { rows: Buffer.from(rows), buffer: this.#bytes };
     rows.copy(into);
     return { rows: into.subarray(0, rows.length), buffer: this.#bytes };
   }
@@ -238,7 +238,7 @@ async function extractNativeChunk(
   part: Part,
   state: ChunkState,
   native: NativeEngine,
-  into: Buffer,
+  into: Buffer | undefined,
 ): Promise<ChunkResult> {
   const { context } = state;
   const report = newReadReport();
@@ -269,13 +269,11 @@ async function extractNativeChunk(
   };
 }
 
-const NO_ROOM = Buffer.alloc(0);
-
 /**
  * Reads, extracts, screens, deduplicates and formats one part; parts must come in input order. Never throws for
- * malformed input: see {@link ChunkResult.error}.
+ * malformed input: see {@link ChunkResult.error}. The rows go into `into` when they fit (see ChunkResult.rows).
  */
-export async function extractChunk(part: Part, state: ChunkState, into: Buffer = NO_ROOM): Promise<ChunkResult> {
+export async function extractChunk(part: Part, state: ChunkState, into?: Buffer): Promise<ChunkResult> {
   if (state.native !== undefined) return extractNativeChunk(part, state, state.native, into);
   const { context, builder } = state;
   const rows = new RowBuilder(context.outputFormat === 'csv', state.buffer, context.firstSightings === true);
