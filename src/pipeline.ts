@@ -15,7 +15,7 @@
  * (src/distinct-observables.ts) and where its result is in the file: about 100 bytes.
  */
 import { accountingTerm } from './accounting.js';
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createWriteStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -32,6 +32,7 @@ import { SharedWork } from './cache/shared-work.js';
 import { DistinctObservables } from './distinct-observables.js';
 import { codeUnitOrder } from './order.js';
 import { ResultStore } from './result-store.js';
+import { readSpool, type SpoolLine } from './spool-reader.js';
 import {
   isHashType,
   isIocType,
@@ -276,20 +277,6 @@ const TOP_FINDINGS = 10;
 
 /** Observables asked of the cache at a time: the objects and keys of no more than these exist at once. */
 const CACHE_SLICE = 10_000;
-
-/**
- * A spooled occurrence: an `extract` row as JSON lines (EXTRACT_COLUMNS), the format both extraction paths write
- * (the one-thread extract path writes the rows itself, in the native engine where it is built).
- */
-interface SpoolLine {
-  readonly Observable: string;
-  readonly IoCType: string;
-  readonly Status: string;
-  readonly SourceIndex: string;
-  readonly SourceField: string;
-  readonly SourceText: string;
-  readonly Note: string;
-}
 
 // The result fields of a row that had no lookup (screened out, allowlisted).
 const NO_RESULT: LookupResult = failedResult('NotSubmitted: no lookup');
@@ -666,22 +653,4 @@ function topFindings(
     total: results.get(number)?.total ?? '',
     occurrences: hits.rows[number] as number,
   }));
-}
-
-/** The spool's lines, one array per chunk read: one async step per chunk, not per line. */
-async function* readSpool(path: string): AsyncGenerator<SpoolLine[]> {
-  let rest = '';
-  for await (const chunk of createReadStream(path, { encoding: 'utf8', highWaterMark: 1 << 16 })) {
-    const text = rest + (chunk as string);
-    const lines: SpoolLine[] = [];
-    let start = 0;
-    let newline = text.indexOf('\n', start);
-    while (newline !== -1) {
-      lines.push(JSON.parse(text.slice(start, newline)) as SpoolLine);
-      start = newline + 1;
-      newline = text.indexOf('\n', start);
-    }
-    rest = text.slice(start);
-    yield lines;
-  }
 }
