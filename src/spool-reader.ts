@@ -86,19 +86,27 @@ function linesOf(bytes: Buffer, end: number, into: SpoolLine[]): void {
 }
 
 /**
- * The spool's lines, one array per chunk read: one async step per chunk, not per line. A last line without a
- * newline is read too.
+ * The spool's lines, one array per chunk read that ends a line: one async step per chunk, not per line. A last
+ * line without a newline is read too.
  */
 export async function* readSpool(path: string): AsyncGenerator<SpoolLine[]> {
-  let rest: Buffer | undefined;
+  // The bytes of the line not yet ended, copied (the stream may reuse what it read into), joined once it ends: a
+  // line over many chunks costs its length, not its length times its chunks.
+  let partial: Buffer[] = [];
   for await (const read of createReadStream(path, { highWaterMark: 1 << 16 })) {
-    const chunk = rest === undefined ? (read as Buffer) : Buffer.concat([rest, read as Buffer]);
-    const last = chunk.lastIndexOf(NEWLINE);
+    const bytes = read as Buffer;
+    const last = bytes.lastIndexOf(NEWLINE);
+    if (last === -1) {
+      partial.push(Buffer.from(bytes));
+      continue;
+    }
+    const chunk = partial.length === 0 ? bytes : Buffer.concat([...partial, bytes]);
+    const end = chunk.length - (bytes.length - last - 1);
     const lines: SpoolLine[] = [];
-    if (last !== -1) linesOf(chunk, last + 1, lines);
-    // A copy: the stream may reuse what it read into.
-    rest = last === chunk.length - 1 ? undefined : Buffer.from(chunk.subarray(last + 1));
+    linesOf(chunk, end, lines);
+    partial = end === chunk.length ? [] : [Buffer.from(chunk.subarray(end))];
     yield lines;
   }
-  if (rest !== undefined && rest.length > 0) yield [parseSpoolLine(rest, 0, rest.length, rest.includes(BACKSLASH))];
+  const rest = Buffer.concat(partial);
+  if (rest.length > 0) yield [parseSpoolLine(rest, 0, rest.length, rest.includes(BACKSLASH))];
 }

@@ -36,7 +36,8 @@ function row(overrides: Partial<SpoolLine>): SpoolLine {
 
 describe('readSpool', () => {
   it('gives every line as JSON.parse does: escapes, non-ASCII, empty and long values, other shapes', async () => {
-    const long = `https://evil.example/${'a/'.repeat(60_000)}ü`;
+    // Over many of the reader's 64 KiB chunks.
+    const long = `https://evil.example/${'a/'.repeat(300_000)}ü`;
     const rows: unknown[] = [
       row({}),
       row({ SourceText: 'say "hxxp://a[.]b" and C:\\Users\\x', SourceField: 'Command\tLine' }),
