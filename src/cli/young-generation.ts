@@ -52,8 +52,9 @@ const TRIM_INTERVAL_MS = 1000;
  * Why: glibc keeps what its threads' arenas freed (V8's compiler and collector threads, libuv's pool) and gives it
  * back only when asked: about 17 MB in four thread arenas during `enrich`'s lookups and pass two. Trimming every
  * second (about 0.5 ms a call) took the peak RSS of the enrich bench's million occurrences from 154-157 MB to
- * 136-145 MB (a memory sampler preloaded; 138-141 MB without it), at the same CPU. Not for `extract`: there the freed memory is taken again at once, and trimming it
- * cost 0.1-0.4 s more system time per 500 MB for 2-3 MB less peak RSS.
+ * 136-145 MB (a memory sampler preloaded; 138-141 MB without it), at the same CPU. Not for `extract`: there the
+ * freed memory is taken again at once, and trimming it cost 0.1-0.4 s more system time per 500 MB for 2-3 MB less
+ * peak RSS.
  */
 export function trimHeapEverySecond(): () => void {
   if (!trimNativeHeap()) return () => undefined;

@@ -175,13 +175,13 @@ export async function extractParallel(options: ParallelExtractOptions): Promise<
     if (result.records > 0 || rows.length > 0) await writeHeader();
     // Rows that did not fit are in a buffer of their own: the next parts get a larger one.
     rowBytes = Math.max(rowBytes, rows.length);
-    const reused = into !== undefined && rows.buffer === into.buffer;
-    if (into !== undefined && !reused) rowPool?.give(into.buffer as ArrayBuffer);
-    if (rows.length > 0) {
-      await write(output, rows, reused ? () => rowPool?.give(into.buffer as ArrayBuffer) : undefined);
-    } else if (reused) {
-      rowPool?.give(into.buffer as ArrayBuffer);
-    }
+    const giveBack = (): void => {
+      if (into !== undefined) rowPool?.give(into.buffer as ArrayBuffer);
+    };
+    // `into` goes back once written when the rows are in it, else at once.
+    const inUse = rows.length > 0 && rows.buffer === into?.buffer;
+    if (rows.length > 0) await write(output, rows, inUse ? giveBack : undefined);
+    if (!inUse) giveBack();
     options.onPart?.();
     if (result.error !== undefined) {
       failure = result.error;
