@@ -36,18 +36,10 @@ export { ApiError, InputError, IocEnrichError, OptionError } from './errors.js';
 export type { ErrorCode } from './errors.js';
 
 // The pipeline.
-export { enrich, extractOccurrenceBatches, extractOccurrences, extractedRow, newExtractStats } from './pipeline.js';
-export type {
-  EnrichOptions,
-  EnrichProgress,
-  EnrichSummary,
-  ExtractOptions,
-  ExtractStats,
-  Finding,
-  LookupPlan,
-  RecordInput,
-  RecordSource,
-} from './pipeline.js';
+export { enrich } from './pipeline.js';
+export type { EnrichOptions, EnrichProgress, EnrichSummary, Finding, LookupPlan } from './pipeline.js';
+export { extractOccurrenceBatches, extractOccurrences, extractedRow, newExtractStats } from './extract-stage.js';
+export type { ExtractOptions, ExtractStats, RecordInput, RecordSource } from './extract-stage.js';
 
 // The stages, usable one by one.
 export { extractCandidates, refang } from './extract/index.js';

@@ -17,7 +17,7 @@ import { readSourceBatches } from '../src/io/readers.js';
 import { createRowWriter } from '../src/io/writers.js';
 import { extractParallel } from '../src/parallel/parallel-extract.js';
 import { BufferPool, PartSplitter, openFieldAt } from '../src/parallel/splitter.js';
-import { extractOccurrenceBatches, extractedRow, newExtractStats, type ExtractStats } from '../src/pipeline.js';
+import { extractOccurrenceBatches, extractedRow, newExtractStats, type ExtractStats } from '../src/extract-stage.js';
 import { RedactingWriter } from '../src/redact.js';
 import { EXTRACT_COLUMNS } from '../src/types.js';
 

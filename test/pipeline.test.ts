@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { startEmulator, type Emulator } from '../src/emulator/index.js';
 import { ApiError } from '../src/errors.js';
-import { enrich, extractOccurrences, newExtractStats, type EnrichSummary } from '../src/pipeline.js';
+import { extractOccurrences, newExtractStats } from '../src/extract-stage.js';
+import { enrich, type EnrichSummary } from '../src/pipeline.js';
 import type { LookupOptions } from '../src/vt/lookup-stage.js';
 import type { EnrichedRow, SourceRecord, TypedRecord } from '../src/types.js';
 import { virtualClock, type VirtualClock } from './support/virtual-clock.js';

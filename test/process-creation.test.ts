@@ -7,7 +7,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { readSourceRecords } from '../src/io/readers.js';
-import { extractOccurrences } from '../src/pipeline.js';
+import { extractOccurrences } from '../src/extract-stage.js';
 import type { InputError } from '../src/errors.js';
 import type { Occurrence } from '../src/types.js';
 

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { generateCorpus } from '../bench/corpus-generator.mjs';
 import { extractParallel } from '../src/parallel/parallel-extract.js';
-import { newExtractStats } from '../src/pipeline.js';
+import { newExtractStats } from '../src/extract-stage.js';
 import { parseSpoolLine, readSpool, type SpoolLine } from '../src/spool-reader.js';
 
 const folder = mkdtempSync(join(tmpdir(), 'ioc-spool-'));

@@ -4,7 +4,7 @@
 import { parseArgs } from 'node:util';
 import { InputError } from '../errors.js';
 import { extractParallel } from '../parallel/parallel-extract.js';
-import { extractOccurrenceBatches, extractedRow, newExtractStats, type ExtractStats } from '../pipeline.js';
+import { extractOccurrenceBatches, extractedRow, newExtractStats, type ExtractStats } from '../extract-stage.js';
 import { createRowWriter } from '../io/writers.js';
 import { EXTRACT_COLUMNS } from '../types.js';
 import { INPUT_OPTIONS, checkSomethingRead, outputFormat, resolveInput, type ResolvedInput } from './input-options.js';

@@ -16,7 +16,7 @@ import {
   type ReadReport,
   type ReaderOptions,
 } from '../io/readers.js';
-import type { RecordInput } from '../pipeline.js';
+import type { RecordInput } from '../extract-stage.js';
 import type { SourceRecord } from '../types.js';
 import { extractCandidates } from '../extract/index.js';
 import type { CommandIo } from './io.js';

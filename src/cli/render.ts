@@ -4,7 +4,8 @@
  */
 import type { Logger } from 'pino';
 import type { ReadReport } from '../io/readers.js';
-import type { EnrichProgress, EnrichSummary, ExtractStats } from '../pipeline.js';
+import type { ExtractStats } from '../extract-stage.js';
+import type { EnrichProgress, EnrichSummary } from '../pipeline.js';
 import { codeUnitOrder } from '../order.js';
 
 let intlNumber: Intl.NumberFormat | undefined;

@@ -23,7 +23,7 @@ import { drained } from '../io/writers.js';
 import type { FirstSighting } from '../native/engine.js';
 import { RedactingWriter } from '../redact.js';
 import { EXTRACT_COLUMNS } from '../types.js';
-import type { ExtractStats } from '../pipeline.js';
+import type { ExtractStats } from '../extract-stage.js';
 import { extractChunk, newChunkState, type ChunkContext } from './chunk-extract.js';
 import { BufferPool, PART_BYTES, PartSplitter, type Part } from './splitter.js';
 

@@ -248,6 +248,25 @@ describe('ioc-enrich extract', () => {
     expect(output[0]?.['SourceIndex']).toBe("'@SUM(1)");
     expect(output[1]).toMatchObject({ Observable: '8.8.8.8', Status: 'Valid', SourceIndex: "'+7" });
   });
+
+  it('does not load the lookup stage (HTTP, TLS) to extract; a lookup does', async () => {
+    // Node's list of the built-in modules it loaded, printed at exit by a preload.
+    const preload = join(work, 'loaded.cjs');
+    writeFileSync(
+      preload,
+      'process.on("exit", () => process.stderr.write("LOADED " + process.moduleLoadList.join(",") + "\\n"));\n',
+    );
+    const builtIns = (stderr: string): string[] =>
+      (/^LOADED (.*)$/m.exec(stderr)?.[1] ?? '').split(',').filter((name) => /^NativeModule (https?|tls)$/.test(name));
+    const env = { NODE_OPTIONS: `--require=${preload}` };
+    const extracted = await run(['extract', demo], { env });
+    expect(extracted.code).toBe(0);
+    expect(extracted.stderr).toContain('LOADED ');
+    expect(builtIns(extracted.stderr)).toEqual([]);
+    const looked = await run(['lookup', '--emulator', '8.8.8.8'], { env });
+    expect(looked.code).toBe(0);
+    expect(builtIns(looked.stderr)).toEqual(expect.arrayContaining(['NativeModule http', 'NativeModule tls']));
+  });
 });
 
 describe('ioc-enrich enrich', () => {

@@ -2,7 +2,8 @@ import { Writable } from 'node:stream';
 import pino from 'pino';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ProgressReporter, formatExtractSummary, formatNumber } from '../../src/cli/render.js';
-import { newExtractStats, type EnrichProgress } from '../../src/pipeline.js';
+import { newExtractStats } from '../../src/extract-stage.js';
+import type { EnrichProgress } from '../../src/pipeline.js';
 
 function progress(done: number, total = 10): EnrichProgress {
   return {

@@ -15,7 +15,7 @@ import { NativeEngine, loadNativeModule, nativeAvailable, nativeEngineLoadError 
 import { newChunkState } from '../../src/parallel/chunk-extract.js';
 import { freedThenTrimmed, onGlibc } from '../support/freed-memory.js';
 import { extractParallel } from '../../src/parallel/parallel-extract.js';
-import { newExtractStats, type ExtractStats } from '../../src/pipeline.js';
+import { newExtractStats, type ExtractStats } from '../../src/extract-stage.js';
 
 /**
  * Where the engine is missing (not built: the build said why in one line before the tests; or built but not
