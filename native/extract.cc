@@ -48,6 +48,9 @@
 #ifdef __GLIBC__
 #include <malloc.h>
 #endif
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 namespace {
 
@@ -1317,12 +1320,37 @@ bool bracketAt(const Pass& p, long position, Found& found) {
   return false;
 }
 
-// Bytes that may start an edit, or that send the field to JavaScript (non-ASCII).
+// Bytes that may start an edit, or that send the field to JavaScript (non-ASCII): these ASCII ones and every byte
+// from 0x80 on.
+constexpr char TRIGGER_BYTES[] = "[({:\\";
 bool TRIGGER[256];
 
 void initTriggers() {
   for (int code = 0x80; code < 256; ++code) TRIGGER[code] = true;
-  TRIGGER['['] = TRIGGER['('] = TRIGGER['{'] = TRIGGER[':'] = TRIGGER['\\'] = true;
+  for (const char* c = TRIGGER_BYTES; *c != 0; ++c) TRIGGER[static_cast<uint8_t>(*c)] = true;
+}
+
+// The first trigger at or after `from` in text[0, length), or `length`. Sixteen bytes a step where SSE2 is there
+// (every x86-64): most bytes of a log line are no trigger, and this loop ran for every one of them, a byte at a
+// time (4 % of `extract`'s time on the all-unique corpus).
+inline long nextTrigger(const uint8_t* text, long from, long length) {
+#ifdef __SSE2__
+  static_assert(sizeof(TRIGGER_BYTES) == 6, "the vector test below compares with each of TRIGGER_BYTES");
+  const __m128i t0 = _mm_set1_epi8(TRIGGER_BYTES[0]), t1 = _mm_set1_epi8(TRIGGER_BYTES[1]),
+                t2 = _mm_set1_epi8(TRIGGER_BYTES[2]), t3 = _mm_set1_epi8(TRIGGER_BYTES[3]),
+                t4 = _mm_set1_epi8(TRIGGER_BYTES[4]);
+  for (; from + 16 <= length; from += 16) {
+    __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(text + from));
+    __m128i hit = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, t0), _mm_cmpeq_epi8(v, t1)),
+                               _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, t2), _mm_cmpeq_epi8(v, t3)),
+                                            _mm_cmpeq_epi8(v, t4)));
+    // A byte's top bit: a match (0xff), or a byte from 0x80 on.
+    int mask = _mm_movemask_epi8(_mm_or_si128(hit, v));
+    if (mask != 0) return from + __builtin_ctz(static_cast<unsigned>(mask));
+  }
+#endif
+  while (from < length && !TRIGGER[text[from]]) ++from;
+  return from;
 }
 
 bool isHostCode(int code) { return isAlphanumeric(code) || code == 45 || code == 95; }
@@ -1394,9 +1422,9 @@ bool findEdits(const Pass& p, std::vector<Found>& edits) {
   long floor = 0;
   long escapedFloor = 0;
   Found found{0, 0, 0};
-  for (long position = 0; position < p.length; ++position) {
+  for (long position = nextTrigger(p.text, 0, p.length); position < p.length;
+       position = nextTrigger(p.text, position + 1, p.length)) {
     uint8_t code = p.text[position];
-    if (!TRIGGER[code]) continue;
     if (code >= 0x80) return false;
     if (position < floor) continue;
     if (code == '\\') {
