@@ -65,7 +65,7 @@ interface Binding {
   readonly version?: number;
   create(
     options: { csv: boolean; urlHostsAsDns: boolean; allowlist: boolean; sightings: boolean },
-    screenBatch: (types: Uint8Array, values: readonly string[], codes: Int32Array) => unknown[],
+    screenBatch: (types: Uint8Array, values: string, ends: Uint32Array, codes: Int32Array) => unknown[],
     extract: (text: string) => unknown[],
     domainKind: (name: string) => number,
     ipv6: (value: string) => string | null,
@@ -105,7 +105,7 @@ export interface NativeResultCsv {
  * The interface version this file speaks (the module's `version`, set at the end of native/extract.cc). A module
  * built from other sources (a stale build that could not be rebuilt) is not used: extraction runs in JavaScript.
  */
-const NATIVE_INTERFACE = 9;
+const NATIVE_INTERFACE = 10;
 
 /** Where the build puts the module: two levels up from both src/native (tests) and dist/native (the build). */
 const MODULE_PATH = fileURLToPath(new URL('../../native/build/Release/ioc_extract.node', import.meta.url));
@@ -241,22 +241,26 @@ export class NativeEngine {
         allowlist: allowlist !== undefined,
         sightings: options.firstSightings === true,
       },
-      // A batch of first sightings, in one call (see flush in native/extract.cc): each value's code goes into
-      // `codes` (0: no row, 1: accepted as it is, 2: the same, allowlisted, 3: the next entry of the result says;
-      // type 255 is a dns name the engine vouches for, not screened). A throw stops the batch where it happened:
-      // that value and the rest get -1 and the exception ends the result, for the engine to write the rows before
-      // it and throw it again.
-      (types, values, codes) => {
+      // A batch of first sightings, in one call (see flush in native/extract.cc): the values are `values` cut at
+      // `ends`; each value's code goes into `codes` (0: no row, 1: accepted as it is, 2: the same, allowlisted, 3:
+      // the next entry of the result says; type 255 is a dns name the engine vouches for, not screened, with an
+      // empty value). A throw stops the batch where it happened: that value and the rest get -1 and the exception
+      // ends the result, for the engine to write the rows before it and throw it again.
+      (types, values, ends, codes) => {
         const entries: unknown[] = [];
-        for (let index = 0; index < values.length; index++) {
+        let start = 0;
+        for (let index = 0; index < types.length; index++) {
           const type = types[index] as number;
+          const end = ends[index] as number;
           if (type === 255) {
             codes[index] = 1;
             continue;
           }
+          const value = values.slice(start, end);
+          start = end;
           let verdict: number | unknown[];
           try {
-            verdict = screen(type, values[index] as string);
+            verdict = screen(type, value);
           } catch (error) {
             codes.fill(-1, index);
             entries.push(error);

@@ -16,6 +16,7 @@ import { newChunkState } from '../../src/parallel/chunk-extract.js';
 import { freedThenTrimmed, onGlibc } from '../support/freed-memory.js';
 import { extractParallel } from '../../src/parallel/parallel-extract.js';
 import { newExtractStats, type ExtractStats } from '../../src/extract-stage.js';
+import { IOC_TYPES } from '../../src/types.js';
 
 /**
  * Where the engine is missing (not built: the build said why in one line before the tests; or built but not
@@ -483,6 +484,47 @@ describe.skipIf(SKIP)('the native engine gives what the JavaScript engine gives'
     expect(outcome.stats.rejected['IP address is not global']).toBe(12_000);
     expect(outcome.output).toContain('\nhttp://h45.example.com/p,url,Valid,6,,HTTP://H45.EXAMPLE.COM/p,\n');
   }, 60_000);
+
+  it('a batch crosses as one string cut at UTF-16 offsets: values with two-, three- and four-byte characters', () => {
+    // Extraction finds no astral character in a value today; the engine's batch must still cut right around one.
+    // Its own call backs, given here: a JavaScript extraction (the lines are not ASCII) that finds each word, and a
+    // screening that keeps every value it is given, in order.
+    const { binding } = loadNativeModule(
+      join(import.meta.dirname, '..', '..', 'native', 'build', 'Release', 'ioc_extract.node'),
+    );
+    if (binding === undefined) throw new Error('the native engine is not built');
+    const screened: string[] = [];
+    const url = IOC_TYPES.indexOf('url');
+    const engine = binding.create(
+      { csv: true, urlHostsAsDns: false, allowlist: false, sightings: false },
+      (types, values, ends, codes) => {
+        let start = 0;
+        for (let index = 0; index < types.length; index++) {
+          screened.push(values.slice(start, ends[index]));
+          start = ends[index] as number;
+          codes[index] = 1;
+        }
+        return [];
+      },
+      (text) => text.split(' ').flatMap((word) => [url, word, word]),
+      () => 0,
+      () => null,
+      () => false,
+      () => false,
+    );
+    const words = [
+      'http://a.example/ü',
+      'http://b.example/€',
+      'http://c.example/😀',
+      'http://d.example/x',
+      'http://e.example/𠮷y',
+    ];
+    binding.text(engine, Buffer.from(`${words.join(' ')}\n`), 0, 1 << 20);
+    expect(screened).toEqual(words);
+    expect(binding.take(engine, Buffer.alloc(0)).rows?.toString()).toBe(
+      words.map((word) => `${word},url,Valid,0,,${word},\n`).join(''),
+    );
+  });
 
   it('a throw in a batch: the rows before the failing value are written, not those after it (a known one included)', () => {
     const allowlist = allowlistThrowingAt(h1);
