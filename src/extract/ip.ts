@@ -145,20 +145,28 @@ export function canonicalIpv6(value: string): string {
   return ipaddr.IPv6.parse(value).toRFC5952String();
 }
 
-/** [network, mask] pairs as unsigned 32-bit numbers, for the IPv4 range tests without parsing into objects. */
-function numericRanges(cidrs: readonly string[]): Array<readonly [number, number]> {
-  return cidrs.map((cidr) => {
+/**
+ * The networks and masks of `cidrs`, one after the other, as unsigned 32-bit numbers: the IPv4 range tests without
+ * parsing into objects, and without an iterator and a pair per range (a third of screening an address, measured).
+ */
+function numericRanges(cidrs: readonly string[]): Uint32Array {
+  const ranges = new Uint32Array(cidrs.length * 2);
+  cidrs.forEach((cidr, index) => {
     const [address = '', bits = '0'] = cidr.split('/');
     const mask = Number(bits) === 0 ? 0 : (0xffffffff << (32 - Number(bits))) >>> 0;
-    return [(ipv4Value(address) & mask) >>> 0, mask] as const;
+    ranges[index * 2] = (ipv4Value(address) & mask) >>> 0;
+    ranges[index * 2 + 1] = mask;
   });
+  return ranges;
 }
 
 const PRIVATE_V4_NUMERIC = numericRanges(PRIVATE_V4_CIDRS);
 const SHARED_V4_NUMERIC = numericRanges(['100.64.0.0/10']);
 
-function inNumericRanges(address: number, list: ReadonlyArray<readonly [number, number]>): boolean {
-  for (const [network, mask] of list) if ((address & mask) >>> 0 === network) return true;
+function inNumericRanges(address: number, ranges: Uint32Array): boolean {
+  for (let index = 0; index < ranges.length; index += 2) {
+    if ((address & (ranges[index + 1] as number)) >>> 0 === ranges[index]) return true;
+  }
   return false;
 }
 
