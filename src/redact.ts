@@ -12,6 +12,7 @@
  *   garble the output and protect nothing (VirusTotal keys are 64 hex characters).
  */
 import { Writable } from 'node:stream';
+import { BufferPool } from './buffer-pool.js';
 
 /** What a secret is replaced with. */
 export const REDACTED = '[redacted]';
@@ -83,7 +84,7 @@ export class RedactingWriter extends Writable {
   readonly #forms: Buffer[];
   readonly #keep: number;
   readonly #marker = Buffer.from(REDACTED, 'utf8');
-  readonly #pool: Buffer[] = [];
+  readonly #pool = new BufferPool(POOLED_BYTES, POOL_SIZE);
   #tail: Buffer = Buffer.alloc(0);
   #failure: Error | undefined;
   /** Bytes handed to the destination and not yet written by it. */
@@ -126,7 +127,7 @@ export class RedactingWriter extends Writable {
       return;
     }
     const size = this.#tail.length + (typeof chunk === 'string' ? Buffer.byteLength(chunk, encoding) : chunk.length);
-    const pooled = this.#take(size);
+    const pooled = this.#pool.take(size);
     this.#tail.copy(pooled, 0);
     if (typeof chunk === 'string') pooled.write(chunk, this.#tail.length, encoding);
     else chunk.copy(pooled, this.#tail.length);
@@ -139,7 +140,7 @@ export class RedactingWriter extends Writable {
       return;
     }
     const cleaned = this.#replace(joined);
-    this.#release(pooled);
+    this.#pool.give(pooled);
     const cut = Math.max(0, cleaned.length - this.#keep);
     this.#tail = cleaned.subarray(cut);
     this.#forward(cleaned.subarray(0, cut), undefined, callback);
@@ -167,14 +168,14 @@ export class RedactingWriter extends Writable {
   /** Writes `bytes` on; `pooled` (the buffer they are in) goes back to the pool once written. */
   #forward(bytes: Buffer, pooled: Buffer | undefined, callback: (error?: Error | null) => void): void {
     if (this.#failure !== undefined || bytes.length === 0) {
-      if (pooled !== undefined) this.#release(pooled);
+      if (pooled !== undefined) this.#pool.give(pooled);
       callback();
       return;
     }
     this.#inFlight += bytes.length;
     this.#destination.write(bytes, () => {
       this.#inFlight -= bytes.length;
-      if (pooled !== undefined) this.#release(pooled);
+      if (pooled !== undefined) this.#pool.give(pooled);
       if (this.#inFlight <= IN_FLIGHT_BYTES) this.#waiting?.();
     });
     if (this.#inFlight <= IN_FLIGHT_BYTES) {
@@ -185,16 +186,6 @@ export class RedactingWriter extends Writable {
       this.#waiting = undefined;
       callback();
     };
-  }
-
-  #take(size: number): Buffer {
-    const index = this.#pool.findIndex((buffer) => buffer.length >= size);
-    if (index !== -1) return this.#pool.splice(index, 1)[0] as Buffer;
-    return Buffer.allocUnsafeSlow(Math.max(size, POOLED_BYTES));
-  }
-
-  #release(buffer: Buffer): void {
-    if (this.#pool.length < POOL_SIZE) this.#pool.push(buffer);
   }
 
   #replace(bytes: Buffer): Buffer {

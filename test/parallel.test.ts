@@ -16,7 +16,8 @@ import { parseRecord } from '../src/io/csv-records.js';
 import { readSourceBatches } from '../src/io/readers.js';
 import { createRowWriter } from '../src/io/writers.js';
 import { extractParallel } from '../src/parallel/parallel-extract.js';
-import { BufferPool, PartSplitter, openFieldAt } from '../src/parallel/splitter.js';
+import { PartSplitter, openFieldAt } from '../src/parallel/splitter.js';
+import { BufferPool } from '../src/buffer-pool.js';
 import { extractOccurrenceBatches, extractedRow, newExtractStats, type ExtractStats } from '../src/extract-stage.js';
 import { RedactingWriter } from '../src/redact.js';
 import { EXTRACT_COLUMNS } from '../src/types.js';
@@ -456,7 +457,7 @@ describe('openFieldAt', () => {
 
 describe('PartSplitter', () => {
   function split(content: string, format: 'csv' | 'text', partBytes: number, maxRecordBytes?: number) {
-    const splitter = new PartSplitter(format, 'in', new BufferPool(), maxRecordBytes, partBytes);
+    const splitter = new PartSplitter(format, 'in', new BufferPool(partBytes, 16), maxRecordBytes, partBytes);
     const parts = [];
     const bytes = Buffer.from(content);
     for (let at = 0; at < bytes.length; at += 1000) parts.push(...splitter.push(bytes.subarray(at, at + 1000)));

@@ -25,7 +25,8 @@ import { RedactingWriter } from '../redact.js';
 import { EXTRACT_COLUMNS } from '../types.js';
 import type { ExtractStats } from '../extract-stage.js';
 import { extractChunk, newChunkState, type ChunkContext } from './chunk-extract.js';
-import { BufferPool, PART_BYTES, PartSplitter, type Part } from './splitter.js';
+import { PART_BYTES, PartSplitter, type Part } from './splitter.js';
+import { BufferPool } from '../buffer-pool.js';
 
 /** Options of {@link extractParallel}. */
 export interface ParallelExtractOptions extends Omit<ChunkContext, 'file'> {
@@ -95,6 +96,9 @@ const OUTPUT_AHEAD = 1 << 20;
  */
 const ROW_BYTES_PER_PART_BYTE = 4;
 
+/** Buffers kept for reuse, of parts and of rows each: more than the parts read ahead and written behind. */
+const POOL_KEEP = 16;
+
 /** An input that is one text or CSV member (not a zip archive), opened: its decoded chunks and its delimiter. */
 async function openMember(input: InputSpec, options: ParallelExtractOptions): Promise<InputMember | undefined> {
   const members = openInput(input, {
@@ -140,11 +144,13 @@ export async function extractParallel(options: ParallelExtractOptions): Promise<
   };
   const state = newChunkState(context);
   const partBytes = options.partBytes ?? PART_BYTES;
-  const pool = new BufferPool(partBytes);
+  // A part's buffer has room for one a quarter larger than the target (a part ends at the line end after it).
+  const pool = new BufferPool(partBytes + (partBytes >> 2), POOL_KEEP);
   // Design decision: each part's rows are made into a buffer taken from here and given back once the output has
   // written them, where the output says when (releasesChunks). A fresh buffer per part is external memory that V8
   // frees only at its next collection: `enrich`'s pass one piled up 30 to 50 MB of them at its peak RSS.
-  const rowPool = releasesChunks(output) ? new BufferPool(ROW_BYTES_PER_PART_BYTE * partBytes) : undefined;
+  const rowBytesFirst = ROW_BYTES_PER_PART_BYTE * partBytes;
+  const rowPool = releasesChunks(output) ? new BufferPool(rowBytesFirst + (rowBytesFirst >> 2), POOL_KEEP) : undefined;
   let rowBytes = 0;
   let failure: IocEnrichError | undefined;
 
@@ -160,7 +166,7 @@ export async function extractParallel(options: ParallelExtractOptions): Promise<
   const extractPart = async (part: Part): Promise<boolean> => {
     const into = rowPool?.take(rowBytes);
     const result = await extractChunk(part, state, into);
-    pool.give(part.bytes.buffer as ArrayBuffer);
+    pool.give(part.bytes);
     stats.valid += result.valid;
     stats.records += result.records;
     stats.occurrences += result.occurrences;
@@ -176,7 +182,7 @@ export async function extractParallel(options: ParallelExtractOptions): Promise<
     // Rows that did not fit are in a buffer of their own: the next parts get a larger one.
     rowBytes = Math.max(rowBytes, rows.length);
     const giveBack = (): void => {
-      if (into !== undefined) rowPool?.give(into.buffer as ArrayBuffer);
+      if (into !== undefined) rowPool?.give(into);
     };
     // `into` goes back once written when the rows are in it, else at once.
     const inUse = rows.length > 0 && rows.buffer === into?.buffer;

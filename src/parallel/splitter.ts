@@ -13,6 +13,7 @@
  * - CSV parts after the first are given a copy of the header record in front, so each is a CSV file of its own.
  */
 import { InputError } from '../errors.js';
+import type { BufferPool } from '../buffer-pool.js';
 import { DEFAULT_MAX_RECORD_BYTES } from '../io/line-splitter.js';
 
 /**
@@ -21,37 +22,6 @@ import { DEFAULT_MAX_RECORD_BYTES } from '../io/line-splitter.js';
  * 256 KiB parts 138-141 MiB, with 128 KiB 131-134 MiB, at the same speed.
  */
 export const PART_BYTES = 1 << 17;
-
-/**
- * Big buffers for reuse: each part's bytes are taken from here and given back once the part is written. Design
- * decision: fresh buffers per part are external memory that V8 collects late, and peak RSS grew by tens of MB.
- */
-export class BufferPool {
-  readonly #free: ArrayBuffer[] = [];
-  readonly #minBytes: number;
-
-  /** `partBytes`: the parts' target size; a new buffer has room for a part a quarter larger. */
-  constructor(partBytes: number = PART_BYTES) {
-    this.#minBytes = partBytes + (partBytes >> 2);
-  }
-
-  /** A buffer of at least `size` bytes. */
-  take(size: number): Buffer {
-    for (let index = this.#free.length - 1; index >= 0; index--) {
-      const buffer = this.#free[index] as ArrayBuffer;
-      if (buffer.byteLength >= size) {
-        this.#free.splice(index, 1);
-        return Buffer.from(buffer, 0, buffer.byteLength);
-      }
-    }
-    return Buffer.allocUnsafeSlow(Math.max(size, this.#minBytes));
-  }
-
-  /** Takes back a buffer that is no longer used. */
-  give(buffer: ArrayBuffer): void {
-    if (this.#free.length < 16) this.#free.push(buffer);
-  }
-}
 
 /** One part of the input. */
 export interface Part {
