@@ -14,10 +14,14 @@
  *   `?redirect=`), and a redirector's verdict costs one lookup. A SafeLinks URL, whose target is such an embedded
  *   URL, gives no row at all in extracted text ({@link EMBEDDED}: its target is the embedded candidate's row);
  *   pre-typed, it stands for its target.
- * - VirusTotal GUI links (`https://www.virustotal.com/gui/file/<hash>/detection`, `…/gui/ip-address/<ip>`,
- *   `…/gui/domain/<name>`, `…/gui/url/<base64 of the URL>`, and the older `/#/` forms) stand for the object they
- *   show: analysts paste them for the hash. Any other VirusTotal link stands for nothing (virustotal.com is not an
- *   IoC), and so does a URL analysis id that is not the URL itself (`/gui/url/<sha256>`).
+ * - VirusTotal links stand for the object they show: analysts paste them for the hash. The GUI's
+ *   (`https://www.virustotal.com/gui/file/<hash>/detection`, `…/gui/ip-address/<ip>`, `…/gui/domain/<name>`,
+ *   `…/gui/url/<base64 of the URL>`), its older `/#/` and localised forms (`/en/file/<sha256>/analysis/<time>/`,
+ *   in years of threat reports and MISP references), API v3's (`/api/v3/files/<hash>`, `…/ip_addresses/<ip>`,
+ *   `…/domains/<name>`, `…/urls/<id>`) and API v2's reports (`/vtapi/v2/file/report?resource=<hash>`, `url` with
+ *   `resource`, `domain` with `domain`, `ip-address` with `ip`), as scripts' logs hold them. Any other
+ *   VirusTotal link stands for nothing (virustotal.com is not an IoC), and so does a URL analysis id that is not the
+ *   URL itself (`/gui/url/<sha256>`).
  * Wrapping nests (SafeLinks around Proofpoint): callers unwrap again, a bounded number of times.
  */
 import type { IocType } from '../types.js';
@@ -95,14 +99,47 @@ function proofpointV2(url: string): string | null {
   return percentDecode(value.replaceAll('-', '%').replaceAll('_', '/'));
 }
 
-const VT_OBJECT = /^\/(?:gui\/|#\/)?(file|ip-address|domain|url)\/([^/?#]+)/;
+/** The GUI's object pages: `/gui/…`, `/#/…`, the older localised `/en/file/<id>/analysis/…`, or none of those. */
+const VT_OBJECT = /^\/(?:gui\/|#\/|[a-z]{2}(?:-[a-z]{2,4})?\/)?(file|ip-address|domain|url)\/([^/?#]+)/;
+
+/** API v3's objects, by their collection's name (`/api/v3/files/<id>`). */
+const VT_API_OBJECT = /^\/api\/v3\/(files|ip_addresses|domains|urls)\/([^/?#]+)/;
+const API_KINDS: Readonly<Record<string, string>> = {
+  files: 'file',
+  ip_addresses: 'ip-address',
+  domains: 'domain',
+  urls: 'url',
+};
+
+/** API v2's reports (`/vtapi/v2/file/report?apikey=…&resource=<hash>`), and the parameter that names the object. */
+const VT_V2_REPORT = /^\/vtapi\/v2\/(file|url|domain|ip-address)\/report(?:[?#]|$)/;
+const V2_PARAMETERS: Readonly<Record<string, string>> = {
+  file: 'resource',
+  url: 'resource',
+  domain: 'domain',
+  'ip-address': 'ip',
+};
+
+/** The kind and id of the object a VirusTotal link's path (and query) names, or null. */
+function virusTotalLink(path: string): readonly [string, string] | null {
+  const match = VT_OBJECT.exec(path) ?? VT_API_OBJECT.exec(path);
+  if (match !== null) return [API_KINDS[match[1] ?? ''] ?? match[1] ?? '', match[2] ?? ''];
+  const report = VT_V2_REPORT.exec(path);
+  if (report === null) return null;
+  const kind = report[1] ?? '';
+  const id = queryParameters(path).find(([name]) => name === V2_PARAMETERS[kind])?.[1];
+  return id === undefined || id === '' ? null : [kind, id];
+}
 
 /** What a VirusTotal link shows (see the module's head). */
-function virusTotalObject(path: string): Unwrapped {
-  const match = VT_OBJECT.exec(path);
-  if (match === null) return null;
-  const id = percentDecode(match[2] ?? '');
-  switch (match[1]) {
+function virusTotalObject(path: string, extracted: boolean): Unwrapped {
+  const link = virusTotalLink(path);
+  if (link === null) return null;
+  const id = percentDecode(link[1]);
+  // API v2's `resource` may be the URL itself, in the query, where the scan finds it as a candidate of its own
+  // (encoded or not): in extracted text that candidate is the row, as a SafeLinks target is.
+  if (extracted && link[0] === 'url' && NESTED_URL.test(id)) return EMBEDDED;
+  switch (link[0]) {
     case 'file': {
       const type = ({ 32: 'md5_hash', 40: 'sha1_hash', 64: 'sha256_hash' } as const)[id.length];
       return type === undefined ? null : { type, value: id };
@@ -112,6 +149,9 @@ function virusTotalObject(path: string): Unwrapped {
     case 'domain':
       return { type: 'dns', value: id };
     default: {
+      // A URL itself (API v2's `resource`), its base64url (the GUI's and API v3's id), or its analysis's sha256,
+      // which does not give the URL back.
+      if (NESTED_URL.test(id)) return { type: 'url', value: id };
       if (/^[0-9a-f]{64}$/i.test(id)) return null;
       const decoded = Buffer.from(id, 'base64url').toString('utf8');
       return NESTED_URL.test(decoded) ? { type: 'url', value: decoded } : null;
@@ -139,7 +179,8 @@ export function isWrapperHost(host: string): boolean {
  * `extracted`: the URL was found in text, where a URL embedded in its query is a candidate of its own.
  */
 export function unwrapUrl(url: string, host: string, pathStart: number, extracted: boolean): Unwrapped {
-  if (host === 'www.virustotal.com' || host === 'virustotal.com') return virusTotalObject(url.slice(pathStart));
+  if (host === 'www.virustotal.com' || host === 'virustotal.com')
+    return virusTotalObject(url.slice(pathStart), extracted);
   let target: string | null = null;
   if (host.length > SAFELINKS.length && host.endsWith(SAFELINKS)) {
     const value = queryParameters(url).find(([name]) => name === 'url')?.[1];

@@ -195,6 +195,32 @@ describe('VirusTotal links give the object they show', () => {
       'url:http://evil-example.com/x Valid',
     ],
     [`https://www.virustotal.com/#/file/${SHA256}/detection`, `sha256_hash:${SHA256} Valid`],
+    // The older localised pages, in years of threat reports and MISP references.
+    [`https://www.virustotal.com/en/file/${SHA256}/analysis/1500000000/`, `sha256_hash:${SHA256} Valid`],
+    ['https://www.virustotal.com/en/ip-address/45.77.1.2/information/', 'ipv4:45.77.1.2 Valid'],
+    ['https://www.virustotal.com/es/domain/evil-example.com/information/', 'dns:evil-example.com Valid'],
+    // API v3, as scripts log their requests.
+    [`https://www.virustotal.com/api/v3/files/${MD5}`, `md5_hash:${MD5} Valid`],
+    ['https://www.virustotal.com/api/v3/ip_addresses/45.77.1.2', 'ipv4:45.77.1.2 Valid'],
+    ['https://www.virustotal.com/api/v3/domains/evil-example.com', 'dns:evil-example.com Valid'],
+    [
+      `https://www.virustotal.com/api/v3/urls/${Buffer.from('http://evil-example.com/x').toString('base64url')}`,
+      'url:http://evil-example.com/x Valid',
+    ],
+    // API v2's reports: the object is a query parameter.
+    [
+      `https://www.virustotal.com/vtapi/v2/file/report?apikey=0123&resource=${SHA256}&allinfo=1`,
+      `sha256_hash:${SHA256} Valid`,
+    ],
+    [
+      'https://www.virustotal.com/vtapi/v2/domain/report?apikey=0123&domain=evil-example.com',
+      'dns:evil-example.com Valid',
+    ],
+    ['https://www.virustotal.com/vtapi/v2/ip-address/report?ip=45.77.1.2&apikey=0123', 'ipv4:45.77.1.2 Valid'],
+    [
+      'https://www.virustotal.com/vtapi/v2/file/report?apikey=0123',
+      'url:https://www.virustotal.com/vtapi/v2/file/report?apikey=0123 Link to VirusTotal without an observable',
+    ],
     [
       `https://www.virustotal.com/gui/url/${SHA256}/detection`,
       `url:https://www.virustotal.com/gui/url/${SHA256}/detection Link to VirusTotal without an observable`,
@@ -205,6 +231,22 @@ describe('VirusTotal links give the object they show', () => {
     ],
   ])('%s', (link, expected) => {
     expect(rows(`VT: ${link}`)).toEqual([`${expected} <${link}>`]);
+  });
+});
+
+describe("API v2's URL report", () => {
+  it('in text, the URL in its query is the row (the scan finds it there), as for SafeLinks', () => {
+    const link =
+      'https://www.virustotal.com/vtapi/v2/url/report?apikey=0123&resource=http%3A%2F%2Fevil-example.com%2Fx';
+    expect(rows(`VT: ${link}`)).toEqual(['url:http://evil-example.com/x Valid <http%3A%2F%2Fevil-example.com%2Fx>']);
+    const plain = 'https://www.virustotal.com/vtapi/v2/url/report?resource=http://evil-example.com/y&apikey=0123';
+    expect(rows(`VT: ${plain}`)).toEqual(['url:http://evil-example.com/y Valid <http://evil-example.com/y>']);
+  });
+
+  it('pre-typed, the link stands for the URL', () => {
+    const link =
+      'https://www.virustotal.com/vtapi/v2/url/report?apikey=0123&resource=http%3A%2F%2Fevil-example.com%2Fx';
+    expect(screenValue('url', link)).toMatchObject({ accepted: true, type: 'url', value: 'http://evil-example.com/x' });
   });
 });
 

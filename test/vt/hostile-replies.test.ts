@@ -214,9 +214,12 @@ describe('the key, wherever it comes from, reaches no output', () => {
   it('an input line holding the key gives an observable with the key cut out, looked up and written so', async () => {
     const server = await serve((request) => ({ status: 200, body: v3Object('url', domainOf(request)) }));
     const input = join(work, 'proxy.log');
+    // A proxy log of the user's own calls: VirusTotal's (the link stands for its hash, the key is in its
+    // SourceText) and another service's with the same key in its query (a url observable).
     writeFileSync(
       input,
-      `GET https://www.virustotal.com/vtapi/v2/file/report?apikey=${KEY}&resource=44d88612fea8a8f36de82e1278abb02f 200\n`,
+      `GET https://www.virustotal.com/vtapi/v2/file/report?apikey=${KEY}&resource=44d88612fea8a8f36de82e1278abb02f 200\n` +
+        `GET https://intel.example-corp.com/v1/lookup?apikey=${KEY}&q=1 200\n`,
     );
     const cache = join(work, 'cache.db');
     const extract = await spawnCli(['extract', input], { cwd: work, env: { VT_API_KEY: KEY } });
@@ -227,10 +230,14 @@ describe('the key, wherever it comes from, reaches no output', () => {
       env: { VT_API_KEY: KEY },
     });
     expect(enrich.code).toBe(0);
-    const url = rowsOf(enrich.stdout).find((row) => row['IoCType'] === 'url');
-    expect(url?.['Observable']).toBe(
+    const rows = rowsOf(enrich.stdout);
+    const hash = rows.find((row) => row['IoCType'] === 'md5_hash');
+    expect(hash?.['Observable']).toBe('44d88612fea8a8f36de82e1278abb02f');
+    expect(hash?.['SourceText']).toBe(
       'https://www.virustotal.com/vtapi/v2/file/report?apikey=[redacted]&resource=44d88612fea8a8f36de82e1278abb02f',
     );
+    const url = rows.find((row) => row['IoCType'] === 'url');
+    expect(url?.['Observable']).toBe('https://intel.example-corp.com/v1/lookup?apikey=[redacted]&q=1');
     // What was sent for the URL (its base64 id in the path) does not hold the key either.
     const sent = server.paths.map((path) => Buffer.from(path.split('/').pop() ?? '', 'base64url').toString('latin1'));
     expect(sent.join('\n')).not.toContain(KEY);
