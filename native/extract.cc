@@ -1469,6 +1469,8 @@ bool findEdits(const Pass& p, std::vector<Found>& edits) {
 void emit(Pass& p, uint8_t type, const uint8_t* value, size_t valueLength, long start, long end) {
   p.emitted++;
   long from = p.originalAt(start);
+  // src/extract/index.ts maps the end with OffsetMap.originalEnd, which differs from this only where characters
+  // were removed right at the end: invisible ones, never in this engine's fields (ASCII; the rest go to JavaScript).
   long to = p.originalAt(end);
   p.engine->occurrence(type, value, valueLength, p.original + from, static_cast<size_t>(to - from));
 }

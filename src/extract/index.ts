@@ -119,7 +119,7 @@ interface Pass {
 function originalSlice(pass: Pass, start: number, end: number): string {
   const { map } = pass;
   if (map === null) return pass.text.slice(start, end);
-  return pass.original.slice(map.original(start), map.original(end));
+  return pass.original.slice(map.original(start), map.originalEnd(end));
 }
 
 /**

@@ -354,6 +354,28 @@ export class OffsetMap {
     if (k < after) return this.#originalStart[found] as number;
     return (this.#originalEnd[found] as number) + (k - after);
   }
+
+  /**
+   * Where in the original text a span that ends at refanged position `k` ends: {@link original}, except that
+   * characters removed right at `k` (invisible ones) are left out of the span, as they are left out of its start:
+   * the SourceText of `evil.com` in `evil.com\u200B now` is `evil.com`.
+   */
+  originalEnd(k: number): number {
+    const starts = this.#refangedStart;
+    // The first edit whose replacement starts at or after k: the edits at k are in the original's order, removals
+    // (empty) first.
+    let low = 0;
+    let high = starts.length;
+    while (low < high) {
+      const middle = (low + high) >> 1;
+      if ((starts[middle] as number) < k) low = middle + 1;
+      else high = middle;
+    }
+    if (low < starts.length && starts[low] === k && this.#replacementLength[low] === 0) {
+      return this.#originalStart[low] as number;
+    }
+    return this.original(k);
+  }
 }
 
 /** Refanged text plus, when anything changed, where its characters came from. */

@@ -234,6 +234,16 @@ describe('VirusTotal links give the object they show', () => {
   });
 });
 
+describe('invisible characters around a value', () => {
+  it('are not part of its SourceText, at its end as at its start', () => {
+    expect(rows('visit \u200Bevil-site.com\u200B now, http://bad-site.com/x\u2060 and 8.8.4.4\u200B.')).toEqual([
+      'dns:evil-site.com Valid <evil-site.com>',
+      'url:http://bad-site.com/x Valid <http://bad-site.com/x>',
+      'ipv4:8.8.4.4 Valid <8.8.4.4>',
+    ]);
+  });
+});
+
 describe("API v2's URL report", () => {
   it('in text, the URL in its query is the row (the scan finds it there), as for SafeLinks', () => {
     const link =

@@ -88,6 +88,18 @@ describe('refang', () => {
     expect(original.slice(map?.original(start), map?.original(text.indexOf(' now')))).toBe('evil\u200B.example.com');
   });
 
+  it('ends a span before characters removed right at its end, as it starts after those right before it', () => {
+    const original = '\u200Bevil.com\u200B\u2060 x\u200B[.]y';
+    const { text, map } = refangWithMap(original);
+    expect(text).toBe('evil.com x.y');
+    const end = text.indexOf(' ');
+    expect(original.slice(map?.original(0), map?.originalEnd(end))).toBe('evil.com');
+    // Inside a span, a removed character stays in it; a replacement at the end is left out as before.
+    expect(original.slice(map?.original(0), map?.originalEnd(text.length))).toBe(original.slice(1));
+    expect(original.slice(map?.original(end + 1), map?.originalEnd(text.indexOf('.y')))).toBe('x');
+    expect(map?.originalEnd(text.indexOf('y'))).toBe(original.indexOf('y'));
+  });
+
   it.each([
     ['the zero-width joiner and non-joiner (IDNA keeps them in some scripts)', 'می\u200Cخواهم.ir a\u200Db.com'],
     ['other non-ASCII text', 'bücher.de пример.рф 例え.テスト'],
