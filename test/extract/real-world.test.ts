@@ -232,20 +232,8 @@ describe('VirusTotal links give the object they show', () => {
   ])('%s', (link, expected) => {
     expect(rows(`VT: ${link}`)).toEqual([`${expected} <${link}>`]);
   });
-});
 
-describe('invisible characters around a value', () => {
-  it('are not part of its SourceText, at its end as at its start', () => {
-    expect(rows('visit \u200Bevil-site.com\u200B now, http://bad-site.com/x\u2060 and 8.8.4.4\u200B.')).toEqual([
-      'dns:evil-site.com Valid <evil-site.com>',
-      'url:http://bad-site.com/x Valid <http://bad-site.com/x>',
-      'ipv4:8.8.4.4 Valid <8.8.4.4>',
-    ]);
-  });
-});
-
-describe("API v2's URL report", () => {
-  it('in text, the URL in its query is the row (the scan finds it there), as for SafeLinks', () => {
+  it("API v2's URL report: in text, the URL in its query is the row (the scan finds it there), as for SafeLinks", () => {
     const link =
       'https://www.virustotal.com/vtapi/v2/url/report?apikey=0123&resource=http%3A%2F%2Fevil-example.com%2Fx';
     expect(rows(`VT: ${link}`)).toEqual(['url:http://evil-example.com/x Valid <http%3A%2F%2Fevil-example.com%2Fx>']);
@@ -253,7 +241,7 @@ describe("API v2's URL report", () => {
     expect(rows(`VT: ${plain}`)).toEqual(['url:http://evil-example.com/y Valid <http://evil-example.com/y>']);
   });
 
-  it('pre-typed, the link stands for the URL', () => {
+  it("API v2's URL report: pre-typed, the link stands for the URL", () => {
     const link =
       'https://www.virustotal.com/vtapi/v2/url/report?apikey=0123&resource=http%3A%2F%2Fevil-example.com%2Fx';
     expect(screenValue('url', link)).toMatchObject({ accepted: true, type: 'url', value: 'http://evil-example.com/x' });
@@ -389,6 +377,14 @@ describe('escaped dots and heavier defangs', () => {
     ['hxxps[:]//a\\.evil[.]com{.}au/x', 'https://a.evil.com.au/x'],
   ])('%s → %s', (text, expected) => {
     expect(refang(text)).toBe(expected);
+  });
+
+  it('leaves out of SourceText the invisible characters around a value, at its end as at its start', () => {
+    expect(rows('visit \u200Bevil-site.com\u200B now, http://bad-site.com/x\u2060 and 8.8.4.4\u200B.')).toEqual([
+      'dns:evil-site.com Valid <evil-site.com>',
+      'url:http://bad-site.com/x Valid <http://bad-site.com/x>',
+      'ipv4:8.8.4.4 Valid <8.8.4.4>',
+    ]);
   });
 
   it('reports the escaped text as SourceText', () => {
