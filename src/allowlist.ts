@@ -3,7 +3,7 @@
  * comment. An entry is a domain (its subdomains match too; a leading `*.` or `.` is allowed), an IPv4 or IPv6
  * address, a CIDR range of either family, or an MD5/SHA-1/SHA-256 hash (it matches whatever hash type names it).
  */
-import ipaddr from 'ipaddr.js';
+import { ipaddr, type IPv4, type IPv6 } from './ipaddr.js';
 import { InputError } from './errors.js';
 import { isValidLabel } from './extract/domain.js';
 import { canonicalIpv6, isValidIpv4, isValidIpv6 } from './extract/ip.js';
@@ -21,7 +21,7 @@ function isHostName(name: string): boolean {
 export class Allowlist {
   readonly #domains = new Set<string>();
   readonly #addresses = new Set<string>();
-  readonly #ranges: Array<[ipaddr.IPv4 | ipaddr.IPv6, number]> = [];
+  readonly #ranges: Array<[IPv4 | IPv6, number]> = [];
   readonly #hashes = new Set<string>();
 
   private constructor() {}
@@ -105,7 +105,7 @@ export class Allowlist {
   }
 
   #matchesAddress(value: string): boolean {
-    let address: ipaddr.IPv4 | ipaddr.IPv6;
+    let address: IPv4 | IPv6;
     if (isValidIpv4(value)) address = ipaddr.IPv4.parse(value);
     else if (isValidIpv6(value)) address = ipaddr.IPv6.parse(value);
     else return false;

@@ -3,7 +3,7 @@
  * `enrich`, so values are refanged, screened, deduplicated, cached and paced alike.
  */
 import { parseArgs } from 'node:util';
-import ipaddr from 'ipaddr.js';
+import { ipaddr } from '../ipaddr.js';
 import { refang } from '../extract/index.js';
 import { OptionError } from '../errors.js';
 import { createRowWriter } from '../io/writers.js';

@@ -3,7 +3,7 @@
  * `undefined` for a malformed id (v3 400 InvalidArgumentError, v2 response_code -1).
  */
 import { isIP } from 'node:net';
-import ipaddr from 'ipaddr.js';
+import { ipaddr } from '../ipaddr.js';
 
 const HASH = /^(?:[0-9a-f]{32}|[0-9a-f]{40}|[0-9a-f]{64})$/i;
 const SHA256 = /^[0-9a-f]{64}$/i;

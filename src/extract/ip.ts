@@ -4,9 +4,9 @@
  * Parsing is strict on purpose (no octal, hex or short forms such as `1.2.3` that `ipaddr.js`'s loose parser
  * accepts): a value in a log is only an address when it is written the way people write addresses.
  */
-import ipaddr from 'ipaddr.js';
+import { ipaddr, type IPv4, type IPv6 } from '../ipaddr.js';
 
-type Range = readonly [ipaddr.IPv4 | ipaddr.IPv6, number];
+type Range = readonly [IPv4 | IPv6, number];
 
 function ranges(cidrs: readonly string[]): Range[] {
   return cidrs.map((cidr) => ipaddr.parseCIDR(cidr));
@@ -44,7 +44,7 @@ const PRIVATE_V6 = ranges([
   'fe80::/10',
 ]);
 
-function inRanges(address: ipaddr.IPv4 | ipaddr.IPv6, list: readonly Range[]): boolean {
+function inRanges(address: IPv4 | IPv6, list: readonly Range[]): boolean {
   for (const [network, bits] of list) {
     if (address.kind() === network.kind() && address.match(network, bits)) return true;
   }

@@ -25,7 +25,7 @@ import net, { isIP } from 'node:net';
 import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
 import { inspect } from 'node:util';
-import ipaddr from 'ipaddr.js';
+import { ipaddr, type IPv6 } from '../ipaddr.js';
 import { OptionError } from '../errors.js';
 
 /** NetworkFailure code of a transient proxy failure (refused, reset, timed out, CONNECT 5xx): retried. */
@@ -200,10 +200,8 @@ function ipMatches(address: string, entry: NoProxyEntry): boolean {
   let target = ipaddr.parse(address);
   let range = ipaddr.parse(entry.host);
   // An IPv4-mapped IPv6 address is its IPv4 address.
-  if (target.kind() === 'ipv6' && (target as ipaddr.IPv6).isIPv4MappedAddress())
-    target = (target as ipaddr.IPv6).toIPv4Address();
-  if (range.kind() === 'ipv6' && (range as ipaddr.IPv6).isIPv4MappedAddress())
-    range = (range as ipaddr.IPv6).toIPv4Address();
+  if (target.kind() === 'ipv6' && (target as IPv6).isIPv4MappedAddress()) target = (target as IPv6).toIPv4Address();
+  if (range.kind() === 'ipv6' && (range as IPv6).isIPv4MappedAddress()) range = (range as IPv6).toIPv4Address();
   if (target.kind() !== range.kind()) return false;
   const width = target.kind() === 'ipv4' ? 32 : 128;
   const bits = entry.bits === undefined ? width : entry.bits;
