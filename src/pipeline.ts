@@ -1,8 +1,9 @@
 /**
  * The generic pipeline: streams, input order and counting for `enrich`. It wires the stages together: records →
- * occurrences (src/extract-stage.ts: extract, screen, allowlist, dedup) → distinct lookups → rows in input order. (The `extract` command's text and CSV path, src/parallel, keeps input order and counts on its own: its
- * parts run in the native engine, or in JavaScript where it is not built, and are written in order, with the same
- * rows as here.)
+ * occurrences (src/extract-stage.ts: extract, screen, allowlist, dedup) → distinct lookups → rows in input order.
+ * (The `extract` command's text and CSV path, src/parallel, keeps input order and counts on its own: its parts run
+ * in the native engine, or in JavaScript where it is not built, and are written in order, with the same rows as
+ * here.)
  *
  * Design: enrichment is done in two passes so that memory grows with the number of DISTINCT observables,
  * never with the number of occurrences or the input size. Pass one streams the input once, spooling each

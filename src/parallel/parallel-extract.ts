@@ -149,8 +149,7 @@ export async function extractParallel(options: ParallelExtractOptions): Promise<
   // Design decision: each part's rows are made into a buffer taken from here and given back once the output has
   // written them, where the output says when (releasesChunks). A fresh buffer per part is external memory that V8
   // frees only at its next collection: `enrich`'s pass one piled up 30 to 50 MB of them at its peak RSS.
-  const rowBytesFirst = ROW_BYTES_PER_PART_BYTE * partBytes;
-  const rowPool = releasesChunks(output) ? new BufferPool(rowBytesFirst + (rowBytesFirst >> 2), POOL_KEEP) : undefined;
+  const rowPool = releasesChunks(output) ? new BufferPool(ROW_BYTES_PER_PART_BYTE * partBytes, POOL_KEEP) : undefined;
   let rowBytes = 0;
   let failure: IocEnrichError | undefined;
 
