@@ -7,7 +7,7 @@ import { once } from 'node:events';
 import { createWriteStream, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
+import { Readable, Writable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
 import { generateCorpus } from '../bench/corpus-generator.mjs';
 import { Allowlist } from '../src/allowlist.js';
@@ -265,6 +265,38 @@ describe('extraction in parts gives what the generic pipeline gives', () => {
       }
     }
   }, 60_000);
+
+  it("the output's finished writes are seen part by part: a write starts while the next part is extracted", async () => {
+    // A stream whose writes finish in the event loop, as a file's do (the thread pool's completion is seen only
+    // when the loop turns). Extraction must let the loop turn after each part: else every part cut from one
+    // input chunk (here the whole input) is queued behind the first write before any second write starts.
+    const path = file(generateCorpus({ seed: 5, lines: 2_000, format: 'text' }).text, '.txt');
+    for (const nativeEngine of ENGINES) {
+      let writes = 0;
+      let mostQueued = 0;
+      const output = new Writable({
+        highWaterMark: 1 << 20,
+        write(chunk: Buffer, _encoding, done) {
+          writes += 1;
+          mostQueued = Math.max(mostQueued, this.writableLength - chunk.length);
+          setImmediate(done);
+        },
+      });
+      await extractParallel({
+        input: { stream: Readable.from([readFileSync(path)]), path },
+        output,
+        stats: newExtractStats(),
+        partBytes: 4096,
+        inputFormat: 'text',
+        urlHostsAsDns: false,
+        outputFormat: 'csv',
+        nativeEngine,
+      });
+      // Nothing waits behind a write in progress: each part's rows go out after the write before them finished.
+      expect(mostQueued).toBe(0);
+      expect(writes).toBeGreaterThan(20);
+    }
+  });
 
   it('an empty input and a header-only CSV', async () => {
     for (const [content, options] of [

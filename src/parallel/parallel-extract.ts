@@ -14,6 +14,7 @@
  *   OUTPUT_AHEAD bytes of rows in the stream.
  */
 import { WriteStream } from 'node:fs';
+import { setImmediate } from 'node:timers/promises';
 import { IocEnrichError } from '../errors.js';
 import type { EncodingName } from '../io/decode.js';
 import { inputName, type InputSpec } from '../io/input-source.js';
@@ -71,11 +72,17 @@ async function write(output: NodeJS.WritableStream, chunk: string | Buffer, writ
   }
   // Design decision: the next parts are extracted while the stream writes, up to OUTPUT_AHEAD bytes behind: waiting
   // for 'drain' after every part left this thread idle for each write (about 70 ms of 1 s on 50 MB).
-  if (
-    !output.write(chunk, written) &&
-    ((stream as { writableLength?: number }).writableLength ?? Infinity) > OUTPUT_AHEAD
-  )
+  const accepted = output.write(chunk, written);
+  const held = (stream as { writableLength?: number }).writableLength ?? Infinity;
+  if (!accepted && held > OUTPUT_AHEAD) {
     await drained(output);
+  } else if (held > 0) {
+    // The stream holds bytes: let the event loop turn once, so that it sees the writes finished since the last
+    // turn and starts its next one now, while the next part is extracted. Without this turn, a file's finished
+    // write was seen only at the next read of the input (every eight parts) and the rows piled up past
+    // OUTPUT_AHEAD: a 50 MB extract to a file waited for 'drain' 49 times, 65-150 ms in all.
+    await setImmediate();
+  }
 }
 
 /**
