@@ -123,6 +123,18 @@ async function inParts(path: string, options: Options, nativeEngine: boolean, pa
   return { output: out.text(), stats, error };
 }
 
+/** The options of a run over text in parts of 4 KiB, to CSV, with fresh counts. */
+function textInParts(nativeEngine: boolean) {
+  return {
+    stats: newExtractStats(),
+    partBytes: 4096,
+    inputFormat: 'text',
+    urlHostsAsDns: false,
+    outputFormat: 'csv',
+    nativeEngine,
+  } as const;
+}
+
 /** How a run ends: 'resolved', its error's message, or 'hung' after 10 s. */
 function settled(run: Promise<unknown>): Promise<unknown> {
   return Promise.race([
@@ -285,12 +297,7 @@ describe('extraction in parts gives what the generic pipeline gives', () => {
       await extractParallel({
         input: { stream: Readable.from([readFileSync(path)]), path },
         output,
-        stats: newExtractStats(),
-        partBytes: 4096,
-        inputFormat: 'text',
-        urlHostsAsDns: false,
-        outputFormat: 'csv',
-        nativeEngine,
+        ...textInParts(nativeEngine),
       });
       // Nothing waits behind a write in progress: each part's rows go out after the write before them finished.
       expect(mostQueued).toBe(0);
@@ -425,12 +432,7 @@ describe('errors in extraction in parts', () => {
           chunks: chunks(),
         },
         output: stream,
-        stats: newExtractStats(),
-        partBytes: 4096,
-        inputFormat: 'text',
-        urlHostsAsDns: false,
-        outputFormat: 'csv',
-        nativeEngine,
+        ...textInParts(nativeEngine),
       });
       expect(await settled(run)).toBe('disk full');
     }
