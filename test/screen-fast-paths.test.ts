@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { mulberry32 as random } from '../src/emulator/random.js';
 import { hasDomainSyntax } from '../src/extract/domain.js';
 import { ipv6Range, isValidIpv6, looksLikeIpv4 } from '../src/extract/ip.js';
-import { screenRefanged, shannonEntropy } from '../src/screen.js';
+import { hexHashEntropy, screenRefanged, shannonEntropy } from '../src/screen.js';
 
 function text(next: () => number, alphabet: string, length: number): string {
   let out = '';
@@ -45,6 +45,26 @@ describe('shannonEntropy', () => {
     expect(reference(value)).toBe(3);
     expect(shannonEntropy(value)).toBe(3);
     expect(screenRefanged('md5_hash', value)).toMatchObject({ accepted: true });
+  });
+});
+
+describe('hexHashEntropy', () => {
+  it("is shannonEntropy's double for lower-case hex of the length, and -1 for anything else", () => {
+    const next = random(21);
+    for (let round = 0; round < 4000; round += 1) {
+      const length = [32, 40, 64][round % 3] as number;
+      const alphabet = '0123456789abcdef'.slice(0, 1 + Math.floor(next() * 16));
+      const hash = text(next, alphabet, length);
+      expect(Object.is(hexHashEntropy(hash, length), shannonEntropy(hash)), hash).toBe(true);
+      // One character out of the pattern, anywhere: the pattern's answer, and the counts left for the next call.
+      const at = Math.floor(next() * length);
+      const bad = ['g', 'A', 'F', '/', ':', '`', '@', ' ', 'é'][round % 9] as string;
+      const broken = `${hash.slice(0, at)}${bad}${hash.slice(at + 1)}`;
+      expect(/^[0-9a-f]*$/.test(broken)).toBe(false);
+      expect(hexHashEntropy(broken, length), broken).toBe(-1);
+      expect(hexHashEntropy(hash.slice(1), length)).toBe(-1);
+      expect(hexHashEntropy(`${hash}0`, length)).toBe(-1);
+    }
   });
 });
 
