@@ -5,7 +5,15 @@ import ipaddr from 'ipaddr.js';
 import { describe, expect, it } from 'vitest';
 import { mulberry32 as random } from '../src/emulator/random.js';
 import { hasDomainSyntax } from '../src/extract/domain.js';
-import { ipv6Range, isValidIpv6, looksLikeIpv4 } from '../src/extract/ip.js';
+import {
+  PRIVATE_V6_CIDRS,
+  canonicalIpv6,
+  ipv4Value,
+  ipv6Range,
+  isPrivateIp,
+  isValidIpv6,
+  looksLikeIpv4,
+} from '../src/extract/ip.js';
 import { hexHashEntropy, screenRefanged, shannonEntropy } from '../src/screen.js';
 
 function text(next: () => number, alphabet: string, length: number): string {
@@ -83,19 +91,109 @@ describe('ipv4 screening', () => {
   });
 });
 
-describe('ipv6Range', () => {
-  it("calls multicast what ipaddr.js's range() does, and reads one parse for both tests", () => {
+describe('IPv6 parsing', () => {
+  /** The validity rules as they were: the alphabet, a split at `::` and at colons, a regular expression a group. */
+  function referenceValid(value: string): boolean {
+    if (value.length > 45 || !/^[0-9a-fA-F:.]+$/.test(value) || value.indexOf(':') === value.lastIndexOf(':')) {
+      return false;
+    }
+    if (!value.includes('::')) {
+      const colons = value.split(':').length - 1;
+      if (colons !== 7 && colons !== 6) return false;
+    }
+    const halves = value.split('::');
+    if (halves.length > 2) return false;
+    const groups = halves.flatMap((half) => (half === '' ? [] : half.split(':')));
+    const tailAllowed = halves.length === 1 || (halves[1] ?? '') !== '';
+    let width = 0;
+    for (let index = 0; index < groups.length; index += 1) {
+      const group = groups[index] ?? '';
+      if (group.includes('.')) {
+        if (!tailAllowed || index !== groups.length - 1 || ipv4Value(group) === -1) return false;
+        width += 2;
+      } else {
+        if (!/^[0-9a-fA-F]{1,4}$/.test(group)) return false;
+        width += 1;
+      }
+    }
+    return halves.length === 2 ? width <= 7 : width === 8;
+  }
+
+  /** Random IPv6-like text: groups of 0-5 digits, single and double colons, dotted tails anywhere. */
+  function ipv6Like(next: () => number): string {
+    const pieces: string[] = [];
+    const count = Math.floor(next() * 10);
+    for (let index = 0; index < count; index += 1) {
+      const roll = next();
+      if (roll < 0.08) pieces.push(`${Math.floor(next() * 300)}.${Math.floor(next() * 300)}.1.${index}`);
+      else if (roll < 0.15) pieces.push('');
+      else pieces.push(text(next, '0123456789abcdefABCDEF', Math.floor(next() * 6)));
+    }
+    let value = pieces.join(next() < 0.8 ? ':' : '::');
+    if (next() < 0.3) value = `::${value}`;
+    if (next() < 0.2) value = `${value}::`;
+    if (next() < 0.1) value = `${value}${text(next, ':.0g', 1)}`;
+    return value;
+  }
+
+  it('accepts exactly what the split rules accept', () => {
+    const next = random(61);
+    const values = [
+      '::',
+      ':',
+      ':::',
+      '::::',
+      '1::',
+      '::1',
+      '1::2::3',
+      '1:::2',
+      '::1.2.3.4',
+      '1.2.3.4::',
+      '::ffff:1.2.3.4',
+    ];
+    values.push('1:2:3:4:5:6:7:8', '1:2:3:4:5:6:7:8:9', '1:2:3:4:5:6:7::', '1:2:3:4:5:6:7:8::', '1:2:3:4:5:6:1.2.3.4');
+    values.push('1:2:3:4:5:1.2.3.4', 'a:1.2.3.4::b', '::12345', '::ab1.2.3.4', `${'0:'.repeat(22)}0`);
+    for (let round = 0; round < 30_000; round += 1) values.push(ipv6Like(next));
+    let valid = 0;
+    for (const value of values) {
+      const expected = referenceValid(value);
+      if (expected) valid += 1;
+      expect({ value, valid: isValidIpv6(value) }).toEqual({ value, valid: expected });
+    }
+    // Both answers were reached often.
+    expect(valid).toBeGreaterThan(3000);
+    expect(values.length - valid).toBeGreaterThan(3000);
+  });
+
+  it("gives ipaddr.js's RFC 5952 text and its multicast and private ranges", () => {
     const next = random(6);
     const values = ['ff02::fb', 'ff00::', 'feff::1', 'fe80::1', '::', '::1', 'fc00::1', 'ff0e::1:2', '2001:db8::1'];
-    for (let round = 0; round < 3000; round += 1) {
-      const groups = Array.from({ length: 8 }, () => Math.floor(next() * 0x10000).toString(16));
-      if (round % 3 === 0) groups[0] = (0xfe00 + Math.floor(next() * 0x200)).toString(16);
-      values.push(groups.join(':'));
+    values.push('0:0:1:0:0:0:1:0', '1:0:0:2:0:0:3:4', '0:0:0:0:0:0:0:1', '1:0:0:0:0:0:0:0', '100::1', '2001:1ff::1');
+    values.push('::FFFF:0:1', 'FE80:0:0:0:0:0:0:1', '2001:0DB8:0000::0001', 'fbff::1', 'fec0::1', '::2');
+    for (let round = 0; round < 6000; round += 1) {
+      // Zero groups often, so that runs of zeros of every length and place are compressed.
+      const groups = Array.from({ length: 8 }, () =>
+        next() < 0.4
+          ? '0'
+          : Math.floor(next() * 0x10000)
+              .toString(16)
+              .padStart(next() < 0.3 ? 4 : 1, '0'),
+      );
+      const first = [0xfe00, 0xfc00, 0x2001, 0x0100, 0][round % 5] as number;
+      if (round % 2 === 0) groups[0] = (first + Math.floor(next() * 0x200)).toString(16);
+      if (round % 7 === 0) groups[1] = (0x0db8 + Math.floor(next() * 2)).toString(16);
+      if (round % 11 === 0) groups.splice(0, 6, '0', '0', '0', '0', '0', 'ffff');
+      values.push(round % 3 === 0 ? groups.join(':').toUpperCase() : groups.join(':'));
     }
+    const privateRanges = PRIVATE_V6_CIDRS.map((cidr) => ipaddr.parseCIDR(cidr));
     for (const value of values) {
       expect(isValidIpv6(value)).toBe(true);
-      const multicast = ipaddr.IPv6.parse(value).range() === 'multicast';
-      expect({ value, multicast: ipv6Range(value) === 'multicast' }).toEqual({ value, multicast });
+      const address = ipaddr.IPv6.parse(value);
+      const range = address.range() === 'multicast' ? 'multicast' : undefined;
+      const expected = range ?? (privateRanges.some((cidr) => address.match(cidr)) ? 'non-global' : 'global');
+      expect({ value, range: ipv6Range(value) }).toEqual({ value, range: expected });
+      expect({ value, text: canonicalIpv6(value) }).toEqual({ value, text: address.toRFC5952String() });
+      expect({ value, private: isPrivateIp(value) }).toEqual({ value, private: expected === 'non-global' });
     }
   });
 });

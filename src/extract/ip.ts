@@ -4,13 +4,6 @@
  * Parsing is strict on purpose (no octal, hex or short forms such as `1.2.3` that `ipaddr.js`'s loose parser
  * accepts): a value in a log is only an address when it is written the way people write addresses.
  */
-import { ipaddr, type IPv4, type IPv6 } from '../ipaddr.js';
-
-type Range = readonly [IPv4 | IPv6, number];
-
-function ranges(cidrs: readonly string[]): Range[] {
-  return cidrs.map((cidr) => ipaddr.parseCIDR(cidr));
-}
 
 /**
  * Python's `ipaddress` private networks (what msticpy's `is_private` tests), IPv4. `is_global` is "not private and
@@ -33,7 +26,7 @@ const PRIVATE_V4_CIDRS = [
 ];
 
 /** Python's IPv6 private networks: loopback, unspecified, IPv4-mapped, discard, IETF protocol block, documentation, ULA, link-local. */
-const PRIVATE_V6 = ranges([
+export const PRIVATE_V6_CIDRS = [
   '::1/128',
   '::/128',
   '::ffff:0:0/96',
@@ -42,14 +35,7 @@ const PRIVATE_V6 = ranges([
   '2001:db8::/32',
   'fc00::/7',
   'fe80::/10',
-]);
-
-function inRanges(address: IPv4 | IPv6, list: readonly Range[]): boolean {
-  for (const [network, bits] of list) {
-    if (address.kind() === network.kind() && address.match(network, bits)) return true;
-  }
-  return false;
-}
+] as const;
 
 const IPV4_SYNTAX = /^\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}$/;
 
@@ -99,39 +85,80 @@ export function looksLikeIpv6(value: string): boolean {
   return IPV6_CHARS.test(value) && value.indexOf(':') !== value.lastIndexOf(':');
 }
 
+/** The groups {@link readIpv6} read last: one array, overwritten at each call. */
+const groups = new Uint16Array(8);
+
+/** The value of a hex digit's character code, or -1. */
+function hexDigit(code: number): number {
+  if (code >= 48 && code <= 57) return code - 48;
+  const lower = code | 32;
+  return lower >= 97 && lower <= 102 ? lower - 87 : -1;
+}
+
+/**
+ * Reads a valid IPv6 address in text form into {@link groups} (eight 16-bit numbers); false when `value` is not
+ * one: hex groups of 1–4 digits, at most one `::` standing for one group or more, optionally a dotted IPv4 tail as
+ * the last two groups. No zone index, no brackets. One pass over the characters: the split, the regular
+ * expressions and ipaddr.js's parse it replaced cost about 3 µs an address (issue 12), twice for every distinct
+ * one (extraction's test, then screening's); test/screen-fast-paths.test.ts holds it to the split rules.
+ */
+function readIpv6(value: string): boolean {
+  const length = value.length;
+  if (length < 2 || length > 45) return false;
+  let count = 0;
+  let gap = -1;
+  let index = 0;
+  if (value.charCodeAt(0) === 58) {
+    if (value.charCodeAt(1) !== 58) return false;
+    gap = 0;
+    index = 2;
+  }
+  while (index < length) {
+    // A group: 1-4 hex digits, or a dotted IPv4 tail that ends the text.
+    const start = index;
+    let group = 0;
+    for (let digit = hexDigit(value.charCodeAt(index)); digit !== -1; digit = hexDigit(value.charCodeAt(index))) {
+      group = group * 16 + digit;
+      index += 1;
+    }
+    if (value.charCodeAt(index) === 46) {
+      const tail = ipv4Value(value.slice(start));
+      if (tail === -1) return false;
+      groups[count++] = tail >>> 16;
+      groups[count++] = tail & 0xffff;
+      index = length;
+      break;
+    }
+    if (index === start || index - start > 4) return false;
+    groups[count++] = group;
+    if (index === length) break;
+    if (value.charCodeAt(index) !== 58) return false;
+    index += 1;
+    if (value.charCodeAt(index) === 58) {
+      if (gap !== -1) return false;
+      gap = count;
+      index += 1;
+    } else if (index === length) {
+      return false;
+    }
+  }
+  // Past eight groups the typed array drops the writes: the count alone decides then.
+  if (gap === -1) return count === 8;
+  if (count > 7) return false;
+  // The groups after the gap move to the end; zeros fill the gap.
+  const after = count - gap;
+  groups.copyWithin(8 - after, gap, count);
+  groups.fill(0, gap, 8 - after);
+  return true;
+}
+
 /**
  * True when `value` is a valid IPv6 address in text form: hex groups of 1–4 digits, at most one `::`, optionally
  * an IPv4 tail. No zone index, no brackets.
  */
 export function isValidIpv6(value: string): boolean {
-  if (value.length > 45 || !looksLikeIpv6(value)) return false;
-  const compressed = value.includes('::');
-  // Without `::` there are exactly 7 colons (6 with a dotted tail): timestamps and MACs stop here.
-  if (!compressed) {
-    let colons = 0;
-    for (let index = 0; index < value.length; index += 1) if (value.charCodeAt(index) === 58) colons += 1;
-    if (colons !== 7 && colons !== 6) return false;
-  }
-  const halves = value.split('::');
-  if (halves.length > 2) return false;
-  const groups = halves.flatMap((half) => (half === '' ? [] : half.split(':')));
-  // The dotted tail is only allowed as the very last group of the text.
-  const tailAllowed = halves.length === 1 || (halves[1] ?? '') !== '';
-  let width = 0;
-  for (let index = 0; index < groups.length; index += 1) {
-    const group = groups[index] ?? '';
-    if (group.includes('.')) {
-      if (!tailAllowed || index !== groups.length - 1 || !isValidIpv4(group)) return false;
-      width += 2;
-    } else {
-      if (!HEX_GROUP.test(group)) return false;
-      width += 1;
-    }
-  }
-  return halves.length === 2 ? width <= 7 : width === 8;
+  return readIpv6(value);
 }
-
-const HEX_GROUP = /^[0-9a-fA-F]{1,4}$/;
 
 /** Lower case, one `::`, and no group with a leading zero. */
 const CANONICAL_LOOKING = /^(?!.*(?:^|:)0[0-9a-f])[0-9a-f:]*::[0-9a-f:]*$/;
@@ -142,7 +169,37 @@ export function canonicalIpv6(value: string): string {
   if (value.includes('.')) return value.toLowerCase();
   // Already canonical (lower case, compressed, no leading zeros): skip the parse, the common case in logs.
   if (CANONICAL_LOOKING.test(value) && !value.includes(':0:')) return value;
-  return ipaddr.IPv6.parse(value).toRFC5952String();
+  if (!readIpv6(value)) throw new Error(`not an IPv6 address: ${value}`);
+  return rfc5952(groups);
+}
+
+/** RFC 5952 text of eight groups: lower-case hex without leading zeros, the leftmost longest run of 2+ zeros `::`. */
+function rfc5952(address: Uint16Array): string {
+  let best = -1;
+  let bestLength = 1;
+  for (let index = 0; index < 8;) {
+    if (address[index] !== 0) {
+      index += 1;
+      continue;
+    }
+    const start = index;
+    while (index < 8 && address[index] === 0) index += 1;
+    if (index - start > bestLength) {
+      best = start;
+      bestLength = index - start;
+    }
+  }
+  let text = '';
+  for (let index = 0; index < 8; index += 1) {
+    if (index === best) {
+      text += '::';
+      index += bestLength - 1;
+      continue;
+    }
+    if (text !== '' && !text.endsWith(':')) text += ':';
+    text += (address[index] as number).toString(16);
+  }
+  return text;
 }
 
 /**
@@ -193,9 +250,37 @@ export function isMulticastIpv4Value(address: number): boolean {
  * (not globally routable: {@link PRIVATE_V6}) or `global`.
  */
 export function ipv6Range(value: string): 'multicast' | 'non-global' | 'global' {
-  const address = ipaddr.IPv6.parse(value);
-  if (((address.parts[0] ?? 0) & 0xff00) === 0xff00) return 'multicast';
-  return inRanges(address, PRIVATE_V6) ? 'non-global' : 'global';
+  if (!readIpv6(value)) throw new Error(`not an IPv6 address: ${value}`);
+  if (((groups[0] as number) & 0xff00) === 0xff00) return 'multicast';
+  return inIpv6Ranges(groups, PRIVATE_V6) ? 'non-global' : 'global';
+}
+
+/** IPv6 networks as their eight groups and prefix length, one after the other (nine numbers each). */
+function ipv6Ranges(cidrs: readonly string[]): Uint16Array {
+  const ranges = new Uint16Array(cidrs.length * 9);
+  cidrs.forEach((cidr, index) => {
+    const [address = '', bits = ''] = cidr.split('/');
+    if (!readIpv6(address)) throw new Error(`not an IPv6 network: ${cidr}`);
+    ranges.set(groups, index * 9);
+    ranges[index * 9 + 8] = Number(bits);
+  });
+  return ranges;
+}
+
+const PRIVATE_V6 = ipv6Ranges(PRIVATE_V6_CIDRS);
+
+/** True when the address's groups are in one of the networks of `ranges` (see {@link ipv6Ranges}). */
+function inIpv6Ranges(address: Uint16Array, ranges: Uint16Array): boolean {
+  for (let at = 0; at < ranges.length; at += 9) {
+    let bits = ranges[at + 8] as number;
+    let inside = true;
+    for (let index = 0; index < 8 && bits > 0 && inside; index += 1, bits -= 16) {
+      const mask = bits >= 16 ? 0xffff : (0xffff << (16 - bits)) & 0xffff;
+      inside = ((address[index] as number) & mask) === ((ranges[at + index] as number) & mask);
+    }
+    if (inside) return true;
+  }
+  return false;
 }
 
 /**
@@ -205,6 +290,5 @@ export function ipv6Range(value: string): 'multicast' | 'non-global' | 'global' 
 export function isPrivateIp(value: string): boolean {
   const address = ipv4Value(value);
   if (address !== -1) return inNumericRanges(address, PRIVATE_V4_NUMERIC);
-  if (isValidIpv6(value)) return inRanges(ipaddr.IPv6.parse(value), PRIVATE_V6);
-  return false;
+  return readIpv6(value) && inIpv6Ranges(groups, PRIVATE_V6);
 }
