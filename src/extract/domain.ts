@@ -121,8 +121,11 @@ export function publicDomainKind(name: string): DomainKind {
 
 /** {@link publicDomainKind} without its memo, for a caller that keeps its own (the native engine). */
 export function domainKindOf(name: string): DomainKind {
-  if (!computePublicDomain(name)) return DomainKind.None;
+  if (!hasDomainSyntax(name)) return DomainKind.None;
+  // The last label, sliced once for the three sets. Under a leaf TLD the name has a registrable domain: the syntax
+  // test leaves no empty label before the TLD (the answer hasIcannRegistrableDomain would give, without its scan).
   const top = topLabel(name);
+  if (!ICANN_LEAF_TLDS.has(top) && !hasIcannRegistrableDomain(name)) return DomainKind.None;
   if (FILE_EXTENSION_TLDS.has(top)) return DomainKind.FileExtensionTld;
   return SOURCE_FILE_TLDS.has(top) ? DomainKind.SourceFileTld : DomainKind.Public;
 }
@@ -143,10 +146,6 @@ const TLDS_WITHOUT_OWN_RULE: ReadonlySet<string> = new Set(['za']);
  */
 export function tldMayBeIcann(label: string): boolean {
   return TLDS_WITHOUT_OWN_RULE.has(label) || parse(`x.${label}`, TLDTS_OPTIONS).isIcann === true;
-}
-
-function computePublicDomain(name: string): boolean {
-  return hasDomainSyntax(name) && hasIcannRegistrableDomain(name);
 }
 
 const DOT = 46;
