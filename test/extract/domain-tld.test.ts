@@ -12,6 +12,7 @@ import {
   domainKindOf,
   DomainKind,
   hasPublicSuffix,
+  ICANN_LEAF_SECOND_LEVEL,
   ICANN_LEAF_TLDS,
   isPublicDomain,
   tldMayBeIcann,
@@ -40,24 +41,21 @@ function tldtsTrie(): Trie {
 
 const ICANN = 1;
 
-/** The top-level labels under `root` (the rules' or the exceptions'), each with its node. */
-function topLevel(trie: Trie, root: number): Map<string, number> {
+/** The labels under `node` (under a root, the rules' or the exceptions': the top-level ones), each with its node. */
+function children(trie: Trie, node: number): Map<string, number> {
   const edgeOffset: number[] = [];
-  for (let node = 0, offset = 0; node < trie.nodeFlags.length; node += 1) {
-    for (let edge = trie.edgeStart[node] as number; edge < (trie.edgeStart[node + 1] as number); edge += 1) {
+  for (let at = 0, offset = 0; at < trie.nodeFlags.length; at += 1) {
+    for (let edge = trie.edgeStart[at] as number; edge < (trie.edgeStart[at + 1] as number); edge += 1) {
       edgeOffset[edge] = offset;
       offset += trie.edgeLength[edge] as number;
     }
   }
-  const children = new Map<string, number>();
-  for (let edge = trie.edgeStart[root] as number; edge < (trie.edgeStart[root + 1] as number); edge += 1) {
+  const labels = new Map<string, number>();
+  for (let edge = trie.edgeStart[node] as number; edge < (trie.edgeStart[node + 1] as number); edge += 1) {
     const start = edgeOffset[edge] as number;
-    children.set(
-      trie.labelText.slice(start, start + (trie.edgeLength[edge] as number)),
-      trie.edgeChild[edge] as number,
-    );
+    labels.set(trie.labelText.slice(start, start + (trie.edgeLength[edge] as number)), trie.edgeChild[edge] as number);
   }
-  return children;
+  return labels;
 }
 
 /** True when an ICANN rule sits under `node` (below it only, with `below`; else at it or below). */
@@ -74,7 +72,7 @@ describe('tldMayBeIcann', () => {
     const trie = tldtsTrie();
     const checked = new Set<string>();
     for (const root of [trie.rulesRoot, trie.exceptionsRoot]) {
-      for (const [label, node] of topLevel(trie, root)) {
+      for (const [label, node] of children(trie, root)) {
         // A wildcard top level would make every label a possible ICANN one.
         expect(label).not.toBe('*');
         if (!hasIcann(trie, node)) continue;
@@ -104,8 +102,8 @@ describe('tldMayBeIcann', () => {
 describe('ICANN_LEAF_TLDS', () => {
   it('holds only ICANN rules with no ICANN rule or exception under them in the installed tldts', () => {
     const trie = tldtsTrie();
-    const rules = topLevel(trie, trie.rulesRoot);
-    const exceptions = topLevel(trie, trie.exceptionsRoot);
+    const rules = children(trie, trie.rulesRoot);
+    const exceptions = children(trie, trie.exceptionsRoot);
     expect(ICANN_LEAF_TLDS.size).toBeGreaterThan(50);
     for (const label of ICANN_LEAF_TLDS) {
       const node = rules.get(label);
@@ -116,6 +114,29 @@ describe('ICANN_LEAF_TLDS', () => {
         ruleUnder: node !== undefined && hasIcann(trie, node, true),
         exception: exception !== undefined && hasIcann(trie, exception),
       }).toEqual({ label, rule: true, ruleUnder: false, exception: false });
+    }
+  });
+
+  it('and ICANN_LEAF_SECOND_LEVEL only second-level ICANN rules with nothing under them or beside them', () => {
+    const trie = tldtsTrie();
+    const rules = children(trie, trie.rulesRoot);
+    const exceptions = children(trie, trie.exceptionsRoot);
+    expect(ICANN_LEAF_SECOND_LEVEL.size).toBeGreaterThan(30);
+    for (const suffix of ICANN_LEAF_SECOND_LEVEL) {
+      const [second = '', top = ''] = suffix.split('.');
+      const topNode = rules.get(top);
+      const under = topNode === undefined ? new Map<string, number>() : children(trie, topNode);
+      const node = under.get(second);
+      const exceptionTop = exceptions.get(top);
+      const exception = exceptionTop === undefined ? undefined : children(trie, exceptionTop).get(second);
+      expect({
+        suffix,
+        rule: node !== undefined && ((trie.nodeFlags[node] as number) & ICANN) !== 0,
+        ruleUnder: node !== undefined && hasIcann(trie, node, true),
+        // A wildcard beside it (`*.uk`) would make names under it follow another rule.
+        wildcard: under.has('*'),
+        exception: exception !== undefined && hasIcann(trie, exception),
+      }).toEqual({ suffix, rule: true, ruleUnder: false, wildcard: false, exception: false });
     }
   });
 
@@ -141,7 +162,7 @@ describe('ICANN_LEAF_TLDS', () => {
       'ac.',
       'gov.',
     ];
-    for (const label of [...ICANN_LEAF_TLDS, 'io', 'uk', 'za', 'exe']) {
+    for (const label of [...ICANN_LEAF_TLDS, ...ICANN_LEAF_SECOND_LEVEL, 'io', 'uk', 'za', 'exe', 'sch.uk']) {
       for (const shape of shapes) {
         const name = `${shape}${label}`;
         const parsed = parse(name, urlHost);
