@@ -99,42 +99,29 @@ describe('tldMayBeIcann', () => {
   });
 });
 
-describe('ICANN_LEAF_TLDS', () => {
-  it('holds only ICANN rules with no ICANN rule or exception under them in the installed tldts', () => {
-    const trie = tldtsTrie();
-    const rules = children(trie, trie.rulesRoot);
-    const exceptions = children(trie, trie.exceptionsRoot);
-    expect(ICANN_LEAF_TLDS.size).toBeGreaterThan(50);
-    for (const label of ICANN_LEAF_TLDS) {
-      const node = rules.get(label);
-      const exception = exceptions.get(label);
-      expect({
-        label,
-        rule: node !== undefined && ((trie.nodeFlags[node] as number) & ICANN) !== 0,
-        ruleUnder: node !== undefined && hasIcann(trie, node, true),
-        exception: exception !== undefined && hasIcann(trie, exception),
-      }).toEqual({ label, rule: true, ruleUnder: false, exception: false });
-    }
-  });
+describe('ICANN_LEAF_TLDS and ICANN_LEAF_SECOND_LEVEL', () => {
+  /** The node at `labels` (the top-level one first) under `root`, or undefined. */
+  function nodeAt(trie: Trie, root: number, labels: readonly string[]): number | undefined {
+    let node: number | undefined = root;
+    for (const label of labels) node = node === undefined ? undefined : children(trie, node).get(label);
+    return node;
+  }
 
-  it('and ICANN_LEAF_SECOND_LEVEL only second-level ICANN rules with nothing under them or beside them', () => {
+  it('hold only ICANN rules with no ICANN rule, wildcard or exception under or beside them in the installed tldts', () => {
     const trie = tldtsTrie();
-    const rules = children(trie, trie.rulesRoot);
-    const exceptions = children(trie, trie.exceptionsRoot);
+    expect(ICANN_LEAF_TLDS.size).toBeGreaterThan(50);
     expect(ICANN_LEAF_SECOND_LEVEL.size).toBeGreaterThan(30);
-    for (const suffix of ICANN_LEAF_SECOND_LEVEL) {
-      const [second = '', top = ''] = suffix.split('.');
-      const topNode = rules.get(top);
-      const under = topNode === undefined ? new Map<string, number>() : children(trie, topNode);
-      const node = under.get(second);
-      const exceptionTop = exceptions.get(top);
-      const exception = exceptionTop === undefined ? undefined : children(trie, exceptionTop).get(second);
+    for (const suffix of [...ICANN_LEAF_TLDS, ...ICANN_LEAF_SECOND_LEVEL]) {
+      const labels = suffix.split('.').reverse();
+      const node = nodeAt(trie, trie.rulesRoot, labels);
+      const parent = nodeAt(trie, trie.rulesRoot, labels.slice(0, -1));
+      const exception = nodeAt(trie, trie.exceptionsRoot, labels);
       expect({
         suffix,
         rule: node !== undefined && ((trie.nodeFlags[node] as number) & ICANN) !== 0,
         ruleUnder: node !== undefined && hasIcann(trie, node, true),
         // A wildcard beside it (`*.uk`) would make names under it follow another rule.
-        wildcard: under.has('*'),
+        wildcard: parent !== undefined && children(trie, parent).has('*'),
         exception: exception !== undefined && hasIcann(trie, exception),
       }).toEqual({ suffix, rule: true, ruleUnder: false, wildcard: false, exception: false });
     }
