@@ -19,8 +19,8 @@
 // top-level-label, IPv6 and hash-key call backs stay one per distinct argument (memoised): their answers decide
 // what the scan finds next.
 //
-// Memory: the dedup state is a 96-bit fingerprint and a verdict code per distinct observable (16 bytes a slot,
-// see FingerprintTable), not its text (issue 12: 1.2 million distinct values of a proxy log cost 394 MB with the
+// Memory: the dedup state is a 96-bit fingerprint and a verdict code per distinct observable (16 bytes a slot and
+// a tag byte, see FingerprintTable), not its text (issue 12: 1.2 million distinct values of a proxy log cost 394 MB with the
 // text kept, 143 MB without). The text of an observable is the text found, written from the occurrence at hand;
 // only an observable that screening transformed keeps its text, in a side table (rare).
 // So the rules of screening live in one place, src/screen.ts and src/extract; this file is a port of
@@ -190,8 +190,8 @@ class Table {
 // 6e-12 for a billion; the one that loses would be reported with the other's verdict (as a Duplicate, say), with its
 // own text. MurmurHash3 is not built against deliberate collisions: input written to collide on purpose could hide a
 // value behind another (a crafted log line, not a plausible attack on this tool's readers). A slot is 16 bytes (the
-// fingerprint and a verdict code); each of the table's segments doubles at 70 % full, so a distinct value costs
-// 16 / 0.7 to 16 / 0.35 bytes (23 to 46).
+// fingerprint and a verdict code) and a tag byte beside it; each of the table's segments doubles at 70 % full, so a
+// distinct value costs 17 / 0.7 to 17 / 0.35 bytes (24 to 49).
 
 struct Fingerprint {
   uint64_t a;  // never 0 (0 marks an empty slot); its low bits pick the slot
@@ -244,7 +244,7 @@ Fingerprint fingerprintOf(uint8_t tag, const uint8_t* data, size_t length) {
 }
 
 struct FingerprintSlot {
-  uint64_t a;  // 0: empty
+  uint64_t a;  // never 0 (see Fingerprint)
   uint32_t b;
   uint32_t code;  // the verdict code (see Engine::Verdicts)
 };
@@ -252,21 +252,21 @@ struct FingerprintSlot {
 // Zeroed pages for the dedup table's segments, straight from the system (mmap), and back to it when a segment
 // grows: through malloc, the segments a table outgrew stayed in the heap as free but resident blocks (glibc
 // raises its mmap threshold to the size of each large block freed), 11 MB of the peak on 1.2 million values.
-FingerprintSlot* zeroedSlots(size_t count) {
+void* zeroedPages(size_t bytes) {
 #ifdef _WIN32
-  return static_cast<FingerprintSlot*>(std::calloc(count, sizeof(FingerprintSlot)));
+  return std::calloc(bytes, 1);
 #else
-  void* pages = mmap(nullptr, count * sizeof(FingerprintSlot), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  return pages == MAP_FAILED ? nullptr : static_cast<FingerprintSlot*>(pages);
+  void* pages = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  return pages == MAP_FAILED ? nullptr : pages;
 #endif
 }
 
-void releaseSlots(FingerprintSlot* slots, size_t count) {
+void releasePages(void* pages, size_t bytes) {
 #ifdef _WIN32
-  (void)count;
-  std::free(slots);
+  (void)bytes;
+  std::free(pages);
 #else
-  munmap(slots, count * sizeof(FingerprintSlot));
+  munmap(pages, bytes);
 #endif
 }
 
@@ -274,60 +274,79 @@ class FingerprintTable {
  public:
   FingerprintTable() {
     for (Segment& segment : segments_) {
-      segment.size = 256;  // a page
-      segment.slots = zeroedSlots(segment.size);
-      if (segment.slots == nullptr) std::abort();  // 256 KiB at start: no memory for that, nothing runs
+      if (!segment.allocate(256)) std::abort();  // 272 KiB at start: no memory for that, nothing runs
     }
   }
   ~FingerprintTable() {
-    for (Segment& segment : segments_) releaseSlots(segment.slots, segment.size);
+    for (Segment& segment : segments_) segment.release();
   }
   FingerprintTable(const FingerprintTable&) = delete;
   FingerprintTable& operator=(const FingerprintTable&) = delete;
 
-  // The slot of the fingerprint, or the empty slot where it would go.
+  // The slot of the fingerprint, or null when the table does not hold it. Only the tag bytes are read until a tag
+  // matches: a value met for the first time (every value, once) touches no slot at all.
   FingerprintSlot* find(const Fingerprint& f) {
     Segment& segment = segments_[f.a >> (64 - SEGMENT_BITS)];
     size_t mask = segment.size - 1;
-    size_t index = f.a & mask;
-    for (;;) {
-      FingerprintSlot& slot = segment.slots[index];
-      if (slot.a == 0 || (slot.a == f.a && slot.b == f.b)) return &slot;
-      index = (index + 1) & mask;
+    uint8_t tag = tagOf(f);
+    for (size_t index = f.a & mask;; index = (index + 1) & mask) {
+      uint8_t at = segment.tags[index];
+      if (at == 0) return nullptr;
+      if (at == tag && segment.slots[index].a == f.a && segment.slots[index].b == f.b) return &segment.slots[index];
     }
   }
 
-  // Fills the empty slot `slot` (from find); returns the entry's slot (its segment may have grown), or null when
-  // the system has no memory for a larger segment.
-  FingerprintSlot* insert(FingerprintSlot* slot, const Fingerprint& f, uint32_t code) {
-    *slot = FingerprintSlot{f.a, f.b, code};
+  // Adds a fingerprint the table does not hold; returns its slot, or null when the system has no memory for a
+  // larger segment.
+  FingerprintSlot* insert(const Fingerprint& f, uint32_t code) {
     Segment& segment = segments_[f.a >> (64 - SEGMENT_BITS)];
+    FingerprintSlot* slot = segment.place(f.a, FingerprintSlot{f.a, f.b, code});
     if (++segment.count * 10 <= segment.size * 7) return slot;
-    size_t size = segment.size * 2;
-    FingerprintSlot* grown = zeroedSlots(size);
-    if (grown == nullptr) return nullptr;
-    size_t mask = size - 1;
+    Segment grown;
+    if (!grown.allocate(segment.size * 2)) return nullptr;
     for (size_t i = 0; i < segment.size; ++i) {
-      const FingerprintSlot& entry = segment.slots[i];
-      if (entry.a == 0) continue;
-      size_t index = entry.a & mask;
-      while (grown[index].a != 0) index = (index + 1) & mask;
-      grown[index] = entry;
+      if (segment.tags[i] != 0) grown.place(segment.slots[i].a, segment.slots[i]);
     }
-    releaseSlots(segment.slots, segment.size);
-    segment.slots = grown;
-    segment.size = size;
+    grown.count = segment.count;
+    segment.release();
+    segment = grown;
     return find(f);
   }
 
  private:
+  // A fingerprint's tag byte: never 0 (0 marks an empty slot), from bits that do not pick the slot.
+  static uint8_t tagOf(const Fingerprint& f) { return static_cast<uint8_t>((f.a >> 48) | 0x80); }
+
   // 64 tables, picked by a fingerprint's top bits, each growing on its own: growing copies one of them at a time,
-  // so the peak is the table plus 1/64 of it, not the table and its double at once.
+  // so the peak is the table plus 1/64 of it, not the table and its double at once. Each slot has a tag byte in
+  // an array beside the slots, read first (see find): 1/16 of the slots' size, so mostly in the cache where the
+  // slots are not (issue 12: on mostly distinct text the slot read of each first sighting was the engine's
+  // costliest instruction, a cache miss).
   static constexpr int SEGMENT_BITS = 6;
   struct Segment {
     FingerprintSlot* slots = nullptr;
+    uint8_t* tags = nullptr;  // after the slots, in the same pages
     size_t size = 0;
     size_t count = 0;
+
+    bool allocate(size_t slotCount) {
+      void* pages = zeroedPages(slotCount * (sizeof(FingerprintSlot) + 1));
+      if (pages == nullptr) return false;
+      slots = static_cast<FingerprintSlot*>(pages);
+      tags = reinterpret_cast<uint8_t*>(slots + slotCount);
+      size = slotCount;
+      return true;
+    }
+    void release() { releasePages(slots, size * (sizeof(FingerprintSlot) + 1)); }
+    // Puts `entry` (fingerprint first word `a`, not in the segment) in the first empty slot of its probe.
+    FingerprintSlot* place(uint64_t a, const FingerprintSlot& entry) {
+      size_t mask = size - 1;
+      size_t index = a & mask;
+      while (tags[index] != 0) index = (index + 1) & mask;
+      tags[index] = tagOf(Fingerprint{a, 0});
+      slots[index] = entry;
+      return &slots[index];
+    }
   };
   Segment segments_[1 << SEGMENT_BITS];
 };
@@ -590,7 +609,7 @@ class Engine {
     Fingerprint f = fingerprintOf(type, value, valueLength);
     FingerprintSlot* entry = seen_.find(f);
     int32_t id = AS_FOUND;
-    if (entry->a != 0) {
+    if (entry != nullptr) {
       if ((entry->code & SIDE) != 0) id = static_cast<int32_t>(entry->code >> 2);
     } else {
       Slot* memo = memo_.find(f.a, type, value, valueLength);
@@ -924,15 +943,14 @@ class Engine {
 
   // The dedup entry of a value accepted as it was found (fingerprint `f`), made unless there is one.
   void asFound(const Fingerprint& f, uint8_t type, bool isAllowlisted, uint8_t note) {
-    FingerprintSlot* entry = seen_.find(f);
-    if (entry->a != 0) return;
+    if (seen_.find(f) != nullptr) return;
     size_t key = static_cast<size_t>(type) | (isAllowlisted ? 8u : 0u) | (static_cast<size_t>(note) << 4);
     int32_t& record = recordIds_[key];
     if (record < 0) {
       record = static_cast<int32_t>(records_.size());
       records_.push_back(Record{type, static_cast<uint8_t>(isAllowlisted ? 1 : 0), note});
     }
-    if (seen_.insert(entry, f, static_cast<uint32_t>(record) << 2) == nullptr) outOfMemory();
+    if (seen_.insert(f, static_cast<uint32_t>(record) << 2) == nullptr) outOfMemory();
   }
 
   // The side entry of an observable that differs from the text found (its own dedup entry says where it is); one
@@ -940,14 +958,14 @@ class Engine {
   int32_t side(uint8_t type, const uint8_t* value, size_t n, bool isAllowlisted, uint8_t note) {
     Fingerprint f = fingerprintOf(type, value, n);
     FingerprintSlot* entry = seen_.find(f);
-    if (entry->a != 0 && (entry->code & SIDE) != 0) return static_cast<int32_t>(entry->code >> 2);
+    if (entry != nullptr && (entry->code & SIDE) != 0) return static_cast<int32_t>(entry->code >> 2);
     if (sideText_.size() + n > UINT32_MAX || sides_.size() >= (1u << 30)) {
       tooMany();
       return FAILED;
     }
     Side made{static_cast<uint32_t>(sideText_.size()), static_cast<uint32_t>(n), type,
               static_cast<uint8_t>(isAllowlisted ? 1 : 0), 0, note};
-    if (entry->a != 0) {
+    if (entry != nullptr) {
       const Record& r = records_[entry->code >> 2];
       made.type = r.type;
       made.allowlisted = r.allowlisted;
@@ -958,8 +976,8 @@ class Engine {
     int32_t id = static_cast<int32_t>(sides_.size());
     sides_.push_back(made);
     uint32_t code = (static_cast<uint32_t>(id) << 2) | SIDE;
-    if (entry->a != 0) entry->code = code;
-    else if (seen_.insert(entry, f, code) == nullptr) return outOfMemory();
+    if (entry != nullptr) entry->code = code;
+    else if (seen_.insert(f, code) == nullptr) return outOfMemory();
     return id;
   }
 
