@@ -119,34 +119,35 @@ uint64_t hashOf(uint8_t tag, const uint8_t* bytes, size_t length) {
 
 class Table {
  public:
-  Table() : slots_(1024) {}
+  Table() : slots_(1024), marks_(1024) {}
 
-  // The slot of the key, or the empty slot where it would go.
+  // The slot of the key, or null when the table does not hold it. A mark byte a slot, in an array beside the
+  // slots, is read first (as the dedup table's tags are, see FingerprintTable): a key met for the first time reads
+  // no slot. The domain-kind memo holds up to 100,000 names; on mostly distinct text its slot read, a cache miss,
+  // was most of the memo's cost.
   Slot* find(uint64_t hash, uint8_t tag, const uint8_t* bytes, size_t length) {
     size_t mask = slots_.size() - 1;
-    size_t index = hash & mask;
-    for (;;) {
+    uint8_t mark = markOf(hash);
+    for (size_t index = hash & mask;; index = (index + 1) & mask) {
+      uint8_t at = marks_[index];
+      if (at == 0) return nullptr;
+      if (at != mark) continue;
       Slot& slot = slots_[index];
-      if (slot.hash == 0) return &slot;
       if (slot.hash == hash && slot.len == length && static_cast<uint8_t>(arena_[slot.off]) == tag &&
           std::memcmp(arena_.data() + slot.off + 1, bytes, length) == 0) {
         return &slot;
       }
-      index = (index + 1) & mask;
     }
   }
 
-  // Fills the empty slot `slot` (from find) with the key; may move every slot (the pointer is then stale).
-  void insert(Slot* slot, uint64_t hash, uint8_t tag, const uint8_t* bytes, size_t length, int32_t value) {
+  // Adds a key the table does not hold (see find); may move every slot (pointers from find are then stale).
+  void insert(uint64_t hash, uint8_t tag, const uint8_t* bytes, size_t length, int32_t value) {
     // Keys are found by 32-bit offsets: past 4 GiB of keys nothing more goes in (the engine then fails the run).
     if (arena_.size() + length + 1 > UINT32_MAX) {
       full_ = true;
       return;
     }
-    slot->hash = hash;
-    slot->off = static_cast<uint32_t>(arena_.size());
-    slot->len = static_cast<uint32_t>(length);
-    slot->value = value;
+    place(Slot{hash, static_cast<uint32_t>(arena_.size()), static_cast<uint32_t>(length), value});
     arena_.push_back(static_cast<char>(tag));
     arena_.append(reinterpret_cast<const char*>(bytes), length);
     ++count_;
@@ -158,24 +159,36 @@ class Table {
 
   void clear() {
     std::vector<Slot>(1024).swap(slots_);
+    std::vector<uint8_t>(1024).swap(marks_);
     std::string().swap(arena_);
     count_ = 0;
   }
 
  private:
+  // A hash's mark byte: never 0 (0 marks an empty slot), from bits that do not pick the slot.
+  static uint8_t markOf(uint64_t hash) { return static_cast<uint8_t>((hash >> 56) | 0x80); }
+
+  // Puts `slot` (a key not in the table) in the first empty slot of its probe.
+  void place(const Slot& slot) {
+    size_t mask = slots_.size() - 1;
+    size_t index = slot.hash & mask;
+    while (marks_[index] != 0) index = (index + 1) & mask;
+    marks_[index] = markOf(slot.hash);
+    slots_[index] = slot;
+  }
+
   void rehash(size_t size) {
     std::vector<Slot> old(size);
     old.swap(slots_);
-    size_t mask = size - 1;
-    for (const Slot& slot : old) {
-      if (slot.hash == 0) continue;
-      size_t index = slot.hash & mask;
-      while (slots_[index].hash != 0) index = (index + 1) & mask;
-      slots_[index] = slot;
+    std::vector<uint8_t> oldMarks(size);
+    oldMarks.swap(marks_);
+    for (size_t index = 0; index < old.size(); ++index) {
+      if (oldMarks[index] != 0) place(old[index]);
     }
   }
 
   std::vector<Slot> slots_;
+  std::vector<uint8_t> marks_;
   std::string arena_;
   size_t count_ = 0;
   bool full_ = false;
@@ -613,7 +626,7 @@ class Engine {
       if ((entry->code & SIDE) != 0) id = static_cast<int32_t>(entry->code >> 2);
     } else {
       Slot* memo = memo_.find(f.a, type, value, valueLength);
-      if (memo->hash != 0) {
+      if (memo != nullptr) {
         id = memo->value;
       } else if (batch_.empty() && type == DNS && !hasAllowlist && vouched) {
         // An extracted dns candidate is a lower-case public domain without a trailing dot (extraction tested it
@@ -773,7 +786,7 @@ class Engine {
   bool memoised(Table& memo, napi_ref fn, const uint8_t* key, size_t n, int32_t& value, Read read) {
     uint64_t hash = hashOf(0, key, n);
     Slot* slot = memo.find(hash, 0, key, n);
-    if (slot->hash != 0) {
+    if (slot != nullptr) {
       value = slot->value;
       return true;
     }
@@ -783,11 +796,8 @@ class Engine {
       napi_value result;
       if (!call(fn, key, n, &result) || !read(result, answer)) return false;
     }
-    if (memo.count() >= CALL_MEMO_LIMIT) {
-      memo.clear();
-      slot = memo.find(hash, 0, key, n);
-    }
-    memo.insert(slot, hash, 0, key, n, answer);
+    if (memo.count() >= CALL_MEMO_LIMIT) memo.clear();
+    memo.insert(hash, 0, key, n, answer);
     if (memo.full()) return tooMany();
     value = answer;
     return true;
@@ -797,7 +807,7 @@ class Engine {
   bool ipv6(const uint8_t* value, size_t n, std::string& canonical) {
     uint64_t hash = hashOf(0, value, n);
     Slot* slot = ipv6s_.find(hash, 0, value, n);
-    if (slot->hash == 0) {
+    if (slot == nullptr) {
       napi_valuetype kind;
       std::string text;
       {
@@ -810,14 +820,13 @@ class Engine {
       if (ipv6s_.count() >= CALL_MEMO_LIMIT) {
         ipv6s_.clear();
         ipv6Canonical_.clear();
-        slot = ipv6s_.find(hash, 0, value, n);
       }
       int32_t index = -1;
       if (kind == napi_string) {
         index = static_cast<int32_t>(ipv6Canonical_.size());
         ipv6Canonical_.push_back(std::move(text));
       }
-      ipv6s_.insert(slot, hash, 0, value, n, index);
+      ipv6s_.insert(hash, 0, value, n, index);
       if (ipv6s_.full()) return tooMany();
       if (index < 0) return false;
       canonical = ipv6Canonical_[static_cast<size_t>(index)];
@@ -983,7 +992,9 @@ class Engine {
 
   // Memoises `id` (a side entry, a rejection or SILENT) under a value found (flush has made room).
   int32_t remember(uint8_t type, const uint8_t* value, size_t n, const Fingerprint& f, int32_t id) {
-    memo_.insert(memo_.find(f.a, type, value, n), f.a, type, value, n, id);
+    Slot* known = memo_.find(f.a, type, value, n);
+    if (known != nullptr) known->value = id;
+    else memo_.insert(f.a, type, value, n, id);
     if (memo_.full()) {
       tooMany();
       return FAILED;

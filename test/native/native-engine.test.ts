@@ -526,6 +526,68 @@ describe.skipIf(SKIP)('the native engine gives what the JavaScript engine gives'
     );
   });
 
+  it('asks each call back once per distinct question: the memos find what they hold, past a rehash and a start-over', () => {
+    // The engine's own call backs, counted. Names repeat across lines (each asked once, whatever the dedup table
+    // holds), a rejected address repeats (screened once), and 120,000 distinct names overflow the domain memo
+    // (100,000: it starts over), after which the first names are asked again, once each.
+    const { binding } = loadNativeModule(
+      join(import.meta.dirname, '..', '..', 'native', 'build', 'Release', 'ioc_extract.node'),
+    );
+    if (binding === undefined) throw new Error('the native engine is not built');
+    const asked = { names: new Map<string, number>(), labels: 0, screened: new Map<string, number>() };
+    const engine = binding.create(
+      { csv: true, urlHostsAsDns: false, allowlist: false, sightings: false },
+      (types, values, ends, codes) => {
+        const entries: unknown[] = [];
+        let start = 0;
+        for (let index = 0; index < types.length; index++) {
+          const value = values.slice(start, ends[index]);
+          start = ends[index] as number;
+          // A name the engine vouches for waits in the batch, unscreened (type 255, see src/native/engine.ts).
+          if (types[index] === 255) {
+            codes[index] = 1;
+            continue;
+          }
+          asked.screened.set(value, (asked.screened.get(value) ?? 0) + 1);
+          codes[index] = 3;
+          entries.push([0, 'ipv4', value, 'IP address is not global']);
+        }
+        return entries;
+      },
+      () => [],
+      (name) => {
+        asked.names.set(name, (asked.names.get(name) ?? 0) + 1);
+        return 1;
+      },
+      () => null,
+      () => {
+        asked.labels += 1;
+        return true;
+      },
+      () => false,
+    );
+    const names = (from: number, to: number): string[] =>
+      Array.from({ length: to - from }, (_, index) => `n${from + index}.example.com`);
+    const lines = (list: string[]): Buffer => Buffer.from(list.map((name) => `${name} 10.1.2.3\n`).join(''));
+    const first = names(0, 3_000);
+    for (let round = 0; round < 4; round += 1) binding.text(engine, lines(first), 0, 1 << 20);
+    expect(asked.labels).toBe(1);
+    expect(asked.screened).toEqual(new Map([['10.1.2.3', 1]]));
+    expect(asked.names.size).toBe(3_000);
+    expect([...asked.names.values()].every((count) => count === 1)).toBe(true);
+    binding.text(engine, lines(names(3_000, 120_000)), 0, 1 << 20);
+    binding.text(engine, lines(first), 0, 1 << 20);
+    expect(asked.names.size).toBe(120_000);
+    expect(asked.names.get('n0.example.com')).toBe(2);
+    expect(asked.names.get('n119999.example.com')).toBe(1);
+    expect(asked.screened.get('10.1.2.3')).toBe(1);
+    const rows = binding.take(engine, Buffer.alloc(0)).rows?.toString() ?? '';
+    expect(rows.split('\n').filter((row) => row.startsWith('n0.example.com,'))).toEqual([
+      'n0.example.com,dns,Valid,0,,n0.example.com,',
+      ...Array.from({ length: 4 }, () => 'n0.example.com,dns,Duplicate,0,,n0.example.com,'),
+    ]);
+  });
+
   it('a throw in a batch: the rows before the failing value are written, not those after it (a known one included)', () => {
     const allowlist = allowlistThrowingAt(h1);
     const engine = new NativeEngine({ outputFormat: 'csv', urlHostsAsDns: false, allowlist });
