@@ -20,9 +20,9 @@
 // what the scan finds next.
 //
 // Memory: the dedup state is a 96-bit fingerprint and a verdict code per distinct observable (16 bytes a slot and
-// a tag byte, see FingerprintTable), not its text (issue 12: 1.2 million distinct values of a proxy log cost 394 MB with the
-// text kept, 143 MB without). The text of an observable is the text found, written from the occurrence at hand;
-// only an observable that screening transformed keeps its text, in a side table (rare).
+// a mark byte, see FingerprintTable), not its text (issue 12: 1.2 million distinct values of a proxy log cost
+// 394 MB with the text kept, 143 MB without). The text of an observable is the text found, written from the
+// occurrence at hand; only an observable that screening transformed keeps its text, in a side table (rare).
 // So the rules of screening live in one place, src/screen.ts and src/extract; this file is a port of
 // src/extract/refang.ts (finding the edits and the offset map), src/extract/index.ts (the scan of refanged ASCII
 // text), the verdict table of src/occurrences.ts and the row format of src/parallel/chunk-extract.ts. A change to
@@ -117,27 +117,46 @@ uint64_t hashOf(uint8_t tag, const uint8_t* bytes, size_t length) {
   return h | 1;
 }
 
+// Open addressing with a mark byte a slot, in an array beside the slots, read before the slot: a key that is not
+// in the table (each value met for the first time) reads only marks, an array a sixteenth of the slots' size or
+// less and mostly in the cache where the slots are not (issue 12: on mostly distinct text the slot reads were the
+// engine's costliest instructions, cache misses). Both tables below probe this way.
+
+// A hash's mark: never 0 (0 marks an empty slot), from bits 48 to 54, which pick neither a slot nor one of the
+// dedup table's segments (its top bits).
+inline uint8_t markOf(uint64_t hash) { return static_cast<uint8_t>((hash >> 48) | 0x80); }
+
+// The index of the slot that `matches` in the probe from `hash`, or -1 at the first empty slot.
+template <typename Matches>
+long findMarked(const uint8_t* marks, size_t mask, uint64_t hash, Matches matches) {
+  uint8_t mark = markOf(hash);
+  for (size_t index = hash & mask;; index = (index + 1) & mask) {
+    uint8_t at = marks[index];
+    if (at == 0) return -1;
+    if (at == mark && matches(index)) return static_cast<long>(index);
+  }
+}
+
+// Marks the first empty slot of the probe from `hash` for it and returns its index.
+inline size_t claimMarked(uint8_t* marks, size_t mask, uint64_t hash) {
+  size_t index = hash & mask;
+  while (marks[index] != 0) index = (index + 1) & mask;
+  marks[index] = markOf(hash);
+  return index;
+}
+
 class Table {
  public:
   Table() : slots_(1024), marks_(1024) {}
 
-  // The slot of the key, or null when the table does not hold it. A mark byte a slot, in an array beside the
-  // slots, is read first (as the dedup table's tags are, see FingerprintTable): a key met for the first time reads
-  // no slot. The domain-kind memo holds up to 100,000 names; on mostly distinct text its slot read, a cache miss,
-  // was most of the memo's cost.
+  // The slot of the key, or null when the table does not hold it (marks first: see findMarked).
   Slot* find(uint64_t hash, uint8_t tag, const uint8_t* bytes, size_t length) {
-    size_t mask = slots_.size() - 1;
-    uint8_t mark = markOf(hash);
-    for (size_t index = hash & mask;; index = (index + 1) & mask) {
-      uint8_t at = marks_[index];
-      if (at == 0) return nullptr;
-      if (at != mark) continue;
-      Slot& slot = slots_[index];
-      if (slot.hash == hash && slot.len == length && static_cast<uint8_t>(arena_[slot.off]) == tag &&
-          std::memcmp(arena_.data() + slot.off + 1, bytes, length) == 0) {
-        return &slot;
-      }
-    }
+    long index = findMarked(marks_.data(), slots_.size() - 1, hash, [&](size_t at) {
+      const Slot& slot = slots_[at];
+      return slot.hash == hash && slot.len == length && static_cast<uint8_t>(arena_[slot.off]) == tag &&
+             std::memcmp(arena_.data() + slot.off + 1, bytes, length) == 0;
+    });
+    return index < 0 ? nullptr : &slots_[static_cast<size_t>(index)];
   }
 
   // Adds a key the table does not hold (see find); may move every slot (pointers from find are then stale).
@@ -165,17 +184,8 @@ class Table {
   }
 
  private:
-  // A hash's mark byte: never 0 (0 marks an empty slot), from bits that do not pick the slot.
-  static uint8_t markOf(uint64_t hash) { return static_cast<uint8_t>((hash >> 56) | 0x80); }
-
   // Puts `slot` (a key not in the table) in the first empty slot of its probe.
-  void place(const Slot& slot) {
-    size_t mask = slots_.size() - 1;
-    size_t index = slot.hash & mask;
-    while (marks_[index] != 0) index = (index + 1) & mask;
-    marks_[index] = markOf(slot.hash);
-    slots_[index] = slot;
-  }
+  void place(const Slot& slot) { slots_[claimMarked(marks_.data(), slots_.size() - 1, slot.hash)] = slot; }
 
   void rehash(size_t size) {
     std::vector<Slot> old(size);
@@ -203,7 +213,7 @@ class Table {
 // 6e-12 for a billion; the one that loses would be reported with the other's verdict (as a Duplicate, say), with its
 // own text. MurmurHash3 is not built against deliberate collisions: input written to collide on purpose could hide a
 // value behind another (a crafted log line, not a plausible attack on this tool's readers). A slot is 16 bytes (the
-// fingerprint and a verdict code) and a tag byte beside it; each of the table's segments doubles at 70 % full, so a
+// fingerprint and a verdict code) and a mark byte beside it; each of the table's segments doubles at 70 % full, so a
 // distinct value costs 17 / 0.7 to 17 / 0.35 bytes (24 to 49).
 
 struct Fingerprint {
@@ -296,29 +306,25 @@ class FingerprintTable {
   FingerprintTable(const FingerprintTable&) = delete;
   FingerprintTable& operator=(const FingerprintTable&) = delete;
 
-  // The slot of the fingerprint, or null when the table does not hold it. Only the tag bytes are read until a tag
-  // matches: a value met for the first time (every value, once) touches no slot at all.
+  // The slot of the fingerprint, or null when the table does not hold it (marks first: see findMarked).
   FingerprintSlot* find(const Fingerprint& f) {
     Segment& segment = segments_[f.a >> (64 - SEGMENT_BITS)];
-    size_t mask = segment.size - 1;
-    uint8_t tag = tagOf(f);
-    for (size_t index = f.a & mask;; index = (index + 1) & mask) {
-      uint8_t at = segment.tags[index];
-      if (at == 0) return nullptr;
-      if (at == tag && segment.slots[index].a == f.a && segment.slots[index].b == f.b) return &segment.slots[index];
-    }
+    long index = findMarked(segment.marks, segment.size - 1, f.a, [&](size_t at) {
+      return segment.slots[at].a == f.a && segment.slots[at].b == f.b;
+    });
+    return index < 0 ? nullptr : &segment.slots[index];
   }
 
   // Adds a fingerprint the table does not hold; returns its slot, or null when the system has no memory for a
   // larger segment.
   FingerprintSlot* insert(const Fingerprint& f, uint32_t code) {
     Segment& segment = segments_[f.a >> (64 - SEGMENT_BITS)];
-    FingerprintSlot* slot = segment.place(f.a, FingerprintSlot{f.a, f.b, code});
+    FingerprintSlot* slot = segment.place(FingerprintSlot{f.a, f.b, code});
     if (++segment.count * 10 <= segment.size * 7) return slot;
     Segment grown;
     if (!grown.allocate(segment.size * 2)) return nullptr;
     for (size_t i = 0; i < segment.size; ++i) {
-      if (segment.tags[i] != 0) grown.place(segment.slots[i].a, segment.slots[i]);
+      if (segment.marks[i] != 0) grown.place(segment.slots[i]);
     }
     grown.count = segment.count;
     segment.release();
@@ -327,18 +333,13 @@ class FingerprintTable {
   }
 
  private:
-  // A fingerprint's tag byte: never 0 (0 marks an empty slot), from bits that do not pick the slot.
-  static uint8_t tagOf(const Fingerprint& f) { return static_cast<uint8_t>((f.a >> 48) | 0x80); }
-
   // 64 tables, picked by a fingerprint's top bits, each growing on its own: growing copies one of them at a time,
-  // so the peak is the table plus 1/64 of it, not the table and its double at once. Each slot has a tag byte in
-  // an array beside the slots, read first (see find): 1/16 of the slots' size, so mostly in the cache where the
-  // slots are not (issue 12: on mostly distinct text the slot read of each first sighting was the engine's
-  // costliest instruction, a cache miss).
+  // so the peak is the table plus 1/64 of it, not the table and its double at once. Each probes with marks
+  // (findMarked), kept after its slots in the same pages.
   static constexpr int SEGMENT_BITS = 6;
   struct Segment {
     FingerprintSlot* slots = nullptr;
-    uint8_t* tags = nullptr;  // after the slots, in the same pages
+    uint8_t* marks = nullptr;  // after the slots, in the same pages
     size_t size = 0;
     size_t count = 0;
 
@@ -346,19 +347,16 @@ class FingerprintTable {
       void* pages = zeroedPages(slotCount * (sizeof(FingerprintSlot) + 1));
       if (pages == nullptr) return false;
       slots = static_cast<FingerprintSlot*>(pages);
-      tags = reinterpret_cast<uint8_t*>(slots + slotCount);
+      marks = reinterpret_cast<uint8_t*>(slots + slotCount);
       size = slotCount;
       return true;
     }
     void release() { releasePages(slots, size * (sizeof(FingerprintSlot) + 1)); }
-    // Puts `entry` (fingerprint first word `a`, not in the segment) in the first empty slot of its probe.
-    FingerprintSlot* place(uint64_t a, const FingerprintSlot& entry) {
-      size_t mask = size - 1;
-      size_t index = a & mask;
-      while (tags[index] != 0) index = (index + 1) & mask;
-      tags[index] = tagOf(Fingerprint{a, 0});
-      slots[index] = entry;
-      return &slots[index];
+    // Puts `entry` (not in the segment) in the first empty slot of its probe.
+    FingerprintSlot* place(const FingerprintSlot& entry) {
+      FingerprintSlot* slot = &slots[claimMarked(marks, size - 1, entry.a)];
+      *slot = entry;
+      return slot;
     }
   };
   Segment segments_[1 << SEGMENT_BITS];
