@@ -38,8 +38,9 @@ const MAX_MEMO = 100_000;
 
 const TLDTS_OPTIONS = { allowPrivateDomains: false, extractHostname: false, detectIp: false } as const;
 
-function hasIcannRegistrableDomain(name: string): boolean {
-  const known = underIcannLeaf(name);
+/** tldts's answer for a name whose last dot is at `dot` and whose last label is not in {@link ICANN_LEAF_TLDS}. */
+function hasIcannRegistrableDomain(name: string, dot: number): boolean {
+  const known = underSecondLevelLeaf(name, dot);
   if (known !== undefined) return known;
   const parsed = parse(name, TLDTS_OPTIONS);
   return parsed.isIcann === true && parsed.domain !== null && parsed.publicSuffix !== null;
@@ -72,6 +73,11 @@ function underIcannLeaf(name: string): boolean | undefined {
   const dot = name.lastIndexOf('.');
   if (dot <= 0) return undefined;
   if (ICANN_LEAF_TLDS.has(name.slice(dot + 1))) return hasLabelBefore(name, dot);
+  return underSecondLevelLeaf(name, dot);
+}
+
+/** {@link underIcannLeaf}'s second-level half, for a name whose last dot is at `dot`. */
+function underSecondLevelLeaf(name: string, dot: number): boolean | undefined {
   const second = name.lastIndexOf('.', dot - 1);
   if (second <= 0 || !ICANN_LEAF_SECOND_LEVEL.has(name.slice(second + 1))) return undefined;
   return hasLabelBefore(name, second);
@@ -147,10 +153,11 @@ export function publicDomainKind(name: string): DomainKind {
 /** {@link publicDomainKind} without its memo, for a caller that keeps its own (the native engine). */
 export function domainKindOf(name: string): DomainKind {
   if (!hasDomainSyntax(name)) return DomainKind.None;
-  // The last label, sliced once for the three sets. Under a leaf TLD the name has a registrable domain: the syntax
-  // test leaves no empty label before the TLD (the answer hasIcannRegistrableDomain would give, without its scan).
-  const top = topLabel(name);
-  if (!ICANN_LEAF_TLDS.has(top) && !hasIcannRegistrableDomain(name)) return DomainKind.None;
+  // The last label, found and sliced once for the three sets and the suffix test. Under a leaf TLD the name has a
+  // registrable domain: the syntax test leaves no empty label before the TLD (underIcannLeaf's answer, unasked).
+  const dot = name.lastIndexOf('.');
+  const top = name.slice(dot + 1);
+  if (!ICANN_LEAF_TLDS.has(top) && !hasIcannRegistrableDomain(name, dot)) return DomainKind.None;
   if (FILE_EXTENSION_TLDS.has(top)) return DomainKind.FileExtensionTld;
   return SOURCE_FILE_TLDS.has(top) ? DomainKind.SourceFileTld : DomainKind.Public;
 }
@@ -319,9 +326,4 @@ export function isLookalike(asciiName: string): boolean {
   }
   if (scripts.size < 2) return false;
   return !SINGLE_SYSTEMS.some((system) => [...scripts].every((script) => system.has(script)));
-}
-
-/** The last label of a dotted name. */
-function topLabel(name: string): string {
-  return name.slice(name.lastIndexOf('.') + 1);
 }
