@@ -111,7 +111,7 @@ const HASH_LENGTHS: Readonly<Record<string, number>> = { md5_hash: 32, sha1_hash
 
 const HASH_BY_LENGTH: Readonly<Record<number, IocType>> = { 32: 'md5_hash', 40: 'sha1_hash', 64: 'sha256_hash' };
 
-/** Per-character counts of {@link shannonEntropy} for ASCII text, reused: no allocation per value. */
+/** Per-character counts of {@link hexHashEntropy}, reused: no allocation per value (zeroed between calls). */
 const asciiCounts = new Int32Array(128);
 
 /** Longest value whose entropy terms are kept in {@link entropyTerms} (hashes are 32 to 64 characters). */
@@ -139,50 +139,13 @@ function entropyTerm(count: number, length: number): number {
   return term;
 }
 
-/** Shannon entropy of the characters of `value`, in bits per character (msticpy's hash test). */
-export function shannonEntropy(value: string): number {
-  if (value.length === 0) return 0;
-  let ascii = true;
-  for (let index = 0; index < value.length; index += 1) {
-    const code = value.charCodeAt(index);
-    if (code >= 128) {
-      ascii = false;
-      break;
-    }
-    asciiCounts[code] = (asciiCounts[code] ?? 0) + 1;
-  }
-  let entropy = 0;
-  if (ascii) {
-    // Read each count once (at its first character) and reset it, leaving the table zeroed for the next call.
-    for (let index = 0; index < value.length; index += 1) {
-      const code = value.charCodeAt(index);
-      const count = asciiCounts[code] ?? 0;
-      if (count === 0) continue;
-      asciiCounts[code] = 0;
-      entropy -= entropyTerm(count, value.length);
-    }
-    return entropy;
-  }
-  asciiCounts.fill(0);
-  const counts = new Map<number, number>();
-  for (let index = 0; index < value.length; index += 1) {
-    const code = value.charCodeAt(index);
-    counts.set(code, (counts.get(code) ?? 0) + 1);
-  }
-  for (const count of counts.values()) {
-    const share = count / value.length;
-    entropy -= share * Math.log2(share);
-  }
-  return entropy;
-}
-
 /** The digits of the hash {@link hexHashEntropy} reads, in the order they first appear (at most 16). */
 const firstSeen = new Uint8Array(16);
 
 /**
- * The Shannon entropy of `value` as {@link shannonEntropy} gives it (the same terms, summed in the same order: by
- * first appearance), when it is `length` lower-case hex digits; -1 when it is not. The hash pattern and the
- * entropy in one pass over the characters, where a regular expression and shannonEntropy took three (a sha256
+ * The Shannon entropy of `value` in bits per character (msticpy's hash test: its terms summed by first
+ * appearance), when it is `length` lower-case hex digits; -1 when it is not. The hash pattern and the entropy in
+ * one pass over the characters, where a regular expression and a general entropy function took three (a sha256
  * 1.0 µs a value, 0.35 of it the regular expression; issue 12's all-unique text has 72,000 distinct hashes).
  */
 export function hexHashEntropy(value: string, length: number): number {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { screenRefanged, screenValue, shannonEntropy } from '../src/screen.js';
+import { hexHashEntropy, screenRefanged, screenValue } from '../src/screen.js';
 import type { IocType } from '../src/types.js';
 
 const PATTERN = (type: string) => `Observable does not match expected pattern for ${type}`;
@@ -164,18 +164,18 @@ describe('screenRefanged', () => {
   });
 });
 
-describe('shannonEntropy', () => {
+describe("hexHashEntropy (msticpy's Shannon entropy of a hash)", () => {
   it.each([
     ['', 0],
     ['aaaa', 0],
     ['ab', 1],
     ['0123456789abcdef', 4],
   ])('%j → %d bits', (value, bits) => {
-    expect(shannonEntropy(value)).toBeCloseTo(bits, 10);
+    expect(hexHashEntropy(value, value.length)).toBeCloseTo(bits, 10);
   });
 
   it("matches the doc's observed values", () => {
-    expect(shannonEntropy('0102030405060708090a0b0c0d0e0f10')).toBeCloseTo(2.94, 2);
-    expect(shannonEntropy('7657fcb7d772448a6d8504e4b20168b8')).toBeCloseTo(3.59, 2);
+    expect(hexHashEntropy('0102030405060708090a0b0c0d0e0f10', 32)).toBeCloseTo(2.94, 2);
+    expect(hexHashEntropy('7657fcb7d772448a6d8504e4b20168b8', 32)).toBeCloseTo(3.59, 2);
   });
 });
