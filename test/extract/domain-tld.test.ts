@@ -12,6 +12,7 @@ import {
   domainKindOf,
   DomainKind,
   hasPublicSuffix,
+  ICANN_FLAT_TLDS,
   ICANN_LEAF_SECOND_LEVEL,
   ICANN_LEAF_TLDS,
   isPublicDomain,
@@ -99,7 +100,7 @@ describe('tldMayBeIcann', () => {
   });
 });
 
-describe('ICANN_LEAF_TLDS and ICANN_LEAF_SECOND_LEVEL', () => {
+describe('ICANN_LEAF_TLDS, ICANN_LEAF_SECOND_LEVEL and ICANN_FLAT_TLDS', () => {
   /** The node at `labels` (the top-level one first) under `root`, or undefined. */
   function nodeAt(trie: Trie, root: number, labels: readonly string[]): number | undefined {
     let node: number | undefined = root;
@@ -127,6 +128,28 @@ describe('ICANN_LEAF_TLDS and ICANN_LEAF_SECOND_LEVEL', () => {
     }
   });
 
+  it('list, for each flat top-level domain, exactly its ICANN rules beneath, none with a rule, wildcard or exception under it', () => {
+    const trie = tldtsTrie();
+    expect(ICANN_FLAT_TLDS.has('io') && ICANN_FLAT_TLDS.has('cn')).toBe(true);
+    for (const [top, labels] of ICANN_FLAT_TLDS) {
+      const node = nodeAt(trie, trie.rulesRoot, [top]) as number;
+      const beneath = children(trie, node);
+      const exception = nodeAt(trie, trie.exceptionsRoot, [top]);
+      expect({
+        top,
+        rule: ((trie.nodeFlags[node] as number) & ICANN) !== 0,
+        // Every ICANN rule beneath, and nothing else (a private rule is no rule to tldts asked without them).
+        rules: [...beneath]
+          .filter(([, child]) => ((trie.nodeFlags[child] as number) & ICANN) !== 0)
+          .map(([label]) => label)
+          .sort(),
+        deeper: [...beneath].filter(([, child]) => hasIcann(trie, child, true)).map(([label]) => label),
+        wildcard: beneath.has('*'),
+        exception: exception !== undefined && hasIcann(trie, exception),
+      }).toEqual({ top, rule: true, rules: [...labels].sort(), deeper: [], wildcard: false, exception: false });
+    }
+  });
+
   it("gives tldts's answer for names under them, odd dots and labels included", () => {
     const { parse } = createRequire(import.meta.url)('tldts') as typeof Tldts;
     const options = { allowPrivateDomains: false, extractHostname: false, detectIp: false } as const;
@@ -149,7 +172,14 @@ describe('ICANN_LEAF_TLDS and ICANN_LEAF_SECOND_LEVEL', () => {
       'ac.',
       'gov.',
     ];
-    for (const label of [...ICANN_LEAF_TLDS, ...ICANN_LEAF_SECOND_LEVEL, 'io', 'uk', 'za', 'exe', 'sch.uk']) {
+    const flat = [...ICANN_FLAT_TLDS].flatMap(([top, labels]) => [
+      top,
+      ...[...labels].map((label) => `${label}.${top}`),
+    ]);
+    // Private rules under a flat top-level domain, which tldts asked without them does not follow.
+    const privateRules = ['ngrok.io', 'x.ngrok.io', 'beebyte.io', 'amazonaws.com.cn', 'x.compute.amazonaws.com.cn'];
+    const labels = [...ICANN_LEAF_TLDS, ...ICANN_LEAF_SECOND_LEVEL, ...flat, ...privateRules];
+    for (const label of [...labels, 'uk', 'za', 'exe', 'sch.uk', 'xyz.in', 'xn--fiqs8s']) {
       for (const shape of shapes) {
         const name = `${shape}${label}`;
         const parsed = parse(name, urlHost);
@@ -157,8 +187,9 @@ describe('ICANN_LEAF_TLDS and ICANN_LEAF_SECOND_LEVEL', () => {
         expect({ name, suffix: hasPublicSuffix(name) }).toEqual({ name, suffix: tldts });
         const domain = parse(name, options);
         const isDomain = domain.isIcann === true && domain.domain !== null && domain.publicSuffix !== null;
-        // isPublicDomain adds the label syntax, which the names with odd dots or characters fail.
-        if (!/^[a-z0-9]/.test(name) || /\.\.|_|-\./.test(name)) continue;
+        // isPublicDomain adds the label syntax, which the names with odd dots or characters fail (a Unicode name
+        // reaches it as punycode).
+        if (!/^[a-z0-9]/.test(name) || /\.\.|_|-\.|[^\x20-\x7e]/.test(name)) continue;
         expect({ name, domain: isPublicDomain(name) }).toEqual({ name, domain: isDomain });
       }
     }
