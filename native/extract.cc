@@ -78,7 +78,7 @@ constexpr int DOT = 46, COLON = 58, SLASH = 47;
 
 // IoC types, in the order of IOC_TYPES (src/types.ts).
 enum Type : uint8_t { IPV4 = 0, IPV6 = 1, DNS = 2, URL = 3, MD5 = 4, SHA1 = 5, SHA256 = 6 };
-const char* const TYPE_NAMES[] = {"ipv4", "ipv6", "dns", "url", "md5_hash", "sha1_hash", "sha256_hash"};
+const std::string TYPE_NAMES[] = {"ipv4", "ipv6", "dns", "url", "md5_hash", "sha1_hash", "sha256_hash"};
 
 inline uint8_t lower(uint8_t c) { return (c >= 'A' && c <= 'Z') ? static_cast<uint8_t>(c | 0x20) : c; }
 
@@ -363,9 +363,71 @@ class FingerprintTable {
 };
 
 // ---------------------------------------------------------------------------------------------------------------
-// Cells (src/io/writers.ts csvCell and jsonCell, src/io/csv-safe.ts safeCell)
+// The rows being written: a byte buffer whose appends are inlined. std::string's are calls into libstdc++ (its
+// _M_append was 3 % of the main thread's instructions on the all-unique corpus, issue 12), and a row is a dozen
+// appends. Only what the engine uses of std::string's interface, with its meaning.
 
-void appendCsvCell(std::string& out, const uint8_t* s, size_t n) {
+class Bytes {
+ public:
+  Bytes() = default;
+  Bytes(const Bytes&) = delete;
+  Bytes& operator=(const Bytes&) = delete;
+  ~Bytes() { std::free(data_); }
+  size_t size() const { return size_; }
+  size_t capacity() const { return capacity_; }
+  const char* data() const { return data_; }
+  void clear() { size_ = 0; }
+  // Shortens the bytes to `n` (never used to lengthen them).
+  void truncate(size_t n) { size_ = n < size_ ? n : size_; }
+  // Frees the memory (after a part whose rows made it large).
+  void release() {
+    std::free(data_);
+    data_ = nullptr;
+    size_ = capacity_ = 0;
+  }
+  void push_back(char c) {
+    if (size_ == capacity_) grow(1);
+    data_[size_++] = c;
+  }
+  void append(const char* s, size_t n) {
+    if (n > capacity_ - size_) grow(n);
+    std::memcpy(data_ + size_, s, n);
+    size_ += n;
+  }
+  // A string literal: its length is known at compile time, and so is the copy.
+  template <size_t N>
+  void append(const char (&s)[N]) {
+    append(s, N - 1);
+  }
+  void append(const std::string& s) { append(s.data(), s.size()); }
+  // `n` zero bytes.
+  void appendZeros(size_t n) {
+    if (n > capacity_ - size_) grow(n);
+    std::memset(data_ + size_, 0, n);
+    size_ += n;
+  }
+  // Up to `n` bytes of `s` from `at` (std::string::append's clamp: npos is the rest).
+  void append(const std::string& s, size_t at, size_t n) { append(s.data() + at, n < s.size() - at ? n : s.size() - at); }
+
+ private:
+  void grow(size_t n) {
+    size_t want = capacity_ * 2 > size_ + n ? capacity_ * 2 : size_ + n;
+    if (want < 4096) want = 4096;
+    char* grown = static_cast<char*>(std::realloc(data_, want));
+    // As std::string does in a build without exceptions (node-gyp's): a part's rows are a few MB at most.
+    if (grown == nullptr) std::abort();
+    data_ = grown;
+    capacity_ = want;
+  }
+  char* data_ = nullptr;
+  size_t size_ = 0, capacity_ = 0;
+};
+
+// ---------------------------------------------------------------------------------------------------------------
+// Cells (src/io/writers.ts csvCell and jsonCell, src/io/csv-safe.ts safeCell), into a std::string or Bytes
+
+template <typename Out>
+void appendCsvCell(Out& out, const uint8_t* s, size_t n) {
   bool formula = n > 0 && (s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@' || s[0] == '\t' || s[0] == '\r');
   bool quote = false;
   for (size_t i = 0; i < n; ++i) {
@@ -391,7 +453,8 @@ void appendCsvCell(std::string& out, const uint8_t* s, size_t n) {
 
 // The inside of a JSON string (JSON.stringify's escapes); UTF-8 passes through (decoded input has no lone
 // surrogates, the only other characters JSON.stringify escapes).
-void appendJsonInner(std::string& out, const uint8_t* s, size_t n) {
+template <typename Out>
+void appendJsonInner(Out& out, const uint8_t* s, size_t n) {
   static const char HEX_DIGITS[] = "0123456789abcdef";
   size_t from = 0;
   for (size_t i = 0; i < n; ++i) {
@@ -416,7 +479,8 @@ void appendJsonInner(std::string& out, const uint8_t* s, size_t n) {
   out.append(reinterpret_cast<const char*>(s) + from, n - from);
 }
 
-void appendJsonCell(std::string& out, const uint8_t* s, size_t n) {
+template <typename Out>
+void appendJsonCell(Out& out, const uint8_t* s, size_t n) {
   out.push_back('"');
   appendJsonInner(out, s, n);
   out.push_back('"');
@@ -566,14 +630,14 @@ class Engine {
   // Note column texts (ScreenNote in src/screen.ts); the first is none.
   std::vector<std::string> notes{std::string()};
 
-  std::string out;
+  Bytes out;
   std::string indexCell;
   std::string fieldCell;
   std::vector<std::string> fieldCells;
   std::vector<Found> edits_;
   std::vector<Edit> map_;
-  std::string refanged_;
-  std::string padded_;
+  Bytes refanged_;
+  Bytes padded_;
   // Scratch space of the scan (src/extract/index.ts allocates these strings): kept to spare an allocation each.
   std::string scratchHash, scratchName, scratchUrl, scratchHost, scratchCanonical;
   double records = 0, occurrences = 0, valid = 0, duplicates = 0, allowlisted = 0;
@@ -1028,7 +1092,7 @@ class Engine {
   };
   std::vector<BatchValue> batch_;
   std::vector<PendingRow> pendingRows_;
-  std::string pendingText_;
+  Bytes pendingText_;
   std::vector<BatchSlot> batchIndex_ = std::vector<BatchSlot>(BATCH_LIMIT * 2);
   std::vector<int32_t> verdicts_;
   std::string tail_;
@@ -1088,8 +1152,8 @@ class Engine {
     // The waiting rows into their places: `out` from the first place on is moved aside, then written back
     // around them.
     size_t base = pendingRows_.front().at;
-    tail_.assign(out, base, std::string::npos);
-    out.resize(base);
+    tail_.assign(out.data() + base, out.size() - base);
+    out.truncate(base);
     size_t from = 0;
     std::string savedIndex, savedField;
     savedIndex.swap(indexCell);
@@ -1106,8 +1170,8 @@ class Engine {
       if (id == SILENT) continue;
       const BatchValue& item = batch_[pending.item];
       const uint8_t* text = reinterpret_cast<const uint8_t*>(pendingText_.data());
-      indexCell.assign(pendingText_, pending.off + pending.originalLen, pending.indexLen);
-      fieldCell.assign(pendingText_, pending.off + pending.originalLen + pending.indexLen, pending.fieldLen);
+      indexCell.assign(pendingText_.data() + pending.off + pending.originalLen, pending.indexLen);
+      fieldCell.assign(pendingText_.data() + pending.off + pending.originalLen + pending.indexLen, pending.fieldLen);
       FingerprintSlot* entry = id == AS_FOUND ? seen_.find(item.f) : nullptr;
       row(id, entry, text + item.off, item.len, text + pending.off, pending.originalLen);
     }
@@ -1118,7 +1182,7 @@ class Engine {
     for (const BatchValue& item : batch_) batchIndex_[item.slot].a = 0;
     batch_.clear();
     pendingRows_.clear();
-    if (pendingText_.capacity() > (8u << 20)) std::string().swap(pendingText_);
+    if (pendingText_.capacity() > (8u << 20)) pendingText_.release();
     else pendingText_.clear();
     if (tail_.capacity() > (8u << 20)) std::string().swap(tail_);
     napi_value thrown = error != nullptr ? error : earlier;
@@ -2098,9 +2162,10 @@ void extract(Pass& p) {
 void Engine::field(const uint8_t* s, int n) {
   if (n == 0 || failed) return;
   // A padded copy (see Pass::at): the scan reads a few bytes around its positions without a bounds test each.
-  padded_.assign(PADDING, '\0');
+  padded_.clear();
+  padded_.appendZeros(PADDING);
   padded_.append(reinterpret_cast<const char*>(s), static_cast<size_t>(n));
-  padded_.append(PADDING, '\0');
+  padded_.appendZeros(PADDING);
   const uint8_t* text = reinterpret_cast<const uint8_t*>(padded_.data()) + PADDING;
   Pass p{this, text, n, 0, text, nullptr};
   if (!findEdits(p, edits_)) {
@@ -2112,7 +2177,8 @@ void Engine::field(const uint8_t* s, int n) {
     return;
   }
   // refangWithMap: the refanged text and where its bytes came from.
-  refanged_.assign(PADDING, '\0');
+  refanged_.clear();
+  refanged_.appendZeros(PADDING);
   s = text;
   map_.clear();
   long original = 0;
@@ -2121,12 +2187,12 @@ void Engine::field(const uint8_t* s, int n) {
     const char* replacement = REPLACEMENTS[edit.replacement];
     long length = static_cast<long>(std::strlen(replacement));
     map_.push_back(Edit{static_cast<long>(refanged_.size() - PADDING), length, edit.start, edit.end});
-    refanged_.append(replacement);
+    refanged_.append(replacement, static_cast<size_t>(length));
     original = edit.end;
   }
   refanged_.append(reinterpret_cast<const char*>(s) + original, static_cast<size_t>(n - original));
   int length = static_cast<int>(refanged_.size() - PADDING);
-  refanged_.append(PADDING, '\0');
+  refanged_.appendZeros(PADDING);
   Pass refangedPass{this, reinterpret_cast<const uint8_t*>(refanged_.data()) + PADDING, length, 0, s, &map_};
   extract(refangedPass);
 }
@@ -2400,7 +2466,7 @@ napi_value Take(napi_env env, napi_callback_info info) {
     engine->sightingCount = 0;
   }
   // Keeps the output's capacity for the next part when it is moderate.
-  if (engine->out.capacity() > (8u << 20)) std::string().swap(engine->out);
+  if (engine->out.capacity() > (8u << 20)) engine->out.release();
   else engine->out.clear();
   engine->resetCounts();
   return result;
