@@ -190,9 +190,10 @@ const FIFO_POLL_MS = 50;
  * A stream that opens its target only when the first byte comes (or at the end, for an empty output), appending.
  * A FIFO is opened without blocking, tried again until a reader has it open, and written as a pipe: a blocking
  * open would hold one of libuv's threads until a reader came, and then not even a second Ctrl-C could end the
- * process (its exit waits for that thread).
+ * process (its exit waits for that thread). A chunk's write calls back once the target's write of it has called
+ * back, so that a writer may reuse the chunk's buffer then (src/parallel/parallel-extract.ts releasesChunks).
  */
-class LazyFileStream extends Writable {
+export class LazyFileStream extends Writable {
   readonly #path: string;
   #target: Promise<Writable> | undefined;
 

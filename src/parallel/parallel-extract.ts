@@ -17,6 +17,7 @@ import { WriteStream } from 'node:fs';
 import { setImmediate } from 'node:timers/promises';
 import { IocEnrichError } from '../errors.js';
 import type { EncodingName } from '../io/decode.js';
+import { LazyFileStream } from '../io/atomic-file.js';
 import { inputName, type InputSpec } from '../io/input-source.js';
 import { openInput, type InputMember } from '../io/open-input.js';
 import { mergeReadReport, type ReadReport } from '../io/readers.js';
@@ -87,11 +88,18 @@ async function write(output: NodeJS.WritableStream, chunk: string | Buffer, writ
 
 /**
  * Whether `stream` is done with a chunk once the chunk's write callback has run, so that the chunk's buffer may
- * be reused: a file stream (it writes the chunk itself, then calls back) or a redacting writer that copies what
- * it is given. Any other stream (a Transform, a caller's collector) may keep the chunk: it gets buffers of its own.
+ * be reused: a file stream (it writes the chunk itself, then calls back), the output opened in place for a device or
+ * a pipe (it calls back once its file stream or pipe has), or a redacting writer that copies what it is given. Any
+ * other stream (a Transform, a caller's collector) may keep the chunk: it gets buffers of its own. Issue 12: rows
+ * written to `/dev/null` or a FIFO had a fresh buffer per part (fresh pages, and V8's external memory): 50 MB of
+ * all-unique text, 10 alternating runs, 890 -> 850 ms median.
  */
 function releasesChunks(stream: NodeJS.WritableStream): boolean {
-  return stream instanceof WriteStream || (stream instanceof RedactingWriter && stream.copiesChunks);
+  return (
+    stream instanceof WriteStream ||
+    stream instanceof LazyFileStream ||
+    (stream instanceof RedactingWriter && stream.copiesChunks)
+  );
 }
 
 /** Bytes of rows the output stream may hold, not yet written, while extraction goes on. */
