@@ -300,8 +300,8 @@ describe('extraction in parts gives what the generic pipeline gives', () => {
       expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
       const reader = createReadStream(fifo, { highWaterMark: 4096 });
       const read: Buffer[] = [];
-      reader.on('data', (chunk: Buffer) => {
-        read.push(chunk);
+      reader.on('data', (chunk) => {
+        read.push(Buffer.from(chunk));
         reader.pause();
         setTimeout(() => reader.resume(), 1);
       });
