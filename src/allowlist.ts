@@ -53,8 +53,8 @@ export class Allowlist {
       const [address = '', bits = ''] = entry.split('/');
       if (!/^\d{1,3}$/.test(bits)) return false;
       const prefix = Number(bits);
-      if (isValidIpv4(address) && prefix <= 32) this.#ranges.push([ipaddr.IPv4.parse(address), prefix]);
-      else if (isValidIpv6(address) && prefix <= 128) this.#ranges.push([ipaddr.IPv6.parse(address), prefix]);
+      if (isValidIpv4(address) && prefix <= 32) this.#ranges.push([ipaddr().IPv4.parse(address), prefix]);
+      else if (isValidIpv6(address) && prefix <= 128) this.#ranges.push([ipaddr().IPv6.parse(address), prefix]);
       else return false;
       return true;
     }
@@ -106,8 +106,8 @@ export class Allowlist {
 
   #matchesAddress(value: string): boolean {
     let address: IPv4 | IPv6;
-    if (isValidIpv4(value)) address = ipaddr.IPv4.parse(value);
-    else if (isValidIpv6(value)) address = ipaddr.IPv6.parse(value);
+    if (isValidIpv4(value)) address = ipaddr().IPv4.parse(value);
+    else if (isValidIpv6(value)) address = ipaddr().IPv6.parse(value);
     else return false;
     const key = address.kind() === 'ipv6' ? canonicalIpv6(value) : value;
     if (this.#addresses.has(key)) return true;

@@ -35,8 +35,8 @@ function inferType(value: string): IocType {
   if (/^[0-9a-f]{32}$/i.test(text)) return 'md5_hash';
   if (/^[0-9a-f]{40}$/i.test(text)) return 'sha1_hash';
   if (/^[0-9a-f]{64}$/i.test(text)) return 'sha256_hash';
-  if (ipaddr.IPv4.isValidFourPartDecimal(text)) return 'ipv4';
-  if (ipaddr.IPv6.isValid(text)) return 'ipv6';
+  if (ipaddr().IPv4.isValidFourPartDecimal(text)) return 'ipv4';
+  if (ipaddr().IPv6.isValid(text)) return 'ipv6';
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(text) || text.includes('/')) return 'url';
   return 'dns';
 }

@@ -53,6 +53,6 @@ export function normalizeDomain(value: string): string | undefined {
 export function normalizeIp(value: string): string | undefined {
   const version = isIP(value);
   if (version === 4) return value;
-  if (version === 6) return ipaddr.IPv6.parse(value).toString();
+  if (version === 6) return ipaddr().IPv6.parse(value).toString();
   return undefined;
 }

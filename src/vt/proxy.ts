@@ -184,7 +184,7 @@ function parseNoProxyEntry(token: string): NoProxyEntry | undefined {
   if (slash !== -1) {
     bits = Number(host.slice(slash + 1));
     host = host.slice(0, slash);
-    if (!Number.isInteger(bits) || !ipaddr.isValid(host)) return undefined;
+    if (!Number.isInteger(bits) || !ipaddr().isValid(host)) return undefined;
   }
   // `*.example.com` is read as `.example.com`; leading and trailing dots are ignored, as curl does.
   host = host
@@ -196,9 +196,9 @@ function parseNoProxyEntry(token: string): NoProxyEntry | undefined {
 }
 
 function ipMatches(address: string, entry: NoProxyEntry): boolean {
-  if (!ipaddr.isValid(entry.host)) return false;
-  let target = ipaddr.parse(address);
-  let range = ipaddr.parse(entry.host);
+  if (!ipaddr().isValid(entry.host)) return false;
+  let target = ipaddr().parse(address);
+  let range = ipaddr().parse(entry.host);
   // An IPv4-mapped IPv6 address is its IPv4 address.
   if (target.kind() === 'ipv6' && (target as IPv6).isIPv4MappedAddress()) target = (target as IPv6).toIPv4Address();
   if (range.kind() === 'ipv6' && (range as IPv6).isIPv4MappedAddress()) range = (range as IPv6).toIPv4Address();

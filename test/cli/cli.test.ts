@@ -267,6 +267,28 @@ describe('ioc-enrich extract', () => {
     expect(looked.code).toBe(0);
     expect(builtIns(looked.stderr)).toEqual(expect.arrayContaining(['NativeModule http', 'NativeModule tls']));
   });
+
+  it('loads ipaddr.js only when it is needed (an allowlist), not to extract', async () => {
+    // The packages in the CommonJS cache at exit (tldts and ipaddr.js are loaded with require).
+    const preload = join(work, 'packages.cjs');
+    writeFileSync(
+      preload,
+      'process.on("exit", () => process.stderr.write("PACKAGES " + Object.keys(require.cache)' +
+        '.filter((key) => key.includes("/node_modules/")).map((key) => key.split("/node_modules/").pop().split("/")[0])' +
+        '.join(",") + "\\n"));\n',
+    );
+    const packages = (stderr: string): string[] => (/^PACKAGES (.*)$/m.exec(stderr)?.[1] ?? '').split(',');
+    const env = { NODE_OPTIONS: `--require=${preload}` };
+    const extracted = await run(['extract', demo], { env });
+    expect(extracted.code).toBe(0);
+    expect(packages(extracted.stderr)).toContain('tldts');
+    expect(packages(extracted.stderr)).not.toContain('ipaddr.js');
+    const allowlist = join(work, 'allow-cidr.txt');
+    writeFileSync(allowlist, '10.0.0.0/8\n');
+    const allowed = await run(['extract', '--allowlist', allowlist, demo], { env });
+    expect(allowed.code).toBe(0);
+    expect(packages(allowed.stderr)).toContain('ipaddr.js');
+  });
 });
 
 describe('ioc-enrich enrich', () => {
