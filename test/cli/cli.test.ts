@@ -249,16 +249,31 @@ describe('ioc-enrich extract', () => {
     expect(output[1]).toMatchObject({ Observable: '8.8.8.8', Status: 'Valid', SourceIndex: "'+7" });
   });
 
-  it('does not load the lookup stage (HTTP, TLS) to extract; a lookup does', async () => {
-    // Node's list of the built-in modules it loaded, printed at exit by a preload.
-    const preload = join(work, 'loaded.cjs');
+  /**
+   * A preload that prints `NAME <the list>` on stderr at exit, the list being what `expression` (CommonJS, run at
+   * exit) gives joined with commas; the environment that loads it, and the reader of the list.
+   */
+  function atExit(
+    name: string,
+    expression: string,
+  ): { env: Record<string, string>; list: (stderr: string) => string[] } {
+    const preload = join(work, `${name}.cjs`);
     writeFileSync(
       preload,
-      'process.on("exit", () => process.stderr.write("LOADED " + process.moduleLoadList.join(",") + "\\n"));\n',
+      `process.on("exit", () => process.stderr.write("${name} " + ${expression}.join(",") + "\\n"));\n`,
     );
+    const line = new RegExp(`^${name} (.*)$`, 'm');
+    return {
+      env: { NODE_OPTIONS: `--require=${preload}` },
+      list: (stderr) => (line.exec(stderr)?.[1] ?? '').split(','),
+    };
+  }
+
+  it('does not load the lookup stage (HTTP, TLS) to extract; a lookup does', async () => {
+    // Node's list of the built-in modules it loaded.
+    const { env, list } = atExit('LOADED', 'process.moduleLoadList');
     const builtIns = (stderr: string): string[] =>
-      (/^LOADED (.*)$/m.exec(stderr)?.[1] ?? '').split(',').filter((name) => /^NativeModule (https?|tls)$/.test(name));
-    const env = { NODE_OPTIONS: `--require=${preload}` };
+      list(stderr).filter((name) => /^NativeModule (https?|tls)$/.test(name));
     const extracted = await run(['extract', demo], { env });
     expect(extracted.code).toBe(0);
     expect(extracted.stderr).toContain('LOADED ');
@@ -269,25 +284,21 @@ describe('ioc-enrich extract', () => {
   });
 
   it('loads ipaddr.js only when it is needed (an allowlist), not to extract', async () => {
-    // The packages in the CommonJS cache at exit (tldts and ipaddr.js are loaded with require).
-    const preload = join(work, 'packages.cjs');
-    writeFileSync(
-      preload,
-      'process.on("exit", () => process.stderr.write("PACKAGES " + Object.keys(require.cache)' +
-        '.filter((key) => key.includes("/node_modules/")).map((key) => key.split("/node_modules/").pop().split("/")[0])' +
-        '.join(",") + "\\n"));\n',
+    // The packages in the CommonJS cache (tldts and ipaddr.js are loaded with require).
+    const { env, list } = atExit(
+      'PACKAGES',
+      'Object.keys(require.cache).filter((key) => key.includes("/node_modules/"))' +
+        '.map((key) => key.split("/node_modules/").pop().split("/")[0])',
     );
-    const packages = (stderr: string): string[] => (/^PACKAGES (.*)$/m.exec(stderr)?.[1] ?? '').split(',');
-    const env = { NODE_OPTIONS: `--require=${preload}` };
     const extracted = await run(['extract', demo], { env });
     expect(extracted.code).toBe(0);
-    expect(packages(extracted.stderr)).toContain('tldts');
-    expect(packages(extracted.stderr)).not.toContain('ipaddr.js');
+    expect(list(extracted.stderr)).toContain('tldts');
+    expect(list(extracted.stderr)).not.toContain('ipaddr.js');
     const allowlist = join(work, 'allow-cidr.txt');
     writeFileSync(allowlist, '10.0.0.0/8\n');
     const allowed = await run(['extract', '--allowlist', allowlist, demo], { env });
     expect(allowed.code).toBe(0);
-    expect(packages(allowed.stderr)).toContain('ipaddr.js');
+    expect(list(allowed.stderr)).toContain('ipaddr.js');
   });
 });
 
