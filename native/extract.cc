@@ -42,6 +42,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 #ifndef _WIN32
 #include <sys/mman.h>
@@ -378,8 +379,11 @@ class Bytes {
   size_t capacity() const { return capacity_; }
   const char* data() const { return data_; }
   void clear() { size_ = 0; }
-  // Shortens the bytes to `n` (never used to lengthen them).
-  void truncate(size_t n) { size_ = n < size_ ? n : size_; }
+  void swap(Bytes& other) {
+    std::swap(data_, other.data_);
+    std::swap(size_, other.size_);
+    std::swap(capacity_, other.capacity_);
+  }
   // Frees the memory (after a part whose rows made it large).
   void release() {
     std::free(data_);
@@ -1111,7 +1115,7 @@ class Engine {
   Bytes pendingText_;
   std::vector<BatchSlot> batchIndex_ = std::vector<BatchSlot>(BATCH_LIMIT * 2);
   std::vector<int32_t> verdicts_;
-  std::string tail_;
+  Bytes tail_;  // the rows written before a flush (see flush)
   std::string joined_;  // the batch's values, for screening (see screenBatch)
 
   BatchSlot* batchSlot(const Fingerprint& f) {
@@ -1165,19 +1169,21 @@ class Engine {
     size_t screened = screenBatch(error);  // the values screened before a failing one
     if (error != nullptr) napi_escape_handle(env, scope, error, &error);
     napi_close_escapable_handle_scope(env, scope);
-    // The waiting rows into their places: `out` from the first place on is moved aside, then written back
-    // around them.
-    size_t base = pendingRows_.front().at;
-    tail_.assign(out.data() + base, out.size() - base);
-    out.truncate(base);
-    size_t from = 0;
+    // The waiting rows into their places: the rows written so far become `tail_` (a swap, not a copy), and `out`
+    // is written again from them: the rows before the first place, then each stretch up to a place and the waiting
+    // row that goes there. (Moving what followed the first place aside and back copied most of a part's rows twice:
+    // issue 12.)
+    size_t from = pendingRows_.front().at;
+    out.swap(tail_);
+    out.clear();
+    out.append(tail_.data(), from);
     std::string savedIndex, savedField;
     savedIndex.swap(indexCell);
     savedField.swap(fieldCell);
     bool stopped = false;
     for (const PendingRow& pending : pendingRows_) {
-      out.append(tail_, from, pending.at - base - from);
-      from = pending.at - base;
+      out.append(tail_.data() + from, pending.at - from);
+      from = pending.at;
       if (pending.item >= screened) {
         stopped = true;
         break;
@@ -1191,7 +1197,7 @@ class Engine {
       FingerprintSlot* entry = id == AS_FOUND ? seen_.find(item.f) : nullptr;
       row(id, entry, text + item.off, item.len, text + pending.off, pending.originalLen);
     }
-    if (!stopped) out.append(tail_, from, std::string::npos);
+    if (!stopped) out.append(tail_.data() + from, tail_.size() - from);
     indexCell.swap(savedIndex);
     fieldCell.swap(savedField);
     // Every slot in use belongs to this batch.
@@ -1200,7 +1206,8 @@ class Engine {
     pendingRows_.clear();
     if (pendingText_.capacity() > (8u << 20)) pendingText_.release();
     else pendingText_.clear();
-    if (tail_.capacity() > (8u << 20)) std::string().swap(tail_);
+    if (tail_.capacity() > (8u << 20)) tail_.release();
+    else tail_.clear();
     napi_value thrown = error != nullptr ? error : earlier;
     if (stopped || thrown != nullptr) {
       if (thrown != nullptr) napi_throw(env, thrown);
