@@ -36,6 +36,8 @@
 #define NAPI_VERSION 8
 #include <node_api.h>
 
+#include "load.h"
+
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -96,12 +98,6 @@ struct Slot {
   int32_t value;
 };
 
-inline uint64_t load64(const uint8_t* bytes) {
-  uint64_t value;
-  std::memcpy(&value, bytes, 8);
-  return value;
-}
-
 // Eight bytes at a time: keys are short (a domain, a URL, a hash), and this runs for every occurrence.
 uint64_t hashOf(uint8_t tag, const uint8_t* bytes, size_t length) {
   uint64_t h = (0x9e3779b97f4a7c15ULL * (tag + 1ULL)) ^ length;
@@ -110,8 +106,7 @@ uint64_t hashOf(uint8_t tag, const uint8_t* bytes, size_t length) {
     h = (h ^ load64(bytes + i)) * 0xff51afd7ed558ccdULL;
     h ^= h >> 32;
   }
-  uint64_t tail = 0;
-  std::memcpy(&tail, bytes + i, length - i);
+  uint64_t tail = loadUpTo8(bytes + i, length - i);
   h = (h ^ tail) * 0xc4ceb9fe1a85ec53ULL;
   h ^= h >> 29;
   h *= 0x9e3779b97f4a7c15ULL;
@@ -248,13 +243,12 @@ Fingerprint fingerprintOf(uint8_t tag, const uint8_t* data, size_t length) {
   }
   const uint8_t* tail = data + blocks * 16;
   size_t rest = length & 15;
-  uint64_t k1 = 0, k2 = 0;
   if (rest > 8) {
-    std::memcpy(&k2, tail + 8, rest - 8);
+    uint64_t k2 = loadUpTo8(tail + 8, rest - 8);
     k2 *= C2; k2 = rotl64(k2, 33); k2 *= C1; h2 ^= k2;
   }
   if (rest > 0) {
-    std::memcpy(&k1, tail, rest > 8 ? 8 : rest);
+    uint64_t k1 = loadUpTo8(tail, rest > 8 ? 8 : rest);
     k1 *= C1; k1 = rotl64(k1, 31); k1 *= C2; h1 ^= k1;
   }
   h1 ^= length;

@@ -14,6 +14,8 @@
 #define NAPI_VERSION 8
 #include <node_api.h>
 
+#include "load.h"
+
 #include <cstdint>
 #include <cstring>
 #include <string>
@@ -32,16 +34,10 @@ uint32_t hashOf(const uint8_t* bytes, size_t length) {
   uint64_t hash = 0x9e3779b97f4a7c15ull ^ length;
   size_t i = 0;
   for (; i + 8 <= length; i += 8) {
-    uint64_t word;
-    std::memcpy(&word, bytes + i, 8);
-    hash = (hash ^ word) * 0xbf58476d1ce4e5b9ull;
+    hash = (hash ^ load64(bytes + i)) * 0xbf58476d1ce4e5b9ull;
     hash ^= hash >> 29;
   }
-  if (i < length) {
-    uint64_t word = 0;
-    std::memcpy(&word, bytes + i, length - i);
-    hash = (hash ^ word) * 0xbf58476d1ce4e5b9ull;
-  }
+  if (i < length) hash = (hash ^ loadUpTo8(bytes + i, length - i)) * 0xbf58476d1ce4e5b9ull;
   hash ^= hash >> 32;
   hash *= 0x94d049bb133111ebull;
   return static_cast<uint32_t>(hash >> 32);

@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const folder = join(root, 'native');
 const built = join(folder, 'build', 'Release', 'ioc_extract.node');
-const sources = ['extract.cc', 'result-csv.cc', 'binding.gyp'].map((name) => join(folder, name));
+const sources = ['extract.cc', 'result-csv.cc', 'load.h', 'binding.gyp'].map((name) => join(folder, name));
 
 function say(message) {
   process.stderr.write(`ioc-enrich: ${message}\n`);
