@@ -70,7 +70,7 @@ export const ICANN_LEAF_TLDS: ReadonlySet<string> = new Set(
  * public-suffix test of a URL's host; this label test is one Set lookup.
  */
 function underIcannLeaf(name: string): boolean | undefined {
-  const dot = name.lastIndexOf('.');
+  const dot = lastDot(name, name.length - 1);
   if (dot <= 0) return undefined;
   const top = name.slice(dot + 1);
   if (ICANN_LEAF_TLDS.has(top)) return hasLabelBefore(name, dot);
@@ -79,7 +79,7 @@ function underIcannLeaf(name: string): boolean | undefined {
 
 /** {@link underIcannLeaf}'s second-level half, for a name whose last dot is at `dot` and last label is `top`. */
 function underSecondLevelLeaf(name: string, dot: number, top: string): boolean | undefined {
-  const second = name.lastIndexOf('.', dot - 1);
+  const second = lastDot(name, dot - 1);
   const rules = ICANN_FLAT_TLDS.get(top);
   if (rules !== undefined) {
     // The suffix is the last two labels when they are a rule, else the last label alone.
@@ -88,6 +88,18 @@ function underSecondLevelLeaf(name: string, dot: number, top: string): boolean |
   }
   if (second <= 0 || !ICANN_LEAF_SECOND_LEVEL.has(name.slice(second + 1))) return undefined;
   return hasLabelBefore(name, second);
+}
+
+/**
+ * `name.lastIndexOf('.', from)` for `from` below the name's length, as a loop: V8 runs lastIndexOf in its runtime, a
+ * call that cost three times this loop over a name's last labels, twice for every distinct URL host and domain
+ * name (issue 12).
+ */
+function lastDot(name: string, from: number): number {
+  for (let index = from; index >= 0; index -= 1) {
+    if (name.charCodeAt(index) === DOT) return index;
+  }
+  return -1;
 }
 
 /** True when a character other than a dot comes before `dot` (tldts skips leading dots). */
@@ -181,7 +193,7 @@ export function domainKindOf(name: string): DomainKind {
   if (!hasDomainSyntax(name)) return DomainKind.None;
   // The last label, found and sliced once for the three sets and the suffix test. Under a leaf TLD the name has a
   // registrable domain: the syntax test leaves no empty label before the TLD (underIcannLeaf's answer, unasked).
-  const dot = name.lastIndexOf('.');
+  const dot = lastDot(name, name.length - 1);
   const top = name.slice(dot + 1);
   if (!ICANN_LEAF_TLDS.has(top) && !hasIcannRegistrableDomain(name, dot, top)) return DomainKind.None;
   if (FILE_EXTENSION_TLDS.has(top)) return DomainKind.FileExtensionTld;
