@@ -2176,31 +2176,43 @@ long scanColon(Pass& p, long colon, long floor) {
   return scanIpv6(p, colon);
 }
 
-long indexOf(const Pass& p, uint8_t c, long from) {
-  if (from >= p.length) return -1;
-  const void* found = std::memchr(p.text + from, c, static_cast<size_t>(p.length - from));
-  return found == nullptr ? -1 : static_cast<const uint8_t*>(found) - p.text;
+// The first `.` or `:` at or after `from`, or the text's length: the two bytes the scan stops at (a dotted run, a
+// scheme or an IPv6 address). Sixteen bytes a step where SSE2 is there: the text has PADDING zero bytes after it,
+// so a step that starts inside it reads no further. One search for both bytes, where two memchr streams were.
+inline long nextDotOrColon(const Pass& p, long from) {
+  static_assert(PADDING >= 16, "a step reads sixteen bytes from a position inside the text");
+#ifdef __SSE2__
+  const __m128i dot = _mm_set1_epi8('.'), colon = _mm_set1_epi8(':');
+  for (; from < p.length; from += 16) {
+    __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p.text + from));
+    int mask = _mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, dot), _mm_cmpeq_epi8(v, colon)));
+    if (mask != 0) return from + __builtin_ctz(static_cast<unsigned>(mask));
+  }
+  return p.length;
+#else
+  while (from < p.length && p.text[from] != DOT && p.text[from] != COLON) ++from;
+  return from < p.length ? from : p.length;
+#endif
 }
 
 void extract(Pass& p) {
   long length = p.length;
   long floor = 0;
-  long nextDot = indexOf(p, '.', 0);
-  long nextColon = indexOf(p, ':', 0);
+  // The next `.` or `:` (the two streams of src/extract/index.ts's scan, merged: whichever comes first).
+  long next = nextDotOrColon(p, 0);
   long nextProbe = HASH_PROBE - 1;
   while (!p.engine->failed) {
-    if (nextDot != -1 && nextDot < floor) nextDot = indexOf(p, '.', floor);
-    if (nextColon != -1 && nextColon < floor) nextColon = indexOf(p, ':', floor);
+    if (next < floor) next = nextDotOrColon(p, floor);
     if (nextProbe < floor + HASH_PROBE - 1) nextProbe = floor + HASH_PROBE - 1;
-    long dot = nextDot == -1 ? length : nextDot;
-    long colon = nextColon == -1 ? length : nextColon;
-    if (dot < colon && dot < nextProbe) {
-      floor = scanRunAround(p, dot, floor);
-      nextDot = indexOf(p, '.', floor > dot + 1 ? floor : dot + 1);
-    } else if (colon < length && colon <= nextProbe) {
+    bool dot = next < length && p.text[next] == DOT;
+    if (dot && next < nextProbe) {
+      floor = scanRunAround(p, next, floor);
+      next = nextDotOrColon(p, floor > next + 1 ? floor : next + 1);
+    } else if (!dot && next < length && next <= nextProbe) {
+      long colon = next;
       long resume = scanColon(p, colon, floor);
       if (resume > colon + 1) floor = resume;
-      nextColon = indexOf(p, ':', colon + 1);
+      next = nextDotOrColon(p, colon + 1);
     } else if (nextProbe < length) {
       long end = scanHashProbe(p, nextProbe, floor);
       if (end < 0) {
