@@ -1420,10 +1420,12 @@ struct BracketForm {
 // REPLACEMENTS of src/extract/refang.ts, and the forms that map to them (same order: the first match wins). The last,
 // "", removes an invisible character (U+00AD, U+200B, U+2060, U+FEFF): non-ASCII, so only JavaScript ever uses it.
 constexpr std::string_view REPLACEMENTS[] = {".", "@", "://", ":", "//", "/", "http", "https", "ftp", "ftps", "sftp", ""};
-constexpr SchemeForm SCHEME_FORMS[] = {{"h[tt]ps", 7}, {"h[tt]p", 6}, {"hxxps", 7}, {"hxtps", 7}, {"htxps", 7}, {"h**ps", 7},
-                                   {"h__ps", 7},   {"meows", 7},  {"sfxp", 10},  {"fxps", 9},   {"hxxp", 6},  {"hxtp", 6},
-                                   {"htxp", 6},    {"h**p", 6},   {"h__p", 6},   {"meow", 6},   {"fxp", 8}};
-constexpr BracketForm BRACKET_FORMS[] = {{".", 0}, {"dot", 0}, {"@", 1}, {"at", 1}, {"://", 2}, {":", 3}, {"//", 4}, {"/", 5}};
+constexpr SchemeForm SCHEME_FORMS[] = {{"h[tt]ps", 7}, {"h[tt]p", 6}, {"hxxps", 7}, {"hxtps", 7}, {"htxps", 7},
+                                       {"h**ps", 7},   {"h__ps", 7},  {"meows", 7}, {"sfxp", 10}, {"fxps", 9},
+                                       {"hxxp", 6},    {"hxtp", 6},   {"htxp", 6},  {"h**p", 6},  {"h__p", 6},
+                                       {"meow", 6},    {"fxp", 8}};
+constexpr BracketForm BRACKET_FORMS[] = {{".", 0},   {"dot", 0}, {"@", 1},  {"at", 1},
+                                         {"://", 2}, {":", 3},   {"//", 4}, {"/", 5}};
 
 bool isAlphanumeric(int code) { return (code >= 48 && code <= 57) || (code >= 65 && code <= 90) || (code >= 97 && code <= 122); }
 
