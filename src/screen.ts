@@ -33,7 +33,7 @@ import { refang } from './extract/refang.js';
 import { EMBEDDED, decodeEmbeddedUrl, isWrapperHost, unwrapUrl } from './extract/unwrap.js';
 import { URL_SCHEMES, normaliseUrl, splitUrl } from './extract/url.js';
 import { HASH_KEY_SEPARATOR, NOT_FILE_HASH_KEYS, VERSION_PREFIX } from './extract/context.js';
-import { type IocType, isIocType } from './types.js';
+import { HASH_LENGTHS, HASH_TYPE_BY_LENGTH, type HashType, type IocType, isIocType } from './types.js';
 
 /** The result of screening one value: accepted with its normalised value, or rejected with msticpy's status. */
 export type ScreenOutcome =
@@ -105,11 +105,6 @@ const DOT = 46;
 
 /** How many wrappers deep a URL is unwrapped (SafeLinks around Proofpoint around a redirector, …). */
 const MAX_UNWRAP = 4;
-
-/** The hash types' lengths: a hash is that many lower-case hex digits (msticpy's patterns). */
-const HASH_LENGTHS: Readonly<Record<string, number>> = { md5_hash: 32, sha1_hash: 40, sha256_hash: 64 };
-
-const HASH_BY_LENGTH: Readonly<Record<number, IocType>> = { 32: 'md5_hash', 40: 'sha1_hash', 64: 'sha256_hash' };
 
 /** Per-character counts of {@link hexHashEntropy}, reused: no allocation per value (zeroed between calls). */
 const asciiCounts = new Int32Array(128);
@@ -272,7 +267,7 @@ function screenUrl(raw: string, extracted: boolean, depth = 0): ScreenOutcome {
   return isLookalike(name) ? { accepted: true, type: 'url', value: url, note: 'Lookalike' } : accept('url', url);
 }
 
-function screenHash(type: IocType, value: string): ScreenOutcome {
+function screenHash(type: HashType, value: string): ScreenOutcome {
   let hash = value.toLowerCase();
   const separator = hash.indexOf(HASH_KEY_SEPARATOR);
   if (separator !== -1) {
@@ -280,7 +275,7 @@ function screenHash(type: IocType, value: string): ScreenOutcome {
     hash = hash.slice(separator + 1);
     if (NOT_FILE_HASH_KEYS.has(key)) return reject(type, hash, SCREEN_MESSAGES.hashNotFile(key));
   }
-  const entropy = hexHashEntropy(hash, HASH_LENGTHS[type] ?? -1);
+  const entropy = hexHashEntropy(hash, HASH_LENGTHS[type]);
   if (entropy === -1) return reject(type, hash, SCREEN_MESSAGES.pattern(type));
   if (entropy < 3.0) return reject(type, hash, SCREEN_MESSAGES.lowEntropy);
   // One string comparison, which fails at the first character for almost every hash (no Set's hashing).
@@ -296,7 +291,7 @@ function resolveType(type: string, value: string): IocType | null {
   const name = type.trim().toLowerCase();
   if (isIocType(name)) return name;
   if (name === 'hostname') return 'dns';
-  if (name === 'file_hash') return HASH_BY_LENGTH[value.length] ?? 'md5_hash';
+  if (name === 'file_hash') return HASH_TYPE_BY_LENGTH[value.length] ?? 'md5_hash';
   return null;
 }
 

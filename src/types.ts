@@ -12,6 +12,14 @@ export type IocType = (typeof IOC_TYPES)[number];
 /** The three hash types; a file is one object whichever of them names it. */
 export type HashType = 'md5_hash' | 'sha1_hash' | 'sha256_hash';
 
+/** Each hash type's length in hex digits (msticpy's patterns). */
+export const HASH_LENGTHS: Readonly<Record<HashType, number>> = { md5_hash: 32, sha1_hash: 40, sha256_hash: 64 };
+
+/** The hash type of a hex digest of that many digits ({@link HASH_LENGTHS} read the other way). */
+export const HASH_TYPE_BY_LENGTH: Readonly<Record<number, HashType>> = Object.fromEntries(
+  Object.entries(HASH_LENGTHS).map(([type, length]) => [length, type]),
+) as Record<number, HashType>;
+
 /** True when `value` is one of the known IoC type names. */
 export function isIocType(value: string): value is IocType {
   return (IOC_TYPES as readonly string[]).includes(value);

@@ -32,7 +32,7 @@
  * - IPv6: a run of hex digits, colons and dots with two or more colons, not touching letters, digits or colons,
  *   that parses strictly; a trailing `.` or `:` is dropped.
  */
-import type { Candidate, IocType } from '../types.js';
+import { HASH_TYPE_BY_LENGTH, type Candidate, type IocType } from '../types.js';
 import { HASH_KEY_SEPARATOR, MAX_HASH_KEY, VERSION_PREFIX, isTellingHashKey } from './context.js';
 import { DomainKind, asciiHostName, publicDomainKind } from './domain.js';
 import { canonicalIpv6, isValidIpv6 } from './ip.js';
@@ -139,8 +139,6 @@ function wasDefanged(pass: Pass, start: number, end: number): boolean {
   return pass.map !== null && originalSlice(pass, start, end) !== pass.text.slice(start, end);
 }
 
-const HASH_TYPES: Readonly<Record<number, IocType>> = { 32: 'md5_hash', 40: 'sha1_hash', 64: 'sha256_hash' };
-
 /** Report the hex runs of hash length in [start, end), split at non-alphanumerics. */
 function scanHashes(pass: Pass, start: number, end: number): void {
   const { text } = pass;
@@ -155,7 +153,7 @@ function scanHashes(pass: Pass, start: number, end: number): void {
       if ((cls & HEX) === 0) allHex = false;
       index += 1;
     }
-    const type = HASH_TYPES[index - runStart];
+    const type = HASH_TYPE_BY_LENGTH[index - runStart];
     if (allHex && type !== undefined) {
       const raw = text.slice(runStart, index);
       emit(pass, type, raw.toLowerCase(), runStart, index, raw, hashKey(text, runStart));

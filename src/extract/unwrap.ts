@@ -24,7 +24,7 @@
  *   URL itself (`/gui/url/<sha256>`).
  * Wrapping nests (SafeLinks around Proofpoint): callers unwrap again, a bounded number of times.
  */
-import type { IocType } from '../types.js';
+import { HASH_TYPE_BY_LENGTH, type IocType } from '../types.js';
 
 /**
  * What a URL stands for: another value of a type, `null` (nothing to look up), `undefined` (itself), or
@@ -141,7 +141,7 @@ function virusTotalObject(path: string, extracted: boolean): Unwrapped {
   if (extracted && link[0] === 'url' && NESTED_URL.test(id)) return EMBEDDED;
   switch (link[0]) {
     case 'file': {
-      const type = ({ 32: 'md5_hash', 40: 'sha1_hash', 64: 'sha256_hash' } as const)[id.length];
+      const type = HASH_TYPE_BY_LENGTH[id.length];
       return type === undefined ? null : { type, value: id };
     }
     case 'ip-address':
